@@ -1,0 +1,66 @@
+// The exit record users get: the native one with signal names, frozen so one record can be
+// shared by every waiter.
+
+import type { NativeExit } from './native.js'
+import { signalName } from './signals.js'
+
+/** The sixteen fields of `process.resourceUsage()`: CPU times in microseconds, maxRSS in KiB. */
+export interface ResourceUsage {
+  userCPUTime: number
+  systemCPUTime: number
+  maxRSS: number
+  sharedMemorySize: number
+  unsharedDataSize: number
+  unsharedStackSize: number
+  minorPageFault: number
+  majorPageFault: number
+  swappedOut: number
+  fsRead: number
+  fsWrite: number
+  ipcSent: number
+  ipcReceived: number
+  signalsCount: number
+  voluntaryContextSwitches: number
+  involuntaryContextSwitches: number
+}
+
+/** The SIGCHLD fields of the `siginfo_t` that `waitid` filled. */
+export interface SigInfo {
+  signo: number
+  /** CLD_EXITED (1), CLD_KILLED (2) or CLD_DUMPED (3). */
+  siCode: number
+  pid: number
+  uid: number
+  /** The exit code, or the signal number. */
+  status: number
+}
+
+export interface ExitInfo {
+  /** 'unknown' only where the kernel cannot tell. */
+  status: 'exited' | 'signaled' | 'unknown'
+  /** The exit code, as the 'exit' event gives it (null when signaled). */
+  code: number | null
+  /** The signal's Node name, as the 'exit' event gives it (null when exited, or a real-time signal). */
+  signal: NodeJS.Signals | null
+  /** The signal number, also for real-time signals. */
+  signalNumber: number | null
+  /** null where the source cannot tell. */
+  coreDumped: boolean | null
+  /** null where another reaper took the process first. */
+  siginfo: SigInfo | null
+  /** null only where another reaper took the process first. */
+  rusage: ResourceUsage | null
+}
+
+export function toExitInfo(native: NativeExit): ExitInfo {
+  const signalNumber = native.signalNumber ?? null
+  return Object.freeze({
+    status: native.status as ExitInfo['status'],
+    code: native.code ?? null,
+    signal: signalNumber === null ? null : signalName(signalNumber),
+    signalNumber,
+    coreDumped: native.coreDumped ?? null,
+    siginfo: native.siginfo ? Object.freeze({ ...native.siginfo }) : null,
+    rusage: native.rusage ? Object.freeze({ ...native.rusage }) : null,
+  })
+}

@@ -1,0 +1,166 @@
+//! The native binding of `pidfd`: only the napi exports. The TypeScript layer (`index.ts`,
+//! `lib/`) validates arguments, names signals and shapes errors as Node does.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod error;
+mod exit;
+mod process;
+mod spawn;
+mod sys;
+mod watch;
+
+use std::sync::{Arc, OnceLock};
+
+use napi_derive::napi;
+
+use error::{js_error, JsResult};
+use exit::NativeExit;
+use process::Process;
+pub use watch::Channel;
+
+/// One handle on a process. Several handles may share one `Process` (a spawned one).
+#[napi]
+pub struct NativePidFd {
+    pid: i32,
+    process: Option<Arc<Process>>,
+    subscription: Option<u64>,
+    stdio: Vec<i32>,
+}
+
+fn closed() -> napi::Error<String> {
+    js_error("ERR_PIDFD_CLOSED", "the pidfd is closed")
+}
+
+impl NativePidFd {
+    fn new(process: Arc<Process>, stdio: Vec<i32>) -> Self {
+        Self {
+            pid: process.pid(),
+            process: Some(process),
+            subscription: None,
+            stdio,
+        }
+    }
+
+    fn live(&self) -> JsResult<&Arc<Process>> {
+        self.process.as_ref().ok_or_else(closed)
+    }
+
+    fn release(&mut self) {
+        if let Some(p) = self.process.take() {
+            if let Some(key) = self.subscription.take() {
+                watch::unsubscribe(&p, key);
+            } else if !p.owned() {
+                p.cancel.notify_one();
+            }
+        }
+    }
+}
+
+impl Drop for NativePidFd {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+#[napi]
+impl NativePidFd {
+    /// Opens a pidfd for `pid`. `reap`: collect the exit with a reaping wait.
+    #[napi(factory, catch_unwind)]
+    pub fn open(pid: i32, reap: bool) -> napi::Result<Self, String> {
+        if pid <= 0 {
+            return Err(js_error(
+                "ERR_OUT_OF_RANGE",
+                format!("The value of \"pid\" is out of range. It must be > 0. Received {pid}"),
+            ));
+        }
+        Ok(Self::new(Process::open(pid, reap)?, Vec::new()))
+    }
+
+    /// Another handle on the same process, sharing its exit.
+    #[napi(catch_unwind)]
+    pub fn share(&self) -> napi::Result<NativePidFd, String> {
+        Ok(Self::new(self.live()?.clone(), Vec::new()))
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The descriptor number, -1 once closed.
+    #[napi(getter, catch_unwind)]
+    pub fn fd(&self) -> i32 {
+        self.process.as_ref().map_or(-1, |p| p.raw_fd())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn try_wait(&self) -> napi::Result<Option<NativeExit>, String> {
+        Ok(self.live()?.try_wait()?)
+    }
+
+    /// Blocks the calling thread until the process has exited.
+    #[napi(catch_unwind)]
+    pub fn wait(&self) -> napi::Result<NativeExit, String> {
+        Ok(self.live()?.wait()?)
+    }
+
+    #[napi(catch_unwind)]
+    pub fn kill(&self, signal: i32) -> napi::Result<(), String> {
+        Ok(self.live()?.kill(signal)?)
+    }
+
+    /// Asks `channel` to call back with `id` once the exit is known. `false`: it already is.
+    #[napi(catch_unwind)]
+    pub fn watch(&mut self, channel: &Channel, id: u32) -> napi::Result<bool, String> {
+        let process = self.live()?.clone();
+        if let Some(old) = self.subscription.take() {
+            watch::unsubscribe(&process, old);
+        }
+        self.subscription = watch::subscribe(&process, channel, id)?;
+        Ok(self.subscription.is_some())
+    }
+
+    /// Our ends of the `'pipe'` stdio of a spawned process (-1 elsewhere); given out once.
+    #[napi(catch_unwind)]
+    pub fn take_stdio(&mut self) -> Vec<i32> {
+        std::mem::take(&mut self.stdio)
+    }
+
+    /// Closes this handle. The descriptor closes once no watcher or sharing handle needs it.
+    #[napi(catch_unwind)]
+    pub fn close(&mut self) {
+        self.release();
+    }
+}
+
+/// Starts `file` with `args`; `env` as `KEY=value` entries; `stdio` per child descriptor:
+/// -1 pipe, -2 inherit, -3 ignore, or one of our descriptors.
+#[napi(catch_unwind)]
+pub fn spawn(
+    file: String,
+    args: Vec<String>,
+    env: Vec<String>,
+    cwd: Option<String>,
+    stdio: Vec<i32>,
+) -> napi::Result<NativePidFd, String> {
+    let spawned = spawn::spawn(file, args, env, cwd, stdio)?;
+    Ok(NativePidFd::new(spawned.process, spawned.stdio))
+}
+
+/// Whether this kernel has what the package needs: `pidfd_open` and `waitid(P_PIDFD)`
+/// (Linux ≥ 5.4), not blocked by seccomp. Detected once.
+#[napi(catch_unwind)]
+pub fn is_supported() -> bool {
+    static SUPPORTED: OnceLock<bool> = OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        let Ok(fd) = sys::pidfd_open(sys::getpid()) else {
+            return false;
+        };
+        // Our own process is not our child: ECHILD means P_PIDFD is understood (EINVAL: not).
+        matches!(
+            sys::waitid_pidfd(std::os::fd::AsFd::as_fd(&fd), false),
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD)
+        )
+    })
+}

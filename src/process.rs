@@ -1,0 +1,153 @@
+//! One process as this package knows it: its pidfd, the rule for collecting its exit (reap or
+//! peek), the cached exit once known, and the registry of processes this package spawned.
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use crate::error::{at, Result, SysError};
+use crate::exit::NativeExit;
+use crate::sys;
+use crate::watch::WatchState;
+
+/// Locks, ignoring poisoning: no lock here guards an invariant a panic could half-update.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub struct Process {
+    pid: i32,
+    fd: OwnedFd,
+    /// Collect with a reaping `waitid`; otherwise peek with `WNOWAIT` and leave the reap to
+    /// the parent (libuv, for a `child_process` child).
+    reap: bool,
+    /// Spawned by this package: registered by pid until reaped, always watched, never cancelled.
+    owned: bool,
+    exit: Mutex<Option<NativeExit>>,
+    pub(crate) watch: Mutex<WatchState>,
+    pub(crate) cancel: tokio::sync::Notify,
+}
+
+/// Processes this package spawned and has not reaped yet. While a pid is here nobody else can
+/// reap it (we are its parent), so the pid cannot name another process.
+fn spawned() -> &'static Mutex<HashMap<i32, Arc<Process>>> {
+    static SPAWNED: OnceLock<Mutex<HashMap<i32, Arc<Process>>>> = OnceLock::new();
+    SPAWNED.get_or_init(Default::default)
+}
+
+impl AsFd for Process {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl Process {
+    fn new(pid: i32, fd: OwnedFd, reap: bool, owned: bool) -> Arc<Self> {
+        Arc::new(Self {
+            pid,
+            fd,
+            reap,
+            owned,
+            exit: Mutex::new(None),
+            watch: Mutex::new(WatchState::default()),
+            cancel: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// A handle's state for `pid`. A process this package spawned is shared, so its exit (with
+    /// rusage) stays ours whatever options the caller passes.
+    pub fn open(pid: i32, reap: bool) -> Result<Arc<Self>> {
+        if let Some(p) = lock(spawned()).get(&pid) {
+            return Ok(p.clone());
+        }
+        let fd = sys::pidfd_open(pid).map_err(at("pidfd_open"))?;
+        Ok(Self::new(pid, fd, reap, false))
+    }
+
+    /// Registers a process this package just spawned; `fd` was opened before anyone could reap it.
+    pub fn adopt(pid: i32, fd: OwnedFd) -> Arc<Self> {
+        let p = Self::new(pid, fd, true, true);
+        lock(spawned()).insert(pid, p.clone());
+        p
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    pub fn owned(&self) -> bool {
+        self.owned
+    }
+
+    /// The exit, collecting it now if the process has ended; `None` while it runs.
+    /// Idempotent: once known, every caller gets the cached record.
+    pub fn try_wait(&self) -> Result<Option<NativeExit>> {
+        let mut exit = lock(&self.exit);
+        if let Some(e) = &*exit {
+            return Ok(Some(e.clone()));
+        }
+        let collected = match sys::waitid_pidfd(self.fd(), self.reap) {
+            Ok(None) => return Ok(None),
+            Ok(Some((info, usage))) => NativeExit::from_waitid(&info, &usage),
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => self.exit_from_kernel()?,
+            Err(e) => return Err(SysError::from_io("waitid", e)),
+        };
+        *exit = Some(collected.clone());
+        if self.owned {
+            let mut map = lock(spawned());
+            if map.get(&self.pid).is_some_and(|p| std::ptr::eq(&**p, self)) {
+                map.remove(&self.pid);
+            }
+        }
+        Ok(Some(collected))
+    }
+
+    /// `waitid` said ECHILD: someone else reaped it (libuv, for a `child_process` child) or it is
+    /// not our child. Since Linux 6.15 the kernel keeps the wait-status of a reaped process.
+    fn exit_from_kernel(&self) -> Result<NativeExit> {
+        let echild = SysError::new("waitid", libc::ECHILD);
+        match sys::pidfd_get_info(self.fd(), sys::PIDFD_INFO_EXIT) {
+            Ok(info) if info.mask & sys::PIDFD_INFO_EXIT != 0 => {
+                Ok(NativeExit::from_wait_status(info.exit_code))
+            }
+            Ok(_) => Err(echild.with_detail(format!(
+                "process {} is not a child of this process; waiting for other processes is not supported yet",
+                self.pid
+            ))),
+            Err(_) => Err(echild.with_detail(format!(
+                "process {} is not a child of this process, or its parent reaped it first; \
+                 reading the exit status of a reaped process needs Linux 6.15 (PIDFD_INFO_EXIT)",
+                self.pid
+            ))),
+        }
+    }
+
+    /// Blocks the calling thread until the exit is known.
+    pub fn wait(&self) -> Result<NativeExit> {
+        loop {
+            if let Some(e) = self.try_wait()? {
+                return Ok(e);
+            }
+            sys::poll_readable(self.fd()).map_err(at("poll"))?;
+        }
+    }
+
+    /// Sends `signal`, unless the exit is already known: the kernel would accept a signal to an
+    /// unreaped zombie, so the cache, not the syscall, says the process is gone. The lock keeps
+    /// a concurrent reap from slipping between the check and the signal.
+    pub fn kill(&self, signal: i32) -> Result<()> {
+        let exit = lock(&self.exit);
+        if exit.is_some() {
+            return Err(SysError::new("pidfd_send_signal", libc::ESRCH));
+        }
+        sys::pidfd_send_signal(self.fd(), signal).map_err(at("pidfd_send_signal"))
+    }
+}

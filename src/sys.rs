@@ -1,0 +1,329 @@
+//! Every raw syscall and every `unsafe` block of the crate lives here.
+//!
+//! The rest of the crate sees safe functions over `OwnedFd`/`BorrowedFd` and plain structs.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// What `waitid` reported for a child that changed state.
+#[derive(Clone, Copy, Debug)]
+pub struct SigInfo {
+    pub signo: i32,
+    pub code: i32,
+    pub pid: i32,
+    pub uid: u32,
+    pub status: i32,
+}
+
+/// Result of `errno`-style calls.
+fn cvt(ret: libc::c_long) -> io::Result<libc::c_long> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Retries a call interrupted by a signal handler.
+fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match f() {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// `pidfd_open(2)`: a close-on-exec pidfd for `pid` (Linux ≥ 5.3).
+pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments.
+    let fd = cvt(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    // SAFETY: the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// `pidfd_send_signal(2)` with no siginfo (Linux ≥ 5.1).
+pub fn pidfd_send_signal(fd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
+    // SAFETY: a null siginfo pointer is allowed; fd is a live descriptor.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// `waitid(P_PIDFD, fd, …, WEXITED | WNOHANG [| WNOWAIT], &rusage)` through the raw syscall,
+/// which (unlike the libc wrapper) fills the rusage of the waited process.
+/// `Ok(None)`: the process has not exited yet.
+pub fn waitid_pidfd(fd: BorrowedFd<'_>, reap: bool) -> io::Result<Option<(SigInfo, libc::rusage)>> {
+    let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
+    let mut usage = MaybeUninit::<libc::rusage>::zeroed();
+    let mut options = libc::WEXITED | libc::WNOHANG;
+    if !reap {
+        options |= libc::WNOWAIT;
+    }
+    retry(|| {
+        // SAFETY: both out-pointers point to zeroed storage of the right type.
+        cvt(unsafe {
+            libc::syscall(
+                libc::SYS_waitid,
+                libc::P_PIDFD,
+                fd.as_raw_fd(),
+                info.as_mut_ptr(),
+                options,
+                usage.as_mut_ptr(),
+            )
+        })
+    })?;
+    // SAFETY: zero-initialised and possibly filled by the kernel: valid either way.
+    let (info, usage) = unsafe { (info.assume_init(), usage.assume_init()) };
+    // SAFETY: for SIGCHLD (or a zeroed struct) the sigchld union member is the one to read.
+    let (pid, uid, status) = unsafe { (info.si_pid(), info.si_uid(), info.si_status()) };
+    if pid == 0 {
+        return Ok(None);
+    }
+    Ok(Some((
+        SigInfo {
+            signo: info.si_signo,
+            code: info.si_code,
+            pid,
+            uid,
+            status,
+        },
+        usage,
+    )))
+}
+
+/// `struct pidfd_info`, first published size (`PIDFD_INFO_SIZE_VER0`, Linux ≥ 6.13).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PidfdInfo {
+    pub mask: u64,
+    pub cgroupid: u64,
+    pub pid: u32,
+    pub tgid: u32,
+    pub ppid: u32,
+    pub ruid: u32,
+    pub rgid: u32,
+    pub euid: u32,
+    pub egid: u32,
+    pub suid: u32,
+    pub sgid: u32,
+    pub fsuid: u32,
+    pub fsgid: u32,
+    pub exit_code: i32,
+}
+
+pub const PIDFD_INFO_EXIT: u64 = 1 << 3;
+
+/// `_IOWR(PIDFS_IOCTL_MAGIC, 11, struct pidfd_info)` for the 64-byte struct.
+const PIDFD_GET_INFO: libc::c_ulong =
+    (3 << 30) | ((std::mem::size_of::<PidfdInfo>() as libc::c_ulong) << 16) | (0xFF << 8) | 11;
+
+/// `ioctl(PIDFD_GET_INFO)` asking for `mask`. The caller must check the returned mask.
+pub fn pidfd_get_info(fd: BorrowedFd<'_>, mask: u64) -> io::Result<PidfdInfo> {
+    let mut info = PidfdInfo {
+        mask,
+        ..PidfdInfo::default()
+    };
+    // SAFETY: the ioctl writes at most size_of::<PidfdInfo>() bytes, encoded in the request.
+    cvt(unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            PIDFD_GET_INFO as _,
+            &mut info as *mut PidfdInfo,
+        )
+    } as libc::c_long)?;
+    Ok(info)
+}
+
+/// Blocks until `fd` is readable (a pidfd: the process has exited).
+pub fn poll_readable(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    retry(|| {
+        // SAFETY: one valid pollfd.
+        cvt(unsafe { libc::poll(&mut pfd, 1, -1) } as libc::c_long)
+    })
+    .map(drop)
+}
+
+pub fn getpid() -> i32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { libc::getpid() }
+}
+
+/// A connected `AF_UNIX` stream socket pair, both ends close-on-exec (libuv's stdio pipes).
+pub fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1; 2];
+    // SAFETY: fds has room for two descriptors.
+    cvt(unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    } as libc::c_long)?;
+    // SAFETY: the kernel returned two new descriptors.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// `fcntl(F_DUPFD_CLOEXEC, min)`: a close-on-exec duplicate numbered at least `min`.
+/// Takes a raw number because it may name a descriptor the caller does not own (stdio).
+pub fn dup_cloexec_at_least(fd: RawFd, min: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: fcntl on an arbitrary number is safe; EBADF is reported.
+    let new = cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min) } as libc::c_long)?;
+    // SAFETY: a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(new as RawFd) })
+}
+
+/// Opens `/dev/null` read-write, close-on-exec.
+pub fn open_dev_null() -> io::Result<OwnedFd> {
+    let path = c"/dev/null";
+    // SAFETY: a NUL-terminated path.
+    let fd =
+        cvt(unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) } as libc::c_long)?;
+    // SAFETY: a new descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// What a `posix_spawn` needs, all already resolved and NUL-checked.
+pub struct SpawnRequest<'a> {
+    pub path: &'a CStr,
+    pub argv: &'a [CString],
+    pub envp: &'a [CString],
+    pub cwd: Option<&'a CStr>,
+    /// `child_fds[i]` becomes descriptor `i` of the child; `None` leaves it closed.
+    /// Every source must be close-on-exec and numbered at least `child_fds.len()`.
+    pub child_fds: &'a [Option<BorrowedFd<'a>>],
+}
+
+struct FileActions(libc::posix_spawn_file_actions_t);
+impl Drop for FileActions {
+    fn drop(&mut self) {
+        // SAFETY: initialised in `posix_spawn`.
+        unsafe { libc::posix_spawn_file_actions_destroy(&mut self.0) };
+    }
+}
+struct SpawnAttr(libc::posix_spawnattr_t);
+impl Drop for SpawnAttr {
+    fn drop(&mut self) {
+        // SAFETY: initialised in `posix_spawn`.
+        unsafe { libc::posix_spawnattr_destroy(&mut self.0) };
+    }
+}
+
+fn check_spawn(ret: libc::c_int) -> io::Result<()> {
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(ret))
+    }
+}
+
+/// `posix_spawn` with every signal reset to its default action and an empty signal mask,
+/// as libuv gives its children. Returns the pid. glibc and musl report exec failures here.
+pub fn posix_spawn(req: &SpawnRequest<'_>) -> io::Result<i32> {
+    let mut argv: Vec<*mut libc::c_char> = req.argv.iter().map(|a| a.as_ptr() as _).collect();
+    argv.push(std::ptr::null_mut());
+    let mut envp: Vec<*mut libc::c_char> = req.envp.iter().map(|a| a.as_ptr() as _).collect();
+    envp.push(std::ptr::null_mut());
+
+    // SAFETY: every pointer handed to libc below outlives the call: `req` borrows them,
+    // argv/envp are NULL-terminated, and the actions/attr wrappers are initialised before use
+    // and destroyed on drop.
+    unsafe {
+        let mut actions = FileActions(std::mem::zeroed());
+        check_spawn(libc::posix_spawn_file_actions_init(&mut actions.0))?;
+        let mut attr = SpawnAttr(std::mem::zeroed());
+        check_spawn(libc::posix_spawnattr_init(&mut attr.0))?;
+
+        for (target, source) in req.child_fds.iter().enumerate() {
+            match source {
+                Some(fd) => check_spawn(libc::posix_spawn_file_actions_adddup2(
+                    &mut actions.0,
+                    fd.as_raw_fd(),
+                    target as libc::c_int,
+                ))?,
+                None => check_spawn(libc::posix_spawn_file_actions_addclose(
+                    &mut actions.0,
+                    target as libc::c_int,
+                ))?,
+            }
+        }
+        if let Some(cwd) = req.cwd {
+            check_spawn(libc::posix_spawn_file_actions_addchdir_np(
+                &mut actions.0,
+                cwd.as_ptr(),
+            ))?;
+        }
+
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        check_spawn(libc::posix_spawnattr_setsigdefault(&mut attr.0, &all))?;
+        check_spawn(libc::posix_spawnattr_setsigmask(&mut attr.0, &none))?;
+        check_spawn(libc::posix_spawnattr_setflags(
+            &mut attr.0,
+            (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as libc::c_short,
+        ))?;
+
+        let mut pid: libc::pid_t = 0;
+        check_spawn(libc::posix_spawn(
+            &mut pid,
+            req.path.as_ptr(),
+            &actions.0,
+            &attr.0,
+            argv.as_ptr(),
+            envp.as_ptr(),
+        ))?;
+        Ok(pid)
+    }
+}
+
+/// Last resort after a spawn whose pidfd could not be opened: no handle, so no zombie either.
+pub fn kill_and_reap(pid: i32) {
+    // SAFETY: `pid` is our unreaped child, so it cannot name another process.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        let mut status = 0;
+        while libc::waitpid(pid, &mut status, 0) < 0
+            && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+        {}
+    }
+}
+
+/// Keeps the owner of a descriptor inside the `AsyncFd` that watches it.
+pub struct Watched<T>(T);
+
+impl<T: AsFd> AsRawFd for Watched<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+/// Registers `owner`'s descriptor for readability with the current tokio reactor.
+/// `owner` must hand out the same descriptor every time (an `Arc` of an `OwnedFd` holder does).
+pub fn watch_readable<T: AsFd>(owner: T) -> io::Result<tokio::io::unix::AsyncFd<Watched<T>>> {
+    // SAFETY: the AsyncFd owns `owner`, which owns the descriptor, so the descriptor stays open
+    // and names the same file until the AsyncFd is dropped (which deregisters it first).
+    unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(
+            Watched(owner),
+            tokio::io::Interest::READABLE,
+        )
+    }
+    .map_err(|e| e.into_parts().1)
+}
