@@ -22,14 +22,9 @@ struct Notification {
     error: Option<SysError>,
 }
 
-type Tsfn = ThreadsafeFunction<
-    Notification,
-    (),
-    (u32, Option<String>, Option<String>),
-    Status,
-    false,
-    true,
->;
+/// The callback's arguments, spread: `(id, errorCode, errorMessage)`.
+type NotifyArgs = FnArgs<(u32, Option<String>, Option<String>)>;
+type Tsfn = ThreadsafeFunction<Notification, (), NotifyArgs, Status, false, true>;
 
 struct ChannelInner {
     /// `None` once the environment is torn down.
@@ -74,7 +69,7 @@ impl Channel {
                     }
                     None => (None, None),
                 };
-                Ok((ctx.value.id, code, message))
+                Ok(NotifyArgs::from((ctx.value.id, code, message)))
             })?;
         let inner = Arc::new(ChannelInner {
             tsfn: Mutex::new(Some(tsfn)),

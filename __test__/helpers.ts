@@ -1,0 +1,77 @@
+// Shared by the tests: real processes, real descriptors, no mocks.
+
+import { execFile } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ExecutionContext } from 'ava'
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+/** The built entry point, as a user's require('pidfd') loads it. */
+export const entry = join(root, 'index.js')
+
+export function openFds(): number {
+  return readdirSync('/proc/self/fd').length
+}
+
+/** The one-letter state of a process from /proc (Z: zombie), or null once it is reaped. */
+export function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+  } catch {
+    return null
+  }
+}
+
+export function gone(pid: number): boolean {
+  return !existsSync(`/proc/${pid}`)
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Waits until `predicate` holds, up to `ms`. */
+export async function until(predicate: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if (predicate()) return true
+    await sleep(10)
+  }
+  return predicate()
+}
+
+export interface NodeRun {
+  code: number | null
+  signal: string | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs a CommonJS script in a fresh Node process, with `pidfd` resolving to this package. */
+export function runNode(script: string, timeoutMs = 20_000): Promise<NodeRun> {
+  const prelude = `const pidfd = require(${JSON.stringify(entry)});\n`
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['-e', prelude + script], { timeout: timeoutMs }, (err, stdout, stderr) => {
+      const e = err as (Error & { code?: number | string; signal?: string }) | null
+      resolve({
+        code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+        signal: e?.signal ?? null,
+        stdout,
+        stderr,
+      })
+    })
+  })
+}
+
+/** Asserts a Node-shaped error: class, code and (for system errors) errno and syscall. */
+export function isError(
+  t: ExecutionContext,
+  err: unknown,
+  expected: { instanceOf?: new (...a: never[]) => Error; code: string; errno?: number; syscall?: string },
+): void {
+  t.true(err instanceof (expected.instanceOf ?? Error), `expected ${expected.instanceOf?.name ?? 'Error'}, got ${String(err)}`)
+  const e = err as { code?: string; errno?: number; syscall?: string }
+  t.is(e.code, expected.code)
+  if (expected.errno !== undefined) t.is(e.errno, expected.errno)
+  if (expected.syscall !== undefined) t.is(e.syscall, expected.syscall)
+}

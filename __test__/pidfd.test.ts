@@ -1,0 +1,175 @@
+// PidFd and AsyncPidFd on real processes: exit records, idempotent waits, kills, closing.
+
+import test from 'ava'
+import { spawn as cpSpawn } from 'node:child_process'
+import { once } from 'node:events'
+
+import { AsyncPidFd, PidFd, spawn } from '../index.js'
+import { isError, sleep } from './helpers.js'
+
+test('true exits 0, false exits 1', async (t) => {
+  const ok = await spawn('true').exited
+  t.like(ok, { status: 'exited', code: 0, signal: null, signalNumber: null, coreDumped: false })
+  const bad = await spawn('false').exited
+  t.like(bad, { status: 'exited', code: 1, signal: null })
+  t.is(bad.siginfo?.siCode, 1) // CLD_EXITED
+  t.is(bad.siginfo?.status, 1)
+})
+
+test('a shell that kills itself with SIGKILL reports the signal', async (t) => {
+  const sub = spawn('sh', ['-c', 'kill -9 $$'])
+  const exit = await sub.exited
+  t.like(exit, { status: 'signaled', code: null, signal: 'SIGKILL', signalNumber: 9, coreDumped: false })
+  t.is(exit.siginfo?.siCode, 2) // CLD_KILLED
+  t.is(exit.siginfo?.pid, sub.pid)
+})
+
+test('signal names match what child_process reports (SIGABRT, not SIGIOT)', async (t) => {
+  const child = cpSpawn('sh', ['-c', 'kill -ABRT $$'])
+  const [, cpSignal] = (await once(child, 'exit')) as [number | null, string | null]
+  const ours = await spawn('sh', ['-c', 'kill -ABRT $$']).exited
+  t.is(ours.signal, cpSignal as NodeJS.Signals)
+  t.is(ours.signal, 'SIGABRT')
+})
+
+test('a real-time signal has a number but no Node name', async (t) => {
+  const sub = spawn('sleep', ['10'])
+  sub.kill(40)
+  const exit = await sub.exited
+  t.like(exit, { status: 'signaled', signal: null, signalNumber: 40, code: null })
+})
+
+test('wait twice returns the same record; sync and async agree', async (t) => {
+  const sub = spawn('sh', ['-c', 'exit 7'])
+  const a = await sub.pidfd.wait()
+  const b = await sub.pidfd.wait()
+  t.is(a, b)
+  t.is(sub.pidfd.tryWait(), a)
+  t.deepEqual(await sub.exited, a)
+  t.true(Object.isFrozen(a))
+})
+
+test('two concurrent async waits get the same record', async (t) => {
+  const sub = spawn('sh', ['-c', 'sleep 0.1; exit 4'])
+  const [a, b] = await Promise.all([sub.pidfd.wait(), sub.pidfd.wait()])
+  t.is(a, b)
+  t.is(a.code, 4)
+})
+
+test('waits racing a process blocked in `read line` resolve when the line arrives', async (t) => {
+  const sub = spawn('sh', ['-c', 'read line; exit 3'])
+  const waits = [sub.pidfd.wait(), sub.exited, sub.pidfd.wait()]
+  await sleep(100)
+  t.is(sub.pidfd.tryWait(), null, 'still blocked in read')
+  sub.stdin!.end('go\n')
+  const [a, b, c] = await Promise.all(waits)
+  t.is(a.code, 3)
+  t.deepEqual(a, b)
+  t.is(a, c)
+})
+
+test('tryWait is null while the process runs', async (t) => {
+  const sub = spawn('sleep', ['10'])
+  t.is(sub.pidfd.tryWait(), null)
+  sub.kill('SIGKILL')
+  t.is((await sub.exited).signal, 'SIGKILL')
+})
+
+test('PidFd.wait blocks until the exit and reaps with { reap: true }', (t) => {
+  const child = cpSpawn('sh', ['-c', 'exit 5'])
+  const fd = PidFd.fromPid(child.pid!, { reap: true })
+  const exit = fd.wait()
+  t.like(exit, { status: 'exited', code: 5 })
+  t.truthy(exit.rusage)
+  t.is(fd.wait(), exit)
+  fd.close()
+  // The child was reaped by us, so libuv never reports it: stop it from waiting on it.
+  child.unref()
+})
+
+test('kill() of a waited process from another task', async (t) => {
+  const sub = spawn('sleep', ['10'])
+  const waiting = sub.pidfd.wait()
+  setTimeout(() => sub.pidfd.kill('SIGKILL'), 50)
+  const exit = await waiting
+  t.is(exit.signal, 'SIGKILL')
+
+  const child = cpSpawn('sleep', ['10'])
+  const fd = AsyncPidFd.fromPid(child.pid!)
+  const viaPidfd = fd.wait()
+  setTimeout(() => fd.kill(), 50)
+  t.is((await viaPidfd).signal, 'SIGTERM')
+  const [, signal] = await once(child, 'exit')
+  t.is(signal, 'SIGTERM')
+  fd.close()
+})
+
+test('kill() after the exit is known: ESRCH from a pidfd, false from the subprocess', async (t) => {
+  const sub = spawn('true')
+  await sub.exited
+  t.false(sub.kill())
+  t.false(sub.kill('SIGKILL'))
+  isError(t, t.throws(() => sub.pidfd.kill()), { code: 'ESRCH', errno: -3, syscall: 'pidfd_send_signal' })
+  t.regex((t.throws(() => sub.pidfd.kill()) as Error).message, /^pidfd_send_signal ESRCH/)
+
+  // A child_process child that is a zombie until libuv reaps it: the kernel would accept a
+  // signal, the cached exit refuses it.
+  const child = cpSpawn('true')
+  const fd = PidFd.fromPid(child.pid!)
+  t.is(fd.wait().code, 0)
+  isError(t, t.throws(() => fd.kill('SIGKILL')), { code: 'ESRCH', errno: -3 })
+  fd.close()
+  await once(child, 'exit')
+})
+
+test('a spawned child is reaped by the package: fromPid({ reap: true }) and close() cannot take its rusage', async (t) => {
+  const sub = spawn('sh', ['-c', 'sleep 0.1; exit 9'])
+  const thief = PidFd.fromPid(sub.pid, { reap: true })
+  sub.pidfd.close()
+  const stolen = thief.wait()
+  const exit = await sub.exited
+  t.is(exit.code, 9)
+  t.truthy(exit.rusage)
+  t.deepEqual(stolen, exit, 'the other handle shares the package-owned record')
+  thief.close()
+})
+
+test('close(): fd is -1, pending waits reject with ERR_PIDFD_CLOSED, every method then throws', async (t) => {
+  const sub = spawn('sleep', ['10'])
+  const fd = AsyncPidFd.fromPid(sub.pid)
+  t.true(fd.fd >= 0)
+  const pending = fd.wait()
+  fd.close()
+  t.is(fd.fd, -1)
+  isError(t, await t.throwsAsync(pending), { code: 'ERR_PIDFD_CLOSED' })
+  isError(t, await t.throwsAsync(fd.wait()), { code: 'ERR_PIDFD_CLOSED' })
+  isError(t, t.throws(() => fd.tryWait()), { code: 'ERR_PIDFD_CLOSED' })
+  isError(t, t.throws(() => fd.kill()), { code: 'ERR_PIDFD_CLOSED' })
+  t.notThrows(() => fd.close())
+  t.is(fd.pid, sub.pid)
+
+  const sync = PidFd.fromPid(sub.pid)
+  sync[Symbol.dispose]()
+  t.is(sync.fd, -1)
+  isError(t, t.throws(() => sync.wait()), { code: 'ERR_PIDFD_CLOSED' })
+
+  t.true(sub.kill('SIGKILL'))
+  t.is((await sub.exited).signal, 'SIGKILL')
+})
+
+test('fromPid of a process that is gone throws ESRCH shaped as Node does', async (t) => {
+  const sub = spawn('true')
+  await sub.exited
+  const err = t.throws(() => PidFd.fromPid(sub.pid))
+  isError(t, err, { code: 'ESRCH', errno: -3, syscall: 'pidfd_open' })
+  t.is(err?.message, 'pidfd_open ESRCH')
+})
+
+test('waiting on a process that is not our child rejects with ECHILD and says why', async (t) => {
+  const self = AsyncPidFd.fromPid(process.pid)
+  const err = await t.throwsAsync(self.wait())
+  isError(t, err, { code: 'ECHILD', errno: -10, syscall: 'waitid' })
+  t.regex(err!.message, /not a child/)
+  isError(t, t.throws(() => PidFd.fromPid(process.pid).wait()), { code: 'ECHILD' })
+  self.close()
+})
