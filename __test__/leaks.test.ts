@@ -1,0 +1,53 @@
+// Descriptors: 10,000 open/close cycles leave the count where it was.
+
+import test from 'ava'
+
+import { spawn as cpSpawn } from 'node:child_process'
+import { once } from 'node:events'
+
+import { AsyncPidFd, PidFd, spawn } from '../index.js'
+import { openFds } from './helpers.js'
+
+test.serial('10,000 open/close cycles of PidFd and AsyncPidFd leave the fd count unchanged', async (t) => {
+  const sub = spawn('sleep', ['30'], { stdio: 'ignore' })
+  const cycle = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const a = PidFd.fromPid(sub.pid)
+      a.close()
+      const b = AsyncPidFd.fromPid(process.pid)
+      b.close()
+    }
+  }
+  cycle(100) // warm up: the channel, the watcher thread, lazily opened files
+  const before = openFds()
+  cycle(10_000)
+  t.is(openFds(), before)
+  sub.kill('SIGKILL')
+  await sub.exited
+  sub.pidfd.close()
+})
+
+test.serial('closing handles with pending waits releases their descriptors', async (t) => {
+  // A child_process child: every handle opens its own pidfd and its own watcher.
+  const child = cpSpawn('sleep', ['30'], { stdio: 'ignore' })
+  const cycle = async (n: number) => {
+    const closing: Promise<unknown>[] = []
+    for (let i = 0; i < n; i++) {
+      const fd = AsyncPidFd.fromPid(child.pid!)
+      closing.push(fd.wait().catch((e: { code?: string }) => e.code))
+      fd.close()
+    }
+    return Promise.all(closing)
+  }
+  await cycle(100)
+  // Watchers let go of their descriptor on their own thread: give them a moment.
+  const settle = () => new Promise((r) => setTimeout(r, 100))
+  await settle()
+  const before = openFds()
+  const codes = await cycle(1000)
+  t.true(codes.every((c) => c === 'ERR_PIDFD_CLOSED'))
+  await settle()
+  t.is(openFds(), before)
+  child.kill('SIGKILL')
+  await once(child, 'exit')
+})

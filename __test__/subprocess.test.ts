@@ -1,0 +1,106 @@
+// spawn(): options, stdio, guaranteed rusage, no zombies.
+
+import test from 'ava'
+import { mkdtempSync, readFileSync, realpathSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { text } from 'node:stream/consumers'
+import { Worker } from 'node:worker_threads'
+
+import { spawn } from '../index.js'
+import { entry, gone, isError, procState, until } from './helpers.js'
+
+test('stdout and stderr are readable sockets; stdin is writable', async (t) => {
+  const sub = spawn('sh', ['-c', 'read x; echo "out:$x"; echo err >&2'])
+  sub.stdin!.end('hello\n')
+  const [out, err, exit] = await Promise.all([text(sub.stdout!), text(sub.stderr!), sub.exited])
+  t.is(out, 'out:hello\n')
+  t.is(err, 'err\n')
+  t.is(exit.code, 0)
+})
+
+test('cwd and env reach the child; undefined env values are left out; PATH is searched in the child env', async (t) => {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'pidfd-')))
+  const sub = spawn('sh', ['-c', 'pwd; echo "$A|${B-unset}"'], {
+    cwd: dir,
+    env: { A: 'one', B: undefined, PATH: process.env.PATH },
+  })
+  t.is(await text(sub.stdout!), `${dir}\none|unset\n`)
+  t.is((await sub.exited).code, 0)
+})
+
+test("stdio: 'ignore', 'inherit', an fd of ours, and an extra pipe at fd 3", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-'))
+  const file = join(dir, 'out.txt')
+  const { openSync, closeSync } = await import('node:fs')
+  const fd = openSync(file, 'w')
+  const sub = spawn('sh', ['-c', 'echo to-file; echo to-3 >&3; cat'], { stdio: ['ignore', fd, 'inherit', 'pipe'] })
+  closeSync(fd)
+  t.is(sub.stdin, null)
+  t.is(sub.stdout, null)
+  t.is(sub.stderr, null)
+  t.is(await text(sub.stdio[3]!), 'to-3\n')
+  t.is((await sub.exited).code, 0, 'cat read EOF from /dev/null')
+  t.is(readFileSync(file, 'utf8'), 'to-file\n')
+})
+
+test('the child starts with default signal dispositions (Node ignores SIGPIPE; the child must not)', async (t) => {
+  const sub = spawn('sh', ['-c', 'grep -E "^Sig(Ign|Blk):" /proc/self/status'])
+  const out = await text(sub.stdout!)
+  await sub.exited
+  const mask = (name: string) => BigInt('0x' + new RegExp(`${name}:\\s+([0-9a-f]+)`).exec(out)![1])
+  // Signals 1-31, the ones libuv resets too (glibc's posix_spawn leaves its own internal
+  // signals 32 and 33 ignored).
+  t.is(mask('SigIgn') & 0x7fff_ffffn, 0n, out)
+  t.is(mask('SigBlk'), 0n, out)
+})
+
+test('a missing program throws ENOENT as child_process names it', (t) => {
+  const err = t.throws(() => spawn('pidfd-no-such-program', ['a']))
+  isError(t, err, { code: 'ENOENT', errno: -2, syscall: 'spawn pidfd-no-such-program' })
+  t.is(err?.message, 'spawn pidfd-no-such-program ENOENT')
+  t.like(err as object, { path: 'pidfd-no-such-program', spawnargs: ['a'] })
+  isError(t, t.throws(() => spawn('/etc/passwd')), { code: 'EACCES', errno: -13 })
+})
+
+test('rusage: a child burning 200 ms of its own CPU time reports at least that', async (t) => {
+  // The child measures its own CPU clock, not wall time.
+  const burn = 'const s=process.cpuUsage(); while (true) { const u=process.cpuUsage(s); if (u.user+u.system >= 200000) break }'
+  const exit = await spawn(process.execPath, ['-e', burn]).exited
+  const usage = exit.rusage!
+  t.true(usage.userCPUTime + usage.systemCPUTime >= 200_000, JSON.stringify(usage))
+  t.is(Object.keys(usage).length, 16)
+  t.deepEqual(Object.keys(usage).sort(), Object.keys(process.resourceUsage()).sort())
+})
+
+test('rusage: a child touching 100 MiB more than a control child reports at least 100 MB more maxRSS', async (t) => {
+  // Both children rise well above this process's own RSS, which a child inherits at exec,
+  // so the difference is the child's own.
+  const touch = (mib: number) => `const b = Buffer.alloc(${mib} * 1024 * 1024); b.fill(1); if (b[7] !== 1) process.exit(9)`
+  const control = await spawn(process.execPath, ['-e', touch(150)]).exited
+  const big = await spawn(process.execPath, ['-e', touch(250)]).exited
+  t.is(control.code, 0)
+  t.is(big.code, 0)
+  const differenceKiB = big.rusage!.maxRSS - control.rusage!.maxRSS
+  t.true(differenceKiB >= 100_000_000 / 1024, `difference ${differenceKiB} KiB`)
+})
+
+test('the package reaps a spawned child nobody waits for: no zombie', async (t) => {
+  const sub = spawn('true')
+  t.true(await until(() => gone(sub.pid)), `state ${procState(sub.pid)}`)
+})
+
+test('a child spawned by a worker that then exits is still reaped', async (t) => {
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     const { spawn } = require(${JSON.stringify(entry)});
+     const sub = spawn('sleep', ['0.3'], { stdio: 'ignore' });
+     sub.exited.then(() => {});
+     parentPort.postMessage(sub.pid);`,
+    { eval: true },
+  )
+  const pid = await new Promise<number>((resolve) => worker.once('message', resolve))
+  await worker.terminate()
+  t.not(procState(pid), null, 'still running after the worker ended')
+  t.true(await until(() => gone(pid)), `state ${procState(pid)}`)
+})
