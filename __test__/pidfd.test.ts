@@ -58,7 +58,7 @@ test('two concurrent async waits get the same record', async (t) => {
 
 test('waits racing a process blocked in `read line` resolve when the line arrives', async (t) => {
   const sub = spawn('sh', ['-c', 'read line; exit 3'])
-  const waits = [sub.pidfd.wait(), sub.exited, sub.pidfd.wait()]
+  const waits = [sub.pidfd.wait(), sub.exited, sub.pidfd.wait()] as const
   await sleep(100)
   t.is(sub.pidfd.tryWait(), null, 'still blocked in read')
   sub.stdin!.end('go\n')
