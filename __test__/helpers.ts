@@ -2,6 +2,7 @@
 
 import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { release } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ExecutionContext } from 'ava'
@@ -9,6 +10,12 @@ import type { ExecutionContext } from 'ava'
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 /** The built entry point, as a user's require('pidfd') loads it. */
 export const entry = join(root, 'index.js')
+
+/** Whether the running kernel is at least `major.minor`. */
+export function kernelAtLeast(major: number, minor: number): boolean {
+  const [a = 0, b = 0] = release().split('.').map((n) => parseInt(n, 10))
+  return a > major || (a === major && b >= minor)
+}
 
 export function openFds(): number {
   return readdirSync('/proc/self/fd').length

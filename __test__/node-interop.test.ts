@@ -3,7 +3,7 @@
 
 import test from 'ava'
 
-import { runNode } from './helpers.js'
+import { kernelAtLeast, runNode } from './helpers.js'
 
 test("'exit' of child_process children still fires and Node exits while AsyncPidFds wait on them", async (t) => {
   const run = await runNode(`
@@ -24,6 +24,10 @@ test("'exit' of child_process children still fires and Node exits while AsyncPid
   t.is(results.length, 20)
   for (const r of results) {
     t.is(r.event, r.i, `'exit' fired for child ${r.i}`)
+    if (r.error === 'ECHILD' && !kernelAtLeast(6, 15)) {
+      // libuv reaped first and this kernel keeps no exit status (PIDFD_INFO_EXIT needs 6.15).
+      continue
+    }
     t.is(r.wait, r.i, `wait resolved for child ${r.i}: ${JSON.stringify(r)}`)
   }
   t.log(`rusage captured for ${results.filter((r) => r.rusage).length}/20 (the rest lost the race to libuv's reap)`)

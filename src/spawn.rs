@@ -65,6 +65,11 @@ pub fn spawn(
         .map(|e| cstring("an environment entry", e))
         .collect::<Result<Vec<_>>>()?;
     let cwd = cwd.map(|c| cstring("cwd", c)).transpose()?;
+    if cwd.is_some() && sys::addchdir_np().is_none() {
+        return Err(SysError::new("spawn", libc::ENOSYS).with_detail(
+            "the cwd option needs glibc 2.29 or musl 1.1.24 (posix_spawn_file_actions_addchdir_np)",
+        ));
+    }
 
     // The watcher thread must exist before there is a child to watch.
     watch::ensure_runtime()?;

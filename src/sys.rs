@@ -224,6 +224,26 @@ impl Drop for SpawnAttr {
     }
 }
 
+type AddChdir =
+    unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, *const libc::c_char) -> libc::c_int;
+
+/// `posix_spawn_file_actions_addchdir_np`, looked up at run time: glibc has it only since 2.29,
+/// and a direct reference would keep the module from loading at all on an older glibc.
+pub fn addchdir_np() -> Option<AddChdir> {
+    static ADDCHDIR: std::sync::OnceLock<Option<AddChdir>> = std::sync::OnceLock::new();
+    *ADDCHDIR.get_or_init(|| {
+        // SAFETY: dlsym with a NUL-terminated name; a non-null result is that libc function,
+        // whose C signature is `AddChdir`.
+        unsafe {
+            let f = libc::dlsym(
+                libc::RTLD_DEFAULT,
+                c"posix_spawn_file_actions_addchdir_np".as_ptr(),
+            );
+            (!f.is_null()).then(|| std::mem::transmute::<*mut libc::c_void, AddChdir>(f))
+        }
+    })
+}
+
 fn check_spawn(ret: libc::c_int) -> io::Result<()> {
     if ret == 0 {
         Ok(())
@@ -263,10 +283,9 @@ pub fn posix_spawn(req: &SpawnRequest<'_>) -> io::Result<i32> {
             }
         }
         if let Some(cwd) = req.cwd {
-            check_spawn(libc::posix_spawn_file_actions_addchdir_np(
-                &mut actions.0,
-                cwd.as_ptr(),
-            ))?;
+            let addchdir =
+                addchdir_np().ok_or_else(|| io::Error::from_raw_os_error(libc::ENOSYS))?;
+            check_spawn(addchdir(&mut actions.0, cwd.as_ptr()))?;
         }
 
         let mut all: libc::sigset_t = std::mem::zeroed();

@@ -1,0 +1,127 @@
+// The package as users get it: pack pidfd and its linux-x64-gnu binary package, install both
+// into an empty folder with no Rust toolchain on PATH, then require it, import it, type-check a
+// strict TypeScript consumer against the shipped typings and run a child through it.
+//   npm run test:pack
+
+import { execFileSync, type ExecFileSyncOptions } from 'node:child_process'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+
+const root = join(import.meta.dirname, '..')
+const work = mkdtempSync(join(tmpdir(), 'pidfd-pack-'))
+const binary = 'pidfd.linux-x64-gnu.node'
+const binaryPackage = join(root, 'npm', 'linux-x64-gnu')
+// No cargo, rustc or rustup: nothing may build from source at install time.
+const PATH = (process.env.PATH ?? '').split(delimiter).filter((dir) => !/\.cargo|rustup/.test(dir)).join(delimiter)
+const env = { ...process.env, PATH }
+
+let failures = 0
+function check(name: string, fn: () => void): void {
+  try {
+    fn()
+    console.log(`ok   ${name}`)
+  } catch (err) {
+    failures++
+    const e = err as { stdout?: Buffer; stderr?: Buffer; message: string }
+    console.log(`FAIL ${name}\n${e.stderr?.toString() || e.stdout?.toString() || e.message}`)
+  }
+}
+
+function run(file: string, args: string[], options: ExecFileSyncOptions = {}): string {
+  return execFileSync(file, args, { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options }) as string
+}
+
+try {
+  run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root })
+  copyFileSync(join(root, binary), join(binaryPackage, binary))
+  try {
+    run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: binaryPackage })
+  } finally {
+    rmSync(join(binaryPackage, binary))
+  }
+  const tarballs = readdirSync(work).filter((f) => f.endsWith('.tgz'))
+  console.log(`packed ${tarballs.join(', ')}`)
+
+  const app = join(work, 'app')
+  mkdirSync(app)
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }))
+  check('no cargo on PATH', () => {
+    let found = true
+    try {
+      run('sh', ['-c', 'command -v cargo'])
+    } catch {
+      found = false
+    }
+    if (found) throw new Error('cargo is still on PATH')
+  })
+  run('npm', ['install', '--silent', '--no-audit', '--no-fund', ...tarballs.map((t) => join(work, t))], { cwd: app })
+
+  check('the tarball ships the built JS, typings and loader, and no TypeScript sources', () => {
+    const files = run('tar', ['-tzf', join(work, tarballs.find((t) => t.startsWith('pidfd-0'))!)]).split('\n')
+    for (const f of ['package/index.js', 'package/index.d.ts', 'package/binding.js', 'package/lib/pidfd.js', 'package/README.md']) {
+      if (!files.includes(f)) throw new Error(`missing ${f}`)
+    }
+    const sources = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    if (sources.length) throw new Error(`ships sources: ${sources.join(', ')}`)
+  })
+
+  check("require('pidfd') spawns and reports rusage", () => {
+    const out = run(process.execPath, ['-e', `
+      const { spawn, isSupported, PidFd, AsyncPidFd } = require('pidfd');
+      if (!isSupported()) throw new Error('not supported');
+      spawn('sh', ['-c', 'exit 3']).exited.then((e) => console.log(e.code, e.rusage.userCPUTime >= 0, typeof PidFd, typeof AsyncPidFd));
+    `], { cwd: app })
+    if (out.trim() !== '3 true function function') throw new Error(out)
+  })
+
+  check("import { spawn } from 'pidfd'", () => {
+    const out = run(process.execPath, ['--input-type=module', '-e', `
+      import { spawn, PidFd } from 'pidfd';
+      import pidfd from 'pidfd';
+      const exit = await spawn('true').exited;
+      console.log(exit.status, typeof PidFd.fromPid, typeof pidfd.spawn);
+    `], { cwd: app })
+    if (out.trim() !== 'exited function function') throw new Error(out)
+  })
+
+  check('a strict TypeScript consumer type-checks against index.d.ts', () => {
+    writeFileSync(join(app, 'consumer.ts'), `
+      import { spawn, PidFd, AsyncPidFd, isSupported, type ExitInfo, type ResourceUsage, type Subprocess } from 'pidfd'
+      const sub: Subprocess = spawn('true', [], { cwd: '/', env: { A: 'b', B: undefined }, stdio: ['ignore', 'pipe', 'inherit', 3] })
+      const kept: boolean = sub.kill('SIGTERM') || sub.kill(9)
+      const exit: Promise<ExitInfo> = sub.exited
+      exit.then((e) => {
+        const usage: ResourceUsage | null = e.rusage
+        const cpu: number = (usage?.userCPUTime ?? 0) + (usage?.maxRSS ?? 0)
+        const signal: NodeJS.Signals | null = e.signal
+        const status: 'exited' | 'signaled' | 'unknown' = e.status
+        console.log(cpu, signal, status, kept, e.siginfo?.siCode)
+      })
+      const fd: PidFd = PidFd.fromPid(process.pid, { reap: false })
+      const n: number = fd.fd + fd.pid
+      const now: ExitInfo | null = fd.tryWait()
+      fd[Symbol.dispose]()
+      const a: AsyncPidFd = AsyncPidFd.fromPid(sub.pid)
+      a.wait().then((e: ExitInfo) => e.code)
+      const ok: boolean = isSupported()
+      // @ts-expect-error: unknown signal names are rejected at compile time
+      a.kill('SIGNOPE')
+      console.log(n, now, ok, sub.stdout?.readable)
+    `)
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: {
+        strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022',
+        lib: ['es2022', 'esnext.disposable'], types: ['node'], typeRoots: [join(root, 'node_modules', '@types')],
+        skipLibCheck: false, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true,
+      },
+      files: ['consumer.ts'],
+    }))
+    run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { cwd: app })
+  })
+} finally {
+  rmSync(work, { recursive: true, force: true })
+}
+
+console.log(failures === 0 ? 'pack check: all passed' : `pack check: ${failures} failed`)
+process.exitCode = failures === 0 ? 0 : 1
