@@ -55,10 +55,10 @@ export interface NodeRun {
 }
 
 /** Runs a CommonJS script in a fresh Node process, with `pidfd` resolving to this package. */
-export function runNode(script: string, timeoutMs = 20_000): Promise<NodeRun> {
-  const prelude = `const pidfd = require(${JSON.stringify(entry)});\n`
+export function runNode(script: string, { timeoutMs = 20_000, nodeArgs = [] as string[], prelude = true } = {}): Promise<NodeRun> {
+  const code = (prelude ? `const pidfd = require(${JSON.stringify(entry)});\n` : '') + script
   return new Promise((resolve) => {
-    execFile(process.execPath, ['-e', prelude + script], { timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...nodeArgs, '-e', code], { timeout: timeoutMs }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number | string; signal?: string }) | null
       resolve({
         code: e ? (typeof e.code === 'number' ? e.code : null) : 0,

@@ -6,7 +6,7 @@ import { spawn as cpSpawn } from 'node:child_process'
 import { once } from 'node:events'
 
 import { AsyncPidFd, PidFd, spawn } from '../index.js'
-import { openFds } from './helpers.js'
+import { entry, openFds, runNode } from './helpers.js'
 
 test.serial('10,000 open/close cycles of PidFd and AsyncPidFd leave the fd count unchanged', async (t) => {
   const sub = spawn('sleep', ['30'], { stdio: 'ignore' })
@@ -50,4 +50,24 @@ test.serial('closing handles with pending waits releases their descriptors', asy
   t.is(openFds(), before)
   child.kill('SIGKILL')
   await once(child, 'exit')
+})
+
+test('handles that are never closed close their descriptors when collected', async (t) => {
+  const run = await runNode(
+    `const { readdirSync } = require('node:fs');
+     const count = () => readdirSync('/proc/self/fd').length;
+     const tick = () => new Promise((r) => setImmediate(r));
+     (async () => {
+       const before = count();
+       for (let i = 0; i < 1000; i++) { pidfd.PidFd.fromPid(process.pid); pidfd.AsyncPidFd.fromPid(process.pid) }
+       const open = count();
+       for (let i = 0; i < 10 && count() > before; i++) { globalThis.gc(); await tick() }
+       console.log(JSON.stringify({ before, open, after: count() }));
+     })();`,
+    { nodeArgs: ['--expose-gc'] },
+  )
+  t.is(run.code, 0, run.stderr)
+  const { before, open, after } = JSON.parse(run.stdout) as { before: number; open: number; after: number }
+  t.true(open >= before + 2000, `opened ${open - before}`)
+  t.is(after, before)
 })
