@@ -92,8 +92,24 @@ export interface NativeSigInfo {
   status: number
 }
 
-/**
- * Starts `file` with `args`; `env` as `KEY=value` entries; `stdio` per child descriptor:
- * -1 pipe, -2 inherit, -3 ignore, or one of our descriptors.
- */
-export declare function spawn(file: string, args: Array<string>, env: Array<string>, cwd: string | undefined | null, stdio: Array<number>): NativePidFd
+/** What the JS layer resolved from `spawn(file, args, options)`. */
+export interface NativeSpawnOptions {
+  /** The program, searched in the child's `PATH` unless it has a slash. */
+  file: string
+  /** The whole argv, `argv[0]` included. */
+  argv: Array<string>
+  /** `KEY=value` entries. */
+  env: Array<string>
+  cwd?: string
+  /** One entry per child descriptor: -1 pipe, -2 inherit, -3 ignore, or one of ours. */
+  stdio: Array<number>
+  detached: boolean
+  uid?: number
+  gid?: number
+}
+
+/** Starts a program (see `NativeSpawnOptions`) and returns a handle on it. */
+export declare function spawn(options: NativeSpawnOptions): NativePidFd
+
+/** The spawn helper's pid while it runs (it starts with the first spawn). */
+export declare function spawnHelperPid(): number | null

@@ -839,3 +839,4 @@ module.exports.Channel = nativeBinding.Channel
 module.exports.NativePidFd = nativeBinding.NativePidFd
 module.exports.isSupported = nativeBinding.isSupported
 module.exports.spawn = nativeBinding.spawn
+module.exports.spawnHelperPid = nativeBinding.spawnHelperPid

@@ -1,9 +1,10 @@
 // Bad input: Node's error classes and codes, never a crash and never a leaked descriptor.
 
 import test from 'ava'
+import { once } from 'node:events'
 
 import { AsyncPidFd, PidFd, spawn } from '../index.js'
-import { isError, openFds } from './helpers.js'
+import { isError, openFds, sleep, until } from './helpers.js'
 
 const notNumbers = ['1', null, undefined, {}, [], true, 1n, Symbol('pid')]
 const badNumbers = [0, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 31, Number.MAX_SAFE_INTEGER, 2 ** 53]
@@ -69,20 +70,39 @@ test('spawn: bad arguments', (t) => {
     isError(t, t.throws(() => spawn('true', [], { stdio: [entry] } as never)), valueErr)
   }
   isError(t, t.throws(() => spawn('true', [], { stdio: ['ignore', 987654] })), { code: 'EBADF', errno: -9 })
-  isError(t, t.throws(() => spawn('true', [], { cwd: '/pidfd/no/such/dir' })), { code: 'ENOENT', errno: -2 })
+  isError(t, t.throws(() => spawn('true', [], { stdio: ['ipc'] } as never)), valueErr)
+  isError(t, t.throws(() => spawn('true', [], { serialization: 'advanced' } as never)), valueErr)
+  isError(t, t.throws(() => spawn('true', [], { killSignal: 'SIGNOPE' } as never)), { instanceOf: TypeError, code: 'ERR_UNKNOWN_SIGNAL' })
+  isError(t, t.throws(() => spawn('true', [], { timeout: -1 })), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' })
+  isError(t, t.throws(() => spawn('true', [], { uid: -1 })), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' })
+  isError(t, t.throws(() => spawn('true', [], { gid: '0' } as never)), typeErr)
+  isError(t, t.throws(() => spawn('true', [], { signal: {} } as never)), typeErr)
+  isError(t, t.throws(() => spawn('true', [], { detached: 1 } as never)), typeErr)
 })
 
-test.serial('no descriptor leaks from failed calls', (t) => {
-  const run = () => {
+test("spawn: a cwd that does not exist is reported through 'error', as child_process does", async (t) => {
+  const [err] = (await once(spawn('true', [], { cwd: '/pidfd/no/such/dir' }), 'error')) as [Error]
+  isError(t, err, { code: 'ENOENT', errno: -2 })
+})
+
+test.serial('no descriptor leaks from failed calls', async (t) => {
+  const closed = (sub: ReturnType<typeof spawn>) => {
+    sub.on('error', () => {})
+    return new Promise((resolve) => sub.once('close', resolve))
+  }
+  const run = async () => {
     for (let i = 0; i < 50; i++) {
-      t.throws(() => spawn('pidfd-no-such-program', [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] }))
+      await closed(spawn('pidfd-no-such-program', [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] }))
+      await closed(spawn('true', [], { cwd: '/pidfd/no/such/dir', stdio: 'pipe' }))
       t.throws(() => spawn('true', [], { stdio: ['pipe', 'pipe', 987654] }))
-      t.throws(() => spawn('true', [], { cwd: '/pidfd/no/such/dir', stdio: 'pipe' }))
       t.throws(() => PidFd.fromPid(2 ** 31 - 1))
     }
   }
-  run()
+  await run()
+  // A child whose exec failed is reaped by the watcher thread a moment later: let it settle.
+  await sleep(200)
   const before = openFds()
-  run()
+  await run()
+  await until(() => openFds() === before, 2000)
   t.is(openFds(), before)
 })

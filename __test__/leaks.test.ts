@@ -12,7 +12,7 @@ test.serial('10,000 open/close cycles of PidFd and AsyncPidFd leave the fd count
   const sub = spawn('sleep', ['30'], { stdio: 'ignore' })
   const cycle = (n: number) => {
     for (let i = 0; i < n; i++) {
-      const a = PidFd.fromPid(sub.pid)
+      const a = PidFd.fromPid(sub.pid!)
       a.close()
       const b = AsyncPidFd.fromPid(process.pid)
       b.close()

@@ -21,7 +21,7 @@ test('a shell that kills itself with SIGKILL reports the signal', async (t) => {
   const exit = await sub.exited
   t.like(exit, { status: 'signaled', code: null, signal: 'SIGKILL', signalNumber: 9, coreDumped: false })
   t.is(exit.siginfo?.siCode, 2) // CLD_KILLED
-  t.is(exit.siginfo?.pid, sub.pid)
+  t.is(exit.siginfo?.pid, sub.pid!)
 })
 
 test('signal names match what child_process reports (SIGABRT, not SIGIOT)', async (t) => {
@@ -124,7 +124,7 @@ test('kill() after the exit is known: ESRCH from a pidfd, false from the subproc
 
 test('a spawned child is reaped by the package: fromPid({ reap: true }) and close() cannot take its rusage', async (t) => {
   const sub = spawn('sh', ['-c', 'sleep 0.1; exit 9'])
-  const thief = PidFd.fromPid(sub.pid, { reap: true })
+  const thief = PidFd.fromPid(sub.pid!, { reap: true })
   sub.pidfd.close()
   const stolen = thief.wait()
   const exit = await sub.exited
@@ -136,7 +136,7 @@ test('a spawned child is reaped by the package: fromPid({ reap: true }) and clos
 
 test('close(): fd is -1, pending waits reject with ERR_PIDFD_CLOSED, every method then throws', async (t) => {
   const sub = spawn('sleep', ['10'])
-  const fd = AsyncPidFd.fromPid(sub.pid)
+  const fd = AsyncPidFd.fromPid(sub.pid!)
   t.true(fd.fd >= 0)
   const pending = fd.wait()
   fd.close()
@@ -146,9 +146,9 @@ test('close(): fd is -1, pending waits reject with ERR_PIDFD_CLOSED, every metho
   isError(t, t.throws(() => fd.tryWait()), { code: 'ERR_PIDFD_CLOSED' })
   isError(t, t.throws(() => fd.kill()), { code: 'ERR_PIDFD_CLOSED' })
   t.notThrows(() => fd.close())
-  t.is(fd.pid, sub.pid)
+  t.is(fd.pid, sub.pid!)
 
-  const sync = PidFd.fromPid(sub.pid)
+  const sync = PidFd.fromPid(sub.pid!)
   sync[Symbol.dispose]()
   t.is(sync.fd, -1)
   isError(t, t.throws(() => sync.wait()), { code: 'ERR_PIDFD_CLOSED' })
@@ -160,7 +160,7 @@ test('close(): fd is -1, pending waits reject with ERR_PIDFD_CLOSED, every metho
 test('fromPid of a process that is gone throws ESRCH shaped as Node does', async (t) => {
   const sub = spawn('true')
   await sub.exited
-  const err = t.throws(() => PidFd.fromPid(sub.pid))
+  const err = t.throws(() => PidFd.fromPid(sub.pid!))
   isError(t, err, { code: 'ESRCH', errno: -3, syscall: 'pidfd_open' })
   t.is(err?.message, 'pidfd_open ESRCH')
 })

@@ -4,6 +4,7 @@ import test from 'ava'
 import { mkdtempSync, readFileSync, realpathSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { once } from 'node:events'
 import { text } from 'node:stream/consumers'
 import { Worker } from 'node:worker_threads'
 
@@ -55,12 +56,25 @@ test('the child starts with default signal dispositions (Node ignores SIGPIPE; t
   t.is(mask('SigBlk'), 0n, out)
 })
 
-test('a missing program throws ENOENT as child_process names it', (t) => {
-  const err = t.throws(() => spawn('pidfd-no-such-program', ['a']))
+test("a missing program reports ENOENT through 'error', then 'close', as child_process does", async (t) => {
+  const sub = spawn('pidfd-no-such-program', ['a'])
+  t.is(sub.pid, undefined)
+  const events: string[] = []
+  sub.on('spawn', () => events.push('spawn'))
+  sub.on('exit', () => events.push('exit'))
+  const [err] = (await once(sub, 'error')) as [Error]
   isError(t, err, { code: 'ENOENT', errno: -2, syscall: 'spawn pidfd-no-such-program' })
-  t.is(err?.message, 'spawn pidfd-no-such-program ENOENT')
+  t.is(err.message, 'spawn pidfd-no-such-program ENOENT')
   t.like(err as object, { path: 'pidfd-no-such-program', spawnargs: ['a'] })
-  isError(t, t.throws(() => spawn('/etc/passwd')), { code: 'EACCES', errno: -13 })
+  const [code, signal] = await once(sub, 'close')
+  t.is(code, -2)
+  t.is(signal, null)
+  t.deepEqual(events, [])
+  t.false(sub.kill())
+  await t.throwsAsync(sub.exited, { code: 'ENOENT' } as never)
+
+  const [denied] = (await once(spawn('/etc/passwd'), 'error')) as [Error]
+  isError(t, denied, { code: 'EACCES', errno: -13 })
 })
 
 test('rusage: a child burning 200 ms of its own CPU time reports at least that', async (t) => {
@@ -87,7 +101,7 @@ test('rusage: a child touching 100 MiB more than a control child reports at leas
 
 test('the package reaps a spawned child nobody waits for: no zombie', async (t) => {
   const sub = spawn('true')
-  t.true(await until(() => gone(sub.pid)), `state ${procState(sub.pid)}`)
+  t.true(await until(() => gone(sub.pid!)), `state ${procState(sub.pid!)}`)
 })
 
 test('a child spawned by a worker that then exits is still reaped', async (t) => {

@@ -84,3 +84,10 @@ export function unknownSignal(signal: unknown): Coded<TypeError> {
 export function closedError(): Coded<Error> {
   return coded(new Error('The pidfd is closed'), 'ERR_PIDFD_CLOSED')
 }
+
+/** Node's AbortError: name 'AbortError', code 'ABORT_ERR', the signal's reason as `cause`. */
+export function abortError(cause: unknown): Error & { code: string } {
+  const err = new Error('The operation was aborted', { cause })
+  err.name = 'AbortError'
+  return coded(err, 'ABORT_ERR')
+}

@@ -2,7 +2,7 @@
 // shared by every waiter.
 
 import type { NativeExit } from './native.js'
-import { signalName } from './signals.js'
+import { signalName, toSignalNumber } from './signals.js'
 
 /** The sixteen fields of `process.resourceUsage()`: CPU times in microseconds, maxRSS in KiB. */
 export interface ResourceUsage {
@@ -62,5 +62,18 @@ export function toExitInfo(native: NativeExit): ExitInfo {
     coreDumped: native.coreDumped ?? null,
     siginfo: native.siginfo ? Object.freeze({ ...native.siginfo }) : null,
     rusage: native.rusage ? Object.freeze({ ...native.rusage }) : null,
+  })
+}
+
+/** A record from what an 'exit' event gives: no siginfo, no rusage, core dump unknown. */
+export function exitFromEvent(code: number | null, signal: NodeJS.Signals | null): ExitInfo {
+  return Object.freeze({
+    status: signal !== null ? 'signaled' : code !== null ? 'exited' : 'unknown',
+    code: signal !== null ? null : code,
+    signal,
+    signalNumber: signal !== null ? toSignalNumber(signal) : null,
+    coreDumped: null,
+    siginfo: null,
+    rusage: null,
   })
 }

@@ -4,9 +4,21 @@
 // moment the process ends, then calls this environment's one completion channel with the id of
 // the handle to settle. Promises, waiter lists and the per-handle record live here.
 
+import { ChildProcess } from 'node:child_process'
+import { getSystemErrorName } from 'node:util'
+
 import { binding, type Channel, type NativeExit, type NativePidFd } from './native.js'
-import { callNative, closedError, fromNative } from './errors.js'
-import { toExitInfo, type ExitInfo } from './exit.js'
+import {
+  abortError,
+  callNative,
+  closedError,
+  fromNative,
+  invalidArgType,
+  invalidArgValue,
+  outOfRange,
+  systemError,
+} from './errors.js'
+import { exitFromEvent, toExitInfo, type ExitInfo } from './exit.js'
 import { toSignalNumber } from './signals.js'
 import { validateBoolean, validateObject, validatePid } from './validate.js'
 
@@ -28,38 +40,89 @@ function openNative(pid: unknown, options: unknown): NativePidFd {
   return callNative(() => binding.NativePidFd.open(checkedPid, reap))
 }
 
+/** What fromChild() needs of a child_process child. */
+function checkChild(child: unknown, options: unknown): ChildProcess {
+  if (!(child instanceof ChildProcess)) throw invalidArgType('child', 'an instance of ChildProcess', child)
+  const { reap } = validateObject('options', options)
+  if (reap !== undefined && reap !== false) {
+    throw invalidArgValue('options.reap', reap, 'is not allowed: fromChild never reaps, libuv does')
+  }
+  return child
+}
+
+/** How a child_process child ended, from its own record (after libuv reaped it). */
+function exitOfChild(child: ChildProcess): ExitInfo | null {
+  if (child.signalCode !== null) return exitFromEvent(null, child.signalCode as NodeJS.Signals)
+  if (child.exitCode !== null && child.exitCode >= 0) return exitFromEvent(child.exitCode, null)
+  return null
+}
+
+/** The error a child that never spawned reported (its exitCode is the negative errno). */
+function spawnErrorOf(child: ChildProcess): Error | null {
+  if (child.pid !== undefined || child.exitCode === null || child.exitCode >= 0) return null
+  const code = getSystemErrorName(child.exitCode)
+  return Object.assign(systemError(code, `spawn ${child.spawnfile}`), { path: child.spawnfile, spawnargs: child.spawnargs.slice(1) })
+}
+
 abstract class Handle {
-  /** The process id the handle was opened for. */
+  /** The process id the handle was opened for (0 for a child that never spawned). */
   readonly pid: number
   #native: NativePidFd | null
-  #exit: ExitInfo | null = null
+  #exit: ExitInfo | null
+  #closed = false
+  /** Set by fromChild: where to read the exit once libuv has reaped the child. */
+  #child: ChildProcess | null = null
 
-  constructor(key: symbol, native: NativePidFd) {
+  constructor(key: symbol, native: NativePidFd | null, pid = native?.pid ?? 0, exit: ExitInfo | null = null) {
     if (key !== token) throw new TypeError('Use fromPid() to open a pidfd')
     this.#native = native
-    this.pid = native.pid
+    this.pid = pid
+    this.#exit = exit
   }
 
-  /** The pidfd's descriptor number; -1 once closed. */
+  /** The pidfd's descriptor number; -1 once closed (or where none was opened). */
   get fd(): number {
     return this.#native?.fd ?? -1
   }
 
   protected get native(): NativePidFd {
-    if (this.#native === null) throw closedError()
+    if (this.#closed || this.#native === null) throw closedError()
     return this.#native
+  }
+
+  protected get closed(): boolean {
+    return this.#closed
   }
 
   protected record(native: NativeExit): ExitInfo {
     return (this.#exit ??= toExitInfo(native))
   }
 
+  protected watchChild(child: ChildProcess): void {
+    this.#child = child
+  }
+
+  /** For a fromChild handle, ECHILD/ESRCH means libuv reaped it first: read its own record. */
+  protected childFallback(err: unknown): ExitInfo | null {
+    const code = (err as { code?: unknown }).code
+    if (this.#child === null || (code !== 'ECHILD' && code !== 'ESRCH')) return null
+    const exit = exitOfChild(this.#child)
+    return exit ? (this.#exit ??= exit) : null
+  }
+
   /** The exit if the process has ended (collecting it now), null while it runs. */
   tryWait(): ExitInfo | null {
-    const native = this.native
+    if (this.#closed) throw closedError()
     if (this.#exit) return this.#exit
-    const result = callNative(() => native.tryWait())
-    return result ? this.record(result) : null
+    const native = this.native
+    try {
+      const result = callNative(() => native.tryWait())
+      return result ? this.record(result) : null
+    } catch (err) {
+      const exit = this.childFallback(err)
+      if (exit) return exit
+      throw err
+    }
   }
 
   /**
@@ -68,6 +131,8 @@ abstract class Handle {
    */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): void {
     const number = toSignalNumber(signal)
+    if (this.#closed) throw closedError()
+    if (this.#exit) throw systemError('ESRCH', 'pidfd_send_signal')
     const native = this.native
     callNative(() => native.kill(number))
   }
@@ -76,6 +141,7 @@ abstract class Handle {
   close(): void {
     this.#native?.close()
     this.#native = null
+    this.#closed = true
   }
 
   [Symbol.dispose](): void {
@@ -90,10 +156,36 @@ export class PidFd extends Handle {
     return new PidFd(token, openNative(pid, options))
   }
 
+  /**
+   * A handle on a child_process child that never reaps it, so its 'exit' still fires. A child
+   * that already exited gets a handle with its exit and no descriptor.
+   */
+  static fromChild(child: ChildProcess, options?: { reap?: false }): PidFd {
+    checkChild(child, options)
+    const done = exitOfChild(child)
+    if (done) return new PidFd(token, null, child.pid, done)
+    const failed = spawnErrorOf(child)
+    if (failed) throw failed
+    if (child.pid === undefined) {
+      throw invalidArgValue('child', child.spawnfile, 'has no pid: it did not spawn')
+    }
+    const handle = new PidFd(token, callNative(() => binding.NativePidFd.open(child.pid!, false)))
+    handle.watchChild(child)
+    return handle
+  }
+
   /** Blocks until the process exits; every later call returns the same record. */
   wait(): ExitInfo {
+    const now = this.tryWait()
+    if (now) return now
     const native = this.native
-    return this.tryWait() ?? this.record(callNative(() => native.wait()))
+    try {
+      return this.record(callNative(() => native.wait()))
+    } catch (err) {
+      const exit = this.childFallback(err)
+      if (exit) return exit
+      throw err
+    }
   }
 }
 
@@ -123,19 +215,68 @@ function release(): void {
   if (--refs === 0) getChannel().unref()
 }
 
+export interface WaitOptions {
+  /** Stops waiting (not the process): the promise rejects with an AbortError. */
+  signal?: AbortSignal
+  /** Stops waiting after this many milliseconds, as `signal: AbortSignal.timeout(ms)` would. */
+  timeout?: number
+}
+
+function waitSignal(options: unknown): AbortSignal | undefined {
+  const { signal, timeout } = validateObject('options', options)
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal)
+  }
+  if (timeout === undefined) return signal
+  if (typeof timeout !== 'number') throw invalidArgType('options.timeout', 'of type number', timeout)
+  if (!Number.isInteger(timeout) || timeout < 0 || timeout > 2 ** 31 - 1) {
+    throw outOfRange('options.timeout', 'an integer >= 0 and <= 2147483647', timeout)
+  }
+  const timer = AbortSignal.timeout(timeout)
+  return signal ? AbortSignal.any([signal, timer]) : timer
+}
+
 interface Waiter {
   resolve(exit: ExitInfo): void
   reject(err: unknown): void
+  done?(): void
 }
 
 /** A pidfd whose wait() returns a Promise; a pending wait keeps the event loop alive. */
 export class AsyncPidFd extends Handle {
   #waiters: Waiter[] = []
   #id = 0
+  #refed = true
+  /** A child that never spawned: waits reject with its spawn error. */
+  #spawnError: Promise<never> | null = null
 
   /** Opens a pidfd for `pid` (Linux ≥ 5.3). */
   static fromPid(pid: number, options?: FromPidOptions): AsyncPidFd {
     return new AsyncPidFd(token, openNative(pid, options))
+  }
+
+  /**
+   * A handle on a child_process child that never reaps it: its 'exit' still fires, and wait()
+   * resolves even when libuv reaps first (from PIDFD_INFO_EXIT or from the child's own record,
+   * then with `rusage: null`). A child that already exited resolves from its exitCode and
+   * signalCode; one that never spawned rejects with its spawn error.
+   */
+  static fromChild(child: ChildProcess, options?: { reap?: false }): AsyncPidFd {
+    checkChild(child, options)
+    const done = exitOfChild(child)
+    if (done) return new AsyncPidFd(token, null, child.pid, done)
+    if (child.pid === undefined) {
+      const handle = new AsyncPidFd(token, null, 0)
+      const failed = spawnErrorOf(child)
+      handle.#spawnError = failed
+        ? Promise.reject(failed)
+        : new Promise<never>((_, reject) => child.once('error', reject))
+      handle.#spawnError.catch(() => {})
+      return handle
+    }
+    const handle = new AsyncPidFd(token, callNative(() => binding.NativePidFd.open(child.pid!, false)))
+    handle.watchChild(child)
+    return handle
   }
 
   /** @internal A handle on a native handle this package made (spawn). */
@@ -143,18 +284,62 @@ export class AsyncPidFd extends Handle {
     return new AsyncPidFd(token, native)
   }
 
-  /** Resolves when the process exits; every call resolves with the same record. */
-  wait(): Promise<ExitInfo> {
+  /** @internal The handle of a spawn that failed: no process, waits reject with `error`. */
+  static failed(error: Error): AsyncPidFd {
+    const handle = new AsyncPidFd(token, null, 0)
+    handle.#spawnError = Promise.reject(error)
+    handle.#spawnError.catch(() => {})
+    return handle
+  }
+
+  /**
+   * Resolves when the process exits; every call resolves with the same record. Aborting a wait
+   * (signal, timeout) rejects that wait only: the pidfd and the process stay as they were.
+   */
+  wait(options?: WaitOptions): Promise<ExitInfo> {
+    let signal: AbortSignal | undefined
     try {
+      signal = waitSignal(options)
+      if (this.#spawnError && !this.closed) return this.#spawnError
       const now = this.tryWait()
       if (now) return Promise.resolve(now)
     } catch (err) {
       return Promise.reject(err)
     }
+    if (signal?.aborted) return Promise.reject(abortError(signal.reason))
     return new Promise<ExitInfo>((resolve, reject) => {
-      this.#waiters.push({ resolve, reject })
+      const waiter: Waiter = { resolve, reject }
+      if (signal) {
+        const onAbort = () => {
+          this.#drop(waiter)
+          reject(abortError(signal.reason))
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+        waiter.done = () => signal.removeEventListener('abort', onAbort)
+      }
+      this.#waiters.push(waiter)
       if (this.#id === 0) this.#watch()
     })
+  }
+
+  /** Pending waits keep the event loop alive (the default). */
+  ref(): this {
+    if (!this.#refed && this.#id !== 0) hold()
+    this.#refed = true
+    return this
+  }
+
+  /** Pending waits no longer keep the event loop alive. */
+  unref(): this {
+    if (this.#refed && this.#id !== 0) release()
+    this.#refed = false
+    return this
+  }
+
+  #drop(waiter: Waiter): void {
+    this.#waiters = this.#waiters.filter((w) => w !== waiter)
+    waiter.done?.()
+    if (this.#waiters.length === 0) this.#unwatch()
   }
 
   #watch(): void {
@@ -175,14 +360,14 @@ export class AsyncPidFd extends Handle {
     }
     this.#id = id
     pending.set(id, this)
-    hold()
+    if (this.#refed) hold()
   }
 
   #unwatch(): void {
     if (this.#id === 0) return
     pending.delete(this.#id)
     this.#id = 0
-    release()
+    if (this.#refed) release()
   }
 
   /** @internal Called by the completion channel. */
@@ -193,7 +378,8 @@ export class AsyncPidFd extends Handle {
 
   #finish(err: unknown, watchAgain = true): void {
     let exit: ExitInfo | null = null
-    if (err === null) {
+    if (err !== null) exit = this.childFallback(err)
+    else {
       try {
         exit = this.tryWait()
       } catch (e) {
@@ -207,6 +393,7 @@ export class AsyncPidFd extends Handle {
     const waiters = this.#waiters
     this.#waiters = []
     for (const w of waiters) {
+      w.done?.()
       if (exit) w.resolve(exit)
       else w.reject(err)
     }

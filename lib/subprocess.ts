@@ -1,32 +1,74 @@
-// spawn(): a child this package starts, reaps and so always has the rusage of.
+// spawn(): a drop-in for child_process.spawn whose children this package starts through its
+// spawn helper, reaps itself, and so always has the rusage of.
 
+import { EventEmitter } from 'node:events'
 import { Socket } from 'node:net'
-import type { Readable, Writable } from 'node:stream'
+import type { Readable, Stream, Writable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 
 import { binding, type NativePidFd } from './native.js'
-import { callNative, invalidArgType, invalidArgValue } from './errors.js'
-import type { ExitInfo } from './exit.js'
+import { abortError, callNative, fromNative, invalidArgType, invalidArgValue, outOfRange } from './errors.js'
+import type { ExitInfo, ResourceUsage } from './exit.js'
 import { AsyncPidFd } from './pidfd.js'
-import { validateObject } from './validate.js'
+import { toSignalNumber } from './signals.js'
+import { validateBoolean, validateObject } from './validate.js'
 
-export type StdioKind = 'pipe' | 'inherit' | 'ignore'
+export type StdioKind = 'pipe' | 'overlapped' | 'inherit' | 'ignore'
+export type StdioEntry = StdioKind | number | Stream | null | undefined
 
 export interface SpawnOptions {
-  /** Working directory of the child. */
-  cwd?: string
+  /** Working directory of the child (default: this process's, at the time of the call). */
+  cwd?: string | URL
   /** Environment of the child (default `process.env`); undefined values are left out. */
-  env?: Record<string, string | undefined>
-  /** As child_process: one kind for 0–2, or one entry per child descriptor (a number passes one of ours). */
-  stdio?: StdioKind | Array<StdioKind | number | null | undefined>
+  env?: NodeJS.ProcessEnv | Record<string, string | undefined>
+  /** The child's argv[0] (default: `file`). */
+  argv0?: string
+  /** One kind for 0–2, or an entry per child descriptor: a kind, a descriptor or a stream of ours. */
+  stdio?: StdioKind | StdioEntry[]
+  /** Make the child the leader of a new session (setsid). */
+  detached?: boolean
+  uid?: number
+  gid?: number
+  /** Run `file` and `args`, joined by spaces, with `/bin/sh -c` (or the shell named). */
+  shell?: boolean | string
+  /** Aborting kills the child with `killSignal` and emits an AbortError. */
+  signal?: AbortSignal
+  /** Kill the child with `killSignal` after this many milliseconds. */
+  timeout?: number
+  /** Default 'SIGTERM'. */
+  killSignal?: NodeJS.Signals | number
+  /** Windows only; accepted and ignored, as child_process does on Linux. */
+  windowsHide?: boolean
+  windowsVerbatimArguments?: boolean
 }
 
 // Codes the native spawn takes for each child descriptor; >= 0 passes one of ours.
-const STDIO_CODES: Record<StdioKind, number> = { pipe: -1, inherit: -2, ignore: -3 }
+const PIPE = -1
+const INHERIT = -2
+const IGNORE = -3
+
+/** Spawn errors child_process reports through 'error' instead of throwing. */
+const ASYNC_ERRORS = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT'])
 
 function checkString(name: string, value: unknown): string {
   if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value)
   if (value.includes('\0')) throw invalidArgValue(name, value, 'must be a string without null bytes')
   return value
+}
+
+function checkId(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
+  if (!Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) {
+    throw outOfRange(name, 'an integer >= 0 and <= 2147483647', value)
+  }
+  return value
+}
+
+function fdOfStream(stream: object): number | null {
+  const s = stream as { fd?: unknown; _handle?: { fd?: unknown } }
+  const fd = typeof s.fd === 'number' ? s.fd : s._handle?.fd
+  return typeof fd === 'number' && fd >= 0 ? fd : null
 }
 
 function stdioCodes(stdio: unknown): number[] {
@@ -37,10 +79,21 @@ function stdioCodes(stdio: unknown): number[] {
   else throw invalidArgType('options.stdio', 'of type string or an instance of Array', stdio)
   while (list.length < 3) list.push(undefined)
   return list.map((entry, i) => {
-    if (entry === null || entry === undefined) return i < 3 ? STDIO_CODES.pipe : STDIO_CODES.ignore
-    if (typeof entry === 'string' && Object.hasOwn(STDIO_CODES, entry)) return STDIO_CODES[entry as StdioKind]
+    const name = `options.stdio[${i}]`
+    if (entry === null || entry === undefined) return i < 3 ? PIPE : IGNORE
+    if (entry === 'pipe' || entry === 'overlapped') return PIPE
+    if (entry === 'inherit') return INHERIT
+    if (entry === 'ignore') return IGNORE
+    if (entry === 'ipc') {
+      throw invalidArgValue(name, entry, 'is not supported: pidfd.spawn has no IPC channel (use child_process.fork)')
+    }
     if (typeof entry === 'number' && Number.isInteger(entry) && entry >= 0 && entry <= 2 ** 31 - 1) return entry
-    throw invalidArgValue(`options.stdio[${i}]`, entry, "must be 'pipe', 'inherit', 'ignore' or a file descriptor")
+    if (typeof entry === 'object') {
+      const fd = fdOfStream(entry)
+      if (fd !== null) return fd
+      throw invalidArgValue(name, entry, 'is a stream without an open file descriptor')
+    }
+    throw invalidArgValue(name, entry, "must be 'pipe', 'overlapped', 'inherit', 'ignore', a file descriptor or a stream")
   })
 }
 
@@ -56,9 +109,82 @@ function envPairs(env: unknown): string[] {
   return pairs
 }
 
-/** A process started by spawn(). This package is its only reaper. */
-export class Subprocess {
-  readonly pid: number
+interface Resolved {
+  file: string
+  spawnargs: string[]
+  native: Parameters<typeof binding.spawn>[0]
+  killSignal: number
+  timeout: number | undefined
+  signal: AbortSignal | undefined
+}
+
+function resolve(fileArg: unknown, args: unknown, options: unknown): Resolved {
+  const file = checkString('file', fileArg)
+  if (file === '') throw invalidArgValue('file', file, 'cannot be empty')
+  if (!Array.isArray(args)) throw invalidArgType('args', 'an instance of Array', args)
+  const argv: string[] = args.map((a: unknown, i) => checkString(`args[${i}]`, a))
+  const opts = validateObject('options', options)
+
+  let cwd: string | undefined
+  if (opts.cwd instanceof URL) cwd = fileURLToPath(opts.cwd)
+  else if (opts.cwd !== undefined) cwd = checkString('options.cwd', opts.cwd)
+  const argv0 = opts.argv0 === undefined ? undefined : checkString('options.argv0', opts.argv0)
+  const detached = validateBoolean('options.detached', opts.detached) ?? false
+  const uid = checkId('options.uid', opts.uid)
+  const gid = checkId('options.gid', opts.gid)
+  validateBoolean('options.windowsHide', opts.windowsHide)
+  validateBoolean('options.windowsVerbatimArguments', opts.windowsVerbatimArguments)
+  if (opts.serialization !== undefined) {
+    throw invalidArgValue('options.serialization', opts.serialization, 'is not supported: pidfd.spawn has no IPC channel')
+  }
+  const killSignal = toSignalNumber(opts.killSignal ?? 'SIGTERM')
+  let timeout: number | undefined
+  if (opts.timeout !== undefined && opts.timeout !== null) {
+    if (typeof opts.timeout !== 'number') throw invalidArgType('options.timeout', 'of type number', opts.timeout)
+    if (!Number.isInteger(opts.timeout) || opts.timeout < 0) {
+      throw outOfRange('options.timeout', 'an integer >= 0', opts.timeout)
+    }
+    timeout = opts.timeout > 0 ? opts.timeout : undefined
+  }
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', opts.signal)
+  }
+
+  let program = file
+  let programArgs = argv
+  if (opts.shell !== undefined && opts.shell !== false) {
+    const shell = opts.shell === true ? '/bin/sh' : checkString('options.shell', opts.shell)
+    programArgs = ['-c', [file, ...argv].join(' ')]
+    program = shell
+  }
+  const spawnargs = [argv0 ?? program, ...programArgs]
+  return {
+    file: program,
+    spawnargs,
+    native: {
+      file: program,
+      argv: spawnargs,
+      env: envPairs(opts.env),
+      cwd,
+      stdio: stdioCodes(opts.stdio),
+      detached,
+      uid,
+      gid,
+    },
+    killSignal,
+    timeout,
+    signal: opts.signal as AbortSignal | undefined,
+  }
+}
+
+/**
+ * A process started by spawn(): a ChildProcess look-alike ('spawn', 'exit', 'close', 'error';
+ * pid, exitCode, signalCode, killed, stdio, kill, ref, unref) whose exit also comes with its
+ * resource usage. This package is its only reaper.
+ */
+export class Subprocess extends EventEmitter {
+  /** undefined when the program could not be started ('error' says why). */
+  readonly pid: number | undefined
   /** Opened at birth; closing it does not stop the package reaping the child. */
   readonly pidfd: AsyncPidFd
   readonly stdin: Writable | null
@@ -66,70 +192,191 @@ export class Subprocess {
   readonly stderr: Readable | null
   /** Every child descriptor: a Socket where it is a pipe, null elsewhere. */
   readonly stdio: Array<Socket | null>
-  /** Resolves with the exit; `rusage` is never null here. */
+  /** Resolves with the exit (`rusage` is never null here); rejects if the spawn failed. */
   readonly exited: Promise<ExitInfo>
+  readonly spawnfile: string
+  readonly spawnargs: string[]
+  exitCode: number | null = null
+  signalCode: NodeJS.Signals | null = null
+  /** Whether kill() delivered a signal. */
+  killed = false
+  /** Never: there is no IPC channel. */
+  readonly connected = false
   readonly #own: AsyncPidFd
   #exit: ExitInfo | null = null
+  #openStreams = 0
+  /** 'close' was emitted. */
+  #closed = false
+  #cleanup: Array<() => void> = []
 
   /** @internal */
-  constructor(native: NativePidFd) {
-    this.pid = native.pid
-    this.stdio = native.takeStdio().map((fd, i) => {
-      if (fd < 0) return null
-      const parentWrites = i === 0
-      return new Socket({ fd, readable: !parentWrites || i > 2, writable: parentWrites || i > 2 })
+  constructor(resolved: Resolved, native: NativePidFd | null, spawnError: (Error & { errno?: number }) | null) {
+    super()
+    this.spawnfile = resolved.file
+    this.spawnargs = resolved.spawnargs
+    const fds = native ? native.takeStdio() : resolved.native.stdio.map((code) => (code === PIPE ? -2 : -1))
+    this.stdio = fds.map((fd, i) => {
+      if (fd === -1) return null
+      // A failed spawn still gets its pipes (closed at once), as child_process gives them.
+      const socket = fd >= 0 ? new Socket({ fd, readable: i !== 0, writable: i === 0 || i > 2 }) : new Socket()
+      this.#openStreams++
+      socket.once('close', () => {
+        this.#openStreams--
+        this.#maybeClose()
+      })
+      return socket
     })
     this.stdin = this.stdio[0] ?? null
     this.stdout = this.stdio[1] ?? null
     this.stderr = this.stdio[2] ?? null
+
+    if (native === null || spawnError !== null) {
+      this.pid = undefined
+      this.#own = AsyncPidFd.failed(spawnError ?? new Error('spawn failed'))
+      this.pidfd = this.#own
+      this.exitCode = spawnError?.errno ?? -1
+      this.exited = this.#own.wait()
+      this.exited.catch(() => {})
+      process.nextTick(() => this.emit('error', spawnError))
+      // 'close' follows in a later turn, as child_process's does (after its handle closes).
+      setImmediate(() => {
+        for (const s of this.stdio) s?.destroy()
+        this.#maybeClose()
+      })
+      return
+    }
+
+    this.pid = native.pid
     this.#own = AsyncPidFd.fromNative(native)
     this.pidfd = AsyncPidFd.fromNative(callNative(() => native.share()))
-    this.exited = this.#own.wait().then((exit) => {
-      this.#exit = exit
-      this.#own.close()
-      return exit
-    })
+    this.exited = this.#own.wait().then((exit) => this.#onExit(exit))
     // A rejection nobody awaits must not crash the process; awaiting callers still see it.
     this.exited.catch(() => {})
+    this.#arm(resolved)
+    process.nextTick(() => this.emit('spawn'))
   }
 
-  /** Sends a signal (default 'SIGTERM'); false once the process is gone, as ChildProcess.kill. */
+  /** The timeout and the AbortSignal of the spawn options. */
+  #arm({ timeout, signal, killSignal }: Resolved): void {
+    if (timeout !== undefined) {
+      const timer = setTimeout(() => {
+        try {
+          this.kill(killSignal)
+        } catch (err) {
+          this.emit('error', err)
+        }
+      }, timeout)
+      this.#cleanup.push(() => clearTimeout(timer))
+    }
+    if (signal !== undefined) {
+      const onAbort = () => {
+        try {
+          if (this.kill(killSignal)) this.emit('error', abortError(signal.reason))
+        } catch (err) {
+          this.emit('error', err)
+        }
+      }
+      if (signal.aborted) process.nextTick(onAbort)
+      else {
+        signal.addEventListener('abort', onAbort, { once: true })
+        this.#cleanup.push(() => signal.removeEventListener('abort', onAbort))
+      }
+    }
+  }
+
+  #onExit(exit: ExitInfo): ExitInfo {
+    this.#exit = exit
+    this.#own.close()
+    for (const undo of this.#cleanup.splice(0)) undo()
+    this.exitCode = exit.code
+    this.signalCode = exit.signal
+    // As child_process: stdin is done with, and output nobody reads is drained so 'close' comes.
+    this.stdin?.destroy()
+    for (const s of this.stdio) {
+      if (s && s !== this.stdin && s.readable && s.readableFlowing === null) s.resume()
+    }
+    this.emit('exit', exit.code, exit.signal)
+    this.#maybeClose()
+    return exit
+  }
+
+  #maybeClose(): void {
+    if (this.#openStreams > 0) return
+    if (this.#exit) {
+      if (this.#closed) return
+      this.#closed = true
+      this.emit('close', this.exitCode, this.signalCode)
+    } else if (this.pid === undefined && !this.#closed) {
+      this.#closed = true
+      this.emit('close', this.exitCode, null)
+    }
+  }
+
+  /**
+   * Sends a signal (default 'SIGTERM') through the pidfd; false once the process is gone, as
+   * ChildProcess.kill. Unknown signals throw ERR_UNKNOWN_SIGNAL.
+   */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
-    if (this.#exit) return false
+    const number = toSignalNumber(signal)
+    if (this.pid === undefined || this.#exit) return false
     try {
-      this.#own.kill(signal)
+      this.#own.kill(number)
+      this.killed = true
       return true
     } catch (err) {
-      if ((err as { code?: unknown }).code === 'ESRCH' || (err as { code?: unknown }).code === 'ERR_PIDFD_CLOSED') {
-        return false
-      }
-      throw err
+      const code = (err as { code?: unknown }).code
+      if (code === 'ESRCH' || code === 'ERR_PIDFD_CLOSED') return false
+      if (code === 'EINVAL' || code === 'ENOSYS') throw err
+      this.emit('error', err)
+      return false
     }
+  }
+
+  /** The child's resource usage, process.resourceUsage()'s shape (maxRSS in KiB); undefined before it exits. */
+  resourceUsage(): ResourceUsage | undefined {
+    return this.#exit?.rusage ?? undefined
+  }
+
+  /** Keep the event loop alive while the child runs (the default). */
+  ref(): this {
+    this.#own.ref()
+    return this
+  }
+
+  /** Let the event loop end while the child runs (its stdio pipes still count). */
+  unref(): this {
+    this.#own.unref()
+    return this
+  }
+
+  /** As ChildProcess: kills the child with SIGTERM unless it was killed already. */
+  [Symbol.dispose](): void {
+    if (!this.killed) this.kill()
   }
 }
 
-/** Starts `file` (searched in the child's PATH) with `args`. */
-export function spawn(file: string, args: readonly string[] = [], options: SpawnOptions = {}): Subprocess {
-  checkString('file', file)
-  if (file === '') throw invalidArgValue('file', file, 'cannot be empty')
-  if (!Array.isArray(args)) throw invalidArgType('args', 'an instance of Array', args)
-  const argv = args.map((a, i) => checkString(`args[${i}]`, a))
-  const opts = validateObject('options', options)
-  const cwd = opts.cwd === undefined ? null : checkString('options.cwd', opts.cwd)
-  const env = envPairs(opts.env)
-  const codes = stdioCodes(opts.stdio)
-  let native: NativePidFd
-  try {
-    native = callNative(() => binding.spawn(file, argv, env, cwd, codes))
-  } catch (err) {
-    // As child_process names it: syscall "spawn <file>", with path and spawnargs.
-    const e = err as { syscall?: string; code?: string; message: string }
-    if (e.syscall === 'spawn') {
-      const detail = e.message.slice(`spawn ${e.code}`.length)
-      e.message = `spawn ${file} ${e.code}${detail}`
-      Object.assign(e, { syscall: `spawn ${file}`, path: file, spawnargs: argv })
-    }
-    throw err
+/**
+ * Starts `file` (searched in the child's PATH) with `args`, as child_process.spawn does. A
+ * program that cannot be started (ENOENT, EACCES, …) is reported through 'error', as
+ * child_process reports it; bad arguments throw.
+ */
+export function spawn(file: string, options?: SpawnOptions): Subprocess
+export function spawn(file: string, args?: readonly string[], options?: SpawnOptions): Subprocess
+export function spawn(file: string, args?: readonly string[] | SpawnOptions, options?: SpawnOptions): Subprocess {
+  if (args !== undefined && args !== null && !Array.isArray(args) && typeof args === 'object') {
+    options = args as SpawnOptions
+    args = []
   }
-  return new Subprocess(native)
+  const resolved = resolve(file, args ?? [], options)
+  try {
+    return new Subprocess(resolved, binding.spawn(resolved.native), null)
+  } catch (raw) {
+    const err = fromNative(raw) as Error & { code?: string; syscall?: string; errno?: number }
+    if (err.syscall !== 'spawn' || !ASYNC_ERRORS.has(err.code ?? '')) throw err
+    // As child_process names it: syscall "spawn <file>", with path and spawnargs.
+    const detail = err.message.slice(`spawn ${err.code}`.length)
+    err.message = `spawn ${resolved.file} ${err.code}${detail}`
+    Object.assign(err, { syscall: `spawn ${resolved.file}`, path: resolved.file, spawnargs: resolved.spawnargs.slice(1) })
+    return new Subprocess(resolved, null, err)
+  }
 }

@@ -5,6 +5,7 @@
 
 mod error;
 mod exit;
+mod helper;
 mod process;
 mod spawn;
 mod sys;
@@ -134,18 +135,17 @@ impl NativePidFd {
     }
 }
 
-/// Starts `file` with `args`; `env` as `KEY=value` entries; `stdio` per child descriptor:
-/// -1 pipe, -2 inherit, -3 ignore, or one of our descriptors.
+/// Starts a program (see `NativeSpawnOptions`) and returns a handle on it.
 #[napi(catch_unwind)]
-pub fn spawn(
-    file: String,
-    args: Vec<String>,
-    env: Vec<String>,
-    cwd: Option<String>,
-    stdio: Vec<i32>,
-) -> napi::Result<NativePidFd, String> {
-    let spawned = spawn::spawn(file, args, env, cwd, stdio)?;
+pub fn spawn(options: spawn::NativeSpawnOptions) -> napi::Result<NativePidFd, String> {
+    let spawned = spawn::spawn(options)?;
     Ok(NativePidFd::new(spawned.process, spawned.stdio))
+}
+
+/// The spawn helper's pid while it runs (it starts with the first spawn).
+#[napi(catch_unwind)]
+pub fn spawn_helper_pid() -> Option<i32> {
+    helper::pid()
 }
 
 /// Whether this kernel has what the package needs: `pidfd_open` and `waitid(P_PIDFD)`

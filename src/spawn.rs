@@ -1,19 +1,38 @@
-//! `spawn`: start a program with `posix_spawn`, open its pidfd before anyone can reap it, and
-//! register it as ours so the package reaps it (and keeps its rusage) whoever else looks at it.
+//! `spawn`: start a program through the spawn helper (so its maxRSS is its own), or in-process
+//! with `posix_spawn` where the helper cannot run; hold its pidfd from birth and register it as
+//! ours, so the package reaps it (and keeps its rusage) whoever else looks at it.
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
+use napi_derive::napi;
+
 use crate::error::{at, Result, SysError};
 use crate::process::Process;
-use crate::sys;
-use crate::watch;
+use crate::{helper, sys, watch};
 
 /// Stdio codes as the JS layer passes them; a value `>= 0` is a descriptor of ours to hand over.
 pub const STDIO_PIPE: i32 = -1;
 pub const STDIO_INHERIT: i32 = -2;
 pub const STDIO_IGNORE: i32 = -3;
+
+/// What the JS layer resolved from `spawn(file, args, options)`.
+#[napi(object)]
+pub struct NativeSpawnOptions {
+    /// The program, searched in the child's `PATH` unless it has a slash.
+    pub file: String,
+    /// The whole argv, `argv[0]` included.
+    pub argv: Vec<String>,
+    /// `KEY=value` entries.
+    pub env: Vec<String>,
+    pub cwd: Option<String>,
+    /// One entry per child descriptor: -1 pipe, -2 inherit, -3 ignore, or one of ours.
+    pub stdio: Vec<i32>,
+    pub detached: bool,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
 
 pub struct Spawned {
     pub process: Arc<Process>,
@@ -46,41 +65,36 @@ fn candidates(file: &str, env: &[CString]) -> Vec<String> {
         .collect()
 }
 
-pub fn spawn(
-    file: String,
-    args: Vec<String>,
-    env: Vec<String>,
-    cwd: Option<String>,
-    stdio: Vec<i32>,
-) -> Result<Spawned> {
-    if file.is_empty() {
+pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
+    if opts.file.is_empty() {
         return Err(SysError::new("spawn", libc::ENOENT));
     }
-    let argv = std::iter::once(file.clone())
-        .chain(args)
-        .map(|a| cstring("an argument", a))
-        .collect::<Result<Vec<_>>>()?;
-    let envp = env
-        .into_iter()
-        .map(|e| cstring("an environment entry", e))
-        .collect::<Result<Vec<_>>>()?;
-    let cwd = cwd.map(|c| cstring("cwd", c)).transpose()?;
-    if cwd.is_some() && sys::addchdir_np().is_none() {
-        return Err(SysError::new("spawn", libc::ENOSYS).with_detail(
-            "the cwd option needs glibc 2.29 or musl 1.1.24 (posix_spawn_file_actions_addchdir_np)",
-        ));
-    }
-
     // The watcher thread must exist before there is a child to watch.
     watch::ensure_runtime()?;
 
+    let argv = opts
+        .argv
+        .into_iter()
+        .map(|a| cstring("an argument", a))
+        .collect::<Result<Vec<_>>>()?;
+    let envp = opts
+        .env
+        .into_iter()
+        .map(|e| cstring("an environment entry", e))
+        .collect::<Result<Vec<_>>>()?;
+    let paths = candidates(&opts.file, &envp)
+        .into_iter()
+        .map(|p| cstring("the file name", p))
+        .collect::<Result<Vec<_>>>()?;
+    let cwd = opts.cwd.map(|c| cstring("cwd", c)).transpose()?;
+
     // Every source descriptor is duplicated close-on-exec above the child's stdio range, so
     // the child's dup2s can neither clobber a later source nor leak a temporary.
-    let n = stdio.len().max(3) as RawFd;
+    let n = opts.stdio.len().max(3) as RawFd;
     let dup = |fd: RawFd| sys::dup_cloexec_at_least(fd, n);
-    let mut ours: Vec<Option<OwnedFd>> = Vec::with_capacity(stdio.len());
-    let mut sources: Vec<Option<OwnedFd>> = Vec::with_capacity(stdio.len());
-    for (i, &kind) in stdio.iter().enumerate() {
+    let mut ours: Vec<Option<OwnedFd>> = Vec::with_capacity(opts.stdio.len());
+    let mut sources: Vec<Option<OwnedFd>> = Vec::with_capacity(opts.stdio.len());
+    for (i, &kind) in opts.stdio.iter().enumerate() {
         let mut parent = None;
         let source = match kind {
             STDIO_PIPE => {
@@ -104,21 +118,70 @@ pub fn spawn(
         ours.push(parent);
         sources.push(source);
     }
+
+    if helper::enabled() {
+        let passed: Vec<_> = sources.iter().flatten().map(|fd| fd.as_fd()).collect();
+        let mut next = 0;
+        let fd_map: Vec<i32> = sources
+            .iter()
+            .map(|s| match s {
+                Some(_) => {
+                    next += 1;
+                    next - 1
+                }
+                None => -1,
+            })
+            .collect();
+        // The child starts in our cwd as it is now, not as it was when the helper started.
+        let here = match &cwd {
+            Some(c) => c.clone(),
+            None => cstring(
+                "cwd",
+                std::env::current_dir()
+                    .map_err(at("getcwd"))?
+                    .display()
+                    .to_string(),
+            )?,
+        };
+        let req = helper::Request {
+            paths: &paths,
+            argv: &argv,
+            envp: &envp,
+            cwd: &here,
+            sources: &passed,
+            fd_map: &fd_map,
+            detached: opts.detached,
+            uid: opts.uid,
+            gid: opts.gid,
+        };
+        if let Some(reply) = helper::spawn(&req).map_err(at("spawn"))? {
+            return adopt_reply(reply, ours);
+        }
+    }
+
+    if opts.uid.is_some() || opts.gid.is_some() {
+        return Err(SysError::new("spawn", libc::ENOSYS)
+            .with_detail("uid and gid need the spawn helper, which cannot run here"));
+    }
+    if cwd.is_some() && sys::addchdir_np().is_none() {
+        return Err(SysError::new("spawn", libc::ENOSYS).with_detail(
+            "the cwd option needs the spawn helper or glibc 2.29 (posix_spawn_file_actions_addchdir_np)",
+        ));
+    }
     let child_fds: Vec<_> = sources
         .iter()
         .map(|s| s.as_ref().map(|fd| fd.as_fd()))
         .collect();
-
     // As execvp: try each candidate; EACCES from one is reported if none succeeds.
     let mut saw_eacces = false;
-    for path in candidates(&file, &envp) {
-        let path = cstring("the file name", path)?;
+    for path in &paths {
         let req = sys::SpawnRequest {
-            path: &path,
+            path,
             argv: &argv,
             envp: &envp,
             cwd: cwd.as_deref(),
             child_fds: &child_fds,
+            setsid: opts.detached,
         };
         match sys::posix_spawn(&req) {
             Ok(pid) => return adopt(pid, ours),
@@ -139,6 +202,37 @@ pub fn spawn(
     ))
 }
 
+fn into_spawned(process: Arc<Process>, ours: Vec<Option<OwnedFd>>) -> Spawned {
+    watch::start_reaper(&process);
+    let stdio = ours
+        .into_iter()
+        .map(|fd| fd.map_or(-1, IntoRawFd::into_raw_fd))
+        .collect();
+    Spawned { process, stdio }
+}
+
+/// The helper made the child (or tried): its pidfd came with the reply, so nobody could have
+/// reaped it. A child whose exec failed is still ours to reap.
+fn adopt_reply(reply: helper::Reply, ours: Vec<Option<OwnedFd>>) -> Result<Spawned> {
+    let process = reply.pidfd.map(|fd| Process::adopt(reply.pid, fd));
+    match (reply.error, process) {
+        (None, Some(process)) => Ok(into_spawned(process, ours)),
+        (None, None) => {
+            Err(SysError::new("spawn", libc::EIO).with_detail("the spawn helper sent no pidfd"))
+        }
+        (Some((errno, stage)), process) => {
+            if let Some(p) = process {
+                watch::start_reaper(&p);
+            }
+            let err = SysError::new("spawn", errno);
+            Err(match helper::stage_name(stage) {
+                "execve" => err,
+                stage => err.with_detail(format!("{stage} failed in the child")),
+            })
+        }
+    }
+}
+
 /// Opens the pidfd at once: the child cannot be reaped (nor its pid reused) before we do.
 fn adopt(pid: i32, ours: Vec<Option<OwnedFd>>) -> Result<Spawned> {
     let fd = match sys::pidfd_open(pid) {
@@ -148,11 +242,5 @@ fn adopt(pid: i32, ours: Vec<Option<OwnedFd>>) -> Result<Spawned> {
             return Err(SysError::from_io("pidfd_open", e));
         }
     };
-    let process = Process::adopt(pid, fd);
-    watch::start_reaper(&process);
-    let stdio = ours
-        .into_iter()
-        .map(|fd| fd.map_or(-1, IntoRawFd::into_raw_fd))
-        .collect();
-    Ok(Spawned { process, stdio })
+    Ok(into_spawned(Process::adopt(pid, fd), ours))
 }

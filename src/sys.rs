@@ -207,6 +207,8 @@ pub struct SpawnRequest<'a> {
     /// `child_fds[i]` becomes descriptor `i` of the child; `None` leaves it closed.
     /// Every source must be close-on-exec and numbered at least `child_fds.len()`.
     pub child_fds: &'a [Option<BorrowedFd<'a>>],
+    /// Start a new session (`detached`).
+    pub setsid: bool,
 }
 
 struct FileActions(libc::posix_spawn_file_actions_t);
@@ -294,9 +296,13 @@ pub fn posix_spawn(req: &SpawnRequest<'_>) -> io::Result<i32> {
         libc::sigemptyset(&mut none);
         check_spawn(libc::posix_spawnattr_setsigdefault(&mut attr.0, &all))?;
         check_spawn(libc::posix_spawnattr_setsigmask(&mut attr.0, &none))?;
+        let mut flags = libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK;
+        if req.setsid {
+            flags |= libc::POSIX_SPAWN_SETSID as libc::c_int;
+        }
         check_spawn(libc::posix_spawnattr_setflags(
             &mut attr.0,
-            (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as libc::c_short,
+            flags as libc::c_short,
         ))?;
 
         let mut pid: libc::pid_t = 0;
@@ -345,4 +351,189 @@ pub fn watch_readable<T: AsFd>(owner: T) -> io::Result<tokio::io::unix::AsyncFd<
         )
     }
     .map_err(|e| e.into_parts().1)
+}
+
+/// `memfd_create`, close-on-exec, executable where the kernel asks (MFD_EXEC, Linux ≥ 6.3).
+pub fn memfd_create_exec(name: &CStr) -> io::Result<OwnedFd> {
+    const MFD_EXEC: libc::c_uint = 0x10;
+    let create = |flags: libc::c_uint| {
+        // SAFETY: a NUL-terminated name and plain flags.
+        cvt(unsafe { libc::memfd_create(name.as_ptr(), flags) } as libc::c_long)
+    };
+    let fd = match create(libc::MFD_CLOEXEC | MFD_EXEC) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => create(libc::MFD_CLOEXEC)?,
+        other => other?,
+    };
+    // SAFETY: a new descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Writes all of `bytes`.
+pub fn write_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        let n = retry(|| {
+            // SAFETY: a valid buffer of the given length.
+            cvt(
+                unsafe { libc::write(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) }
+                    as libc::c_long,
+            )
+        })?;
+        bytes = &bytes[n as usize..];
+    }
+    Ok(())
+}
+
+/// Sends `bytes` on a stream socket, with `fds` as SCM_RIGHTS on the first byte.
+pub fn send_with_fds(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    let data_len = std::mem::size_of_val(raw.as_slice());
+    // SAFETY: CMSG_SPACE is arithmetic.
+    let space = unsafe { libc::CMSG_SPACE(data_len as u32) } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)];
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    // SAFETY: msghdr is plain data; zeroed is a valid start.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if !raw.is_empty() {
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        // SAFETY: the control buffer has room for one header and `data_len` bytes of data.
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            (*c).cmsg_level = libc::SOL_SOCKET;
+            (*c).cmsg_type = libc::SCM_RIGHTS;
+            (*c).cmsg_len = libc::CMSG_LEN(data_len as u32) as _;
+            std::ptr::copy_nonoverlapping(raw.as_ptr().cast::<u8>(), libc::CMSG_DATA(c), data_len);
+        }
+    }
+    let sent = retry(|| {
+        // SAFETY: msg points at live buffers.
+        cvt(unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) } as libc::c_long)
+    })? as usize;
+    if sent < bytes.len() {
+        send_rest(sock, &bytes[sent..])?;
+    }
+    Ok(())
+}
+
+fn send_rest(sock: BorrowedFd<'_>, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        let n = retry(|| {
+            // SAFETY: a valid buffer of the given length.
+            cvt(unsafe {
+                libc::send(
+                    sock.as_raw_fd(),
+                    bytes.as_ptr().cast(),
+                    bytes.len(),
+                    libc::MSG_NOSIGNAL,
+                )
+            } as libc::c_long)
+        })?;
+        bytes = &bytes[n as usize..];
+    }
+    Ok(())
+}
+
+/// Receives exactly `buf.len()` bytes from a stream socket and at most one descriptor
+/// (close-on-exec) sent with them. `Ok(None)` on EOF before any byte.
+pub fn recv_with_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option<Option<OwnedFd>>> {
+    // SAFETY: CMSG_SPACE is arithmetic.
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)];
+    let mut got = 0;
+    let mut fd = None;
+    while got < buf.len() {
+        let mut iov = libc::iovec {
+            iov_base: buf[got..].as_mut_ptr().cast(),
+            iov_len: buf.len() - got,
+        };
+        // SAFETY: msghdr is plain data.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        let n = retry(|| {
+            // SAFETY: msg points at live buffers.
+            cvt(
+                unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) }
+                    as libc::c_long,
+            )
+        })? as usize;
+        // SAFETY: the kernel filled msg; walking its control messages is what CMSG_* is for.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                    let count = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize)
+                        / std::mem::size_of::<RawFd>();
+                    for i in 0..count {
+                        let raw =
+                            std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<RawFd>().add(i));
+                        let owned = OwnedFd::from_raw_fd(raw);
+                        if fd.is_none() {
+                            fd = Some(owned);
+                        }
+                    }
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        if n == 0 {
+            if got == 0 {
+                return Ok(None);
+            }
+            return Err(io::Error::from_raw_os_error(libc::EPIPE));
+        }
+        got += n;
+    }
+    Ok(Some(fd))
+}
+
+/// Every resource limit of this process: (resource, soft, hard).
+pub fn rlimits() -> Vec<(u32, u64, u64)> {
+    // RLIMIT_CPU (0) to RLIMIT_RTTIME (15): the sixteen Linux has had since 2.6.25.
+    (0..16u32)
+        .filter_map(|resource| {
+            let mut lim = libc::rlimit64 {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: a valid out-pointer.
+            let ok = unsafe { libc::getrlimit64(resource as _, &mut lim) } == 0;
+            ok.then_some((resource, lim.rlim_cur, lim.rlim_max))
+        })
+        .collect()
+}
+
+/// The process umask (set and restored at once where /proc cannot tell it).
+pub fn umask_fallback() -> u32 {
+    // SAFETY: umask cannot fail.
+    unsafe {
+        let old = libc::umask(0o022);
+        libc::umask(old);
+        old
+    }
+}
+
+/// The path of the shared object that contains this code (the `.node` file).
+pub fn own_module_path() -> Option<std::path::PathBuf> {
+    // SAFETY: dladdr on an address inside this module; the returned name is a C string owned
+    // by the loader, copied out at once.
+    unsafe {
+        let mut info: libc::Dl_info = std::mem::zeroed();
+        if libc::dladdr(own_module_path as *const libc::c_void, &mut info) == 0
+            || info.dli_fname.is_null()
+        {
+            return None;
+        }
+        let name = CStr::from_ptr(info.dli_fname);
+        Some(std::path::PathBuf::from(
+            std::ffi::OsStr::from_encoded_bytes_unchecked(name.to_bytes()),
+        ))
+    }
 }
