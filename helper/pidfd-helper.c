@@ -47,7 +47,7 @@
 #define MAX_FDS 250
 #define MAX_PAYLOAD (64u << 20)
 
-enum { F_DETACHED = 1, F_SETUID = 2, F_SETGID = 4 };
+enum { F_DETACHED = 1, F_SETUID = 2, F_SETGID = 4, F_NO_CLONE3 = 8 };
 /* Where a child failed before exec, for the error Node reports. */
 enum { STAGE_NONE = 0, STAGE_SETSID, STAGE_SETGID, STAGE_SETUID, STAGE_FDS, STAGE_CHDIR, STAGE_EXEC };
 
@@ -189,15 +189,19 @@ static void child(const struct request *req, const struct wire_rlimit *rl, const
 	child_fail(pipe_fd, STAGE_EXEC);
 }
 
-/* clone3(CLONE_PARENT | CLONE_PIDFD), or clone() where a seccomp filter refuses clone3. */
-static pid_t clone_parent(int *pidfd, int *clone_used)
+/* clone3(CLONE_PARENT | CLONE_PIDFD), or clone() where a seccomp filter refuses clone3
+ * (F_NO_CLONE3 takes that path on purpose, for tests). */
+static pid_t clone_parent(int *pidfd, int *clone_used, int no_clone3)
 {
 	struct clone_args_v0 args;
 	memset(&args, 0, sizeof(args));
 	args.flags = CLONE_PARENT | CLONE_PIDFD;
 	args.pidfd = (uint64_t)(uintptr_t)pidfd;
 	args.exit_signal = 0; /* required with CLONE_PARENT; the child signals Node with SIGCHLD */
-	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	long pid = -1;
+	errno = ENOSYS;
+	if (!no_clone3)
+		pid = syscall(SYS_clone3, &args, sizeof(args));
 	*clone_used = 3;
 	if (pid < 0 && (errno == ENOSYS || errno == EPERM || errno == E2BIG)) {
 		*clone_used = 2;
@@ -255,7 +259,7 @@ static void handle(const struct request *req, char *payload, int *fds, int nfds_
 		resp.err = errno;
 	} else {
 		int pidfd = -1;
-		pid_t pid = clone_parent(&pidfd, &resp.clone_used);
+		pid_t pid = clone_parent(&pidfd, &resp.clone_used, (req->flags & F_NO_CLONE3) != 0);
 		if (pid == 0) {
 			close(pipefd[0]);
 			child(req, rl, fd_map, fds, nfds_passed, cwd, paths, argv, envp, pipefd[1]);

@@ -252,8 +252,17 @@ export class Subprocess extends EventEmitter {
     this.exited = this.#own.wait().then((exit) => this.#onExit(exit))
     // A rejection nobody awaits must not crash the process; awaiting callers still see it.
     this.exited.catch(() => {})
+    process.nextTick(() => this.#emitSpawn())
     this.#arm(resolved)
-    process.nextTick(() => this.emit('spawn'))
+  }
+
+  #spawned = false
+
+  /** 'spawn' comes first, even when the exit is known before the next tick. */
+  #emitSpawn(): void {
+    if (this.#spawned) return
+    this.#spawned = true
+    this.emit('spawn')
   }
 
   /** The timeout and the AbortSignal of the spawn options. */
@@ -285,6 +294,7 @@ export class Subprocess extends EventEmitter {
   }
 
   #onExit(exit: ExitInfo): ExitInfo {
+    this.#emitSpawn()
     this.#exit = exit
     this.#own.close()
     for (const undo of this.#cleanup.splice(0)) undo()
@@ -373,9 +383,9 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
   } catch (raw) {
     const err = fromNative(raw) as Error & { code?: string; syscall?: string; errno?: number }
     if (err.syscall !== 'spawn' || !ASYNC_ERRORS.has(err.code ?? '')) throw err
-    // As child_process names it: syscall "spawn <file>", with path and spawnargs.
-    const detail = err.message.slice(`spawn ${err.code}`.length)
-    err.message = `spawn ${resolved.file} ${err.code}${detail}`
+    // As child_process names it: syscall "spawn <file>", with path and spawnargs (and the
+    // same message: a failed chdir is ENOENT there too).
+    err.message = `spawn ${resolved.file} ${err.code}`
     Object.assign(err, { syscall: `spawn ${resolved.file}`, path: resolved.file, spawnargs: resolved.spawnargs.slice(1) })
     return new Subprocess(resolved, null, err)
   }

@@ -19,6 +19,7 @@ const MAGIC: u32 = 0x7069_6466;
 const F_DETACHED: u32 = 1;
 const F_SETUID: u32 = 2;
 const F_SETGID: u32 = 4;
+const F_NO_CLONE3: u32 = 8;
 
 pub struct Request<'a> {
     pub paths: &'a [CString],
@@ -74,6 +75,11 @@ pub fn enabled() -> bool {
     std::env::var_os("PIDFD_SPAWN_HELPER").is_none_or(|v| v != "0")
 }
 
+/// `PIDFD_SPAWN_CLONE3=0` makes the helper use clone(), its path where seccomp refuses clone3.
+fn clone3_allowed() -> bool {
+    std::env::var_os("PIDFD_SPAWN_CLONE3").is_none_or(|v| v != "0")
+}
+
 /// The helper's pid, if it runs.
 pub fn pid() -> Option<i32> {
     match &*lock(state()) {
@@ -95,10 +101,7 @@ pub fn spawn(req: &Request<'_>) -> std::io::Result<Option<Reply>> {
         match exchange(helper, req) {
             Ok(reply) => return Ok(Some(reply)),
             // The helper died (killed by someone): start another once.
-            Err(e) if attempt == 0 => {
-                let _ = e;
-                *state = State::NotStarted;
-            }
+            Err(_) if attempt == 0 => *state = State::NotStarted,
             Err(e) => {
                 *state = State::NotStarted;
                 return Err(e);
@@ -198,6 +201,9 @@ fn exchange(helper: &Helper, req: &Request<'_>) -> std::io::Result<Reply> {
     }
     if req.gid.is_some() {
         flags |= F_SETGID;
+    }
+    if !clone3_allowed() {
+        flags |= F_NO_CLONE3;
     }
     let len =
         |n: usize| u32::try_from(n).map_err(|_| std::io::Error::from_raw_os_error(libc::E2BIG));
