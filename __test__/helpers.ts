@@ -55,10 +55,14 @@ export interface NodeRun {
 }
 
 /** Runs a CommonJS script in a fresh Node process, with `pidfd` resolving to this package. */
-export function runNode(script: string, { timeoutMs = 20_000, nodeArgs = [] as string[], prelude = true } = {}): Promise<NodeRun> {
+export function runNode(
+  script: string,
+  { timeoutMs = 20_000, nodeArgs = [] as string[], prelude = true, env = {} as Record<string, string> } = {},
+): Promise<NodeRun> {
   const code = (prelude ? `const pidfd = require(${JSON.stringify(entry)});\n` : '') + script
   return new Promise((resolve) => {
-    execFile(process.execPath, [...nodeArgs, '-e', code], { timeout: timeoutMs }, (err, stdout, stderr) => {
+    const options = { timeout: timeoutMs, env: { ...process.env, ...env } }
+    execFile(process.execPath, [...nodeArgs, '-e', code], options, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number | string; signal?: string }) | null
       resolve({
         code: e ? (typeof e.code === 'number' ? e.code : null) : 0,

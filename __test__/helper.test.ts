@@ -1,0 +1,95 @@
+// The spawn helper: maxRSS that is the child's own, Node as the parent and only reaper, and
+// this process's state at the moment of each spawn.
+
+import test from 'ava'
+import { text } from 'node:stream/consumers'
+
+import { spawn } from '../index.js'
+import { runNode } from './helpers.js'
+
+/** Runs /bin/true from a Node parent holding `mib` MiB and returns the maxRSS it reports (KiB). */
+async function maxRssFromBigParent(mib: number, env: Record<string, string> = {}): Promise<number> {
+  const run = await runNode(
+    `const hold = Buffer.alloc(${mib} * 1024 * 1024, 1);
+     pidfd.spawn('/bin/true', [], { stdio: 'ignore' }).exited.then((e) => {
+       console.log(JSON.stringify({ maxRSS: e.rusage.maxRSS, parentKiB: Math.round(process.memoryUsage().rss / 1024), held: hold[7] }));
+     });`,
+    { env },
+  )
+  if (run.code !== 0) throw new Error(run.stderr)
+  const { maxRSS, parentKiB } = JSON.parse(run.stdout) as { maxRSS: number; parentKiB: number }
+  if (parentKiB < mib * 1024) throw new Error(`the parent held only ${parentKiB} KiB`)
+  return maxRSS
+}
+
+test('/bin/true spawned from a parent holding 500 MB reports maxRSS under 10 MB', async (t) => {
+  const maxRSS = await maxRssFromBigParent(500)
+  t.true(maxRSS < 10 * 1024, `maxRSS ${maxRSS} KiB`)
+  t.log(`maxRSS of /bin/true: ${maxRSS} KiB`)
+})
+
+test('the clone() path (where seccomp refuses clone3) reports the same', async (t) => {
+  const maxRSS = await maxRssFromBigParent(500, { PIDFD_SPAWN_CLONE3: '0' })
+  t.true(maxRSS < 10 * 1024, `maxRSS ${maxRSS} KiB`)
+})
+
+test('without the helper (PIDFD_SPAWN_HELPER=0) the kernel reports the parent\'s memory, as for fork and posix_spawn', async (t) => {
+  const maxRSS = await maxRssFromBigParent(500, { PIDFD_SPAWN_HELPER: '0' })
+  t.true(maxRSS >= 500 * 1024, `maxRSS ${maxRSS} KiB`)
+})
+
+test('a child touching 100 MiB reports at least that', async (t) => {
+  const touch = 'const b = Buffer.alloc(100 * 1024 * 1024); b.fill(1); if (b[7] !== 1) process.exit(9)'
+  const exit = await spawn(process.execPath, ['-e', touch]).exited
+  t.is(exit.code, 0)
+  t.true(exit.rusage!.maxRSS >= 100 * 1024, `maxRSS ${exit.rusage!.maxRSS} KiB`)
+})
+
+test('Node is the parent of the child, and the package its reaper', async (t) => {
+  const sub = spawn('sh', ['-c', 'grep PPid /proc/$$/status'])
+  t.is(await text(sub.stdout!), `PPid:\t${process.pid}\n`)
+  const exit = await sub.exited
+  t.is(exit.siginfo?.pid, sub.pid)
+  t.truthy(exit.rusage)
+})
+
+test("each spawn gets this process's cwd, umask and limits of that moment", async (t) => {
+  const run = await runNode(`
+    const { text } = require('node:stream/consumers');
+    const { execFileSync } = require('node:child_process');
+    const show = async () => {
+      const sub = pidfd.spawn('sh', ['-c', 'pwd; umask; ulimit -n'])
+      const out = await text(sub.stdout); await sub.exited; return out.trim().split('\\n');
+    };
+    (async () => {
+      const before = await show();          // starts the helper
+      process.chdir('/tmp');
+      process.umask(0o027);
+      execFileSync('prlimit', ['--pid', String(process.pid), '--nofile=1234:4321']);
+      const after = await show();
+      console.log(JSON.stringify({ before, after }));
+    })();
+  `)
+  t.is(run.code, 0, run.stderr)
+  const { before, after } = JSON.parse(run.stdout) as { before: string[]; after: string[] }
+  t.not(before[0], '/tmp')
+  t.deepEqual(after, ['/tmp', '0027', '1234'])
+})
+
+test('a helper that was killed is replaced at the next spawn', async (t) => {
+  const run = await runNode(`
+    const binding = require(${JSON.stringify(new URL('../binding.js', import.meta.url).pathname)});
+    (async () => {
+      await pidfd.spawn('true').exited;
+      const first = binding.spawnHelperPid();
+      process.kill(first, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 100));
+      const exit = await pidfd.spawn('sh', ['-c', 'exit 4']).exited;
+      console.log(JSON.stringify({ first, second: binding.spawnHelperPid(), code: exit.code }));
+    })();
+  `)
+  t.is(run.code, 0, run.stderr)
+  const { first, second, code } = JSON.parse(run.stdout) as { first: number; second: number; code: number }
+  t.is(code, 4)
+  t.true(first > 0 && second > 0 && first !== second)
+})
