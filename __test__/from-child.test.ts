@@ -1,0 +1,76 @@
+// fromChild(): watch a child_process child without ever taking its exit from Node.
+
+import test from 'ava'
+import { spawn as cpSpawn } from 'node:child_process'
+import { once } from 'node:events'
+
+import { AsyncPidFd, PidFd } from '../index.js'
+import { isError, runNode } from './helpers.js'
+
+test('resolves with the status and rusage while Node still gets its exit event', async (t) => {
+  const child = cpSpawn('sh', ['-c', 'exit 6'])
+  const fd = AsyncPidFd.fromChild(child)
+  const [exit, [code]] = await Promise.all([fd.wait(), once(child, 'exit')])
+  t.is(code, 6)
+  t.like(exit, { status: 'exited', code: 6 })
+  fd.close()
+})
+
+test('a child that already exited resolves from its own record, without opening anything', async (t) => {
+  const child = cpSpawn('sh', ['-c', 'kill -KILL $$'])
+  await once(child, 'exit')
+  const fd = AsyncPidFd.fromChild(child)
+  t.is(fd.fd, -1)
+  t.like(await fd.wait(), { status: 'signaled', signal: 'SIGKILL', signalNumber: 9, rusage: null, siginfo: null, coreDumped: null })
+  t.like(PidFd.fromChild(child).wait(), { signal: 'SIGKILL' })
+  isError(t, t.throws(() => fd.kill()), { code: 'ESRCH' })
+})
+
+test('a child that never spawned rejects with its spawn error, before and after the error event', async (t) => {
+  const early = cpSpawn('pidfd-no-such-program')
+  early.on('error', () => {})
+  const fd = AsyncPidFd.fromChild(early)
+  isError(t, await t.throwsAsync(fd.wait()), { code: 'ENOENT' })
+
+  await once(early, 'close')
+  const late = AsyncPidFd.fromChild(early)
+  isError(t, await t.throwsAsync(late.wait()), { code: 'ENOENT', syscall: 'spawn pidfd-no-such-program' })
+  isError(t, t.throws(() => PidFd.fromChild(early)), { code: 'ENOENT' })
+})
+
+test('reap: true and non-children are refused', (t) => {
+  const child = cpSpawn('true')
+  isError(t, t.throws(() => AsyncPidFd.fromChild(child, { reap: true } as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  isError(t, t.throws(() => PidFd.fromChild({ pid: 1 } as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test('PidFd.fromChild blocks until the exit and Node still reaps', async (t) => {
+  const child = cpSpawn('sh', ['-c', 'sleep 0.1; exit 2'])
+  const fd = PidFd.fromChild(child)
+  const exit = fd.wait()
+  t.is(exit.code, 2)
+  t.truthy(exit.rusage, 'the WNOWAIT peek wins while the event loop is blocked')
+  const [code] = await once(child, 'exit')
+  t.is(code, 2)
+  fd.close()
+})
+
+test('never a hang: 200 children exiting together, each watched, each resolved', async (t) => {
+  const run = await runNode(`
+    const { spawn } = require('node:child_process');
+    const waits = [];
+    for (let i = 0; i < 200; i++) {
+      const child = spawn('sh', ['-c', 'exit ' + (i % 7)], { stdio: 'ignore' });
+      const fd = pidfd.AsyncPidFd.fromChild(child);
+      waits.push(Promise.all([fd.wait(), new Promise((r) => child.on('exit', r))]).then(([e, code]) => {
+        fd.close();
+        return { ok: e.code === code && code === i % 7, rusage: e.rusage !== null };
+      }));
+    }
+    Promise.all(waits).then((r) => console.log(JSON.stringify({ ok: r.filter((x) => x.ok).length, rusage: r.filter((x) => x.rusage).length })));
+  `)
+  t.is(run.code, 0, run.stderr)
+  const { ok, rusage } = JSON.parse(run.stdout) as { ok: number; rusage: number }
+  t.is(ok, 200)
+  t.log(`rusage captured for ${rusage}/200 (the rest were reaped by libuv first)`)
+})

@@ -1,0 +1,108 @@
+// Waiting in real programs: cancellable waits, ref/unref, many waiters, worker threads.
+
+import test from 'ava'
+import { Worker } from 'node:worker_threads'
+
+import { AsyncPidFd, spawn } from '../index.js'
+import { entry, gone, isError, procState, runNode, until } from './helpers.js'
+
+test('an aborted wait rejects with an AbortError carrying the reason; the process and pidfd stay usable', async (t) => {
+  const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
+  const controller = new AbortController()
+  const waiting = sub.pidfd.wait({ signal: controller.signal })
+  controller.abort('enough')
+  const err = await t.throwsAsync(waiting)
+  isError(t, err, { code: 'ABORT_ERR' })
+  t.is(err!.name, 'AbortError')
+  t.is(err!.cause, 'enough')
+  t.is(sub.pidfd.tryWait(), null, 'still running')
+  isError(t, await t.throwsAsync(sub.pidfd.wait({ signal: AbortSignal.abort('now') })), { code: 'ABORT_ERR' })
+  const later = sub.pidfd.wait()
+  sub.kill('SIGKILL')
+  t.is((await later).signal, 'SIGKILL')
+})
+
+test('a wait with a timeout rejects with an AbortError whose cause is a TimeoutError', async (t) => {
+  const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
+  const err = await t.throwsAsync(sub.pidfd.wait({ timeout: 50 }))
+  isError(t, err, { code: 'ABORT_ERR' })
+  t.is((err!.cause as Error).name, 'TimeoutError')
+  sub.kill()
+  t.is((await sub.pidfd.wait({ timeout: 5000 })).signal, 'SIGTERM')
+  isError(t, await t.throwsAsync(sub.pidfd.wait({ timeout: -1 })), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' })
+})
+
+test('bad wait options are TypeErrors, returned as rejections', async (t) => {
+  const sub = spawn('true', [], { stdio: 'ignore' })
+  isError(t, await t.throwsAsync(sub.pidfd.wait({ signal: 'x' } as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  isError(t, await t.throwsAsync(sub.pidfd.wait({ timeout: '1' } as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  await sub.exited
+})
+
+test('100 concurrent waiters and a kill from a timer: all get the same record', async (t) => {
+  const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
+  const fds = Array.from({ length: 10 }, () => AsyncPidFd.fromPid(sub.pid!))
+  const waits = Array.from({ length: 100 }, (_, i) => (i % 11 === 0 ? sub.exited : fds[i % 10]!.wait()))
+  setTimeout(() => sub.kill('SIGUSR1'), 50)
+  const results = await Promise.all(waits)
+  t.true(results.every((r) => r.signal === 'SIGUSR1' && r.rusage !== null))
+  t.is(new Set(results.map((r) => JSON.stringify(r))).size, 1)
+  for (const fd of fds) fd.close()
+})
+
+test('unref: a pending wait (and an unref\'d subprocess) no longer keeps Node alive; ref() restores it', async (t) => {
+  const started = Date.now()
+  const run = await runNode(`
+    const { spawn } = require('node:child_process');
+    const child = spawn('sleep', ['5'], { stdio: 'ignore', detached: true });
+    child.unref();
+    pidfd.AsyncPidFd.fromChild(child).unref().wait().then(() => console.log('never'));
+    const sub = pidfd.spawn('sleep', ['5'], { stdio: 'ignore' });
+    sub.unref();
+    const kept = pidfd.spawn('sh', ['-c', 'sleep 0.2'], { stdio: 'ignore' });
+    kept.unref(); kept.ref();
+    kept.exited.then(() => console.log('kept'));
+    process.on('exit', () => { process.kill(child.pid, 'SIGKILL'); sub.kill('SIGKILL'); });
+  `)
+  t.is(run.code, 0, run.stderr)
+  t.is(run.stdout, 'kept\n')
+  t.true(Date.now() - started < 4000)
+})
+
+test('worker threads: wait in several, terminate them mid-wait: no crash, no zombie, Node exits promptly', async (t) => {
+  const workers = Array.from(
+    { length: 3 },
+    () =>
+      new Worker(
+        `const { parentPort } = require('node:worker_threads');
+         const { spawn, AsyncPidFd } = require(${JSON.stringify(entry)});
+         const short = spawn('sh', ['-c', 'exit 3'], { stdio: 'ignore' });
+         short.exited.then((e) => {
+           const long = spawn('sleep', ['0.5'], { stdio: 'ignore' });
+           AsyncPidFd.fromPid(long.pid).wait();
+           parentPort.postMessage({ code: e.code, long: long.pid });
+         });`,
+        { eval: true },
+      ),
+  )
+  const messages = await Promise.all(workers.map((w) => new Promise<{ code: number; long: number }>((r) => w.once('message', r))))
+  t.true(messages.every((m) => m.code === 3))
+  await Promise.all(workers.map((w) => w.terminate()))
+  for (const { long } of messages) t.true(await until(() => gone(long), 3000), `state ${procState(long)}`)
+
+  const started = Date.now()
+  const run = await runNode(`
+    const { Worker } = require('node:worker_threads');
+    const w = new Worker(\`
+      const { spawn } = require(${JSON.stringify(entry)});
+      const sub = spawn('sleep', ['5'], { stdio: 'ignore' });
+      sub.unref();
+      sub.exited.then(() => console.log('never'));
+      require('node:worker_threads').parentPort.postMessage(sub.pid);
+    \`, { eval: true });
+    w.once('message', (pid) => { console.log('worker started', typeof pid); setTimeout(() => process.kill(pid, 'SIGKILL'), 10).unref(); });
+  `)
+  t.is(run.code, 0, run.stderr)
+  t.is(run.stdout, 'worker started number\n')
+  t.true(Date.now() - started < 4000)
+})
