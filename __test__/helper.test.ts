@@ -33,6 +33,11 @@ test('the clone() path (where seccomp refuses clone3) reports the same', async (
   t.true(maxRSS < 10 * 1024, `maxRSS ${maxRSS} KiB`)
 })
 
+test('where memfd exec is refused, the pidfd-helper file beside the .node runs instead', async (t) => {
+  const maxRSS = await maxRssFromBigParent(500, { PIDFD_SPAWN_MEMFD: '0' })
+  t.true(maxRSS < 10 * 1024, `maxRSS ${maxRSS} KiB`)
+})
+
 test('without the helper (PIDFD_SPAWN_HELPER=0) the kernel reports the parent\'s memory, as for fork and posix_spawn', async (t) => {
   const maxRSS = await maxRssFromBigParent(500, { PIDFD_SPAWN_HELPER: '0' })
   t.true(maxRSS >= 500 * 1024, `maxRSS ${maxRSS} KiB`)

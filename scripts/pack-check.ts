@@ -35,10 +35,12 @@ function run(file: string, args: string[], options: ExecFileSyncOptions = {}): s
 try {
   run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root })
   copyFileSync(join(root, binary), join(binaryPackage, binary))
+  copyFileSync(join(root, 'pidfd-helper'), join(binaryPackage, 'pidfd-helper'))
   try {
     run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: binaryPackage })
   } finally {
     rmSync(join(binaryPackage, binary))
+    rmSync(join(binaryPackage, 'pidfd-helper'))
   }
   const tarballs = readdirSync(work).filter((f) => f.endsWith('.tgz'))
   console.log(`packed ${tarballs.join(', ')}`)
@@ -75,6 +77,23 @@ try {
     if (out.trim() !== '3 true function function') throw new Error(out)
   })
 
+  check('the binary package ships the .node and the spawn helper', () => {
+    const files = run('tar', ['-tzf', join(work, tarballs.find((t) => t.startsWith('pidfd-linux'))!)]).split('\n')
+    for (const f of [`package/${binary}`, 'package/pidfd-helper']) {
+      if (!files.includes(f)) throw new Error(`missing ${f}`)
+    }
+  })
+
+  check('children report their own maxRSS, from the memfd helper and from the shipped file', () => {
+    for (const memfd of ['1', '0']) {
+      const out = run(process.execPath, ['-e', `
+        const hold = Buffer.alloc(300 * 1024 * 1024, 1);
+        require('pidfd').spawn('true').exited.then((e) => console.log(e.rusage.maxRSS < 10240, hold[1]));
+      `], { cwd: app, env: { ...env, PIDFD_SPAWN_MEMFD: memfd } })
+      if (out.trim() !== 'true 1') throw new Error(`PIDFD_SPAWN_MEMFD=${memfd}: ${out}`)
+    }
+  })
+
   check("import { spawn } from 'pidfd'", () => {
     const out = run(process.execPath, ['--input-type=module', '-e', `
       import { spawn, PidFd } from 'pidfd';
@@ -88,6 +107,7 @@ try {
   check('a strict TypeScript consumer type-checks against index.d.ts', () => {
     writeFileSync(join(app, 'consumer.ts'), `
       import { spawn, PidFd, AsyncPidFd, isSupported, type ExitInfo, type ResourceUsage, type Subprocess } from 'pidfd'
+      import { spawn as cpSpawn } from 'node:child_process'
       const sub: Subprocess = spawn('true', [], { cwd: '/', env: { A: 'b', B: undefined }, stdio: ['ignore', 'pipe', 'inherit', 3] })
       const kept: boolean = sub.kill('SIGTERM') || sub.kill(9)
       const exit: Promise<ExitInfo> = sub.exited
@@ -102,8 +122,15 @@ try {
       const n: number = fd.fd + fd.pid
       const now: ExitInfo | null = fd.tryWait()
       fd[Symbol.dispose]()
-      const a: AsyncPidFd = AsyncPidFd.fromPid(sub.pid)
-      a.wait().then((e: ExitInfo) => e.code)
+      if (sub.pid === undefined) throw new Error('not spawned')
+      const a: AsyncPidFd = AsyncPidFd.fromPid(sub.pid).unref().ref()
+      a.wait({ signal: AbortSignal.timeout(1000), timeout: 5 }).then((e: ExitInfo) => e.code)
+      sub.on('exit', (code: number | null, signal: NodeJS.Signals | null) => console.log(code, signal, sub.resourceUsage()?.maxRSS))
+      const child = cpSpawn('true')
+      const watched: AsyncPidFd = AsyncPidFd.fromChild(child)
+      const blocking: PidFd = PidFd.fromChild(child)
+      console.log(watched.fd, blocking.fd, sub.exitCode, sub.signalCode, sub.killed, sub.spawnargs.length)
+      spawn('echo hi', { shell: true, timeout: 10, killSignal: 'SIGKILL', detached: false, argv0: 'x', signal: new AbortController().signal })
       const ok: boolean = isSupported()
       // @ts-expect-error: unknown signal names are rejected at compile time
       a.kill('SIGNOPE')

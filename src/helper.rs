@@ -75,6 +75,12 @@ pub fn enabled() -> bool {
     std::env::var_os("PIDFD_SPAWN_HELPER").is_none_or(|v| v != "0")
 }
 
+/// `PIDFD_SPAWN_MEMFD=0` skips the memfd, as where memfd exec is refused: the helper file
+/// beside the `.node` runs instead.
+fn memfd_allowed() -> bool {
+    std::env::var_os("PIDFD_SPAWN_MEMFD").is_none_or(|v| v != "0")
+}
+
 /// `PIDFD_SPAWN_CLONE3=0` makes the helper use clone(), its path where seccomp refuses clone3.
 fn clone3_allowed() -> bool {
     std::env::var_os("PIDFD_SPAWN_CLONE3").is_none_or(|v| v != "0")
@@ -132,7 +138,9 @@ fn start() -> Option<Helper> {
         .ok()
     };
 
-    let memfd = sys::memfd_create_exec(c"pidfd-helper").ok();
+    let memfd = memfd_allowed()
+        .then(|| sys::memfd_create_exec(c"pidfd-helper").ok())
+        .flatten();
     let from_memfd = memfd.as_ref().and_then(|fd| {
         sys::write_all(fd.as_fd(), HELPER_EXE).ok()?;
         run(&CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?)
