@@ -45,6 +45,16 @@ test("stdio: 'ignore', 'inherit', an fd of ours, and an extra pipe at fd 3", asy
   t.is(readFileSync(file, 'utf8'), 'to-file\n')
 })
 
+test('a stream of ours as a child descriptor: one child\'s stdout piped into another\'s stdin', async (t) => {
+  const first = spawn('sh', ['-c', 'echo piped; echo twice'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const second = spawn('sort', [], { stdio: [first.stdout!, 'pipe', 'inherit'] })
+  // The second child has its own copy now; ours would only compete for the data.
+  first.stdout!.destroy()
+  t.is(await text(second.stdout!), 'piped\ntwice\n')
+  t.is((await second.exited).code, 0)
+  t.is((await first.exited).code, 0)
+})
+
 test('the child starts with default signal dispositions (Node ignores SIGPIPE; the child must not)', async (t) => {
   const sub = spawn('sh', ['-c', 'grep -E "^Sig(Ign|Blk):" /proc/self/status'])
   const out = await text(sub.stdout!)
