@@ -75,11 +75,14 @@ test('worker threads: wait in several, terminate them mid-wait: no crash, no zom
     () =>
       new Worker(
         `const { parentPort } = require('node:worker_threads');
+         const cp = require('node:child_process');
          const { spawn, AsyncPidFd } = require(${JSON.stringify(entry)});
          const short = spawn('sh', ['-c', 'exit 3'], { stdio: 'ignore' });
          short.exited.then((e) => {
            const long = spawn('sleep', ['0.5'], { stdio: 'ignore' });
            AsyncPidFd.fromPid(long.pid).wait();
+           // A child_process child too: its wait peeks from this worker's own event loop.
+           AsyncPidFd.fromChild(cp.spawn('sleep', ['0.5'], { stdio: 'ignore' })).wait();
            parentPort.postMessage({ code: e.code, long: long.pid });
          });`,
         { eval: true },

@@ -11,8 +11,10 @@ mod spawn;
 mod sys;
 mod watch;
 
+use std::rc::Weak;
 use std::sync::{Arc, OnceLock};
 
+use napi::Env;
 use napi_derive::napi;
 
 use error::{js_error, JsResult};
@@ -26,6 +28,8 @@ pub struct NativePidFd {
     pid: i32,
     process: Option<Arc<Process>>,
     subscription: Option<u64>,
+    /// The libuv poll watcher peeking for this handle, if any.
+    poll: Option<(Weak<watch::Polls>, u64)>,
     stdio: Vec<i32>,
 }
 
@@ -39,6 +43,7 @@ impl NativePidFd {
             pid: process.pid(),
             process: Some(process),
             subscription: None,
+            poll: None,
             stdio,
         }
     }
@@ -48,6 +53,11 @@ impl NativePidFd {
     }
 
     fn release(&mut self) {
+        if let Some((polls, key)) = self.poll.take() {
+            if let Some(polls) = polls.upgrade() {
+                polls.close(key);
+            }
+        }
         if let Some(p) = self.process.take() {
             if let Some(key) = self.subscription.take() {
                 watch::unsubscribe(&p, key);
@@ -113,12 +123,15 @@ impl NativePidFd {
 
     /// Asks `channel` to call back with `id` once the exit is known. `false`: it already is.
     #[napi(catch_unwind)]
-    pub fn watch(&mut self, channel: &Channel, id: u32) -> napi::Result<bool, String> {
+    pub fn watch(&mut self, env: Env, channel: &Channel, id: u32) -> napi::Result<bool, String> {
         let process = self.live()?.clone();
         if let Some(old) = self.subscription.take() {
             watch::unsubscribe(&process, old);
         }
         self.subscription = watch::subscribe(&process, channel, id)?;
+        if self.subscription.is_some() && self.poll.is_none() {
+            self.poll = watch::peek_from_loop(&env, &process, channel);
+        }
         Ok(self.subscription.is_some())
     }
 

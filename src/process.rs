@@ -87,6 +87,11 @@ impl Process {
         self.owned
     }
 
+    /// Collects with a reaping wait (otherwise peeks with `WNOWAIT`).
+    pub fn reaps(&self) -> bool {
+        self.reap
+    }
+
     /// The exit, collecting it now if the process has ended; `None` while it runs.
     /// Idempotent: once known, every caller gets the cached record.
     pub fn try_wait(&self) -> Result<Option<NativeExit>> {

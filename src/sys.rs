@@ -537,3 +537,134 @@ pub fn own_module_path() -> Option<std::path::PathBuf> {
         ))
     }
 }
+
+/// A libuv poll watcher on a Node event loop, for peeking at an exit inside the loop's own I/O
+/// phase: libuv runs I/O callbacks of an epoll batch before it handles SIGCHLD (and reaps), so
+/// a peek from here beats libuv's reap for every exit in that batch. libuv's functions are
+/// looked up at run time, so the module still loads where they do not exist (then `None`).
+pub struct UvPoll {
+    handle: std::ptr::NonNull<u8>,
+}
+
+type UvHandleSize = unsafe extern "C" fn(libc::c_int) -> libc::size_t;
+type UvPollInit = unsafe extern "C" fn(*mut libc::c_void, *mut u8, libc::c_int) -> libc::c_int;
+type UvPollCb = extern "C" fn(*mut u8, libc::c_int, libc::c_int);
+type UvPollStart = unsafe extern "C" fn(*mut u8, libc::c_int, UvPollCb) -> libc::c_int;
+type UvCloseCb = extern "C" fn(*mut u8);
+type UvClose = unsafe extern "C" fn(*mut u8, Option<UvCloseCb>);
+type UvUnref = unsafe extern "C" fn(*mut u8);
+
+struct UvApi {
+    handle_size: UvHandleSize,
+    poll_init: UvPollInit,
+    poll_start: UvPollStart,
+    close: UvClose,
+    unref: UvUnref,
+}
+
+fn uv_api() -> Option<&'static UvApi> {
+    static API: std::sync::OnceLock<Option<UvApi>> = std::sync::OnceLock::new();
+    API.get_or_init(|| {
+        // SAFETY: dlsym with NUL-terminated names; each non-null result is the libuv function of
+        // that name, whose C signature is the one it is transmuted to (libuv's stable ABI).
+        unsafe {
+            let sym = |name: &CStr| {
+                let f = libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr());
+                (!f.is_null()).then_some(f)
+            };
+            Some(UvApi {
+                handle_size: std::mem::transmute::<*mut libc::c_void, UvHandleSize>(sym(
+                    c"uv_handle_size",
+                )?),
+                poll_init: std::mem::transmute::<*mut libc::c_void, UvPollInit>(sym(
+                    c"uv_poll_init",
+                )?),
+                poll_start: std::mem::transmute::<*mut libc::c_void, UvPollStart>(sym(
+                    c"uv_poll_start",
+                )?),
+                close: std::mem::transmute::<*mut libc::c_void, UvClose>(sym(c"uv_close")?),
+                unref: std::mem::transmute::<*mut libc::c_void, UvUnref>(sym(c"uv_unref")?),
+            })
+        }
+    })
+    .as_ref()
+}
+
+const UV_POLL: libc::c_int = 8;
+const UV_READABLE: libc::c_int = 1;
+
+type PollCallback = Box<dyn FnMut()>;
+
+/// What `handle.data` (the first field of every uv handle) points to.
+struct PollData {
+    callback: PollCallback,
+    size: usize,
+}
+
+extern "C" fn uv_poll_fired(handle: *mut u8, _status: libc::c_int, _events: libc::c_int) {
+    // SAFETY: `data` was set to a live `PollData` in `UvPoll::start` and is freed only in
+    // `uv_poll_closed`, after which libuv calls nothing on this handle.
+    unsafe {
+        let data = *(handle as *mut *mut PollData);
+        if !data.is_null() {
+            ((*data).callback)();
+        }
+    }
+}
+
+extern "C" fn uv_poll_closed(handle: *mut u8) {
+    // SAFETY: libuv is done with the handle; both allocations were made in `UvPoll::start`.
+    unsafe {
+        let data = Box::from_raw(*(handle as *mut *mut PollData));
+        let layout = std::alloc::Layout::from_size_align_unchecked(data.size, 16);
+        std::alloc::dealloc(handle, layout);
+    }
+}
+
+impl UvPoll {
+    /// Watches `fd` for readability on the event loop of `env` (the current thread's), unref'd,
+    /// calling `callback` on that thread. `None` where libuv or the loop is not to be had.
+    pub fn start(
+        env: napi::sys::napi_env,
+        fd: BorrowedFd<'_>,
+        callback: PollCallback,
+    ) -> Option<UvPoll> {
+        let api = uv_api()?;
+        // SAFETY: `env` is the live env of this thread; the handle is allocated with the size
+        // libuv reports, 16-aligned, and `data` (its first field) is set before any callback
+        // can run; on failure after init the handle is closed through libuv as it requires.
+        unsafe {
+            let mut uv_loop: *mut napi::sys::uv_loop_s = std::ptr::null_mut();
+            if napi::sys::napi_get_uv_event_loop(env, &mut uv_loop) != napi::sys::Status::napi_ok
+                || uv_loop.is_null()
+            {
+                return None;
+            }
+            let size = (api.handle_size)(UV_POLL).max(std::mem::size_of::<*mut u8>());
+            let layout = std::alloc::Layout::from_size_align(size, 16).ok()?;
+            let handle = std::alloc::alloc_zeroed(layout);
+            let handle = std::ptr::NonNull::new(handle)?;
+            if (api.poll_init)(uv_loop.cast(), handle.as_ptr(), fd.as_raw_fd()) != 0 {
+                std::alloc::dealloc(handle.as_ptr(), layout);
+                return None;
+            }
+            let data = Box::into_raw(Box::new(PollData { callback, size }));
+            *(handle.as_ptr() as *mut *mut PollData) = data;
+            (api.unref)(handle.as_ptr());
+            let poll = UvPoll { handle };
+            if (api.poll_start)(handle.as_ptr(), UV_READABLE, uv_poll_fired) != 0 {
+                poll.close();
+                return None;
+            }
+            Some(poll)
+        }
+    }
+
+    /// Stops watching and frees the handle (once libuv has closed it).
+    pub fn close(self) {
+        if let Some(api) = uv_api() {
+            // SAFETY: a handle started in `start` and not closed before (`self` is consumed).
+            unsafe { (api.close)(self.handle.as_ptr(), Some(uv_poll_closed)) };
+        }
+    }
+}

@@ -5,6 +5,9 @@
 //! races libuv's reap, so it must not wait for JavaScript), caches it in the `Process`, then tells
 //! every subscribed environment the id of the handle to settle.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -45,6 +48,30 @@ impl ChannelInner {
 #[napi]
 pub struct Channel {
     inner: Arc<ChannelInner>,
+    polls: Rc<Polls>,
+}
+
+/// The libuv poll watchers of one environment's peeking handles, by key; closed at the latest
+/// when the environment is torn down (a worker's loop must have no handle of ours left).
+/// Only ever touched on the environment's own thread.
+#[derive(Default)]
+pub struct Polls(RefCell<HashMap<u64, sys::UvPoll>>);
+
+impl Polls {
+    /// Stops and frees one watcher, if it is still there.
+    pub fn close(&self, key: u64) {
+        let poll = self.0.borrow_mut().remove(&key);
+        if let Some(poll) = poll {
+            poll.close();
+        }
+    }
+
+    fn close_all(&self) {
+        let polls: Vec<_> = self.0.borrow_mut().drain().map(|(_, p)| p).collect();
+        for poll in polls {
+            poll.close();
+        }
+    }
 }
 
 #[napi]
@@ -74,13 +101,15 @@ impl Channel {
         let inner = Arc::new(ChannelInner {
             tsfn: Mutex::new(Some(tsfn)),
         });
-        env.add_env_cleanup_hook(inner.clone(), |inner| {
+        let polls = Rc::new(Polls::default());
+        env.add_env_cleanup_hook((inner.clone(), polls.clone()), |(inner, polls)| {
+            polls.close_all();
             #[allow(deprecated)]
             if let Some(tsfn) = lock(&inner.tsfn).take() {
                 let _ = tsfn.abort();
             }
         })?;
-        Ok(Self { inner })
+        Ok(Self { inner, polls })
     }
 
     /// Keeps the event loop alive (a ref'd wait is pending).
@@ -176,6 +205,43 @@ pub fn subscribe(process: &Arc<Process>, channel: &Channel, id: u32) -> JsResult
         id,
     });
     Ok(Some(key))
+}
+
+/// Also peeks from this environment's own event loop for a process whose exit is read with
+/// `WNOWAIT` (a `child_process` child): libuv runs the I/O callbacks of an epoll batch before it
+/// reaps on SIGCHLD, so this peek beats libuv for every exit in that batch, and the watcher
+/// thread covers the rest. The first success is kept. Returns the watcher's key.
+pub fn peek_from_loop(
+    env: &Env,
+    process: &Arc<Process>,
+    channel: &Channel,
+) -> Option<(Weak<Polls>, u64)> {
+    if process.reaps() || lock(&process.watch).done || !loop_peek_enabled() {
+        return None;
+    }
+    let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+    let peeker = process.clone();
+    let polls = Rc::downgrade(&channel.polls);
+    let on_ready = polls.clone();
+    let poll = sys::UvPoll::start(
+        env.raw(),
+        process.fd(),
+        Box::new(move || {
+            // Caches the exit (with rusage) if libuv has not reaped it yet; errors are the
+            // watcher thread's to report.
+            let _ = peeker.try_wait();
+            if let Some(polls) = on_ready.upgrade() {
+                polls.close(key);
+            }
+        }),
+    )?;
+    channel.polls.0.borrow_mut().insert(key, poll);
+    Some((polls, key))
+}
+
+/// `PIDFD_LOOP_PEEK=0` leaves the peek to the watcher thread alone (to measure what each wins).
+fn loop_peek_enabled() -> bool {
+    std::env::var_os("PIDFD_LOOP_PEEK").is_none_or(|v| v != "0")
 }
 
 /// Drops a subscription; a watcher nobody needs any more (not a reaper) stops and lets go of
