@@ -266,13 +266,8 @@ export class AsyncPidFd extends Handle {
     const done = exitOfChild(child)
     if (done) return new AsyncPidFd(token, null, child.pid, done)
     if (child.pid === undefined) {
-      const handle = new AsyncPidFd(token, null, 0)
-      const failed = spawnErrorOf(child)
-      handle.#spawnError = failed
-        ? Promise.reject(failed)
-        : new Promise<never>((_, reject) => child.once('error', reject))
-      handle.#spawnError.catch(() => {})
-      return handle
+      // Its 'error' comes on the next tick, or has come and left its errno as the exitCode.
+      return AsyncPidFd.#failedWith(spawnErrorOf(child) ?? new Promise<never>((_, reject) => child.once('error', reject)))
     }
     const handle = new AsyncPidFd(token, callNative(() => binding.NativePidFd.open(child.pid!, false)))
     handle.watchChild(child)
@@ -286,8 +281,12 @@ export class AsyncPidFd extends Handle {
 
   /** @internal The handle of a spawn that failed: no process, waits reject with `error`. */
   static failed(error: Error): AsyncPidFd {
+    return AsyncPidFd.#failedWith(error)
+  }
+
+  static #failedWith(error: Error | Promise<never>): AsyncPidFd {
     const handle = new AsyncPidFd(token, null, 0)
-    handle.#spawnError = Promise.reject(error)
+    handle.#spawnError = error instanceof Error ? Promise.reject(error) : error
     handle.#spawnError.catch(() => {})
     return handle
   }
