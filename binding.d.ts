@@ -34,6 +34,12 @@ export declare class NativePidFd {
   tryWait(): NativeExit | null
   /** Blocks the calling thread until the process has exited. */
   wait(): NativeExit
+  /** Ids and credentials (see `NativeInfo`). */
+  info(): NativeInfo
+  /** A new descriptor (the caller's to close) for one of the process's namespaces. */
+  namespace(kind: string): number
+  /** A duplicate of the process's descriptor `target` (the caller's to close). */
+  getFd(target: number): number
   kill(signal: number): void
   /** Asks `channel` to call back with `id` once the exit is known. `false`: it already is. */
   watch(channel: Channel, id: number): boolean
@@ -42,6 +48,9 @@ export declare class NativePidFd {
   /** Closes this handle. The descriptor closes once no watcher or sharing handle needs it. */
   close(): void
 }
+
+/** What this kernel offers (detected once; `PIDFD_DISABLE` pretends some is missing). */
+export declare function features(): NativeFeatures
 
 /**
  * Whether this kernel has what the package needs: `pidfd_open` and `waitid(P_PIDFD)`
@@ -58,6 +67,51 @@ export interface NativeExit {
   coreDumped?: boolean
   siginfo?: NativeSigInfo
   rusage?: NativeResourceUsage
+}
+
+/** The capabilities, by the names `features()` reports and `PIDFD_DISABLE` takes. */
+export interface NativeFeatures {
+  /** `pidfd_open` (Linux 5.3). */
+  pidfdOpen: boolean
+  /** `waitid(P_PIDFD)` (Linux 5.4). */
+  waitidPidfd: boolean
+  /** `PIDFD_NONBLOCK` for `pidfd_open` (Linux 5.10). */
+  pidfdNonblock: boolean
+  /** `pidfd_send_signal` (Linux 5.1). */
+  sendSignal: boolean
+  /** `pidfd_getfd` (Linux 5.6). */
+  getFd: boolean
+  /** `ioctl(PIDFD_GET_INFO)` (Linux 6.13). */
+  getInfo: boolean
+  /** `PIDFD_INFO_EXIT`: the exit status of a reaped process (Linux 6.15). */
+  infoExit: boolean
+  /** `ioctl(PIDFD_GET_*_NAMESPACE)` (Linux 6.11). */
+  namespaces: boolean
+  /** `clone3` with `CLONE_PIDFD` (Linux 5.3). */
+  clone3Pidfd: boolean
+}
+
+/**
+ * Ids and credentials. Once the process is reaped, the ids and credentials read -1 and `exit`
+ * holds its exit where the kernel keeps it (Linux 6.15).
+ */
+export interface NativeInfo {
+  pid: number
+  tgid: number
+  ppid: number
+  ruid: number
+  rgid: number
+  euid: number
+  egid: number
+  suid: number
+  sgid: number
+  fsuid: number
+  fsgid: number
+  /** The cgroup v2 id (its directory's inode); None where it cannot be had. */
+  cgroupId?: bigint
+  exit?: NativeExit
+  /** `ioctl` (PIDFD_GET_INFO) or `proc` (the fallback). */
+  source: string
 }
 
 /**

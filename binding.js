@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Channel = nativeBinding.Channel
 module.exports.NativePidFd = nativeBinding.NativePidFd
+module.exports.features = nativeBinding.features
 module.exports.isSupported = nativeBinding.isSupported
 module.exports.spawn = nativeBinding.spawn
 module.exports.spawnHelperPid = nativeBinding.spawnHelperPid

@@ -2,9 +2,11 @@
 
 import { binding } from './lib/native.js'
 
-export { PidFd, AsyncPidFd, type FromPidOptions } from './lib/pidfd.js'
-export { spawn, Subprocess, type SpawnOptions, type StdioKind } from './lib/subprocess.js'
+export { PidFd, AsyncPidFd, type FromPidOptions, type WaitOptions } from './lib/pidfd.js'
+export { spawn, Subprocess, type SpawnOptions, type StdioKind, type StdioEntry } from './lib/subprocess.js'
 export type { ExitInfo, ResourceUsage, SigInfo } from './lib/exit.js'
+export type { ProcessInfo, NamespaceKind } from './lib/info.js'
+export { features, type Features } from './lib/features.js'
 export type { SystemError } from './lib/errors.js'
 
 /** Whether this kernel has what the package needs: pidfd_open and waitid(P_PIDFD), Linux ≥ 5.4. */

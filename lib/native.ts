@@ -23,3 +23,4 @@ export const binding = load()
 export type NativePidFd = Binding.NativePidFd
 export type NativeExit = Binding.NativeExit
 export type Channel = Binding.Channel
+export type NativeInfo = Binding.NativeInfo

@@ -19,6 +19,7 @@ import {
   systemError,
 } from './errors.js'
 import { exitFromEvent, toExitInfo, type ExitInfo } from './exit.js'
+import { NAMESPACE_KINDS, toProcessInfo, type NamespaceKind, type ProcessInfo } from './info.js'
 import { toSignalNumber } from './signals.js'
 import { validateBoolean, validateObject, validatePid } from './validate.js'
 
@@ -110,13 +111,21 @@ abstract class Handle {
     return exit ? (this.#exit ??= exit) : null
   }
 
-  /** The exit if the process has ended (collecting it now), null while it runs. */
+  /**
+   * The exit if the process has ended (collecting it now), null while it runs. For a process
+   * that is not our child: null until its own parent has reaped it.
+   */
   tryWait(): ExitInfo | null {
     if (this.#closed) throw closedError()
     if (this.#exit) return this.#exit
     const native = this.native
     try {
       const result = callNative(() => native.tryWait())
+      if (result?.status === 'unknown' && this.#child) {
+        // A kernel without PIDFD_INFO_EXIT: the child's own record says more.
+        const own = exitOfChild(this.#child)
+        if (own) return (this.#exit ??= own)
+      }
       return result ? this.record(result) : null
     } catch (err) {
       const exit = this.childFallback(err)
@@ -137,6 +146,42 @@ abstract class Handle {
     callNative(() => native.kill(number))
   }
 
+  /**
+   * Ids, credentials and cgroup (PIDFD_GET_INFO, Linux 6.13; /proc before that). Once the
+   * process is reaped, the ids and credentials read -1 and `exit` holds its exit where the
+   * kernel keeps it (Linux 6.15).
+   */
+  info(): ProcessInfo {
+    const native = this.native
+    return toProcessInfo(callNative(() => native.info()))
+  }
+
+  /**
+   * A new close-on-exec descriptor for one of the process's namespaces (PIDFD_GET_*_NAMESPACE,
+   * Linux 6.11; /proc/<pid>/ns before that). The caller owns it: close it with fs.closeSync.
+   */
+  namespace(kind: NamespaceKind): number {
+    if (typeof kind !== 'string') throw invalidArgType('kind', 'of type string', kind)
+    if (!(NAMESPACE_KINDS as readonly string[]).includes(kind)) {
+      throw invalidArgValue('kind', kind, `must be one of ${NAMESPACE_KINDS.join(', ')}`)
+    }
+    const native = this.native
+    return callNative(() => native.namespace(kind))
+  }
+
+  /**
+   * A close-on-exec duplicate of the process's descriptor `targetFd` (pidfd_getfd, Linux 5.6;
+   * needs the right to ptrace the process). The caller owns it.
+   */
+  getFd(targetFd: number): number {
+    if (typeof targetFd !== 'number') throw invalidArgType('targetFd', 'of type number', targetFd)
+    if (!Number.isInteger(targetFd) || targetFd < 0 || targetFd > 2 ** 31 - 1) {
+      throw outOfRange('targetFd', 'an integer >= 0 and <= 2147483647', targetFd)
+    }
+    const native = this.native
+    return callNative(() => native.getFd(targetFd))
+  }
+
   /** Closes the pidfd. Idempotent. */
   close(): void {
     this.#native?.close()
@@ -154,6 +199,11 @@ export class PidFd extends Handle {
   /** Opens a pidfd for `pid` (Linux ≥ 5.3). */
   static fromPid(pid: number, options?: FromPidOptions): PidFd {
     return new PidFd(token, openNative(pid, options))
+  }
+
+  /** A pidfd for the current process, for introspection (waiting on it throws ERR_PIDFD_SELF). */
+  static self(): PidFd {
+    return PidFd.fromPid(process.pid)
   }
 
   /**
@@ -253,6 +303,11 @@ export class AsyncPidFd extends Handle {
   /** Opens a pidfd for `pid` (Linux ≥ 5.3). */
   static fromPid(pid: number, options?: FromPidOptions): AsyncPidFd {
     return new AsyncPidFd(token, openNative(pid, options))
+  }
+
+  /** A pidfd for the current process, for introspection (waiting on it rejects with ERR_PIDFD_SELF). */
+  static self(): AsyncPidFd {
+    return AsyncPidFd.fromPid(process.pid)
   }
 
   /**

@@ -105,20 +105,25 @@ impl NativeExit {
         }
     }
 
+    /// An exit the kernel cannot describe (a reaped process, without `PIDFD_INFO_EXIT`).
+    pub fn unknown() -> Self {
+        Self {
+            status: "unknown".into(),
+            code: None,
+            signal_number: None,
+            core_dumped: None,
+            siginfo: None,
+            rusage: None,
+        }
+    }
+
     /// From `waitid`: `si_code` says how it ended, `si_status` is the code or the signal.
     pub fn from_waitid(info: &SigInfo, usage: &libc::rusage) -> Self {
         let mut exit = match info.code {
             libc::CLD_EXITED => Self::exited(info.status),
             libc::CLD_KILLED => Self::signaled(info.status, false),
             libc::CLD_DUMPED => Self::signaled(info.status, true),
-            _ => Self {
-                status: "unknown".into(),
-                code: None,
-                signal_number: None,
-                core_dumped: None,
-                siginfo: None,
-                rusage: None,
-            },
+            _ => Self::unknown(),
         };
         exit.siginfo = Some(NativeSigInfo {
             signo: info.signo,

@@ -5,14 +5,16 @@
 
 mod error;
 mod exit;
+mod features;
 mod helper;
+mod info;
 mod process;
 mod spawn;
 mod sys;
 mod watch;
 
 use std::rc::Weak;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use napi::Env;
 use napi_derive::napi;
@@ -50,6 +52,18 @@ impl NativePidFd {
 
     fn live(&self) -> JsResult<&Arc<Process>> {
         self.process.as_ref().ok_or_else(closed)
+    }
+
+    /// A process cannot outlive itself: waiting for our own exit would never end.
+    fn waitable(&self) -> JsResult<&Arc<Process>> {
+        let process = self.live()?;
+        if process.pid() == sys::getpid() {
+            return Err(js_error(
+                "ERR_PIDFD_SELF",
+                "This pidfd refers to the current process, which cannot wait for its own exit",
+            ));
+        }
+        Ok(process)
     }
 
     fn release(&mut self) {
@@ -113,7 +127,25 @@ impl NativePidFd {
     /// Blocks the calling thread until the process has exited.
     #[napi(catch_unwind)]
     pub fn wait(&self) -> napi::Result<NativeExit, String> {
-        Ok(self.live()?.wait()?)
+        Ok(self.waitable()?.wait()?)
+    }
+
+    /// Ids and credentials (see `NativeInfo`).
+    #[napi(catch_unwind)]
+    pub fn info(&self) -> napi::Result<info::NativeInfo, String> {
+        info::info(self.live()?)
+    }
+
+    /// A new descriptor (the caller's to close) for one of the process's namespaces.
+    #[napi(catch_unwind)]
+    pub fn namespace(&self, kind: String) -> napi::Result<i32, String> {
+        info::namespace(self.live()?, &kind)
+    }
+
+    /// A duplicate of the process's descriptor `target` (the caller's to close).
+    #[napi(catch_unwind)]
+    pub fn get_fd(&self, target: i32) -> napi::Result<i32, String> {
+        info::get_fd(self.live()?, target)
     }
 
     #[napi(catch_unwind)]
@@ -124,7 +156,7 @@ impl NativePidFd {
     /// Asks `channel` to call back with `id` once the exit is known. `false`: it already is.
     #[napi(catch_unwind)]
     pub fn watch(&mut self, env: Env, channel: &Channel, id: u32) -> napi::Result<bool, String> {
-        let process = self.live()?.clone();
+        let process = self.waitable()?.clone();
         if let Some(old) = self.subscription.take() {
             watch::unsubscribe(&process, old);
         }
@@ -165,15 +197,12 @@ pub fn spawn_helper_pid() -> Option<i32> {
 /// (Linux ≥ 5.4), not blocked by seccomp. Detected once.
 #[napi(catch_unwind)]
 pub fn is_supported() -> bool {
-    static SUPPORTED: OnceLock<bool> = OnceLock::new();
-    *SUPPORTED.get_or_init(|| {
-        let Ok(fd) = sys::pidfd_open(sys::getpid()) else {
-            return false;
-        };
-        // Our own process is not our child: ECHILD means P_PIDFD is understood (EINVAL: not).
-        matches!(
-            sys::waitid_pidfd(std::os::fd::AsFd::as_fd(&fd), false),
-            Err(e) if e.raw_os_error() == Some(libc::ECHILD)
-        )
-    })
+    let f = features::get();
+    f.pidfd_open && f.waitid_pidfd
+}
+
+/// What this kernel offers (detected once; `PIDFD_DISABLE` pretends some is missing).
+#[napi(catch_unwind)]
+pub fn features() -> features::NativeFeatures {
+    features::get().clone()
 }

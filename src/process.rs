@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::error::{at, Result, SysError};
 use crate::exit::NativeExit;
-use crate::sys;
 use crate::watch::WatchState;
+use crate::{features, sys};
 
 /// Locks, ignoring poisoning: no lock here guards an invariant a panic could half-update.
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -102,7 +102,10 @@ impl Process {
         let collected = match sys::waitid_pidfd(self.fd(), self.reap) {
             Ok(None) => return Ok(None),
             Ok(Some((info, usage))) => NativeExit::from_waitid(&info, &usage),
-            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => self.exit_from_kernel()?,
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => match self.exit_from_kernel()? {
+                Some(exit) => exit,
+                None => return Ok(None),
+            },
             Err(e) => return Err(SysError::from_io("waitid", e)),
         };
         *exit = Some(collected.clone());
@@ -115,33 +118,41 @@ impl Process {
         Ok(Some(collected))
     }
 
-    /// `waitid` said ECHILD: someone else reaped it (libuv, for a `child_process` child) or it is
-    /// not our child. Since Linux 6.15 the kernel keeps the wait-status of a reaped process.
-    fn exit_from_kernel(&self) -> Result<NativeExit> {
-        let echild = SysError::new("waitid", libc::ECHILD);
-        match sys::pidfd_get_info(self.fd(), sys::PIDFD_INFO_EXIT) {
-            Ok(info) if info.mask & sys::PIDFD_INFO_EXIT != 0 => {
-                Ok(NativeExit::from_wait_status(info.exit_code))
-            }
-            Ok(_) => Err(echild.with_detail(format!(
-                "process {} is not a child of this process; waiting for other processes is not supported yet",
-                self.pid
-            ))),
-            Err(_) => Err(echild.with_detail(format!(
-                "process {} is not a child of this process, or its parent reaped it first; \
-                 reading the exit status of a reaped process needs Linux 6.15 (PIDFD_INFO_EXIT)",
-                self.pid
-            ))),
+    /// `waitid` said ECHILD: not our child, or someone else (libuv, for a `child_process` child)
+    /// reaped it. Its exit exists only once its parent has reaped it (the pidfd hangs up then);
+    /// since Linux 6.15 the kernel keeps the wait-status, before that the exit is "unknown".
+    fn exit_from_kernel(&self) -> Result<Option<NativeExit>> {
+        let revents = sys::poll_now(self.fd()).map_err(at("poll"))?;
+        if revents & libc::POLLHUP == 0 {
+            return Ok(None); // running, or exited and not yet reaped by its parent
         }
+        if !features::get().info_exit {
+            return Ok(Some(NativeExit::unknown()));
+        }
+        Ok(Some(
+            match sys::pidfd_get_info(self.fd(), sys::PIDFD_INFO_EXIT) {
+                Ok(info) if info.mask & sys::PIDFD_INFO_EXIT != 0 => {
+                    NativeExit::from_wait_status(info.exit_code)
+                }
+                _ => NativeExit::unknown(),
+            },
+        ))
     }
 
     /// Blocks the calling thread until the exit is known.
+    /// For a process that is not our child: first its exit, then its reap by its own parent.
     pub fn wait(&self) -> Result<NativeExit> {
+        let mut exited = false;
         loop {
             if let Some(e) = self.try_wait()? {
                 return Ok(e);
             }
-            sys::poll_readable(self.fd()).map_err(at("poll"))?;
+            if exited {
+                sys::poll_hangup(self.fd()).map_err(at("poll"))?;
+            } else {
+                sys::poll_readable(self.fd()).map_err(at("poll"))?;
+                exited = true;
+            }
         }
     }
 

@@ -668,3 +668,77 @@ impl UvPoll {
         }
     }
 }
+
+/// `pidfd_open(2)` with flags (`PIDFD_NONBLOCK` is `O_NONBLOCK`, Linux ≥ 5.10).
+pub fn pidfd_open_flags(pid: i32, flags: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments.
+    let fd = cvt(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, flags) })?;
+    // SAFETY: a new descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// `pidfd_getfd(2)` (Linux ≥ 5.6): a close-on-exec duplicate of `target` in that process.
+pub fn pidfd_getfd(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments.
+    let new = cvt(unsafe { libc::syscall(libc::SYS_pidfd_getfd, fd.as_raw_fd(), target, 0) })?;
+    // SAFETY: a new descriptor (the kernel sets close-on-exec).
+    Ok(unsafe { OwnedFd::from_raw_fd(new as RawFd) })
+}
+
+/// `ioctl(PIDFD_GET_<kind>_NAMESPACE)` (Linux ≥ 6.11), `nr` 1 to 10; the result is made
+/// close-on-exec.
+pub fn pidfd_namespace(fd: BorrowedFd<'_>, nr: u32) -> io::Result<OwnedFd> {
+    let request = (0xFF << 8) | nr as libc::c_ulong;
+    // SAFETY: the namespace ioctls take no argument (it must be 0).
+    let ns = cvt(unsafe { libc::ioctl(fd.as_raw_fd(), request as _, 0) } as libc::c_long)?;
+    // SAFETY: a new descriptor.
+    let ns = unsafe { OwnedFd::from_raw_fd(ns as RawFd) };
+    set_cloexec(ns.as_fd())?;
+    Ok(ns)
+}
+
+/// Opens a path read-only and close-on-exec (a `/proc/<pid>/ns/<kind>` link).
+pub fn open_cloexec(path: &CStr) -> io::Result<OwnedFd> {
+    // SAFETY: a NUL-terminated path.
+    let fd = cvt(
+        unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) } as libc::c_long,
+    )?;
+    // SAFETY: a new descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+fn set_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: fcntl on a live descriptor.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } as libc::c_long)
+        .map(drop)
+}
+
+/// The poll events a pidfd has now: `POLLIN` once the process exited, `POLLHUP` once reaped.
+pub fn poll_now(fd: BorrowedFd<'_>) -> io::Result<libc::c_short> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no wait.
+    retry(|| cvt(unsafe { libc::poll(&mut pfd, 1, 0) } as libc::c_long))?;
+    Ok(pfd.revents)
+}
+
+/// Blocks until a pidfd hangs up: the process has been reaped (by whoever is its parent).
+pub fn poll_hangup(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: 0, // POLLHUP is always reported
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    retry(|| cvt(unsafe { libc::poll(&mut pfd, 1, -1) } as libc::c_long)).map(drop)
+}
+
+/// Whether `clone3` exists and is allowed (an empty call: EINVAL where it exists).
+pub fn clone3_available() -> bool {
+    // SAFETY: a null clone_args with size 0 is rejected before anything is created.
+    let ret = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<u8>(), 0usize) };
+    ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL)
+}

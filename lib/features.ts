@@ -1,0 +1,31 @@
+// What this kernel offers, detected once (PIDFD_DISABLE=name,… pretends some is missing).
+
+import { binding } from './native.js'
+
+export interface Features {
+  /** pidfd_open (Linux 5.3): fromPid, fromChild. */
+  pidfdOpen: boolean
+  /** waitid(P_PIDFD) (Linux 5.4): wait, tryWait, spawn. */
+  waitidPidfd: boolean
+  /** PIDFD_NONBLOCK (Linux 5.10). */
+  pidfdNonblock: boolean
+  /** pidfd_send_signal (Linux 5.1): kill. */
+  sendSignal: boolean
+  /** pidfd_getfd (Linux 5.6): getFd. */
+  getFd: boolean
+  /** ioctl(PIDFD_GET_INFO) (Linux 6.13): info() without /proc. */
+  getInfo: boolean
+  /** PIDFD_INFO_EXIT (Linux 6.15): the exit status of a process someone else reaped. */
+  infoExit: boolean
+  /** ioctl(PIDFD_GET_*_NAMESPACE) (Linux 6.11): namespace() without /proc. */
+  namespaces: boolean
+  /** clone3 with CLONE_PIDFD (Linux 5.3): the spawn helper's first choice. */
+  clone3Pidfd: boolean
+}
+
+let cached: Features | null = null
+
+/** The capabilities of this kernel, detected on first call; seccomp-refused calls count as absent. */
+export function features(): Features {
+  return (cached ??= Object.freeze({ ...binding.features() }))
+}
