@@ -7,7 +7,7 @@ import { entry, runNode } from './helpers.js'
 
 test('exports the API and reports support on this kernel', (t) => {
   // ESM sees the CommonJS module's named exports, plus its exports object as 'default'.
-  t.deepEqual(Object.keys(pidfd).sort(), ['AsyncPidFd', 'PidFd', 'Subprocess', 'default', 'isSupported', 'spawn'])
+  t.deepEqual(Object.keys(pidfd).sort(), ['AsyncPidFd', 'PidFd', 'Subprocess', 'default', 'features', 'isSupported', 'spawn'])
   t.true(pidfd.isSupported())
 })
 

@@ -1,0 +1,264 @@
+// Any process, not only children: exits of non-children, info(), namespaces, descriptors,
+// every signal, and the kernel capabilities behind them.
+
+import test from 'ava'
+import { closeSync, fstatSync, readFileSync, readSync, statSync } from 'node:fs'
+import { constants } from 'node:os'
+import { text } from 'node:stream/consumers'
+
+import { AsyncPidFd, PidFd, features, spawn } from '../index.js'
+import { entry, isError, procState, runNode, sleep, until } from './helpers.js'
+
+const infoExit = features().infoExit
+
+/** The pid of the first child of `pid` (a grandchild of ours). */
+async function childOf(pid: number): Promise<number> {
+  let kids = ''
+  await until(() => (kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()) !== '')
+  return Number(kids.split(' ')[0])
+}
+
+test('a grandchild: wait() resolves when its parent reaps it, with the status from the kernel', async (t) => {
+  const sub = spawn('sh', ['-c', 'sh -c "sleep 1; exit 5" & wait'], { stdio: 'ignore' })
+  const grandchild = await childOf(sub.pid!)
+  const fd = AsyncPidFd.fromPid(grandchild)
+  t.is(fd.tryWait(), null)
+  const exit = await fd.wait()
+  t.like(exit, { rusage: null, siginfo: null }, 'not our child: no rusage, no siginfo')
+  if (infoExit) t.like(exit, { status: 'exited', code: 5, signal: null })
+  else t.like(exit, { status: 'unknown', code: null, signal: null })
+  t.is((await sub.exited).code, 0)
+  fd.close()
+})
+
+test('a grandchild killed by a signal, waited for with the blocking PidFd', async (t) => {
+  const sub = spawn('sh', ['-c', 'sleep 10 & wait'], { stdio: 'ignore' })
+  const grandchild = await childOf(sub.pid!)
+  const fd = PidFd.fromPid(grandchild)
+  fd.kill('SIGUSR2')
+  const exit = fd.wait()
+  if (infoExit) t.like(exit, { status: 'signaled', signal: 'SIGUSR2', signalNumber: 12, code: null })
+  else t.is(exit.status, 'unknown')
+  fd.close()
+  await sub.exited
+})
+
+test('a process reparented to init: resolves when init reaps it', async (t) => {
+  const sub = spawn('sh', ['-c', 'sleep 0.3 & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const orphan = Number(await text(sub.stdout!))
+  await sub.exited
+  const fd = AsyncPidFd.fromPid(orphan)
+  t.not(fd.info().ppid, process.pid)
+  const exit = await fd.wait({ timeout: 5000 })
+  if (infoExit) t.like(exit, { status: 'exited', code: 0 })
+  t.is(exit.rusage, null)
+  fd.close()
+})
+
+test('a zombie its parent never reaps: the wait times out, tryWait stays null, and resolves once it is reaped', async (t) => {
+  // The exec'd sleep inherits the shell's child and never waits for it.
+  const sub = spawn('sh', ['-c', 'sh -c "exit 3" & exec sleep 10'], { stdio: 'ignore' })
+  const zombie = await childOf(sub.pid!)
+  await until(() => procState(zombie) === 'Z')
+  const fd = AsyncPidFd.fromPid(zombie)
+  isError(t, await t.throwsAsync(fd.wait({ timeout: 200 })), { code: 'ABORT_ERR' })
+  t.is(fd.tryWait(), null)
+  const later = fd.wait()
+  sub.kill('SIGKILL') // its parent dies; init reaps the zombie
+  const exit = await later
+  if (infoExit) t.like(exit, { status: 'exited', code: 3 })
+  fd.close()
+})
+
+test('waiting on this process throws at once; introspection works', async (t) => {
+  const sync = PidFd.self()
+  isError(t, t.throws(() => sync.wait()), { code: 'ERR_PIDFD_SELF' })
+  t.is(sync.tryWait(), null)
+  t.is(sync.info().pid, process.pid)
+  const async = AsyncPidFd.self()
+  isError(t, await t.throwsAsync(async.wait()), { code: 'ERR_PIDFD_SELF' })
+  sync.close()
+  async.close()
+})
+
+function statusIds(pid: number) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const ids = (key: string) => status.match(new RegExp(`^${key}:\\s+(.*)$`, 'm'))![1]!.split(/\s+/).map(Number)
+  const [ruid, euid, suid, fsuid] = ids('Uid')
+  const [rgid, egid, sgid, fsgid] = ids('Gid')
+  return { pid, tgid: ids('Tgid')[0], ppid: ids('PPid')[0], ruid, euid, suid, fsuid, rgid, egid, sgid, fsgid }
+}
+
+function cgroupIdOf(pid: number): bigint {
+  const path = readFileSync(`/proc/${pid}/cgroup`, 'utf8').match(/^0::(.*)$/m)![1]
+  return BigInt(statSync(`/sys/fs/cgroup${path}`).ino)
+}
+
+test('info(): ids, credentials and cgroup as /proc shows them; -1 and the exit once reaped', async (t) => {
+  const sub = spawn('sleep', ['10'], { stdio: 'ignore', uid: process.getuid?.() === 0 ? 65534 : undefined, gid: process.getuid?.() === 0 ? 65534 : undefined })
+  await until(() => readFileSync(`/proc/${sub.pid}/status`, 'utf8').includes('sleep'))
+  const info = sub.pidfd.info()
+  t.like(info, statusIds(sub.pid!))
+  t.is(info.ppid, process.pid)
+  t.is(info.cgroupId, cgroupIdOf(sub.pid!))
+  t.is(typeof info.cgroupId, 'bigint')
+  t.is(info.exit, undefined)
+  sub.kill('SIGKILL')
+  await sub.exited
+  const after = sub.pidfd.info()
+  t.is(after.pid, -1)
+  t.is(after.ruid, -1)
+  if (infoExit) t.like(after.exit, { status: 'signaled', signal: 'SIGKILL' })
+})
+
+test('info() from /proc where PIDFD_GET_INFO is missing (PIDFD_DISABLE=getInfo)', async (t) => {
+  const run = await runNode(
+    `const { readFileSync } = require('node:fs');
+     const sub = pidfd.spawn('sleep', ['10'], { stdio: 'ignore' });
+     setTimeout(async () => {
+       const info = sub.pidfd.info();
+       const status = readFileSync('/proc/' + sub.pid + '/status', 'utf8');
+       sub.kill('SIGKILL'); await sub.exited;
+       const after = sub.pidfd.info();
+       console.log(JSON.stringify({ getInfo: pidfd.features().getInfo, pid: info.pid === sub.pid, ppid: info.ppid === process.pid,
+         uid: status.includes('Uid:\\t' + info.ruid + '\\t'), cgroup: typeof info.cgroupId, afterPid: after.pid, afterExit: after.exit ?? null }));
+     }, 100);`,
+    { env: { PIDFD_DISABLE: 'getInfo' } },
+  )
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), { getInfo: false, pid: true, ppid: true, uid: true, cgroup: 'bigint', afterPid: -1, afterExit: null })
+})
+
+const kinds = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'pid_for_children', 'time', 'time_for_children', 'user', 'uts'] as const
+
+test('namespace(kind): a close-on-exec descriptor whose inode is /proc/<pid>/ns/<kind>, also in new namespaces', async (t) => {
+  const sub = spawn('unshare', ['--user', '--map-root-user', '--uts', '--ipc', '--net', 'sleep', '10'], { stdio: 'ignore' })
+  await until(() => readFileSync(`/proc/${sub.pid}/cmdline`, 'utf8').startsWith('sleep'))
+  for (const kind of kinds) {
+    const fd = sub.pidfd.namespace(kind)
+    t.is(fstatSync(fd).ino, statSync(`/proc/${sub.pid}/ns/${kind}`).ino, kind)
+    const flags = parseInt(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').match(/flags:\s+(\d+)/)![1]!, 8)
+    t.truthy(flags & 0o2000000, `${kind} is close-on-exec`)
+    closeSync(fd)
+  }
+  t.not(statSync(`/proc/${sub.pid}/ns/uts`).ino, statSync('/proc/self/ns/uts').ino, 'the child is in a new uts namespace')
+  isError(t, t.throws(() => sub.pidfd.namespace('mount' as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  sub.kill('SIGKILL')
+  await sub.exited
+  t.throws(() => sub.pidfd.namespace('uts'))
+})
+
+test('namespace() from /proc where the ioctls are missing (PIDFD_DISABLE=namespaces)', async (t) => {
+  const run = await runNode(
+    `const { fstatSync, statSync, closeSync } = require('node:fs');
+     const fd = pidfd.PidFd.self();
+     const kinds = ${JSON.stringify(kinds)};
+     console.log(pidfd.features().namespaces, kinds.every((k) => { const n = fd.namespace(k); const same = fstatSync(n).ino === statSync('/proc/self/ns/' + k).ino; closeSync(n); return same }));`,
+    { env: { PIDFD_DISABLE: 'namespaces' } },
+  )
+  t.is(run.code, 0, run.stderr)
+  t.is(run.stdout.trim(), 'false true')
+})
+
+test('getFd(): read a pipe end taken from a child', async (t) => {
+  const sub = spawn('sleep', ['10'], { stdio: ['pipe', 'ignore', 'ignore'] })
+  sub.stdin!.write('across processes')
+  await sleep(50)
+  const fd = sub.pidfd.getFd(0)
+  const buf = Buffer.alloc(64)
+  const n = readSync(fd, buf)
+  t.is(buf.toString('utf8', 0, n), 'across processes')
+  closeSync(fd)
+  isError(t, t.throws(() => sub.pidfd.getFd(9999)), { code: 'EBADF', errno: -9, syscall: 'pidfd_getfd' })
+  isError(t, t.throws(() => sub.pidfd.getFd(-1)), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' })
+  sub.kill('SIGKILL')
+  await sub.exited
+})
+
+test('getFd() as an unprivileged user on a root process is EPERM', async (t) => {
+  if (process.getuid?.() !== 0) return t.pass('needs root to start the unprivileged side')
+  const target = spawn('sleep', ['10'], { stdio: 'ignore' })
+  const probe = spawn(
+    process.execPath,
+    ['-e', `try { require(${JSON.stringify(entry)}).PidFd.fromPid(${target.pid}).getFd(0); console.log('taken') } catch (e) { console.log(e.code, e.errno, e.syscall) }`],
+    { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  t.is((await text(probe.stdout!)).trim(), 'EPERM -1 pidfd_getfd')
+  target.kill('SIGKILL')
+  await target.exited
+})
+
+test('getFd() where pidfd_getfd is missing throws ERR_PIDFD_UNSUPPORTED naming the kernel it needs', async (t) => {
+  const run = await runNode(
+    `try { pidfd.PidFd.self().getFd(0) } catch (e) { console.log(e.code, /Linux 5\\.6/.test(e.message)) }`,
+    { env: { PIDFD_DISABLE: 'getFd' } },
+  )
+  t.is(run.stdout.trim(), 'ERR_PIDFD_UNSUPPORTED true')
+})
+
+test('every signal Node names reaches the process: the terminating ones end it with that name', async (t) => {
+  const names = Object.keys(constants.signals) as NodeJS.Signals[]
+  const stopping = new Set(['SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'])
+  const ignored = new Set(['SIGCHLD', 'SIGCONT', 'SIGURG', 'SIGWINCH'])
+  await Promise.all(
+    names.map(async (name) => {
+      const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
+      sub.pidfd.kill(name)
+      if (stopping.has(name)) {
+        t.true(await until(() => procState(sub.pid!) === 'T'), `${name} stops it`)
+        sub.kill('SIGKILL')
+        t.is((await sub.exited).signal, 'SIGKILL')
+      } else if (ignored.has(name)) {
+        await sleep(50)
+        t.is(sub.pidfd.tryWait(), null, `${name} is ignored by default`)
+        sub.kill('SIGKILL')
+        await sub.exited
+      } else {
+        const exit = await sub.exited
+        t.is(exit.signalNumber, constants.signals[name], name)
+        // Aliases (SIGIOT, SIGPOLL) come back under Node's own name for the number.
+        t.is(exit.signal !== null && constants.signals[exit.signal], constants.signals[name])
+      }
+    }),
+  )
+})
+
+test('real-time signals by number', async (t) => {
+  const numbers = Array.from({ length: 31 }, (_, i) => 34 + i)
+  const exits = await Promise.all(
+    numbers.map((n) => {
+      const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
+      sub.pidfd.kill(n)
+      return sub.exited
+    }),
+  )
+  t.deepEqual(exits.map((e) => e.signalNumber), numbers)
+  t.true(exits.every((e) => e.signal === null && e.status === 'signaled'))
+})
+
+test('features(): detected once, frozen, and PIDFD_DISABLE pretends a capability is missing', async (t) => {
+  const f = features()
+  t.is(features(), f)
+  t.true(Object.isFrozen(f))
+  t.true(f.pidfdOpen && f.waitidPidfd && f.sendSignal)
+  const run = await runNode(`console.log(JSON.stringify(pidfd.features()))`, { env: { PIDFD_DISABLE: 'infoExit,getInfo' } })
+  t.like(JSON.parse(run.stdout), { infoExit: false, getInfo: false, pidfdOpen: true })
+})
+
+test('without PIDFD_INFO_EXIT a non-child ends as unknown; a child_process child still gets its own record', async (t) => {
+  const run = await runNode(
+    `const cp = require('node:child_process');
+     (async () => {
+       const sub = pidfd.spawn('sh', ['-c', 'sh -c "sleep 1; exit 4" & wait'], { stdio: 'ignore' });
+       await new Promise((r) => setTimeout(r, 200));
+       const g = Number(require('node:fs').readFileSync('/proc/' + sub.pid + '/task/' + sub.pid + '/children', 'utf8').trim());
+       const grand = await pidfd.AsyncPidFd.fromPid(g).wait();
+       const child = cp.spawn('sh', ['-c', 'exit 6']);
+       const viaChild = await pidfd.AsyncPidFd.fromChild(child).wait();
+       console.log(JSON.stringify({ grand: grand.status, code: grand.code, child: viaChild.code }));
+     })();`,
+    { env: { PIDFD_DISABLE: 'infoExit' } },
+  )
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), { grand: 'unknown', code: null, child: 6 })
+})
