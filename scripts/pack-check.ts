@@ -106,7 +106,7 @@ try {
 
   check('a strict TypeScript consumer type-checks against index.d.ts', () => {
     writeFileSync(join(app, 'consumer.ts'), `
-      import { spawn, PidFd, AsyncPidFd, isSupported, type ExitInfo, type ResourceUsage, type Subprocess } from 'pidfd'
+      import { spawn, PidFd, AsyncPidFd, isSupported, features, type ExitInfo, type ResourceUsage, type Subprocess, type ProcessInfo, type Features } from 'pidfd'
       import { spawn as cpSpawn } from 'node:child_process'
       const sub: Subprocess = spawn('true', [], { cwd: '/', env: { A: 'b', B: undefined }, stdio: ['ignore', 'pipe', 'inherit', 3] })
       const kept: boolean = sub.kill('SIGTERM') || sub.kill(9)
@@ -132,6 +132,13 @@ try {
       console.log(watched.fd, blocking.fd, sub.exitCode, sub.signalCode, sub.killed, sub.spawnargs.length)
       spawn('echo hi', { shell: true, timeout: 10, killSignal: 'SIGKILL', detached: false, argv0: 'x', signal: new AbortController().signal })
       const ok: boolean = isSupported()
+      const f: Features = features()
+      const me: ProcessInfo = PidFd.self().info()
+      const cg: bigint | null = me.cgroupId
+      const ns: number = AsyncPidFd.self().namespace('uts') + PidFd.self().getFd(0)
+      // @ts-expect-error: not a namespace kind
+      PidFd.self().namespace('mount')
+      console.log(f.infoExit, me.exit?.status, cg, ns)
       // @ts-expect-error: unknown signal names are rejected at compile time
       a.kill('SIGNOPE')
       console.log(n, now, ok, sub.stdout?.readable)
