@@ -188,12 +188,19 @@ test('getFd() as an unprivileged user on a root process is EPERM', async (t) => 
   await target.exited
 })
 
-test('getFd() where pidfd_getfd is missing throws ERR_PIDFD_UNSUPPORTED naming the kernel it needs', async (t) => {
-  const run = await runNode(
-    `try { pidfd.PidFd.self().getFd(0) } catch (e) { console.log(e.code, /Linux 5\\.6/.test(e.message)) }`,
-    { env: { PIDFD_DISABLE: 'getFd' } },
-  )
-  t.is(run.stdout.trim(), 'ERR_PIDFD_UNSUPPORTED true')
+test('an API whose capability is missing throws ERR_PIDFD_UNSUPPORTED naming the kernel it needs', async (t) => {
+  const probe = async (disable: string, call: string) => {
+    const run = await runNode(`try { ${call}; console.log('no error') } catch (e) { console.log(e.code, e.message) }`, {
+      env: { PIDFD_DISABLE: disable },
+    })
+    return run.stdout.trim()
+  }
+  t.regex(await probe('getFd', 'pidfd.PidFd.self().getFd(0)'), /^ERR_PIDFD_UNSUPPORTED .*Linux 5\.6/)
+  t.regex(await probe('waitidPidfd', 'pidfd.PidFd.fromPid(1).tryWait()'), /^ERR_PIDFD_UNSUPPORTED .*Linux 5\.4/)
+  t.regex(await probe('waitidPidfd', "pidfd.spawn('true')"), /^ERR_PIDFD_UNSUPPORTED .*Linux 5\.4/)
+  t.regex(await probe('pidfdOpen', 'pidfd.PidFd.fromPid(1)'), /^ERR_PIDFD_UNSUPPORTED .*Linux 5\.3/)
+  t.regex(await probe('sendSignal', 'pidfd.PidFd.self().kill(0)'), /^ERR_PIDFD_UNSUPPORTED .*Linux 5\.1/)
+  t.is(await probe('pidfdOpen', 'if (pidfd.isSupported()) throw new Error("supported")'), 'no error')
 })
 
 test('every signal Node names reaches the process: the terminating ones end it with that name', async (t) => {

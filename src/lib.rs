@@ -54,9 +54,18 @@ impl NativePidFd {
         self.process.as_ref().ok_or_else(closed)
     }
 
+    /// For the calls that collect an exit: they need `waitid(P_PIDFD)`.
+    fn collectable(&self, what: &str) -> JsResult<&Arc<Process>> {
+        let process = self.live()?;
+        if !features::get().waitid_pidfd {
+            return Err(features::unsupported(what, "waitidPidfd"));
+        }
+        Ok(process)
+    }
+
     /// A process cannot outlive itself: waiting for our own exit would never end.
     fn waitable(&self) -> JsResult<&Arc<Process>> {
-        let process = self.live()?;
+        let process = self.collectable("wait")?;
         if process.pid() == sys::getpid() {
             return Err(js_error(
                 "ERR_PIDFD_SELF",
@@ -93,6 +102,9 @@ impl NativePidFd {
     /// Opens a pidfd for `pid`. `reap`: collect the exit with a reaping wait.
     #[napi(factory, catch_unwind)]
     pub fn open(pid: i32, reap: bool) -> napi::Result<Self, String> {
+        if !features::get().pidfd_open {
+            return Err(features::unsupported("fromPid", "pidfdOpen"));
+        }
         if pid <= 0 {
             return Err(js_error(
                 "ERR_OUT_OF_RANGE",
@@ -121,7 +133,7 @@ impl NativePidFd {
 
     #[napi(catch_unwind)]
     pub fn try_wait(&self) -> napi::Result<Option<NativeExit>, String> {
-        Ok(self.live()?.try_wait()?)
+        Ok(self.collectable("tryWait")?.try_wait()?)
     }
 
     /// Blocks the calling thread until the process has exited.
@@ -150,7 +162,11 @@ impl NativePidFd {
 
     #[napi(catch_unwind)]
     pub fn kill(&self, signal: i32) -> napi::Result<(), String> {
-        Ok(self.live()?.kill(signal)?)
+        let process = self.live()?;
+        if !features::get().send_signal {
+            return Err(features::unsupported("kill", "sendSignal"));
+        }
+        Ok(process.kill(signal)?)
     }
 
     /// Asks `channel` to call back with `id` once the exit is known. `false`: it already is.
@@ -183,6 +199,15 @@ impl NativePidFd {
 /// Starts a program (see `NativeSpawnOptions`) and returns a handle on it.
 #[napi(catch_unwind)]
 pub fn spawn(options: spawn::NativeSpawnOptions) -> napi::Result<NativePidFd, String> {
+    let f = features::get();
+    if !f.pidfd_open || !f.waitid_pidfd {
+        let missing = if f.pidfd_open {
+            "waitidPidfd"
+        } else {
+            "pidfdOpen"
+        };
+        return Err(features::unsupported("spawn", missing));
+    }
     let spawned = spawn::spawn(options)?;
     Ok(NativePidFd::new(spawned.process, spawned.stdio))
 }
