@@ -3,8 +3,8 @@
 // strict TypeScript consumer against the shipped typings and run a child through it.
 //   npm run test:pack
 
-import { execFileSync, type ExecFileSyncOptions } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawnSync, type ExecFileSyncOptions } from 'node:child_process'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 
@@ -92,6 +92,13 @@ try {
       `], { cwd: app, env: { ...env, PIDFD_SPAWN_MEMFD: memfd } })
       if (out.trim() !== 'true 1') throw new Error(`PIDFD_SPAWN_MEMFD=${memfd}: ${out}`)
     }
+  })
+
+  check('npx pidfd time -- true, from the installed package', () => {
+    const output = join(app, 'report.json')
+    const r = spawnSync('npx', ['--no-install', 'pidfd', 'time', '--format', 'json', '--output', output, '--', 'sh', '-c', 'exit 3'], { cwd: app, env, encoding: 'utf8' })
+    const report = JSON.parse(readFileSync(output, 'utf8')) as { code: number; rusage: { maxRSS: number } }
+    if (r.status !== 3 || report.code !== 3 || !(report.rusage.maxRSS > 0)) throw new Error(`status ${r.status}: ${r.stderr}`)
   })
 
   check("import { spawn } from 'pidfd'", () => {

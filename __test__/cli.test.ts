@@ -1,0 +1,211 @@
+// The `pidfd` command, run as users run it (node bin/pidfd.js) against real commands.
+
+import test from 'ava'
+import { execFile, spawn as cpSpawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { text } from 'node:stream/consumers'
+
+import { spawn } from '../index.js'
+import { root } from './helpers.js'
+
+const bin = join(root, 'bin', 'pidfd.js')
+
+interface Run {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [bin, ...args], { env: { ...process.env, GITHUB_STEP_SUMMARY: undefined, ...env } }, (err, stdout, stderr) => {
+      void err
+      resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr })
+    })
+  })
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'pidfd-cli-'))
+const touch = (mib: number) => `const b = Buffer.alloc(${mib} * 1024 * 1024); b.fill(1)`
+
+function noStack(t: import('ava').ExecutionContext, r: Run): void {
+  t.notRegex(r.stderr, /^\s+at /m, 'no stack trace')
+}
+
+test('exit code passes through; the text report goes to stderr', async (t) => {
+  const r = await cli(['time', '--', 'sh', '-c', 'echo out; exit 7'])
+  t.is(r.code, 7)
+  t.is(r.stdout, 'out\n')
+  t.regex(r.stderr, /^pidfd time: sh -c 'echo out; exit 7'\n {2}exited 7 · wall .* · user .* · system .*\n {2}peak RSS .* · page faults .* minor, .* major\n/)
+  t.regex(r.stderr, /rusage covers the command and the descendants it waited for/)
+})
+
+test('a command killed by a signal: pidfd ends by the same signal (128+n where Node keeps the signal)', async (t) => {
+  for (const signal of ['SIGTERM', 'SIGKILL', 'SIGUSR2', 'SIGABRT', 'SIGQUIT'] as const) {
+    const r = await cli(['time', '--', 'sh', '-c', `kill -${signal.slice(3)} $$`])
+    t.is(r.signal, signal)
+    t.regex(r.stderr, new RegExp(`killed by ${signal}`))
+  }
+  // SIGUSR1 would start Node's inspector instead.
+  const usr1 = await cli(['time', '--', 'sh', '-c', 'kill -USR1 $$'])
+  t.is(usr1.code, 128 + 10)
+  t.notRegex(usr1.stderr, /Debugger/)
+})
+
+test('--format json: the library\'s field names, plus wallTimeMs and command', async (t) => {
+  const r = await cli(['time', '--format', 'json', '--', 'sh', '-c', 'exit 3'])
+  t.is(r.code, 3)
+  const report = JSON.parse(r.stderr) as Record<string, unknown> & { rusage: Record<string, number> }
+  for (const key of ['status', 'code', 'signal', 'signalNumber', 'coreDumped', 'siginfo', 'rusage', 'wallTimeMs', 'command', 'breaches', 'timedOut']) {
+    t.true(key in report, key)
+  }
+  t.deepEqual(report.command, ['sh', '-c', 'exit 3'])
+  t.like(report, { status: 'exited', code: 3, signal: null })
+  t.deepEqual(Object.keys(report.rusage).sort(), Object.keys(process.resourceUsage()).sort())
+  t.true((report.wallTimeMs as number) > 0)
+})
+
+test('--output writes the report to a file; markdown format', async (t) => {
+  const out = join(tmp(), 'report.md')
+  const r = await cli(['time', '--format', 'markdown', '--output', out, '--', 'true'])
+  t.is(r.code, 0)
+  t.is(r.stderr, '')
+  const md = readFileSync(out, 'utf8')
+  t.regex(md, /^### pidfd time: `true`\n\n\| \| \|\n\| --- \| --- \|\n\| exit \| exited 0 \|/)
+  t.regex(md, /\| peak RSS \| .* \|/)
+})
+
+test('GITHUB_STEP_SUMMARY gets a markdown table appended, unless --no-summary', async (t) => {
+  const summary = join(tmp(), 'summary.md')
+  writeFileSync(summary, '# earlier step\n')
+  await cli(['time', '--', 'true'], { GITHUB_STEP_SUMMARY: summary })
+  const after = readFileSync(summary, 'utf8')
+  t.true(after.startsWith('# earlier step\n### pidfd time: `true`'))
+  t.regex(after, /\| wall time \|/)
+  await cli(['time', '--no-summary', '--', 'true'], { GITHUB_STEP_SUMMARY: summary })
+  t.is(readFileSync(summary, 'utf8'), after)
+})
+
+test('budgets: held, and breached with which, by how much, and exit 123 (which wins over the command\'s own failure)', async (t) => {
+  const held = await cli(['time', '--max-rss', '1G', '--max-cpu', '1m', '--', process.execPath, '-e', touch(50)])
+  t.is(held.code, 0)
+  t.notRegex(held.stderr, /BUDGET/)
+
+  const rss = await cli(['time', '--max-rss', '40M', '--', process.execPath, '-e', touch(80)])
+  t.is(rss.code, 123)
+  t.regex(rss.stderr, /BUDGET max-rss exceeded: peak RSS [\d.]+ MiB is [\d.]+ MiB over 40 MiB/)
+
+  const cpu = await cli(['time', '--format', 'json', '--max-cpu', '10ms', '--', process.execPath, '-e', 'const s=process.cpuUsage(); while (process.cpuUsage(s).user < 100000);'])
+  t.is(cpu.code, 123)
+  const report = JSON.parse(cpu.stderr) as { breaches: Array<{ budget: string; limit: number; actual: number }> }
+  t.is(report.breaches[0]?.budget, 'max-cpu')
+  t.is(report.breaches[0]?.limit, 10)
+  t.true(report.breaches[0]!.actual >= 100)
+
+  const both = await cli(['time', '--max-rss', '1K', '--', 'sh', '-c', 'exit 5'])
+  t.is(both.code, 123, 'the budget wins over the command\'s exit 5')
+  t.regex(both.stderr, /exited 5/)
+})
+
+test('--timeout kills the command (then SIGKILL after --kill-after), exits 124, and still reports', async (t) => {
+  const r = await cli(['time', '--timeout', '200ms', '--kill-signal', 'INT', '--', 'sleep', '10'])
+  t.is(r.code, 124)
+  t.regex(r.stderr, /killed by SIGINT after the --timeout/)
+  const stubborn = await cli(['time', '--timeout', '100ms', '--kill-after', '200ms', '--max-rss', '1K', '--', 'sh', '-c', 'trap "" TERM; sleep 10 & wait; sleep 10'])
+  t.is(stubborn.code, 124, 'the timeout wins over a breached budget')
+  t.regex(stubborn.stderr, /killed by SIGKILL after the --timeout/)
+})
+
+test('SIGINT to pidfd alone is ignored while the command runs; SIGTERM is passed on', async (t) => {
+  const started = (child: ReturnType<typeof cpSpawn>) =>
+    new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()))
+  const ignoring = cpSpawn(process.execPath, [bin, 'time', '--', 'sh', '-c', 'echo ready; sleep 0.5; exit 4'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  await started(ignoring)
+  ignoring.kill('SIGINT')
+  const [code] = await new Promise<[number | null]>((r) => ignoring.on('exit', (c) => r([c])))
+  t.is(code, 4)
+
+  const forwarding = cpSpawn(process.execPath, [bin, 'time', '--', 'sh', '-c', 'echo ready; exec sleep 10'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  forwarding.stderr!.on('data', (d: Buffer) => (stderr += d))
+  await started(forwarding)
+  forwarding.kill('SIGTERM')
+  const [, signal] = await new Promise<[number | null, string | null]>((r) => forwarding.on('exit', (c, s) => r([c, s])))
+  t.is(signal, 'SIGTERM')
+  t.regex(stderr, /exec sleep 10'\n {2}killed by SIGTERM/)
+})
+
+test('bad input: one clear line, a hint, exit 2, no stack trace', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['time', '--bogus', '--', 'true'], /Unknown option '--bogus'/],
+    [['time', 'true'], /put -- before the command: pidfd time -- true/],
+    [['time', '--'], /no command after --/],
+    [['time', '--max-rss', '12X', '--', 'true'], /--max-rss: '12X' is not a size/],
+    [['time', '--timeout', 'soon', '--', 'true'], /--timeout: 'soon' is not a duration/],
+    [['time', '--kill-signal', 'SIGNOPE', '--', 'true'], /--kill-signal: 'SIGNOPE' is not a signal/],
+    [['time', '--format', 'xml', '--', 'true'], /--format: 'xml' is not one of text, json, markdown/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['wait', 'abc'], /'abc' is not a pid/],
+    [['info'], /no pid given/],
+  ]
+  for (const [args, message] of cases) {
+    const r = await cli(args)
+    t.is(r.code, 2, args.join(' '))
+    t.regex(r.stderr, new RegExp(`^pidfd: ${message.source}`))
+    noStack(t, r)
+  }
+})
+
+test('a command that does not exist exits 127, one that cannot be run 126, as shells do', async (t) => {
+  const missing = await cli(['time', '--', 'pidfd-no-such-command'])
+  t.is(missing.code, 127)
+  t.is(missing.stderr, 'pidfd: pidfd-no-such-command: command not found\n')
+  const denied = await cli(['time', '--', '/etc/passwd'])
+  t.is(denied.code, 126)
+  noStack(t, denied)
+})
+
+test('--help for each subcommand, with examples; --version', async (t) => {
+  for (const args of [['--help'], ['time', '--help'], ['wait', '--help'], ['info', '--help']]) {
+    const r = await cli(args)
+    t.is(r.code, 0)
+    t.regex(r.stdout, /^Usage: pidfd/)
+    t.regex(r.stdout, /Examples:/)
+  }
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
+  t.is((await cli(['--version'])).stdout, `${pkg.version}\n`)
+})
+
+test('pidfd wait: any process, with its status; --timeout exits 124; json', async (t) => {
+  const sub = spawn('sh', ['-c', 'sleep 0.3 & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const orphan = Number(await text(sub.stdout!))
+  const r = await cli(['wait', String(orphan)])
+  t.is(r.code, 0)
+  t.regex(r.stdout, new RegExp(`^${orphan}: (exited 0|ended \\(status unknown)`))
+
+  const long = spawn('sleep', ['10'], { stdio: 'ignore' })
+  const timed = await cli(['wait', '--timeout', '200ms', '--format', 'json', String(long.pid)])
+  t.is(timed.code, 124)
+  t.like((JSON.parse(timed.stdout) as unknown[])[0], { pid: long.pid, timedOut: true })
+  long.kill('SIGKILL')
+  await long.exited
+  const gone = await cli(['wait', String(long.pid)])
+  t.is(gone.stdout, `${long.pid}: not running\n`)
+})
+
+test('pidfd info: text and json', async (t) => {
+  const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
+  const json = await cli(['info', '--format', 'json', String(sub.pid)])
+  t.is(json.code, 0)
+  t.like(JSON.parse(json.stdout), { pid: sub.pid, ppid: process.pid, ruid: process.getuid?.() })
+  const text = await cli(['info', String(sub.pid)])
+  t.regex(text.stdout, new RegExp(`^pid +${sub.pid}\nppid +\\d+|^pid +${sub.pid}\n`))
+  t.regex(text.stdout, /^cgroupId +\d+$/m)
+  sub.kill('SIGKILL')
+  await sub.exited
+  t.true(existsSync(bin))
+})

@@ -1,0 +1,203 @@
+// `pidfd time [options] -- command [args...]`: run a command, report how it ended and what it
+// used, enforce budgets.
+
+import { appendFileSync, writeFileSync, writeSync } from 'node:fs'
+import { constants } from 'node:os'
+import { parseArgs } from 'node:util'
+
+import { spawn } from '../subprocess.js'
+import { toSignalNumber } from '../signals.js'
+import { json, markdown, text, type Breach, type Report } from './report.js'
+import { loadHumanisers, parseDurationMs, parseSizeKiB } from './units.js'
+import { EXIT, UsageError } from './usage.js'
+
+export const TIME_HELP = `Usage: pidfd time [options] -- command [args...]
+
+Runs the command with this terminal's stdin, stdout and stderr, then reports how it ended and
+what it used: wall time, user and system CPU, peak RSS, page faults, context switches, file
+system reads and writes. The report goes to stderr (or --output). rusage covers the command
+and the descendants it waited for.
+
+Options:
+  --format text|json|markdown  report format (default text)
+  --output FILE                write the report to FILE instead of stderr
+  --no-summary                 do not append a markdown table to $GITHUB_STEP_SUMMARY
+  --max-rss SIZE               fail if the peak RSS exceeds SIZE (checked after exit);
+                               K, M, G are KiB, MiB, GiB: 512M, 2G
+  --max-cpu DURATION           fail if user + system CPU time exceeds DURATION (checked
+                               after exit): 30s, 2m
+  --timeout DURATION           kill the command after DURATION (enforced while it runs)
+  --kill-signal SIGNAL         signal sent at the timeout (default SIGTERM)
+  --kill-after DURATION        then SIGKILL after this much longer (default 5s)
+  -h, --help                   this help
+
+Exit status: the command's own (a command killed by a signal makes pidfd kill itself with the
+same signal, so the calling shell sees the same wait status; 128+n where that cannot work);
+124 when --timeout killed it; 123 when a --max-rss or --max-cpu budget was exceeded; 127 when
+the command was not found, 126 when it cannot be run; 2 for bad usage. 124 wins over 123, and
+123 wins over the command's own failure. The report is written in every case.
+
+Examples:
+  pidfd time -- npm test
+  pidfd time --format json --output usage.json -- make -j2
+  pidfd time --max-rss 512M --max-cpu 2m --timeout 10m -- ./build.sh
+`
+
+interface TimeOptions {
+  format: 'text' | 'json' | 'markdown'
+  output: string | undefined
+  summary: boolean
+  maxRssKiB: number | undefined
+  maxCpuMs: number | undefined
+  timeoutMs: number | undefined
+  killSignal: NodeJS.Signals | number
+  killAfterMs: number
+}
+
+function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'help' {
+  const { values, positionals, tokens } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    tokens: true,
+    options: {
+      format: { type: 'string', default: 'text' },
+      output: { type: 'string' },
+      'no-summary': { type: 'boolean', default: false },
+      'max-rss': { type: 'string' },
+      'max-cpu': { type: 'string' },
+      timeout: { type: 'string' },
+      'kill-signal': { type: 'string', default: 'SIGTERM' },
+      'kill-after': { type: 'string', default: '5s' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help) return 'help'
+  const terminator = tokens.find((t) => t.kind === 'option-terminator')
+  if (!terminator) {
+    throw new UsageError(positionals.length ? `put -- before the command: pidfd time -- ${positionals.join(' ')}` : 'no command: pidfd time [options] -- command [args...]')
+  }
+  const before = tokens.filter((t) => t.kind === 'positional' && t.index < terminator.index)
+  if (before.length) throw new UsageError(`unexpected argument '${(before[0] as { value: string }).value}' before --`)
+  if (positionals.length === 0) throw new UsageError('no command after --')
+  const format = values.format
+  if (format !== 'text' && format !== 'json' && format !== 'markdown') {
+    throw new UsageError(`--format: '${format}' is not one of text, json, markdown`)
+  }
+  let killSignal: NodeJS.Signals | number
+  try {
+    const raw = values['kill-signal']
+    const name = /^\d+$/.test(raw) ? Number(raw) : raw.toUpperCase().startsWith('SIG') ? raw.toUpperCase() : `SIG${raw.toUpperCase()}`
+    toSignalNumber(name)
+    killSignal = name as NodeJS.Signals | number
+  } catch {
+    throw new UsageError(`--kill-signal: '${values['kill-signal']}' is not a signal`)
+  }
+  return {
+    command: positionals,
+    options: {
+      format,
+      output: values.output,
+      summary: !values['no-summary'],
+      maxRssKiB: values['max-rss'] === undefined ? undefined : parseSizeKiB('--max-rss', values['max-rss']),
+      maxCpuMs: values['max-cpu'] === undefined ? undefined : parseDurationMs('--max-cpu', values['max-cpu']),
+      timeoutMs: values.timeout === undefined ? undefined : parseDurationMs('--timeout', values.timeout),
+      killSignal,
+      killAfterMs: parseDurationMs('--kill-after', values['kill-after']),
+    },
+  }
+}
+
+function breaches(report: Omit<Report, 'breaches'>, o: TimeOptions): Breach[] {
+  const found: Breach[] = []
+  const u = report.rusage!
+  if (o.maxRssKiB !== undefined && u.maxRSS > o.maxRssKiB) found.push({ budget: 'max-rss', limit: o.maxRssKiB, actual: u.maxRSS })
+  const cpuMs = (u.userCPUTime + u.systemCPUTime) / 1000
+  if (o.maxCpuMs !== undefined && cpuMs > o.maxCpuMs) found.push({ budget: 'max-cpu', limit: o.maxCpuMs, actual: cpuMs })
+  return found
+}
+
+function writeReport(report: Report, o: TimeOptions): void {
+  const rendered = o.format === 'json' ? json(report) : o.format === 'markdown' ? markdown(report) : text(report)
+  if (o.output !== undefined) writeFileSync(o.output, rendered)
+  else writeSync(2, rendered)
+  const summary = process.env.GITHUB_STEP_SUMMARY
+  if (o.summary && summary) appendFileSync(summary, markdown(report) + '\n')
+}
+
+/**
+ * Signals Node keeps for itself or ignores, which re-raising cannot turn into the same ending:
+ * SIGUSR1 starts the inspector, SIGPIPE is ignored; the rest do not end a process by default.
+ */
+const NOT_RERAISED = new Set(['SIGUSR1', 'SIGPIPE', 'SIGCHLD', 'SIGCONT', 'SIGURG', 'SIGWINCH', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'])
+
+/** Ends this process the way the command ended: the same signal, else 128+n. */
+function raise(signal: NodeJS.Signals | null, number: number): never {
+  if (!NOT_RERAISED.has(signal ?? '')) {
+    if (signal) process.removeAllListeners(signal)
+    try {
+      // With the default action restored, the kernel ends us on the way out of this call.
+      process.kill(process.pid, signal ?? number)
+    } catch {
+      // fall through to the exit status
+    }
+  }
+  process.exit(128 + number)
+}
+
+export async function time(argv: string[]): Promise<number> {
+  const parsed = parse(argv)
+  if (parsed === 'help') {
+    process.stdout.write(TIME_HELP)
+    return 0
+  }
+  const { options, command } = parsed
+  await loadHumanisers()
+
+  // As /usr/bin/time: the terminal delivers SIGINT and SIGQUIT to the command too, so pidfd
+  // ignores them; SIGTERM and SIGHUP (what CI runners send) are passed on.
+  let forwardTo: ((signal: NodeJS.Signals) => void) | null = null
+  const ignore = () => {}
+  process.on('SIGINT', ignore)
+  process.on('SIGQUIT', ignore)
+  const forward = (signal: NodeJS.Signals) => forwardTo?.(signal)
+  process.on('SIGTERM', forward)
+  process.on('SIGHUP', forward)
+
+  const [file, ...args] = command as [string, ...string[]]
+  const started = process.hrtime.bigint()
+  const child = spawn(file, args, { stdio: 'inherit' })
+  forwardTo = (signal) => child.kill(signal)
+  const spawnError = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+    child.once('spawn', () => resolve(null))
+    child.once('error', (err: NodeJS.ErrnoException) => resolve(err))
+  })
+  if (spawnError) {
+    const notFound = spawnError.code === 'ENOENT'
+    writeSync(2, `pidfd: ${file}: ${notFound ? 'command not found' : `cannot run it (${spawnError.code})`}\n`)
+    return notFound ? EXIT.NOT_FOUND : EXIT.CANNOT_EXECUTE
+  }
+
+  let timedOut = false
+  let timer: NodeJS.Timeout | undefined
+  if (options.timeoutMs !== undefined) {
+    timer = setTimeout(() => {
+      timedOut = true
+      child.kill(options.killSignal)
+      setTimeout(() => child.kill('SIGKILL'), options.killAfterMs).unref()
+    }, options.timeoutMs)
+  }
+
+  const exit = await child.exited
+  const wallTimeMs = Number(process.hrtime.bigint() - started) / 1e6
+  clearTimeout(timer)
+  const partial = { command, wallTimeMs, timedOut, ...exit }
+  const report: Report = { ...partial, breaches: breaches(partial, options) }
+  writeReport(report, options)
+
+  if (timedOut) return EXIT.TIMEOUT
+  if (report.breaches.length > 0) return EXIT.BUDGET
+  if (exit.status === 'signaled' && exit.signalNumber !== null) raise(exit.signal, exit.signalNumber)
+  return exit.code ?? 1
+}
+
+export const SIGNAL_NAMES = Object.keys(constants.signals)

@@ -1,0 +1,22 @@
+// Usage errors: one line on stderr and exit status 2, never a stack trace.
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
+
+/** Exit statuses of the CLI besides the command's own. */
+export const EXIT = {
+  /** A --max-rss or --max-cpu budget was exceeded (wins over the command's own failure). */
+  BUDGET: 123,
+  /** --timeout expired and the command was killed (wins over everything). */
+  TIMEOUT: 124,
+  /** The command exists but cannot be run. */
+  CANNOT_EXECUTE: 126,
+  /** The command was not found. */
+  NOT_FOUND: 127,
+  /** A bad option, size or duration. */
+  USAGE: 2,
+} as const
