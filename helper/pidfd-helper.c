@@ -160,6 +160,14 @@ static void child(const struct request *req, const struct wire_rlimit *rl, const
 		}
 	}
 
+	/* As libuv: the child's stdio is blocking (a stream of Node's may be passed non-blocking;
+	 * the flag lives on the shared open file, as it does for libuv's children). */
+	for (int i = 0; i < n && i < 3; i++) {
+		int flags = fcntl(i, F_GETFL);
+		if (flags >= 0 && (flags & O_NONBLOCK))
+			(void)fcntl(i, F_SETFL, flags & ~O_NONBLOCK);
+	}
+
 	if (cwd[0] != '\0' && chdir(cwd) < 0)
 		child_fail(pipe_fd, STAGE_CHDIR);
 

@@ -172,6 +172,10 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
         .iter()
         .map(|s| s.as_ref().map(|fd| fd.as_fd()))
         .collect();
+    // The helper makes the child's stdio blocking in the child; posix_spawn cannot, so here.
+    for fd in child_fds.iter().take(3).flatten() {
+        sys::set_blocking(*fd).map_err(at("fcntl"))?;
+    }
     // As execvp: try each candidate; EACCES from one is reported if none succeeds.
     let mut saw_eacces = false;
     for path in &paths {

@@ -742,3 +742,19 @@ pub fn clone3_available() -> bool {
     let ret = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<u8>(), 0usize) };
     ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL)
 }
+
+/// Clears `O_NONBLOCK` on an open file (shared by every descriptor of it), as libuv does for a
+/// child's stdio.
+pub fn set_blocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: fcntl on a live descriptor.
+    let flags =
+        cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) } as libc::c_long)? as libc::c_int;
+    if flags & libc::O_NONBLOCK != 0 {
+        // SAFETY: as above.
+        cvt(
+            unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) }
+                as libc::c_long,
+        )?;
+    }
+    Ok(())
+}
