@@ -8,7 +8,9 @@ import { once } from 'node:events'
 import { text } from 'node:stream/consumers'
 import { Worker } from 'node:worker_threads'
 
-import { spawn } from '../index.js'
+import { spawn as cpSpawn } from 'node:child_process'
+
+import { AsyncPidFd, spawn } from '../index.js'
 import { entry, gone, isError, procState, until } from './helpers.js'
 
 test('stdout and stderr are readable sockets; stdin is writable', async (t) => {
@@ -53,6 +55,26 @@ test('a stream of ours as a child descriptor: one child\'s stdout piped into ano
   t.is(await text(second.stdout!), 'piped\ntwice\n')
   t.is((await second.exited).code, 0)
   t.is((await first.exited).code, 0)
+})
+
+test('no descriptor of ours leaks into a child: it has what a child_process child has, and no pidfd or socket beyond its stdio', async (t) => {
+  // Hold some descriptors of our own meanwhile: pidfds, socket pairs, the helper's socket.
+  const other = spawn('sleep', ['10'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const held = AsyncPidFd.fromPid(other.pid!)
+  // What the child sees: each descriptor and where it points (fds 0-2 only by number).
+  const probe = 'for f in /proc/$$/fd/*; do n=${f##*/}; if [ "$n" -gt 2 ]; then echo "$n $(readlink $f)"; else echo $n; fi; done'
+  for (const stdio of ['ignore', 'pipe', 'inherit'] as const) {
+    const ours = spawn('sh', ['-c', probe], { stdio: [stdio, 'pipe', stdio] })
+    const theirs = cpSpawn('sh', ['-c', probe], { stdio: [stdio, 'pipe', stdio] })
+    // (The shell's own $(...) pipe shows up in both; inode numbers differ.)
+    const [a = '', b = ''] = (await Promise.all([text(ours.stdout!), text(theirs.stdout!)])).map((s) => s.replace(/\[\d+\]/g, '[]'))
+    t.is(a, b, stdio)
+    t.notRegex(a, /pidfd|socket:/, stdio)
+    await ours.exited
+  }
+  held.close()
+  other.kill('SIGKILL')
+  await other.exited
 })
 
 test('the child starts with default signal dispositions (Node ignores SIGPIPE; the child must not)', async (t) => {

@@ -299,6 +299,11 @@ static void handle(const struct request *req, char *payload, int *fds, int nfds_
 
 int main(void)
 {
+	/* The socket came as fd 3 through dup2, which clears close-on-exec: set it again, or every
+	 * child would inherit a channel to Node (and a child writing to its fd 3 would answer
+	 * in the helper's name). */
+	if (fcntl(SOCK_FD, F_SETFD, FD_CLOEXEC) < 0)
+		return 2;
 	/* A clean slate: default dispositions and no blocked signals, whatever Node had. */
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
