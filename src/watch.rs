@@ -210,7 +210,9 @@ pub fn subscribe(process: &Arc<Process>, channel: &Channel, id: u32) -> JsResult
 /// Also peeks from this environment's own event loop for a process whose exit is read with
 /// `WNOWAIT` (a `child_process` child): libuv runs the I/O callbacks of an epoll batch before it
 /// reaps on SIGCHLD, so this peek beats libuv for every exit in that batch, and the watcher
-/// thread covers the rest. The first success is kept. Returns the watcher's key.
+/// thread covers the rest. The first to collect keeps the record and tells the subscribers.
+/// (For a process the package reaps there is no race to win, and measured here the extra
+/// watcher cost more than the hop through the watcher thread it saves.) Returns its key.
 pub fn peek_from_loop(
     env: &Env,
     process: &Arc<Process>,
@@ -227,9 +229,11 @@ pub fn peek_from_loop(
         env.raw(),
         process.fd(),
         Box::new(move || {
-            // Caches the exit (with rusage) if libuv has not reaped it yet; errors are the
-            // watcher thread's to report.
-            let _ = peeker.try_wait();
+            // Collects (and caches) the exit if it can be had now; a process that is not ours
+            // and not yet reaped, and every error, are the watcher thread's to report.
+            if let Ok(Some(_)) = peeker.try_wait() {
+                complete(&peeker, Ok(()));
+            }
             if let Some(polls) = on_ready.upgrade() {
                 polls.close(key);
             }
@@ -239,7 +243,7 @@ pub fn peek_from_loop(
     Some((polls, key))
 }
 
-/// `PIDFD_LOOP_PEEK=0` leaves the peek to the watcher thread alone (to measure what each wins).
+/// `PIDFD_LOOP_PEEK=0` leaves everything to the watcher thread (to measure what each wins).
 fn loop_peek_enabled() -> bool {
     std::env::var_os("PIDFD_LOOP_PEEK").is_none_or(|v| v != "0")
 }
@@ -258,10 +262,16 @@ async fn run(process: Arc<Process>) {
     let Some(outcome) = watch_until_exit(process.clone()).await else {
         return;
     };
+    lock(&process.watch).running = false;
+    complete(&process, outcome);
+}
+
+/// Tells every subscriber, once: whoever learns the exit first (the watcher thread, or an
+/// event loop's poll watcher) drains the list.
+fn complete(process: &Process, outcome: Result<(), SysError>) {
     let subscribers = {
         let mut w = lock(&process.watch);
-        w.running = false;
-        w.done = outcome.is_ok();
+        w.done |= outcome.is_ok();
         std::mem::take(&mut w.subscribers)
     };
     for s in subscribers {

@@ -1,0 +1,220 @@
+// The benchmark: this package against what users would otherwise pick, on this machine, in one
+// run, systems interleaved, figures as ratios to a C program doing the same with raw syscalls.
+//   npm run bench            (full: K up to 10,000 live children)
+//   npm run bench -- --quick (fewer rounds, K up to 1,000)
+// Writes bench/out/results.json and results.md, and docs/bench.svg through bench/chart.ts.
+
+import { execFileSync, spawn as cpSpawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus, release, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
+const quick = values.quick
+const root = join(import.meta.dirname, '..')
+const bench = join(root, 'bench')
+const out = join(bench, 'out')
+mkdirSync(out, { recursive: true })
+
+// The child and the floor, compiled here.
+const child = join(out, 'child')
+execFileSync('gcc', ['-static', '-O2', '-o', child, join(bench, 'child.c')])
+execFileSync('gcc', ['-O2', '-o', join(out, 'floor'), join(bench, 'floor.c')])
+
+interface System {
+  id: string
+  name: string
+  command: string[]
+}
+const node = (id: string): string[] => [process.execPath, '--expose-gc', '--import', 'tsx', join(bench, 'runners', 'node.ts'), id]
+const bunBin = join(bench, 'node_modules', '.bin', 'bun')
+const all: System[] = [
+  { id: 'floor', name: 'C floor (posix_spawn + pidfd + waitid)', command: [join(out, 'floor')] },
+  { id: 'pidfd-spawn', name: 'pidfd spawn().exited', command: node('pidfd-spawn') },
+  { id: 'pidfd-fromchild', name: 'pidfd fromChild(child_process).wait()', command: node('pidfd-fromchild') },
+  { id: 'pidfd-sync', name: 'pidfd PidFd.wait() (sync)', command: node('pidfd-sync') },
+  { id: 'child_process', name: "child_process.spawn + 'exit'", command: node('child_process') },
+  { id: 'bun', name: 'Bun.spawn + exited', command: [bunBin, join(bench, 'runners', 'bun.ts')] },
+  { id: 'python', name: 'Python posix_spawn + pidfd_open + waitid', command: ['python3', join(bench, 'runners', 'python.py')] },
+]
+const systems = all.filter((s) => (s.id !== 'bun' || existsSync(bunBin)) && (!values.only || values.only.split(',').includes(s.id)))
+if (!systems.some((s) => s.id === 'bun')) console.error('bench: Bun is not installed (npm ci in bench/): left out')
+
+function run<T>(system: System, ...args: string[]): T {
+  const [file, ...rest] = system.command as [string, ...string[]]
+  const r = spawnSync(file, [...rest, ...args], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 600_000 })
+  if (r.status !== 0) throw new Error(`${system.id} ${args.join(' ')}: exit ${r.status}\n${r.stderr}`)
+  return JSON.parse(r.stdout) as T
+}
+
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b)
+  return s[Math.floor((s.length - 1) / 2)]!
+}
+const p99 = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)]!
+}
+
+const rounds = quick ? 3 : 10
+const perRound = quick ? 30 : 50
+console.error(`bench: ${systems.length} systems, ${rounds} rounds`)
+
+// 1, 2: sequential spawn+wait cycles, and exit-to-notification latency.
+const cycles: Record<string, { cycleNs: number[]; latencyNs: number[] }> = {}
+for (let r = 0; r < rounds; r++) {
+  for (const s of systems) {
+    const got = run<{ cycleNs: number[]; latencyNs: number[] }>(s, 'cycles', String(perRound), child)
+    const acc = (cycles[s.id] ??= { cycleNs: [], latencyNs: [] })
+    acc.cycleNs.push(...got.cycleNs)
+    acc.latencyNs.push(...got.latencyNs)
+  }
+}
+
+// 3: 64 children at once.
+const batch: Record<string, number[]> = {}
+for (let r = 0; r < rounds; r++) {
+  for (const s of systems) (batch[s.id] ??= []).push(run<{ totalNs: number }>(s, 'batch', '64', child).totalNs)
+}
+
+// 4: one exit among K live children; the parent's memory, threads and descriptors; killing all.
+const ks = quick ? [100, 1000] : [100, 1000, 5000, 10000]
+interface LongLived {
+  latencyNs: number[]
+  rssBeforeKiB?: number
+  rssKiB: number
+  heapKiB?: number
+  threads: number
+  fds: number
+  killAllNs: number
+}
+const longlived: Record<string, Record<number, LongLived>> = {}
+for (const k of ks) {
+  for (const s of systems) {
+    console.error(`bench: ${s.id} with ${k} live children`)
+    ;(longlived[s.id] ??= {})[k] = run<LongLived>(s, 'longlived', String(k), child)
+  }
+}
+
+// 5: fromChild's rusage capture, idle and with both cores busy.
+const captureSystem = all.find((s) => s.id === 'pidfd-fromchild')!
+const capture = {
+  idle: run<{ single: number; sixteen: number }>(captureSystem, 'capture', quick ? '160' : '640', '0'),
+  busy: run<{ single: number; sixteen: number }>(captureSystem, 'capture', quick ? '160' : '640', '1'),
+}
+
+// 6: maxRSS of /bin/true spawned from a parent holding 500 MiB.
+const maxrss: Record<string, number | null> = {}
+for (const s of systems) maxrss[s.id] = run<{ maxRSSKiB: number | null }>(s, 'maxrss').maxRSSKiB
+
+// Figures.
+const floor = 'floor'
+const ratio = (v: number, f: number | undefined) => (f ? v / f : NaN)
+const figures = systems.map((s) => {
+  const c = cycles[s.id]!
+  const cycleMedian = median(c.cycleNs)
+  const latMedian = median(c.latencyNs)
+  const latP99 = p99(c.latencyNs)
+  const batchMedian = median(batch[s.id]!)
+  const f = cycles[floor]
+  return {
+    id: s.id,
+    name: s.name,
+    cyclesPerSecond: 1e9 / cycleMedian,
+    cycleMedianUs: cycleMedian / 1e3,
+    cycleP99Us: p99(c.cycleNs) / 1e3,
+    cycleRatio: ratio(cycleMedian, f && median(f.cycleNs)),
+    latencyMedianUs: latMedian / 1e3,
+    latencyP99Us: latP99 / 1e3,
+    latencyMedianRatio: ratio(latMedian, f && median(f.latencyNs)),
+    latencyP99Ratio: ratio(latP99, f && p99(f.latencyNs)),
+    batchExitsPerSecond: 64 / (batchMedian / 1e9),
+    batchRatio: ratio(batchMedian, batch[floor] && median(batch[floor])),
+    longlived: Object.fromEntries(
+      ks.map((k) => {
+        const l = longlived[s.id]![k]!
+        return [
+          k,
+          {
+            latencyMedianUs: median(l.latencyNs) / 1e3,
+            latencyP99Us: p99(l.latencyNs) / 1e3,
+            rssKiB: l.rssKiB,
+            rssPerChildKiB: l.rssBeforeKiB === undefined ? null : (l.rssKiB - l.rssBeforeKiB) / k,
+            heapPerChildKiB: l.heapKiB === undefined ? null : l.heapKiB / k,
+            threads: l.threads,
+            fds: l.fds,
+            killAllMs: l.killAllNs / 1e6,
+          },
+        ]
+      }),
+    ),
+    maxRSSKiB: maxrss[s.id] ?? null,
+  }
+})
+
+const versions = {
+  node: process.version,
+  bun: existsSync(bunBin) ? execFileSync(bunBin, ['--version'], { encoding: 'utf8' }).trim() : null,
+  python: execFileSync('python3', ['--version'], { encoding: 'utf8' }).trim(),
+  gcc: execFileSync('gcc', ['-dumpfullversion'], { encoding: 'utf8' }).trim(),
+  pidfd: (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version,
+}
+const machine = { kernel: release(), cpus: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30) }
+const results = { date: new Date().toISOString(), quick, rounds, perRound, ks, machine, versions, capture, figures }
+writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n')
+
+// The markdown report, with the targets of the benchmark issue.
+const fmt = (n: number | null | undefined, d = 2) => (n === null || n === undefined || Number.isNaN(n) ? '—' : n.toFixed(d))
+const ours = figures.find((f) => f.id === 'pidfd-spawn')
+const kMax = ks[ks.length - 1]!
+const target = (ok: boolean | undefined, what: string) => `| ${ok === undefined ? '—' : ok ? 'met' : '**missed**'} | ${what} |`
+const lines = [
+  `Run ${results.date.slice(0, 10)} on Linux ${machine.kernel}, ${machine.cpus} × ${machine.cpu}, ${machine.memoryGiB} GiB; Node ${versions.node}, Bun ${versions.bun ?? 'not installed'}, ${versions.python}, gcc ${versions.gcc}; ${rounds} interleaved rounds${quick ? ' (quick)' : ''}.`,
+  '',
+  '| system | cycles/s | cycle × floor | latency median µs (× floor) | latency p99 µs (× floor) | 64 at once: exits/s (× floor) | maxRSS of /bin/true from a 500 MiB parent |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...figures.map(
+    (f) =>
+      `| ${f.name} | ${fmt(f.cyclesPerSecond, 0)} | ${fmt(f.cycleRatio)} | ${fmt(f.latencyMedianUs, 0)} (${fmt(f.latencyMedianRatio)}) | ${fmt(f.latencyP99Us, 0)} (${fmt(f.latencyP99Ratio)}) | ${fmt(f.batchExitsPerSecond, 0)} (${fmt(f.batchRatio)}) | ${f.maxRSSKiB === null ? 'not reported' : `${fmt(f.maxRSSKiB / 1024, 1)} MiB`} |`,
+  ),
+  '',
+  `One exit among K live children (latency median µs; parent RSS per live child KiB; threads; descriptors; time until all K exits are seen after killing them, ms):`,
+  '',
+  `| system | ${ks.map((k) => `K = ${k}`).join(' | ')} |`,
+  `| --- | ${ks.map(() => '---').join(' | ')} |`,
+  ...figures.map(
+    (f) =>
+      `| ${f.name} | ${ks
+        .map((k) => {
+          const l = f.longlived[k]!
+          return `${fmt(l.latencyMedianUs, 0)} µs · ${fmt(l.rssPerChildKiB, 1)} KiB · ${l.threads} thr · ${l.fds} fds · ${fmt(l.killAllMs, 0)} ms`
+        })
+        .join(' | ')} |`,
+  ),
+  '',
+  `fromChild rusage capture (the peek beating libuv's reap): idle ${fmt(capture.idle.single * 100, 1)}% one at a time, ${fmt(capture.idle.sixteen * 100, 1)}% sixteen at once; both cores busy ${fmt(capture.busy.single * 100, 1)}% and ${fmt(capture.busy.sixteen * 100, 1)}%.`,
+  '',
+  '| target | |',
+  '| --- | --- |',
+  target(ours && ours.cycleRatio <= 1.15, `spawn cycle ≤ 1.15 × the floor (${fmt(ours?.cycleRatio)})`),
+  target(ours && ours.latencyMedianRatio <= 1.2, `latency median ≤ 1.2 × the floor (${fmt(ours?.latencyMedianRatio)})`),
+  target(ours && ours.latencyP99Ratio <= 1.5, `latency p99 ≤ 1.5 × the floor (${fmt(ours?.latencyP99Ratio)})`),
+  target(ours && ours.longlived[kMax]!.latencyMedianUs <= 200, `one exit among ${kMax} live children ≤ 0.2 ms (${fmt(ours && ours.longlived[kMax]!.latencyMedianUs / 1000, 3)} ms)`),
+  target(ours && new Set(ks.map((k) => ours.longlived[k]!.threads)).size === 1, `threads constant in K (${ours && ks.map((k) => ours.longlived[k]!.threads).join(', ')})`),
+  target(ours && (ours.longlived[kMax]!.rssPerChildKiB ?? Infinity) <= 2, `parent memory per live child ≤ 2 KiB beyond its fds (${fmt(ours?.longlived[kMax]!.rssPerChildKiB, 1)} KiB RSS, ${fmt(ours?.longlived[kMax]!.heapPerChildKiB, 2)} KiB heap)`),
+  target(capture.idle.single >= 0.99 && capture.idle.sixteen >= 0.99, `fromChild capture ≥ 99% idle`),
+  target(capture.busy.single >= 0.95 && capture.busy.sixteen >= 0.95, `fromChild capture ≥ 95% with both cores busy`),
+  target(ours && ours.maxRSSKiB !== null && ours.maxRSSKiB < 10 * 1024, `maxRSS of /bin/true from a 500 MiB parent < 10 MB (${fmt((ours?.maxRSSKiB ?? NaN) / 1024, 1)} MiB)`),
+  '',
+]
+writeFileSync(join(out, 'results.md'), lines.join('\n'))
+process.stdout.write(lines.join('\n'))
+
+// The chart, from the JSON (bench/chart.ts, with vega-lite).
+if (existsSync(join(bench, 'node_modules', 'vega'))) {
+  const chart = cpSpawn(process.execPath, ['--import', 'tsx', join(bench, 'chart.ts'), join(out, 'results.json'), join(root, 'docs', 'bench.svg')], { stdio: 'inherit' })
+  chart.on('exit', (code) => process.exit(code ?? 1))
+} else {
+  console.error('bench: vega is not installed (npm ci in bench/): no chart')
+}
