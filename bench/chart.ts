@@ -36,7 +36,7 @@ const perK = results.figures.flatMap((f) =>
   Object.entries(f.longlived).map(([k, l]) => ({ system: f.name, k: Number(k), latencyMs: l.latencyMedianUs / 1000 })),
 )
 
-const color = { field: 'system', type: 'nominal', scale: { domain: systems }, legend: { orient: 'bottom', columns: 2, title: null } }
+const color = { field: 'system', type: 'nominal', scale: { domain: systems }, legend: { orient: 'bottom', columns: 2, title: null, labelLimit: 420 } }
 const spec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title: {
@@ -51,7 +51,7 @@ const spec = {
       data: { values: ratios },
       mark: 'bar',
       encoding: {
-        x: { field: 'figure', type: 'nominal', title: null, sort: ['spawn+wait cycle', 'latency median', 'latency p99', '64 at once'] },
+        x: { field: 'figure', type: 'nominal', title: null, sort: ['spawn+wait cycle', 'latency median', 'latency p99', '64 at once'], axis: { labelAngle: 0 } },
         xOffset: { field: 'system', type: 'nominal', sort: systems },
         y: { field: 'ratio', type: 'quantitative', title: '× the C floor' },
         color,
