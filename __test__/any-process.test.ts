@@ -183,6 +183,7 @@ test('getFd() as an unprivileged user on a root process is EPERM', async (t) => 
     ['-e', `try { require(${JSON.stringify(entry)}).PidFd.fromPid(${target.pid}).getFd(0); console.log('taken') } catch (e) { console.log(e.code, e.errno, e.syscall) }`],
     { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] },
   )
+  probe.on('error', (err) => t.fail(`uid 65534 cannot run ${process.execPath}: ${String(err)}`))
   t.is((await text(probe.stdout!)).trim(), 'EPERM -1 pidfd_getfd')
   target.kill('SIGKILL')
   await target.exited
