@@ -60,6 +60,21 @@ static void reap(int pidfd, struct rusage *ru)
 	close(pidfd);
 }
 
+/* Reaps every pidfd of `p` as it turns readable, one poll over all of them. */
+static void reap_all(struct pollfd *p, int n)
+{
+	for (int left = n; left > 0;) {
+		poll(p, n, -1);
+		for (int i = 0; i < n; i++)
+			if (p[i].fd >= 0 && p[i].revents) {
+				struct rusage ru;
+				reap(p[i].fd, &ru);
+				p[i].fd = -1;
+				left--;
+			}
+	}
+}
+
 static void wait_readable(int pidfd)
 {
 	struct pollfd p = { pidfd, POLLIN, 0 };
@@ -144,16 +159,7 @@ int main(int argc, char **argv)
 			p[i].fd = start(argv[3], NULL, -1, &pid);
 			p[i].events = POLLIN;
 		}
-		for (int left = n; left > 0;) {
-			poll(p, n, -1);
-			for (int i = 0; i < n; i++)
-				if (p[i].fd >= 0 && p[i].revents) {
-					struct rusage ru;
-					reap(p[i].fd, &ru);
-					p[i].fd = -1;
-					left--;
-				}
-		}
+		reap_all(p, n);
 		printf("{\"totalNs\":%llu}\n", (unsigned long long)(now() - t0));
 	} else if (strcmp(mode, "longlived") == 0 && argc == 4) {
 		int k = atoi(argv[2]);
@@ -172,16 +178,7 @@ int main(int argc, char **argv)
 		uint64_t t0 = now();
 		for (int i = 0; i < k; i++)
 			syscall(SYS_pidfd_send_signal, p[i].fd, SIGKILL, NULL, 0);
-		for (int left = k; left > 0;) {
-			poll(p, k, -1);
-			for (int i = 0; i < k; i++)
-				if (p[i].fd >= 0 && p[i].revents) {
-					struct rusage ru;
-					reap(p[i].fd, &ru);
-					p[i].fd = -1;
-					left--;
-				}
-		}
+		reap_all(p, k);
 		uint64_t kill_all = now() - t0;
 		printf("{");
 		print_array("latencyNs", lat, 20, 0);
