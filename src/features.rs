@@ -116,3 +116,29 @@ pub fn get() -> &'static NativeFeatures {
     static FEATURES: OnceLock<NativeFeatures> = OnceLock::new();
     FEATURES.get_or_init(detect)
 }
+
+/// The switches a test or a user can turn off through the environment (`NAME=0`), read once:
+/// they sit on the spawn and wait paths.
+pub struct Switches {
+    /// `PIDFD_SPAWN_HELPER`: spawn through the helper (off: `posix_spawn` in-process).
+    pub spawn_helper: bool,
+    /// `PIDFD_SPAWN_MEMFD`: run the helper from a memfd (off: the file beside the `.node`).
+    pub spawn_memfd: bool,
+    /// `PIDFD_SPAWN_CLONE3`: the helper uses clone3 (off: clone, as where seccomp refuses it).
+    pub spawn_clone3: bool,
+    /// `PIDFD_LOOP_PEEK`: also peek from the event loop (off: the watcher thread alone).
+    pub loop_peek: bool,
+}
+
+pub fn switches() -> &'static Switches {
+    static SWITCHES: OnceLock<Switches> = OnceLock::new();
+    SWITCHES.get_or_init(|| {
+        let on = |name: &str| std::env::var_os(name).is_none_or(|v| v != "0");
+        Switches {
+            spawn_helper: on("PIDFD_SPAWN_HELPER"),
+            spawn_memfd: on("PIDFD_SPAWN_MEMFD"),
+            spawn_clone3: on("PIDFD_SPAWN_CLONE3"),
+            loop_peek: on("PIDFD_LOOP_PEEK"),
+        }
+    })
+}

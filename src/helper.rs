@@ -11,7 +11,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::process::{lock, Process};
-use crate::{sys, watch};
+use crate::{features, sys, watch};
 
 static HELPER_EXE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pidfd-helper"));
 
@@ -70,22 +70,6 @@ fn state() -> &'static Mutex<State> {
     STATE.get_or_init(|| Mutex::new(State::NotStarted))
 }
 
-/// Off with `PIDFD_SPAWN_HELPER=0` (then children report their parent's memory at exec).
-pub fn enabled() -> bool {
-    std::env::var_os("PIDFD_SPAWN_HELPER").is_none_or(|v| v != "0")
-}
-
-/// `PIDFD_SPAWN_MEMFD=0` skips the memfd, as where memfd exec is refused: the helper file
-/// beside the `.node` runs instead.
-fn memfd_allowed() -> bool {
-    std::env::var_os("PIDFD_SPAWN_MEMFD").is_none_or(|v| v != "0")
-}
-
-/// `PIDFD_SPAWN_CLONE3=0` makes the helper use clone(), its path where seccomp refuses clone3.
-fn clone3_allowed() -> bool {
-    std::env::var_os("PIDFD_SPAWN_CLONE3").is_none_or(|v| v != "0")
-}
-
 /// The helper's pid, if it runs.
 pub fn pid() -> Option<i32> {
     match &*lock(state()) {
@@ -138,7 +122,8 @@ fn start() -> Option<Helper> {
         .ok()
     };
 
-    let memfd = memfd_allowed()
+    let memfd = features::switches()
+        .spawn_memfd
         .then(|| sys::memfd_create_exec(c"pidfd-helper").ok())
         .flatten();
     let from_memfd = memfd.as_ref().and_then(|fd| {
@@ -210,7 +195,7 @@ fn exchange(helper: &Helper, req: &Request<'_>) -> std::io::Result<Reply> {
     if req.gid.is_some() {
         flags |= F_SETGID;
     }
-    if !clone3_allowed() {
+    if !features::switches().spawn_clone3 {
         flags |= F_NO_CLONE3;
     }
     let len =

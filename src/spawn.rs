@@ -10,7 +10,7 @@ use napi_derive::napi;
 
 use crate::error::{at, Result, SysError};
 use crate::process::Process;
-use crate::{helper, sys, watch};
+use crate::{features, helper, sys, watch};
 
 /// Stdio codes as the JS layer passes them; a value `>= 0` is a descriptor of ours to hand over.
 pub const STDIO_PIPE: i32 = -1;
@@ -119,7 +119,7 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
         sources.push(source);
     }
 
-    if helper::enabled() {
+    if features::switches().spawn_helper {
         let passed: Vec<_> = sources.iter().flatten().map(|fd| fd.as_fd()).collect();
         let mut next = 0;
         let fd_map: Vec<i32> = sources

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::{JsResult, SysError};
 use crate::process::{lock, Process};
-use crate::sys;
+use crate::{features, sys};
 use napi::bindgen_prelude::{FnArgs, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
@@ -218,7 +218,7 @@ pub fn peek_from_loop(
     process: &Arc<Process>,
     channel: &Channel,
 ) -> Option<(Weak<Polls>, u64)> {
-    if process.reaps() || lock(&process.watch).done || !loop_peek_enabled() {
+    if process.reaps() || lock(&process.watch).done || !features::switches().loop_peek {
         return None;
     }
     let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
@@ -241,11 +241,6 @@ pub fn peek_from_loop(
     )?;
     channel.polls.0.borrow_mut().insert(key, poll);
     Some((polls, key))
-}
-
-/// `PIDFD_LOOP_PEEK=0` leaves everything to the watcher thread (to measure what each wins).
-fn loop_peek_enabled() -> bool {
-    std::env::var_os("PIDFD_LOOP_PEEK").is_none_or(|v| v != "0")
 }
 
 /// Drops a subscription; a watcher nobody needs any more (not a reaper) stops and lets go of
