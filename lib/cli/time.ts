@@ -2,7 +2,6 @@
 // used, enforce budgets.
 
 import { appendFileSync, writeFileSync, writeSync } from 'node:fs'
-import { constants } from 'node:os'
 import { parseArgs } from 'node:util'
 
 import { spawn } from '../subprocess.js'
@@ -200,4 +199,3 @@ export async function time(argv: string[]): Promise<number> {
   return exit.code ?? 1
 }
 
-export const SIGNAL_NAMES = Object.keys(constants.signals)
