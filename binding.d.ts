@@ -87,8 +87,6 @@ export interface NativeFeatures {
   infoExit: boolean
   /** `ioctl(PIDFD_GET_*_NAMESPACE)` (Linux 6.11). */
   namespaces: boolean
-  /** `clone3` with `CLONE_PIDFD` (Linux 5.3). */
-  clone3Pidfd: boolean
 }
 
 /**

@@ -4,9 +4,11 @@
  * Why: at exec the kernel folds the old memory map's peak RSS into the new program's maxrss,
  * and a child made by fork, vfork or posix_spawn starts from its parent's map, so a child of a
  * 500 MB Node process reports maxRSS >= 500 MB. This helper is exec'd once (its own map is
- * about half a MiB) and creates each child with clone3(CLONE_PARENT | CLONE_PIDFD): the child
- * copies the helper's small map, its parent is Node (which stays its only reaper), and the
- * pidfd exists from the clone on. The pidfd goes back to Node over the socket.
+ * about half a MiB) and creates each child with clone(CLONE_VM | CLONE_VFORK | CLONE_PARENT |
+ * CLONE_PIDFD): the child runs on the helper's small map until its exec (nothing is copied,
+ * and the helper learns the outcome of the exec when it resumes), its parent is Node (which
+ * stays its only reaper), and the pidfd exists from the clone on. The pidfd goes back to Node
+ * over the socket.
  *
  * Protocol, on a SOCK_STREAM socket at fd 3, one request at a time:
  *   request  = struct request, then `payload_len` bytes; the stdio sources ride on its first
@@ -21,7 +23,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -38,16 +39,13 @@
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
 
 #define SOCK_FD 3
 #define MAGIC 0x70696466u /* "pidf" */
 #define MAX_FDS 250
 #define MAX_PAYLOAD (64u << 20)
 
-enum { F_DETACHED = 1, F_SETUID = 2, F_SETGID = 4, F_NO_CLONE3 = 8 };
+enum { F_DETACHED = 1, F_SETUID = 2, F_SETGID = 4 };
 /* Where a child failed before exec, for the error Node reports. */
 enum { STAGE_NONE = 0, STAGE_SETSID, STAGE_SETGID, STAGE_SETUID, STAGE_FDS, STAGE_CHDIR, STAGE_EXEC };
 
@@ -68,11 +66,7 @@ struct response {
 	int32_t err;   /* 0, or the errno */
 	int32_t stage; /* STAGE_* where it failed */
 	int32_t pid;   /* the child, or 0 */
-	int32_t clone_used; /* 3: clone3, 2: clone */
-};
-
-struct clone_args_v0 {
-	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	int32_t reserved;
 };
 
 static int read_full(int fd, void *buf, size_t len)
@@ -109,54 +103,77 @@ static void send_response(struct response *r, int pidfd)
 		;
 }
 
-/* Reports a failure before exec through the close-on-exec pipe, then exits. */
-static void child_fail(int pipe_fd, int stage)
+/* What the helper knows of its own state (inherited from Node when it started, never changed
+ * since): a child is only told what differs. */
+static struct {
+	mode_t umask;
+	struct rlimit limits[RLIM_NLIMITS];
+	int have_limits[RLIM_NLIMITS];
+} own;
+
+/* Everything the child needs, on the helper's memory (CLONE_VM): the child writes only
+ * `err` and `stage`, and the helper reads them once the child has exec'd or died. */
+struct job {
+	const struct request *req;
+	const struct wire_rlimit *rl;
+	const int32_t *fd_map;
+	const int *fds;
+	int nfds_passed;
+	const char *cwd;
+	char **paths, **argv, **envp;
+	int err, stage;
+};
+
+static int fail(struct job *job, int stage)
 {
-	int32_t report[2] = { errno, stage };
-	ssize_t ignored = write(pipe_fd, report, sizeof(report));
-	(void)ignored;
+	job->err = errno ? errno : EIO;
+	job->stage = stage;
 	_exit(127);
 }
 
-/* Runs in the new child: set up its state as Node's child_process gives it, then exec. */
-static void child(const struct request *req, const struct wire_rlimit *rl, const int32_t *fd_map,
-		  const int *fds, int nfds_passed, char *cwd, char **paths, char **argv, char **envp, int pipe_fd)
+/* Runs in the new child, on its own stack in the helper's memory until exec (CLONE_VM |
+ * CLONE_VFORK: the helper is suspended meanwhile). Sets up the state Node's child_process
+ * gives a child, then execs. Raw syscalls where the C library would act for other threads. */
+static int child(void *arg)
 {
+	struct job *job = arg;
+	const struct request *req = job->req;
 	int n = (int)req->n_fds;
 
-	if ((req->flags & F_DETACHED) && setsid() < 0)
-		child_fail(pipe_fd, STAGE_SETSID);
+	if ((req->flags & F_DETACHED) && syscall(SYS_setsid) < 0)
+		fail(job, STAGE_SETSID);
 	if (req->flags & (F_SETUID | F_SETGID))
-		(void)setgroups(0, NULL); /* as libuv: drop supplementary groups, best effort */
-	if ((req->flags & F_SETGID) && setgid(req->gid) < 0)
-		child_fail(pipe_fd, STAGE_SETGID);
-	if ((req->flags & F_SETUID) && setuid(req->uid) < 0)
-		child_fail(pipe_fd, STAGE_SETUID);
+		(void)syscall(SYS_setgroups, 0, NULL); /* as libuv: drop supplementary groups, best effort */
+	if ((req->flags & F_SETGID) && syscall(SYS_setgid, req->gid) < 0)
+		fail(job, STAGE_SETGID);
+	if ((req->flags & F_SETUID) && syscall(SYS_setuid, req->uid) < 0)
+		fail(job, STAGE_SETUID);
 
-	umask((mode_t)req->umask);
+	if ((mode_t)req->umask != own.umask)
+		umask((mode_t)req->umask);
 	for (uint32_t i = 0; i < req->n_rlimits; i++) {
-		struct rlimit lim = { .rlim_cur = (rlim_t)rl[i].cur, .rlim_max = (rlim_t)rl[i].max };
-		(void)setrlimit((int)rl[i].resource, &lim); /* best effort, as the parent had them */
+		const struct wire_rlimit *w = &job->rl[i];
+		struct rlimit lim = { .rlim_cur = (rlim_t)w->cur, .rlim_max = (rlim_t)w->max };
+		if (w->resource < RLIM_NLIMITS && own.have_limits[w->resource] &&
+		    own.limits[w->resource].rlim_cur == lim.rlim_cur && own.limits[w->resource].rlim_max == lim.rlim_max)
+			continue;
+		(void)setrlimit((int)w->resource, &lim); /* best effort, as the parent had them */
 	}
 
-	/* Move every source, and the error pipe, above the child's stdio range first, so no
-	 * dup2 below can overwrite a source that a later descriptor still needs. */
+	/* Move every source above the child's stdio range first, so no dup2 below can overwrite
+	 * a source that a later descriptor still needs. */
 	int high[MAX_FDS];
-	for (int i = 0; i < nfds_passed; i++) {
-		high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, n);
+	for (int i = 0; i < job->nfds_passed; i++) {
+		high[i] = fcntl(job->fds[i], F_DUPFD_CLOEXEC, n);
 		if (high[i] < 0)
-			child_fail(pipe_fd, STAGE_FDS);
+			fail(job, STAGE_FDS);
 	}
-	int err_fd = fcntl(pipe_fd, F_DUPFD_CLOEXEC, n);
-	if (err_fd < 0)
-		child_fail(pipe_fd, STAGE_FDS);
-	pipe_fd = err_fd;
 	for (int i = 0; i < n; i++) {
-		int src = fd_map[i];
-		if (src < 0 || src >= nfds_passed) {
+		int src = job->fd_map[i];
+		if (src < 0 || src >= job->nfds_passed) {
 			close(i);
 		} else if (dup2(high[src], i) < 0) {
-			child_fail(pipe_fd, STAGE_FDS);
+			fail(job, STAGE_FDS);
 		}
 	}
 
@@ -168,55 +185,36 @@ static void child(const struct request *req, const struct wire_rlimit *rl, const
 			(void)fcntl(i, F_SETFL, flags & ~O_NONBLOCK);
 	}
 
-	if (cwd[0] != '\0' && chdir(cwd) < 0)
-		child_fail(pipe_fd, STAGE_CHDIR);
+	if (job->cwd[0] != '\0' && chdir(job->cwd) < 0)
+		fail(job, STAGE_CHDIR);
 
-	/* Default dispositions for every signal (the raw call also resets the C library's own),
-	 * and an empty mask. */
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < 65; sig++) {
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
-	}
-	sigset_t none;
-	sigemptyset(&none);
-	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
+	/* Signals: the helper set every disposition to default and emptied its mask at start,
+	 * and the child has its own copy of both (no CLONE_SIGHAND). */
 
 	/* As execvp: try each candidate; EACCES from one is reported only if none can run. */
 	int saw_eacces = 0, final = 0;
 	for (uint32_t i = 0; i < req->n_paths && final == 0; i++) {
-		execve(paths[i], argv, envp);
+		execve(job->paths[i], job->argv, job->envp);
 		if (errno == EACCES)
 			saw_eacces = 1;
 		else if (errno != ENOENT && errno != ENOTDIR)
 			final = errno;
 	}
 	errno = final ? final : saw_eacces ? EACCES : ENOENT;
-	child_fail(pipe_fd, STAGE_EXEC);
+	return fail(job, STAGE_EXEC);
 }
 
-/* clone3(CLONE_PARENT | CLONE_PIDFD), or clone() where a seccomp filter refuses clone3
- * (F_NO_CLONE3 takes that path on purpose, for tests). */
-static pid_t clone_parent(int *pidfd, int *clone_used, int no_clone3)
+/* The child's stack while it shares the helper's memory; one child at a time (CLONE_VFORK). */
+static char child_stack[256 * 1024] __attribute__((aligned(16)));
+
+/* clone(CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD): no copy of the helper's map, the
+ * helper resumes once the child has exec'd (or died), Node is the parent, and the pidfd
+ * exists from the clone on. Returns the pid, or -1 with errno. */
+static pid_t start_child(struct job *job, int *pidfd)
 {
-	struct clone_args_v0 args;
-	memset(&args, 0, sizeof(args));
-	args.flags = CLONE_PARENT | CLONE_PIDFD;
-	args.pidfd = (uint64_t)(uintptr_t)pidfd;
-	args.exit_signal = 0; /* required with CLONE_PARENT; the child signals Node with SIGCHLD */
-	long pid = -1;
-	errno = ENOSYS;
-	if (!no_clone3)
-		pid = syscall(SYS_clone3, &args, sizeof(args));
-	*clone_used = 3;
-	if (pid < 0 && (errno == ENOSYS || errno == EPERM || errno == E2BIG)) {
-		*clone_used = 2;
-		/* Both x86_64 and aarch64 take the CLONE_PIDFD result in the third argument. */
-		pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | CLONE_PIDFD), NULL, pidfd, NULL, NULL);
-	}
-	return (pid_t)pid;
+	/* The exit signal is the helper's own (SIGCHLD) under CLONE_PARENT. */
+	return clone(child, child_stack + sizeof(child_stack), CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD, job,
+		     pidfd);
 }
 
 static void handle(const struct request *req, char *payload, int *fds, int nfds_passed)
@@ -247,8 +245,6 @@ static void handle(const struct request *req, char *payload, int *fds, int nfds_
 		strings[i] = p;
 		p = z + 1;
 	}
-	char *cwd = strings[0];
-	char **paths = strings + 1;
 	char **argv = malloc(((size_t)req->argc + 1) * sizeof(char *));
 	char **envp = malloc(((size_t)req->envc + 1) * sizeof(char *));
 	if (argv == NULL || envp == NULL) {
@@ -257,44 +253,27 @@ static void handle(const struct request *req, char *payload, int *fds, int nfds_
 		send_response(&resp, -1);
 		return;
 	}
+	char **paths = strings + 1;
 	memcpy(argv, paths + req->n_paths, req->argc * sizeof(char *));
 	argv[req->argc] = NULL;
 	memcpy(envp, paths + req->n_paths + req->argc, req->envc * sizeof(char *));
 	envp[req->envc] = NULL;
 
-	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+	struct job job = { req, rl, fd_map, fds, nfds_passed, strings[0], paths, argv, envp, 0, STAGE_NONE };
+	int pidfd = -1;
+	pid_t pid = start_child(&job, &pidfd);
+	if (pid < 0) {
 		resp.err = errno;
+		pidfd = -1;
 	} else {
-		int pidfd = -1;
-		pid_t pid = clone_parent(&pidfd, &resp.clone_used, (req->flags & F_NO_CLONE3) != 0);
-		if (pid == 0) {
-			close(pipefd[0]);
-			child(req, rl, fd_map, fds, nfds_passed, cwd, paths, argv, envp, pipefd[1]);
-		}
-		close(pipefd[1]);
-		if (pid < 0) {
-			resp.err = errno;
-		} else {
-			int32_t report[2];
-			ssize_t n;
-			while ((n = read(pipefd[0], report, sizeof(report))) < 0 && errno == EINTR)
-				;
-			resp.pid = pid;
-			if (n == (ssize_t)sizeof(report)) {
-				resp.err = report[0];
-				resp.stage = report[1];
-			}
-			send_response(&resp, pidfd);
-			close(pidfd);
-			close(pipefd[0]);
-			free(strings), free(argv), free(envp);
-			return;
-		}
-		close(pipefd[0]);
+		resp.pid = pid;
+		resp.err = job.err;
+		resp.stage = job.stage;
 	}
+	send_response(&resp, pidfd);
+	if (pidfd >= 0)
+		close(pidfd);
 	free(strings), free(argv), free(envp);
-	send_response(&resp, -1);
 }
 
 int main(void)
@@ -304,17 +283,25 @@ int main(void)
 	 * in the helper's name). */
 	if (fcntl(SOCK_FD, F_SETFD, FD_CLOEXEC) < 0)
 		return 2;
-	/* A clean slate: default dispositions and no blocked signals, whatever Node had. */
+	/* A clean slate that every child inherits: default dispositions for every signal (the raw
+	 * call reaches the C library's own too; an ignored signal stays ignored across exec) and
+	 * no blocked signals, whatever Node had. */
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < 32; sig++) {
+	for (int sig = 1; sig < 65; sig++) {
 		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &dfl, NULL);
+			(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
 	}
 	sigset_t none;
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
+
+	/* Its own umask and limits, which the children inherit unless a request says otherwise. */
+	own.umask = umask(0);
+	umask(own.umask);
+	for (int r = 0; r < RLIM_NLIMITS; r++)
+		own.have_limits[r] = getrlimit(r, &own.limits[r]) == 0;
 
 	for (;;) {
 		struct request req;

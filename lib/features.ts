@@ -19,8 +19,6 @@ export interface Features {
   infoExit: boolean
   /** ioctl(PIDFD_GET_*_NAMESPACE) (Linux 6.11): namespace() without /proc. */
   namespaces: boolean
-  /** clone3 with CLONE_PIDFD (Linux 5.3): the spawn helper's first choice. */
-  clone3Pidfd: boolean
 }
 
 let cached: Features | null = null

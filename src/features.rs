@@ -31,14 +31,12 @@ pub struct NativeFeatures {
     pub info_exit: bool,
     /// `ioctl(PIDFD_GET_*_NAMESPACE)` (Linux 6.11).
     pub namespaces: bool,
-    /// `clone3` with `CLONE_PIDFD` (Linux 5.3).
-    pub clone3_pidfd: bool,
 }
 
 /// The Linux version each capability needs, for ERR_PIDFD_UNSUPPORTED messages.
 pub fn needs(feature: &str) -> &'static str {
     match feature {
-        "pidfdOpen" | "clone3Pidfd" => "Linux 5.3",
+        "pidfdOpen" => "Linux 5.3",
         "waitidPidfd" => "Linux 5.4",
         "pidfdNonblock" => "Linux 5.10",
         "sendSignal" => "Linux 5.1",
@@ -96,7 +94,6 @@ fn detect() -> NativeFeatures {
         // says, given that PIDFD_GET_INFO itself works.
         info_exit: matches!(info, Some(Ok(_))) && (major, minor) >= (6, 15),
         namespaces: with_own(&|fd| sys::pidfd_namespace(fd, 10).is_ok()),
-        clone3_pidfd: sys::clone3_available(),
     };
     NativeFeatures {
         pidfd_open: f.pidfd_open && !disabled("pidfdOpen"),
@@ -107,7 +104,6 @@ fn detect() -> NativeFeatures {
         get_info: f.get_info && !disabled("getInfo"),
         info_exit: f.info_exit && !disabled("infoExit") && !disabled("getInfo"),
         namespaces: f.namespaces && !disabled("namespaces"),
-        clone3_pidfd: f.clone3_pidfd && !disabled("clone3Pidfd"),
     }
 }
 
@@ -124,8 +120,6 @@ pub struct Switches {
     pub spawn_helper: bool,
     /// `PIDFD_SPAWN_MEMFD`: run the helper from a memfd (off: the file beside the `.node`).
     pub spawn_memfd: bool,
-    /// `PIDFD_SPAWN_CLONE3`: the helper uses clone3 (off: clone, as where seccomp refuses it).
-    pub spawn_clone3: bool,
     /// `PIDFD_LOOP_PEEK`: also peek from the event loop (off: the watcher thread alone).
     pub loop_peek: bool,
 }
@@ -137,7 +131,6 @@ pub fn switches() -> &'static Switches {
         Switches {
             spawn_helper: on("PIDFD_SPAWN_HELPER"),
             spawn_memfd: on("PIDFD_SPAWN_MEMFD"),
-            spawn_clone3: on("PIDFD_SPAWN_CLONE3"),
             loop_peek: on("PIDFD_LOOP_PEEK"),
         }
     })

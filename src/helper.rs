@@ -1,8 +1,9 @@
 //! The spawn helper's client. The helper (`helper/pidfd-helper.c`, built by build.rs and
 //! embedded here) is exec'd once per process from a memfd (or from a `pidfd-helper` file beside
 //! the `.node` where memfd exec is refused) and creates each child with
-//! `clone3(CLONE_PARENT | CLONE_PIDFD)`: the child's parent is this process, its accounting
-//! starts from the helper's half-MiB map instead of Node's, and its pidfd comes back here.
+//! `clone(CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD)`: the child's parent is this
+//! process, its accounting starts from the helper's half-MiB map instead of Node's, and its
+//! pidfd comes back here once it has exec'd.
 //! Every request carries this process's state at that moment (cwd, umask, rlimits), as a
 //! `child_process` child gets it.
 
@@ -19,7 +20,6 @@ const MAGIC: u32 = 0x7069_6466;
 const F_DETACHED: u32 = 1;
 const F_SETUID: u32 = 2;
 const F_SETGID: u32 = 4;
-const F_NO_CLONE3: u32 = 8;
 
 pub struct Request<'a> {
     pub paths: &'a [CString],
@@ -194,9 +194,6 @@ fn exchange(helper: &Helper, req: &Request<'_>) -> std::io::Result<Reply> {
     }
     if req.gid.is_some() {
         flags |= F_SETGID;
-    }
-    if !features::switches().spawn_clone3 {
-        flags |= F_NO_CLONE3;
     }
     let len =
         |n: usize| u32::try_from(n).map_err(|_| std::io::Error::from_raw_os_error(libc::E2BIG));

@@ -736,13 +736,6 @@ pub fn poll_hangup(fd: BorrowedFd<'_>) -> io::Result<()> {
     retry(|| cvt(unsafe { libc::poll(&mut pfd, 1, -1) } as libc::c_long)).map(drop)
 }
 
-/// Whether `clone3` exists and is allowed (an empty call: EINVAL where it exists).
-pub fn clone3_available() -> bool {
-    // SAFETY: a null clone_args with size 0 is rejected before anything is created.
-    let ret = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<u8>(), 0usize) };
-    ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL)
-}
-
 /// Clears `O_NONBLOCK` on an open file (shared by every descriptor of it), as libuv does for a
 /// child's stdio.
 pub fn set_blocking(fd: BorrowedFd<'_>) -> io::Result<()> {
