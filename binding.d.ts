@@ -150,8 +150,11 @@ export interface NativeSpawnOptions {
   file: string
   /** The whole argv, `argv[0]` included. */
   argv: Array<string>
-  /** `KEY=value` entries. */
-  env: Array<string>
+  /**
+   * `KEY=value` entries; `None`: this process's environment (the main thread's
+   * `process.env`, which is the process's own).
+   */
+  env?: Array<string>
   cwd?: string
   /** One entry per child descriptor: -1 pipe, -2 inherit, -3 ignore, or one of ours. */
   stdio: Array<number>

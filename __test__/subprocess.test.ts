@@ -32,6 +32,29 @@ test('cwd and env reach the child; undefined env values are left out; PATH is se
   t.is((await sub.exited).code, 0)
 })
 
+test('without env, the child gets process.env as it is now: changes on the main thread, and a worker\'s own copy', async (t) => {
+  process.env.PIDFD_TEST_SET = 'set now'
+  process.env.PIDFD_TEST_GONE = 'soon gone'
+  delete process.env.PIDFD_TEST_GONE
+  try {
+    const sub = spawn('sh', ['-c', 'echo "$PIDFD_TEST_SET|${PIDFD_TEST_GONE-unset}"'])
+    t.is(await text(sub.stdout!), 'set now|unset\n')
+  } finally {
+    delete process.env.PIDFD_TEST_SET
+  }
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     const { text } = require('node:stream/consumers');
+     const { spawn } = require(${JSON.stringify(entry)});
+     process.env.PIDFD_TEST_WORKER = 'worker only';
+     text(spawn('sh', ['-c', 'echo "$PIDFD_TEST_WORKER"']).stdout).then((out) => parentPort.postMessage(out));`,
+    { eval: true },
+  )
+  t.is(await new Promise<string>((resolve) => worker.once('message', resolve)), 'worker only\n')
+  t.is(process.env.PIDFD_TEST_WORKER, undefined, "the worker's copy, not ours")
+  await worker.terminate()
+})
+
 test("stdio: 'ignore', 'inherit', an fd of ours, and an extra pipe at fd 3", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pidfd-'))
   const file = join(dir, 'out.txt')

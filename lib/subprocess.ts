@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events'
 import { Socket } from 'node:net'
 import type { Readable, Stream, Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
+import { isMainThread } from 'node:worker_threads'
 
 import { binding, type NativePidFd } from './native.js'
 import { abortError, callNative, fromNative, invalidArgType, invalidArgValue, outOfRange } from './errors.js'
@@ -97,7 +98,13 @@ function stdioCodes(stdio: unknown): number[] {
   })
 }
 
-function envPairs(env: unknown): string[] {
+/**
+ * The child's environment as `KEY=value` entries; undefined for this process's own environment,
+ * which the native side reads itself. (On the main thread `process.env` is the process's
+ * environment; a worker's is its own copy, so a worker passes it.)
+ */
+function envPairs(env: unknown): string[] | undefined {
+  if (env === undefined && isMainThread) return undefined
   const source = env === undefined ? process.env : validateObject('options.env', env)
   const pairs: string[] = []
   for (const [key, value] of Object.entries(source)) {

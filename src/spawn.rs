@@ -24,8 +24,9 @@ pub struct NativeSpawnOptions {
     pub file: String,
     /// The whole argv, `argv[0]` included.
     pub argv: Vec<String>,
-    /// `KEY=value` entries.
-    pub env: Vec<String>,
+    /// `KEY=value` entries; `None`: this process's environment (the main thread's
+    /// `process.env`, which is the process's own).
+    pub env: Option<Vec<String>>,
     pub cwd: Option<String>,
     /// One entry per child descriptor: -1 pipe, -2 inherit, -3 ignore, or one of ours.
     pub stdio: Vec<i32>,
@@ -77,11 +78,13 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
         .into_iter()
         .map(|a| cstring("an argument", a))
         .collect::<Result<Vec<_>>>()?;
-    let envp = opts
-        .env
-        .into_iter()
-        .map(|e| cstring("an environment entry", e))
-        .collect::<Result<Vec<_>>>()?;
+    let envp = match opts.env {
+        Some(env) => env
+            .into_iter()
+            .map(|e| cstring("an environment entry", e))
+            .collect::<Result<Vec<_>>>()?,
+        None => sys::environment(),
+    };
     let paths = candidates(&opts.file, &envp)
         .into_iter()
         .map(|p| cstring("the file name", p))

@@ -158,6 +158,25 @@ pub fn poll_readable(fd: BorrowedFd<'_>) -> io::Result<()> {
     .map(drop)
 }
 
+/// A copy of this process's environment (`KEY=value` entries), as `environ` holds it now.
+/// Called on the JS thread, the only one that changes it (through `process.env`).
+pub fn environment() -> Vec<CString> {
+    extern "C" {
+        static environ: *const *const libc::c_char;
+    }
+    let mut out = Vec::new();
+    // SAFETY: `environ` is a NULL-terminated array of NUL-terminated strings, not changed while
+    // this thread (the one that changes it) reads it.
+    unsafe {
+        let mut p = environ;
+        while !p.is_null() && !(*p).is_null() {
+            out.push(CStr::from_ptr(*p).to_owned());
+            p = p.add(1);
+        }
+    }
+    out
+}
+
 pub fn getpid() -> i32 {
     // SAFETY: no arguments, cannot fail.
     unsafe { libc::getpid() }
