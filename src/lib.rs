@@ -84,8 +84,6 @@ impl NativePidFd {
         if let Some(p) = self.process.take() {
             if let Some(key) = self.subscription.take() {
                 watch::unsubscribe(&p, key);
-            } else if !p.owned() {
-                p.cancel.notify_one();
             }
         }
     }

@@ -21,11 +21,10 @@ pub struct Process {
     /// Collect with a reaping `waitid`; otherwise peek with `WNOWAIT` and leave the reap to
     /// the parent (libuv, for a `child_process` child).
     reap: bool,
-    /// Spawned by this package: registered by pid until reaped, always watched, never cancelled.
+    /// Spawned by this package: registered by pid until reaped, watched until then.
     owned: bool,
     exit: Mutex<Option<NativeExit>>,
     pub(crate) watch: Mutex<WatchState>,
-    pub(crate) cancel: tokio::sync::Notify,
 }
 
 /// Processes this package spawned and has not reaped yet. While a pid is here nobody else can
@@ -50,7 +49,6 @@ impl Process {
             owned,
             exit: Mutex::new(None),
             watch: Mutex::new(WatchState::default()),
-            cancel: tokio::sync::Notify::new(),
         })
     }
 

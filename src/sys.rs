@@ -372,6 +372,67 @@ pub fn watch_readable<T: AsFd>(owner: T) -> io::Result<tokio::io::unix::AsyncFd<
     .map_err(|e| e.into_parts().1)
 }
 
+/// A new close-on-exec epoll set.
+pub fn epoll_create() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with a flag.
+    let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) } as libc::c_long)?;
+    // SAFETY: a new descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Adds `fd` to `epoll`, edge-triggered for readability (and hang-up), reported as `key`.
+pub fn epoll_add(epoll: BorrowedFd<'_>, fd: BorrowedFd<'_>, key: u64) -> io::Result<()> {
+    let mut event = libc::epoll_event {
+        events: (libc::EPOLLIN | libc::EPOLLET) as u32,
+        u64: key,
+    };
+    // SAFETY: two live descriptors and a valid event.
+    cvt(unsafe {
+        libc::epoll_ctl(
+            epoll.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            fd.as_raw_fd(),
+            &mut event,
+        )
+    } as libc::c_long)
+    .map(drop)
+}
+
+/// Removes `fd` from `epoll`.
+pub fn epoll_del(epoll: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: two live descriptors; DEL ignores the event (non-null for kernels before 2.6.9).
+    let mut event = libc::epoll_event { events: 0, u64: 0 };
+    cvt(unsafe {
+        libc::epoll_ctl(
+            epoll.as_raw_fd(),
+            libc::EPOLL_CTL_DEL,
+            fd.as_raw_fd(),
+            &mut event,
+        )
+    } as libc::c_long)
+    .map(drop)
+}
+
+/// The keys of the descriptors of `epoll` that are ready now (up to 64, without waiting);
+/// empty when none is.
+pub fn epoll_ready(epoll: BorrowedFd<'_>, keys: &mut Vec<u64>) -> io::Result<()> {
+    keys.clear();
+    let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
+    let n = retry(|| {
+        // SAFETY: a buffer of `events.len()` events.
+        cvt(unsafe {
+            libc::epoll_wait(
+                epoll.as_raw_fd(),
+                events.as_mut_ptr(),
+                events.len() as libc::c_int,
+                0,
+            )
+        } as libc::c_long)
+    })?;
+    keys.extend(events[..n as usize].iter().map(|e| e.u64));
+    Ok(())
+}
+
 /// `memfd_create`, close-on-exec, executable where the kernel asks (MFD_EXEC, Linux ≥ 6.3).
 pub fn memfd_create_exec(name: &CStr) -> io::Result<OwnedFd> {
     const MFD_EXEC: libc::c_uint = 0x10;

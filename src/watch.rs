@@ -1,12 +1,14 @@
-//! Readiness and completion: one tokio `AsyncFd` task per watched process on a single background
-//! thread, and one completion channel (a threadsafe function) per JavaScript environment.
+//! Readiness and completion: every watched pidfd in one epoll set, which one tokio `AsyncFd`
+//! task on a single background thread waits on, and one completion channel (a threadsafe
+//! function) per JavaScript environment.
 //!
-//! A task collects the exit the moment the pidfd turns readable (for a `child_process` child this
-//! races libuv's reap, so it must not wait for JavaScript), caches it in the `Process`, then tells
-//! every subscribed environment the id of the handle to settle.
+//! The task collects the exit the moment a pidfd turns readable (for a `child_process` child
+//! this races libuv's reap, so it must not wait for JavaScript), caches it in the `Process`, then
+//! tells every subscribed environment the id of the handle to settle.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -18,6 +20,7 @@ use napi::bindgen_prelude::{FnArgs, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
+use tokio::io::unix::AsyncFd;
 
 /// What a channel carries: the handle id and, if watching failed, the error.
 struct Notification {
@@ -142,47 +145,132 @@ struct Subscriber {
 /// Per-process watcher state, guarded by `Process::watch`.
 #[derive(Default)]
 pub struct WatchState {
-    running: bool,
+    /// The key of the pidfd in the watcher's epoll set, while it is there.
+    watched: Option<u64>,
     /// The exit is cached: nothing more to watch.
     done: bool,
     subscribers: Vec<Subscriber>,
 }
 
-fn runtime() -> Result<&'static tokio::runtime::Handle, SysError> {
-    static RUNTIME: OnceLock<Option<tokio::runtime::Handle>> = OnceLock::new();
-    RUNTIME
+/// Every watched pidfd sits in one epoll set (edge-triggered, by key). One tokio task on the
+/// "pidfd-watch" thread waits for that set to turn readable through an `AsyncFd`, and collects
+/// the exit of each ready process. Adding a process is one `epoll_ctl` on the caller's thread:
+/// no task, no wake-up of the watcher thread, a few bytes per process.
+struct Watcher {
+    epoll: OwnedFd,
+    watched: Mutex<HashMap<u64, Arc<Process>>>,
+}
+
+impl AsFd for Watcher {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.epoll.as_fd()
+    }
+}
+
+static WATCHER: OnceLock<Result<Watcher, SysError>> = OnceLock::new();
+
+fn watcher() -> Result<&'static Watcher, SysError> {
+    let watcher = WATCHER.get_or_init(|| {
+        Ok(Watcher {
+            epoll: sys::epoll_create().map_err(|e| SysError::from_io("epoll_create1", e))?,
+            watched: Mutex::default(),
+        })
+    });
+    let watcher = watcher.as_ref().map_err(Clone::clone)?;
+    start_thread(watcher)?;
+    Ok(watcher)
+}
+
+/// Starts the watcher thread, once: its tokio runtime and the one task that collects exits.
+fn start_thread(watcher: &'static Watcher) -> Result<(), SysError> {
+    static STARTED: OnceLock<Result<(), SysError>> = OnceLock::new();
+    STARTED
         .get_or_init(|| {
+            let failed = |e: std::io::Error| {
+                SysError::from_io("pthread_create", e)
+                    .with_detail("could not start the pidfd watcher thread")
+            };
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_io()
                 .build()
-                .ok()?;
-            let handle = rt.handle().clone();
+                .map_err(failed)?;
+            // Registered here, so a failure is reported to the caller rather than lost.
+            let ready = {
+                let _context = rt.enter();
+                sys::watch_readable(watcher).map_err(|e| SysError::from_io("epoll_ctl", e))?
+            };
+            rt.spawn(collect(watcher, ready));
             std::thread::Builder::new()
                 .name("pidfd-watch".into())
                 .spawn(move || rt.block_on(std::future::pending::<()>()))
-                .ok()?;
-            Some(handle)
+                .map(drop)
+                .map_err(failed)
         })
-        .as_ref()
-        .ok_or_else(|| {
-            SysError::new("pthread_create", libc::EAGAIN)
-                .with_detail("could not start the pidfd watcher thread")
-        })
+        .clone()
 }
 
 /// Starts the watcher thread if it is not running yet.
 pub fn ensure_runtime() -> Result<(), SysError> {
-    runtime().map(drop)
+    watcher().map(drop)
 }
 
-/// Starts the watcher of a process this package spawned: it reaps whether or not anyone waits.
-/// The caller made sure the runtime runs (`ensure_runtime`).
-pub fn start_reaper(process: &Arc<Process>) {
-    let mut w = lock(&process.watch);
-    if let (false, Ok(rt)) = (w.running || w.done, runtime()) {
-        rt.spawn(run(process.clone()));
-        w.running = true;
+/// The watcher task: whenever the epoll set turns readable, collects the exit of every ready
+/// process. A process that is not ours and not yet reaped by its parent stays in the set: its
+/// reap is the next edge.
+async fn collect(watcher: &'static Watcher, ready: AsyncFd<sys::Watched<&'static Watcher>>) {
+    let mut keys = Vec::with_capacity(64);
+    loop {
+        let Ok(mut guard) = ready.readable().await else {
+            return; // the runtime is shutting down
+        };
+        loop {
+            if sys::epoll_ready(watcher.epoll.as_fd(), &mut keys).is_err() || keys.is_empty() {
+                guard.clear_ready();
+                break;
+            }
+            for key in &keys {
+                let process = lock(&watcher.watched).get(key).cloned();
+                let Some(process) = process else { continue };
+                match process.try_wait() {
+                    Ok(None) => {}
+                    Ok(Some(_)) => complete(&process, Ok(())),
+                    Err(e) => complete(&process, Err(e)),
+                }
+            }
+        }
     }
+}
+
+/// Puts the process in the watcher's set (the caller holds its watch state).
+fn watch(process: &Arc<Process>, w: &mut WatchState) -> Result<(), SysError> {
+    if w.watched.is_some() || w.done {
+        return Ok(());
+    }
+    let watcher = watcher()?;
+    let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+    lock(&watcher.watched).insert(key, process.clone());
+    if let Err(e) = sys::epoll_add(watcher.epoll.as_fd(), process.fd(), key) {
+        lock(&watcher.watched).remove(&key);
+        return Err(SysError::from_io("epoll_ctl", e));
+    }
+    w.watched = Some(key);
+    Ok(())
+}
+
+/// Takes the process out of the watcher's set, if it is there.
+fn unwatch(process: &Process, w: &mut WatchState) {
+    if let (Some(key), Some(Ok(watcher))) = (w.watched.take(), WATCHER.get()) {
+        let _ = sys::epoll_del(watcher.epoll.as_fd(), process.fd());
+        lock(&watcher.watched).remove(&key);
+    }
+}
+
+/// Starts watching a process this package spawned: it is reaped whether or not anyone waits.
+/// The caller made sure the watcher runs (`ensure_runtime`).
+pub fn start_reaper(process: &Arc<Process>) {
+    // The watcher runs, so only a failing epoll_ctl (ENOMEM) can fail here; a waiter would
+    // then get that error from `subscribe`.
+    let _ = watch(process, &mut lock(&process.watch));
 }
 
 static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
@@ -194,10 +282,7 @@ pub fn subscribe(process: &Arc<Process>, channel: &Channel, id: u32) -> JsResult
     if w.done {
         return Ok(None);
     }
-    if !w.running {
-        runtime()?.spawn(run(process.clone()));
-        w.running = true;
-    }
+    watch(process, &mut w)?;
     let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
     w.subscribers.push(Subscriber {
         key,
@@ -243,30 +328,23 @@ pub fn peek_from_loop(
     Some((polls, key))
 }
 
-/// Drops a subscription; a watcher nobody needs any more (not a reaper) stops and lets go of
-/// the pidfd.
+/// Drops a subscription; a process nobody waits for any more (and that this package does not
+/// reap) leaves the watcher's set, so its handle can let go of the pidfd.
 pub fn unsubscribe(process: &Process, key: u64) {
     let mut w = lock(&process.watch);
     w.subscribers.retain(|s| s.key != key);
     if w.subscribers.is_empty() && !process.owned() {
-        process.cancel.notify_one();
+        unwatch(process, &mut w);
     }
 }
 
-async fn run(process: Arc<Process>) {
-    let Some(outcome) = watch_until_exit(process.clone()).await else {
-        return;
-    };
-    lock(&process.watch).running = false;
-    complete(&process, outcome);
-}
-
 /// Tells every subscriber, once: whoever learns the exit first (the watcher thread, or an
-/// event loop's poll watcher) drains the list.
+/// event loop's poll watcher) takes the process out of the set and drains the list.
 fn complete(process: &Process, outcome: Result<(), SysError>) {
     let subscribers = {
         let mut w = lock(&process.watch);
         w.done |= outcome.is_ok();
+        unwatch(process, &mut w);
         std::mem::take(&mut w.subscribers)
     };
     for s in subscribers {
@@ -274,35 +352,5 @@ fn complete(process: &Process, outcome: Result<(), SysError>) {
             id: s.id,
             error: outcome.clone().err(),
         });
-    }
-}
-
-/// `Some(Ok)`: the exit is cached. `Some(Err)`: collecting it failed. `None`: cancelled.
-/// The `AsyncFd` is deregistered before this returns, so a later watcher can register again.
-async fn watch_until_exit(owner: Arc<Process>) -> Option<Result<(), SysError>> {
-    let afd = match sys::watch_readable(owner.clone()) {
-        Ok(afd) => afd,
-        Err(e) => return Some(Err(SysError::from_io("epoll_ctl", e))),
-    };
-    let process = &*owner;
-    loop {
-        tokio::select! {
-            ready = afd.readable() => match ready {
-                Ok(mut guard) => match process.try_wait() {
-                    Ok(Some(_)) => return Some(Ok(())),
-                    Ok(None) => guard.clear_ready(),
-                    Err(e) => return Some(Err(e)),
-                },
-                Err(e) => return Some(Err(SysError::from_io("epoll_wait", e))),
-            },
-            _ = process.cancel.notified() => {
-                let mut w = lock(&process.watch);
-                if w.subscribers.is_empty() && !process.owned() {
-                    // No new subscriber can come: a non-owned process has one handle, now closed.
-                    w.running = false;
-                    return None;
-                }
-            }
-        }
     }
 }
