@@ -31,9 +31,13 @@ export declare class NativePidFd {
   get pid(): number
   /** The descriptor number, -1 once closed. */
   get fd(): number
-  tryWait(): NativeExit | null
-  /** Blocks the calling thread until the process has exited. */
-  wait(): NativeExit
+  /**
+   * The exit, if the process has ended, written into `out` (see `NativeExit::write_to`);
+   * `false` while it runs.
+   */
+  tryWait(out: Float64Array): boolean
+  /** Blocks the calling thread until the process has exited; writes the exit into `out`. */
+  wait(out: Float64Array): void
   /** Ids and credentials (see `NativeInfo`). */
   info(): NativeInfo
   /** A new descriptor (the caller's to close) for one of the process's namespaces. */

@@ -65,6 +65,46 @@ export function toExitInfo(native: NativeExit): ExitInfo {
   })
 }
 
+/** Where the native side writes an exit (see `NativeExit::write_to` in src/exit.rs). */
+export const exitSlots = new Float64Array(27)
+
+const maybe = (v: number): number | null => (Number.isNaN(v) ? null : v)
+const STATUS = [null, 'exited', 'signaled', 'unknown'] as const
+
+/** The record the native side wrote into `s`. */
+export function exitFromSlots(s: Float64Array): ExitInfo {
+  const signalNumber = maybe(s[2]!)
+  return Object.freeze({
+    status: STATUS[s[0]!] ?? 'unknown',
+    code: maybe(s[1]!),
+    signal: signalNumber === null ? null : signalName(signalNumber),
+    signalNumber,
+    coreDumped: Number.isNaN(s[3]!) ? null : s[3] === 1,
+    siginfo: s[4] === 1 ? Object.freeze({ signo: s[5]!, siCode: s[6]!, pid: s[7]!, uid: s[8]!, status: s[9]! }) : null,
+    rusage:
+      s[10] === 1
+        ? Object.freeze({
+            userCPUTime: s[11]!,
+            systemCPUTime: s[12]!,
+            maxRSS: s[13]!,
+            sharedMemorySize: s[14]!,
+            unsharedDataSize: s[15]!,
+            unsharedStackSize: s[16]!,
+            minorPageFault: s[17]!,
+            majorPageFault: s[18]!,
+            swappedOut: s[19]!,
+            fsRead: s[20]!,
+            fsWrite: s[21]!,
+            ipcSent: s[22]!,
+            ipcReceived: s[23]!,
+            signalsCount: s[24]!,
+            voluntaryContextSwitches: s[25]!,
+            involuntaryContextSwitches: s[26]!,
+          })
+        : null,
+  })
+}
+
 /** A record from what an 'exit' event gives: no siginfo, no rusage, core dump unknown. */
 export function exitFromEvent(code: number | null, signal: NodeJS.Signals | null): ExitInfo {
   return Object.freeze({

@@ -7,7 +7,7 @@
 import { ChildProcess } from 'node:child_process'
 import { getSystemErrorName } from 'node:util'
 
-import { binding, type Channel, type NativeExit, type NativePidFd } from './native.js'
+import { binding, type Channel, type NativePidFd } from './native.js'
 import {
   abortError,
   callNative,
@@ -18,7 +18,7 @@ import {
   outOfRange,
   systemError,
 } from './errors.js'
-import { exitFromEvent, toExitInfo, type ExitInfo } from './exit.js'
+import { exitFromEvent, exitFromSlots, exitSlots, type ExitInfo } from './exit.js'
 import { NAMESPACE_KINDS, toProcessInfo, type NamespaceKind, type ProcessInfo } from './info.js'
 import { toSignalNumber } from './signals.js'
 import { validateBoolean, validateObject, validatePid } from './validate.js'
@@ -95,8 +95,9 @@ abstract class Handle {
     return this.#closed
   }
 
-  protected record(native: NativeExit): ExitInfo {
-    return (this.#exit ??= toExitInfo(native))
+  /** The exit the native side just wrote into `exitSlots`, kept as this handle's record. */
+  protected record(): ExitInfo {
+    return (this.#exit ??= exitFromSlots(exitSlots))
   }
 
   protected watchChild(child: ChildProcess): void {
@@ -120,13 +121,13 @@ abstract class Handle {
     if (this.#exit) return this.#exit
     const native = this.native
     try {
-      const result = callNative(() => native.tryWait())
-      if (result?.status === 'unknown' && this.#child) {
-        // A kernel without PIDFD_INFO_EXIT: the child's own record says more.
+      if (!callNative(() => native.tryWait(exitSlots))) return null
+      if (exitSlots[0] === 3 && this.#child) {
+        // Status unknown (a kernel without PIDFD_INFO_EXIT): the child's own record says more.
         const own = exitOfChild(this.#child)
         if (own) return (this.#exit ??= own)
       }
-      return result ? this.record(result) : null
+      return this.record()
     } catch (err) {
       const exit = this.childFallback(err)
       if (exit) return exit
@@ -230,7 +231,8 @@ export class PidFd extends Handle {
     if (now) return now
     const native = this.native
     try {
-      return this.record(callNative(() => native.wait()))
+      callNative(() => native.wait(exitSlots))
+      return this.record()
     } catch (err) {
       const exit = this.childFallback(err)
       if (exit) return exit

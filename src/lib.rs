@@ -16,11 +16,11 @@ mod watch;
 use std::rc::Weak;
 use std::sync::Arc;
 
+use napi::bindgen_prelude::Float64ArraySlice;
 use napi::Env;
 use napi_derive::napi;
 
 use error::{js_error, JsResult};
-use exit::NativeExit;
 use process::Process;
 pub use watch::Channel;
 
@@ -33,6 +33,18 @@ pub struct NativePidFd {
     /// The libuv poll watcher peeking for this handle, if any.
     poll: Option<(Weak<watch::Polls>, u64)>,
     stdio: Vec<i32>,
+}
+
+/// The numbers of the JS layer's exit buffer, checked to be enough.
+fn slots<'a>(out: &'a mut Float64ArraySlice<'_>) -> JsResult<&'a mut [f64]> {
+    let out = sys::js_numbers(out);
+    if out.len() < exit::EXIT_SLOTS {
+        return Err(js_error(
+            "ERR_OUT_OF_RANGE",
+            format!("the exit buffer needs {} numbers", exit::EXIT_SLOTS),
+        ));
+    }
+    Ok(out)
 }
 
 fn closed() -> napi::Error<String> {
@@ -129,15 +141,24 @@ impl NativePidFd {
         self.process.as_ref().map_or(-1, |p| p.raw_fd())
     }
 
+    /// The exit, if the process has ended, written into `out` (see `NativeExit::write_to`);
+    /// `false` while it runs.
     #[napi(catch_unwind)]
-    pub fn try_wait(&self) -> napi::Result<Option<NativeExit>, String> {
-        Ok(self.collectable("tryWait")?.try_wait()?)
+    pub fn try_wait(&self, mut out: Float64ArraySlice<'_>) -> napi::Result<bool, String> {
+        let out = slots(&mut out)?;
+        let exit = self.collectable("tryWait")?.try_wait()?;
+        if let Some(exit) = &exit {
+            exit.write_to(out);
+        }
+        Ok(exit.is_some())
     }
 
-    /// Blocks the calling thread until the process has exited.
+    /// Blocks the calling thread until the process has exited; writes the exit into `out`.
     #[napi(catch_unwind)]
-    pub fn wait(&self) -> napi::Result<NativeExit, String> {
-        Ok(self.waitable()?.wait()?)
+    pub fn wait(&self, mut out: Float64ArraySlice<'_>) -> napi::Result<(), String> {
+        let out = slots(&mut out)?;
+        self.waitable()?.wait()?.write_to(out);
+        Ok(())
     }
 
     /// Ids and credentials (see `NativeInfo`).

@@ -372,6 +372,15 @@ pub fn watch_readable<T: AsFd>(owner: T) -> io::Result<tokio::io::unix::AsyncFd<
     .map_err(|e| e.into_parts().1)
 }
 
+/// The numbers of a `Float64Array` passed to a native call, to write into.
+pub fn js_numbers<'a>(
+    array: &'a mut napi::bindgen_prelude::Float64ArraySlice<'_>,
+) -> &'a mut [f64] {
+    // SAFETY: JavaScript cannot run (and so cannot touch or detach the buffer) while the native
+    // call that received the array runs on its thread; the slice does not outlive the call.
+    unsafe { array.as_mut() }
+}
+
 /// A new close-on-exec epoll set.
 pub fn epoll_create() -> io::Result<OwnedFd> {
     // SAFETY: plain syscall with a flag.
