@@ -154,6 +154,27 @@ test('rusage: a child touching 100 MiB more than a control child reports at leas
   t.true(differenceKiB >= 100_000_000 / 1024, `difference ${differenceKiB} KiB`)
 })
 
+test('pidfd, asked for before or only after the exit: an open descriptor with the same record; closing it leaves the child to the package', async (t) => {
+  const early = spawn('sh', ['-c', 'exit 3'], { stdio: 'ignore' })
+  const handle = early.pidfd
+  t.true(handle.fd >= 0)
+  t.is(early.pidfd, handle, 'one handle')
+  const exit = await early.exited
+  t.deepEqual(await handle.wait(), exit)
+  t.true(handle.fd >= 0, 'still open after the exit')
+  handle.close()
+  t.is(handle.fd, -1)
+
+  const late = spawn('sh', ['-c', 'exit 4'], { stdio: 'ignore' })
+  const lateExit = await late.exited
+  const after = late.pidfd
+  t.true(after.fd >= 0, 'open although first asked for after the exit')
+  t.deepEqual(after.tryWait(), lateExit)
+  t.is(after.info().pid, -1, 'reaped')
+  t.is(late.kill(), false)
+  after.close()
+})
+
 test('the package reaps a spawned child nobody waits for: no zombie', async (t) => {
   const sub = spawn('true')
   t.true(await until(() => gone(sub.pid!)), `state ${procState(sub.pid!)}`)

@@ -95,6 +95,12 @@ abstract class Handle {
     return this.#closed
   }
 
+  /** @internal A second native handle on the same process (spawn's `pidfd`). */
+  shareNative(): NativePidFd {
+    const native = this.native
+    return callNative(() => native.share())
+  }
+
   /** The exit the native side just wrote into `exitSlots`, kept as this handle's record. */
   protected record(): ExitInfo {
     return (this.#exit ??= exitFromSlots(exitSlots))

@@ -192,8 +192,6 @@ function resolve(fileArg: unknown, args: unknown, options: unknown): Resolved {
 export class Subprocess extends EventEmitter {
   /** undefined when the program could not be started ('error' says why). */
   readonly pid: number | undefined
-  /** Opened at birth; closing it does not stop the package reaping the child. */
-  readonly pidfd: AsyncPidFd
   readonly stdin: Writable | null
   readonly stdout: Readable | null
   readonly stderr: Readable | null
@@ -210,6 +208,7 @@ export class Subprocess extends EventEmitter {
   /** Never: there is no IPC channel. */
   readonly connected = false
   readonly #own: AsyncPidFd
+  #pidfd: AsyncPidFd | null = null
   #exit: ExitInfo | null = null
   #openStreams = 0
   /** 'close' was emitted. */
@@ -240,7 +239,7 @@ export class Subprocess extends EventEmitter {
     if (native === null || spawnError !== null) {
       this.pid = undefined
       this.#own = AsyncPidFd.failed(spawnError ?? new Error('spawn failed'))
-      this.pidfd = this.#own
+      this.#pidfd = this.#own
       this.exitCode = spawnError?.errno ?? -1
       this.exited = this.#own.wait()
       this.exited.catch(() => {})
@@ -255,7 +254,6 @@ export class Subprocess extends EventEmitter {
 
     this.pid = native.pid
     this.#own = AsyncPidFd.fromNative(native)
-    this.pidfd = AsyncPidFd.fromNative(callNative(() => native.share()))
     this.exited = this.#own.wait().then((exit) => this.#onExit(exit))
     // A rejection nobody awaits must not crash the process; awaiting callers still see it.
     this.exited.catch(() => {})
@@ -264,6 +262,16 @@ export class Subprocess extends EventEmitter {
   }
 
   #spawned = false
+
+  /**
+   * A handle on the child's pidfd, open from its birth (info(), namespace(), getFd(), wait());
+   * closing it does not stop the package reaping the child. Made on first use.
+   */
+  get pidfd(): AsyncPidFd {
+    // After the exit the subprocess's own handle is handed over; before it, a second one.
+    const own = this.#own
+    return (this.#pidfd ??= this.#exit ? own : AsyncPidFd.fromNative(callNative(() => own.shareNative())))
+  }
 
   /** 'spawn' comes first, even when the exit is known before the next tick. */
   #emitSpawn(): void {
@@ -303,7 +311,8 @@ export class Subprocess extends EventEmitter {
   #onExit(exit: ExitInfo): ExitInfo {
     this.#emitSpawn()
     this.#exit = exit
-    this.#own.close()
+    // The pidfd stays open for `pidfd` if nobody has asked for it yet.
+    if (this.#pidfd) this.#own.close()
     for (const undo of this.#cleanup.splice(0)) undo()
     this.exitCode = exit.code
     this.signalCode = exit.signal
