@@ -294,7 +294,8 @@ function waitSignal(options: unknown): AbortSignal | undefined {
   return signal ? AbortSignal.any([signal, timer]) : timer
 }
 
-interface Waiter {
+/** @internal One pending wait: told the exit or the error, once. */
+export interface Waiter {
   resolve(exit: ExitInfo): void
   reject(err: unknown): void
   done?(): void
@@ -379,6 +380,24 @@ export class AsyncPidFd extends Handle {
         signal.addEventListener('abort', onAbort, { once: true })
         waiter.done = () => signal.removeEventListener('abort', onAbort)
       }
+      this.#waiters.push(waiter)
+      if (this.#id === 0) this.#watch()
+    })
+  }
+
+  /**
+   * @internal For spawn(): `waiter` learns the exit (or the error) once, never during this
+   * call, with no promise of its own.
+   */
+  listen(waiter: Waiter): void {
+    process.nextTick(() => {
+      let now: ExitInfo | null
+      try {
+        now = this.tryWait()
+      } catch (err) {
+        return waiter.reject(err)
+      }
+      if (now) return waiter.resolve(now)
       this.#waiters.push(waiter)
       if (this.#id === 0) this.#watch()
     })

@@ -10,7 +10,7 @@ import { isMainThread } from 'node:worker_threads'
 import { binding, type NativePidFd } from './native.js'
 import { abortError, callNative, fromNative, invalidArgType, invalidArgValue, outOfRange } from './errors.js'
 import type { ExitInfo, ResourceUsage } from './exit.js'
-import { AsyncPidFd } from './pidfd.js'
+import { AsyncPidFd, type Waiter } from './pidfd.js'
 import { toSignalNumber } from './signals.js'
 import { validateBoolean, validateObject } from './validate.js'
 
@@ -254,9 +254,18 @@ export class Subprocess extends EventEmitter {
 
     this.pid = native.pid
     this.#own = AsyncPidFd.fromNative(native)
-    this.exited = this.#own.wait().then((exit) => this.#onExit(exit))
-    // A rejection nobody awaits must not crash the process; awaiting callers still see it.
-    this.exited.catch(() => {})
+    let settle!: Waiter
+    this.exited = new Promise<ExitInfo>((resolve, reject) => {
+      settle = {
+        resolve: (exit) => resolve(this.#onExit(exit)),
+        reject: (err) => {
+          // A rejection nobody awaits must not crash the process; awaiting callers still see it.
+          this.exited.catch(() => {})
+          reject(err)
+        },
+      }
+    })
+    this.#own.listen(settle)
     process.nextTick(() => this.#emitSpawn())
     this.#arm(resolved)
   }
