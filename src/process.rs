@@ -23,7 +23,8 @@ pub struct Process {
     reap: bool,
     /// Spawned by this package: registered by pid until reaped, watched until then.
     owned: bool,
-    exit: Mutex<Option<NativeExit>>,
+    /// Boxed: a live process carries only the pointer (the record is about 250 bytes).
+    exit: Mutex<Option<Box<NativeExit>>>,
     pub(crate) watch: Mutex<WatchState>,
 }
 
@@ -95,7 +96,7 @@ impl Process {
     pub fn try_wait(&self) -> Result<Option<NativeExit>> {
         let mut exit = lock(&self.exit);
         if let Some(e) = &*exit {
-            return Ok(Some(e.clone()));
+            return Ok(Some(NativeExit::clone(e)));
         }
         let collected = match sys::waitid_pidfd(self.fd(), self.reap) {
             Ok(None) => return Ok(None),
@@ -106,7 +107,7 @@ impl Process {
             },
             Err(e) => return Err(SysError::from_io("waitid", e)),
         };
-        *exit = Some(collected.clone());
+        *exit = Some(Box::new(collected.clone()));
         if self.owned {
             let mut map = lock(spawned());
             if map.get(&self.pid).is_some_and(|p| std::ptr::eq(&**p, self)) {
