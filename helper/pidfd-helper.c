@@ -103,6 +103,24 @@ static void send_response(struct response *r, int pidfd)
 		;
 }
 
+/* sched_setattr(SCHED_OTHER) with `ns` as the slice (0: the default). */
+static void set_slice(uint64_t ns)
+{
+	struct {
+		uint32_t size, policy;
+		uint64_t flags;
+		int32_t nice;
+		uint32_t priority;
+		uint64_t runtime, deadline, period;
+	} attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.policy = SCHED_OTHER;
+	attr.nice = getpriority(PRIO_PROCESS, 0);
+	attr.runtime = ns;
+	(void)syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
 /* What the helper knows of its own state (inherited from Node when it started, never changed
  * since): a child is only told what differs. */
 static struct {
@@ -187,6 +205,8 @@ static int child(void *arg)
 
 	if (job->cwd[0] != '\0' && chdir(job->cwd) < 0)
 		fail(job, STAGE_CHDIR);
+
+	set_slice(0);
 
 	/* Signals: the helper set every disposition to default and emptied its mask at start,
 	 * and the child has its own copy of both (no CLONE_SIGHAND). */
@@ -296,6 +316,12 @@ int main(void)
 	sigset_t none;
 	sigemptyset(&none);
 	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
+
+	/* A short scheduler slice (Linux >= 6.12, EEVDF): the helper wakes when a new child has
+	 * exec'd, often on the CPU that child now runs on, and without it would wait there for the
+	 * child's whole first slice before it could hand the pidfd to Node. The children get the
+	 * default slice back before exec. Elsewhere the call fails or is ignored: no harm done. */
+	set_slice(100 * 1000);
 
 	/* Its own umask and limits, which the children inherit unless a request says otherwise. */
 	own.umask = umask(0);
