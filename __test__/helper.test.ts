@@ -93,3 +93,16 @@ test('a helper that was killed is replaced at the next spawn', async (t) => {
   t.is(code, 4)
   t.true(first > 0 && second > 0 && first !== second)
 })
+
+test("the helper's short scheduler slice is not passed on: a child has the default slice, as Node has", async (t) => {
+  const { existsSync, readFileSync } = await import('node:fs')
+  const slice = (text: string) => /^se\.slice\s*:\s*(\d+)/m.exec(text)?.[1]
+  if (!existsSync('/proc/self/sched') || slice(readFileSync('/proc/self/sched', 'utf8')) === undefined) {
+    t.pass('this kernel does not show the slice (no CONFIG_SCHED_DEBUG)')
+    return
+  }
+  const sub = spawn('cat', ['/proc/self/sched'])
+  const childSlice = slice(await text(sub.stdout!))
+  t.is(childSlice, slice(readFileSync('/proc/self/sched', 'utf8')))
+  t.not(childSlice, '100000')
+})
