@@ -91,12 +91,15 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
         .collect::<Result<Vec<_>>>()?;
     let cwd = opts.cwd.map(|c| cstring("cwd", c)).transpose()?;
 
-    // Every source descriptor is duplicated close-on-exec above the child's stdio range, so
-    // the child's dup2s can neither clobber a later source nor leak a temporary.
+    // Every source descriptor is close-on-exec and above the child's stdio range, so the
+    // child's dup2s can neither clobber a later source nor leak a temporary. `map[i]` is the
+    // index of child descriptor `i`'s source (one /dev/null serves every 'ignore').
     let n = opts.stdio.len().max(3) as RawFd;
     let dup = |fd: RawFd| sys::dup_cloexec_at_least(fd, n);
     let mut ours: Vec<Option<OwnedFd>> = Vec::with_capacity(opts.stdio.len());
-    let mut sources: Vec<Option<OwnedFd>> = Vec::with_capacity(opts.stdio.len());
+    let mut sources: Vec<OwnedFd> = Vec::with_capacity(opts.stdio.len());
+    let mut map: Vec<Option<usize>> = Vec::with_capacity(opts.stdio.len());
+    let mut null: Option<usize> = None;
     for (i, &kind) in opts.stdio.iter().enumerate() {
         let mut parent = None;
         let source = match kind {
@@ -111,30 +114,35 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
                 Err(e) if e.raw_os_error() == Some(libc::EBADF) => None,
                 Err(e) => return Err(SysError::from_io("dup", e)),
             },
+            STDIO_IGNORE if null.is_some() => None,
             STDIO_IGNORE => {
-                let null = sys::open_dev_null().map_err(at("open"))?;
-                Some(dup(null.as_raw_fd()).map_err(at("dup"))?)
+                let fd = sys::open_dev_null().map_err(at("open"))?;
+                Some(if fd.as_raw_fd() < n {
+                    dup(fd.as_raw_fd()).map_err(at("dup"))?
+                } else {
+                    fd
+                })
             }
             fd if fd >= 0 => Some(dup(fd).map_err(at("dup"))?),
             _ => return Err(SysError::new("spawn", libc::EINVAL).with_detail("bad stdio entry")),
         };
         ours.push(parent);
-        sources.push(source);
+        map.push(match source {
+            Some(fd) => {
+                sources.push(fd);
+                if kind == STDIO_IGNORE {
+                    null = Some(sources.len() - 1);
+                }
+                Some(sources.len() - 1)
+            }
+            None if kind == STDIO_IGNORE => null,
+            None => None,
+        });
     }
 
     if features::switches().spawn_helper {
-        let passed: Vec<_> = sources.iter().flatten().map(|fd| fd.as_fd()).collect();
-        let mut next = 0;
-        let fd_map: Vec<i32> = sources
-            .iter()
-            .map(|s| match s {
-                Some(_) => {
-                    next += 1;
-                    next - 1
-                }
-                None => -1,
-            })
-            .collect();
+        let passed: Vec<_> = sources.iter().map(|fd| fd.as_fd()).collect();
+        let fd_map: Vec<i32> = map.iter().map(|m| m.map_or(-1, |i| i as i32)).collect();
         // The child starts in our cwd as it is now, not as it was when the helper started.
         let here = match &cwd {
             Some(c) => c.clone(),
@@ -171,10 +179,7 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
             "the cwd option needs the spawn helper or glibc 2.29 (posix_spawn_file_actions_addchdir_np)",
         ));
     }
-    let child_fds: Vec<_> = sources
-        .iter()
-        .map(|s| s.as_ref().map(|fd| fd.as_fd()))
-        .collect();
+    let child_fds: Vec<_> = map.iter().map(|m| m.map(|i| sources[i].as_fd())).collect();
     // The helper makes the child's stdio blocking in the child; posix_spawn cannot, so here.
     for fd in child_fds.iter().take(3).flatten() {
         sys::set_blocking(*fd).map_err(at("fcntl"))?;

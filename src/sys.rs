@@ -381,6 +381,39 @@ pub fn js_numbers<'a>(
     unsafe { array.as_mut() }
 }
 
+/// Gives the calling thread a scheduler slice of `ns` (EEVDF custom slice, Linux 6.12; the
+/// nice value is kept): a thread with a short slice may preempt the one running where it wakes.
+/// Best effort: older kernels refuse or ignore it.
+pub fn set_thread_slice(ns: u64) {
+    #[repr(C)]
+    struct SchedAttr {
+        size: u32,
+        policy: u32,
+        flags: u64,
+        nice: i32,
+        priority: u32,
+        runtime: u64,
+        deadline: u64,
+        period: u64,
+    }
+    // SAFETY: getpriority reads; sched_setattr reads a fully initialized struct of the size it
+    // is told, for the calling thread (pid 0).
+    unsafe {
+        let nice = libc::getpriority(libc::PRIO_PROCESS, 0);
+        let attr = SchedAttr {
+            size: std::mem::size_of::<SchedAttr>() as u32,
+            policy: libc::SCHED_OTHER as u32,
+            flags: 0,
+            nice,
+            priority: 0,
+            runtime: ns,
+            deadline: 0,
+            period: 0,
+        };
+        libc::syscall(libc::SYS_sched_setattr, 0, &attr, 0);
+    }
+}
+
 /// A new close-on-exec epoll set.
 pub fn epoll_create() -> io::Result<OwnedFd> {
     // SAFETY: plain syscall with a flag.

@@ -202,7 +202,12 @@ fn start_thread(watcher: &'static Watcher) -> Result<(), SysError> {
             rt.spawn(collect(watcher, ready));
             std::thread::Builder::new()
                 .name("pidfd-watch".into())
-                .spawn(move || rt.block_on(std::future::pending::<()>()))
+                .spawn(move || {
+                    // Woken by an exit on a busy CPU, collect it now rather than after the
+                    // running task's slice (a `child_process` child's rusage is at stake).
+                    sys::set_thread_slice(100 * 1000);
+                    rt.block_on(std::future::pending::<()>())
+                })
                 .map(drop)
                 .map_err(failed)
         })
