@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -316,6 +317,9 @@ int main(void)
 	sigset_t none;
 	sigemptyset(&none);
 	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
+
+	/* Run from a memfd, the kernel names it after the descriptor ("33"): say what it is. */
+	(void)prctl(PR_SET_NAME, "pidfd-helper", 0, 0, 0);
 
 	/* A short scheduler slice (Linux >= 6.12, EEVDF): the helper wakes when a new child has
 	 * exec'd, often on the CPU that child now runs on, and without it would wait there for the
