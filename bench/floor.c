@@ -171,8 +171,8 @@ int main(int argc, char **argv)
 			p[i].events = POLLIN;
 		}
 		usleep(200000);
-		uint64_t lat[20], dc;
-		for (int i = 0; i < 20; i++)
+		uint64_t lat[50], dc;
+		for (int i = 0; i < 50; i++)
 			one(argv[3], &dc, &lat[i]);
 		long rss = status_field("VmRSS:"), threads = status_field("Threads:"), fds = count_fds();
 		uint64_t t0 = now();
@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 		reap_all(p, k);
 		uint64_t kill_all = now() - t0;
 		printf("{");
-		print_array("latencyNs", lat, 20, 0);
+		print_array("latencyNs", lat, 50, 0);
 		printf("\"rssBeforeKiB\":%ld,\"rssKiB\":%ld,\"threads\":%ld,\"fds\":%ld,\"killAllNs\":%llu}\n", rss_before, rss, threads,
 		       fds, (unsigned long long)kill_all);
 	} else if (strcmp(mode, "maxrss") == 0) {

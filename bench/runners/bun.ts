@@ -108,7 +108,7 @@ async function main(): Promise<unknown> {
     const live = Array.from({ length: k }, () => start(child, ['--pause']))
     await new Promise((resolve) => setTimeout(resolve, 200)) // as the floor: let them reach pause()
     const latencyNs: number[] = []
-    for (let i = 0; i < 20; i++) latencyNs.push((await one(child)).latency)
+    for (let i = 0; i < 50; i++) latencyNs.push((await one(child)).latency)
     const rssKiB = status('VmRSS:')
     const threads = status('Threads:')
     const fds = readdirSync('/proc/self/fd').length - 1 // less the listing's own descriptor

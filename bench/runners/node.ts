@@ -123,7 +123,7 @@ async function main(): Promise<unknown> {
     const live = Array.from({ length: k }, () => systems[system]!(child, ['--pause'], 'ignore'))
     await new Promise((r) => setTimeout(r, 200))
     const latencyNs: number[] = []
-    for (let i = 0; i < 20; i++) latencyNs.push((await one(system, child)).latency)
+    for (let i = 0; i < 50; i++) latencyNs.push((await one(system, child)).latency)
     gc()
     const rssKiB = status('VmRSS:')
     const heapKiB = Math.round((process.memoryUsage().heapUsed - heapBefore) / 1024)

@@ -115,7 +115,7 @@ def main(argv):
         rss_before = status("VmRSS:")
         pidfds = [start(child, ["--pause"])[1] for _ in range(k)]
         time.sleep(0.2)  # as the floor: let the live children settle in pause()
-        latency_ns = [one(child)[1] for _ in range(20)]
+        latency_ns = [one(child)[1] for _ in range(50)]
         rss, threads, fds = status("VmRSS:"), status("Threads:"), count_fds()
         t0 = now()
         for fd in pidfds:
