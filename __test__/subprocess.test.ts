@@ -154,7 +154,7 @@ test('rusage: a child touching 100 MiB more than a control child reports at leas
   t.true(differenceKiB >= 100_000_000 / 1024, `difference ${differenceKiB} KiB`)
 })
 
-test('pidfd, asked for before or only after the exit: an open descriptor with the same record; closing it leaves the child to the package', async (t) => {
+test('pidfd asked for before the exit: open until closed, same record; asked for after it: the record, no descriptor', async (t) => {
   const early = spawn('sh', ['-c', 'exit 3'], { stdio: 'ignore' })
   const handle = early.pidfd
   t.true(handle.fd >= 0)
@@ -168,11 +168,12 @@ test('pidfd, asked for before or only after the exit: an open descriptor with th
   const late = spawn('sh', ['-c', 'exit 4'], { stdio: 'ignore' })
   const lateExit = await late.exited
   const after = late.pidfd
-  t.true(after.fd >= 0, 'open although first asked for after the exit')
-  t.deepEqual(after.tryWait(), lateExit)
-  t.is(after.info().pid, -1, 'reaped')
+  t.is(after.fd, -1, 'the descriptor closed with the process')
+  t.is(after.pid, late.pid!)
+  t.is(after.tryWait(), lateExit)
+  t.is(await after.wait(), lateExit)
+  t.throws(() => after.kill(), { code: 'ESRCH' })
   t.is(late.kill(), false)
-  after.close()
 })
 
 test('the package reaps a spawned child nobody waits for: no zombie', async (t) => {

@@ -343,6 +343,11 @@ export class AsyncPidFd extends Handle {
     return new AsyncPidFd(token, native)
   }
 
+  /** @internal A handle on a process that has ended, with its record and no descriptor. */
+  static ofExit(pid: number, exit: ExitInfo): AsyncPidFd {
+    return new AsyncPidFd(token, null, pid, exit)
+  }
+
   /** @internal The handle of a spawn that failed: no process, waits reject with `error`. */
   static failed(error: Error): AsyncPidFd {
     return AsyncPidFd.#failedWith(error)

@@ -274,12 +274,15 @@ export class Subprocess extends EventEmitter {
 
   /**
    * A handle on the child's pidfd, open from its birth (info(), namespace(), getFd(), wait());
-   * closing it does not stop the package reaping the child. Made on first use.
+   * closing it does not stop the package reaping the child. Asked for before the exit, it keeps
+   * the descriptor open until closed; asked for after it, it holds the exit record and no
+   * descriptor (the subprocess closes its own at the exit, as the process is gone).
    */
   get pidfd(): AsyncPidFd {
-    // After the exit the subprocess's own handle is handed over; before it, a second one.
     const own = this.#own
-    return (this.#pidfd ??= this.#exit ? own : AsyncPidFd.fromNative(callNative(() => own.shareNative())))
+    return (this.#pidfd ??= this.#exit
+      ? AsyncPidFd.ofExit(own.pid, this.#exit)
+      : AsyncPidFd.fromNative(callNative(() => own.shareNative())))
   }
 
   /** 'spawn' comes first, even when the exit is known before the next tick. */
@@ -320,8 +323,7 @@ export class Subprocess extends EventEmitter {
   #onExit(exit: ExitInfo): ExitInfo {
     this.#emitSpawn()
     this.#exit = exit
-    // The pidfd stays open for `pidfd` if nobody has asked for it yet.
-    if (this.#pidfd) this.#own.close()
+    this.#own.close()
     for (const undo of this.#cleanup.splice(0)) undo()
     this.exitCode = exit.code
     this.signalCode = exit.signal

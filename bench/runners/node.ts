@@ -4,82 +4,118 @@
 // AsyncPidFd.fromChild().wait()), pidfd-sync (child_process child + blocking PidFd.wait()),
 // child_process (child_process.spawn + 'exit'). Prints one JSON object on stdout.
 
-import { spawn as cpSpawn, type ChildProcess } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
-import type { Socket } from 'node:net'
+import { execFileSync, spawn as cpSpawn, type ChildProcess } from 'node:child_process'
+import { constants, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 
-import { AsyncPidFd, PidFd, spawn } from '../../index.js'
+// The package as built (index.js, lib/*.js: what users run), not its TypeScript sources, which
+// tsx would load in their place for an import of '../../index.js' from this file.
+const packageRoot = join(import.meta.dirname, '..', '..')
+const { AsyncPidFd, PidFd, spawn } = createRequire(join(packageRoot, 'package.json'))(
+  './index.js',
+) as typeof import('../../index.js')
+type Subprocess = import('../../index.js').Subprocess
 
 const now = () => process.hrtime.bigint() // CLOCK_MONOTONIC on Linux, as the child's stamp
 
-type Stdio = ['ignore', 'ignore', 'ignore', 'pipe'] | 'ignore'
-interface Started {
+/**
+ * One system: `start` gives what `exited` and `kill` take, so a live child costs the harness
+ * nothing beyond its slot in an array (the parent-memory figure is the system's own).
+ */
+interface System<T> {
+  start(file: string, args: string[], fd3: number | null): T
   /** Resolves at the exit notification, with its time. */
-  exited: Promise<bigint>
-  stamp: Socket | null
-  kill(): void
+  exited(started: T): Promise<bigint>
+  kill(started: T): void
 }
 
-const systems: Record<string, (file: string, args: string[], stdio: Stdio) => Started> = {
-  'pidfd-spawn': (file, args, stdio) => {
-    const sub = spawn(file, args, { stdio })
-    return { exited: sub.exited.then(() => now()), stamp: sub.stdio[3] ?? null, kill: () => sub.kill('SIGKILL') }
-  },
-  'pidfd-fromchild': (file, args, stdio) => {
-    const child = cpSpawn(file, args, { stdio })
+const stdio = (fd3: number | null): Array<'ignore' | number> =>
+  fd3 === null ? ['ignore', 'ignore', 'ignore'] : ['ignore', 'ignore', 'ignore', fd3]
+
+const pidfdSpawn: System<Subprocess> = {
+  start: (file, args, fd3) => spawn(file, args, { stdio: stdio(fd3) }),
+  exited: (sub) => sub.exited.then(now),
+  kill: (sub) => sub.kill('SIGKILL'),
+}
+
+// A child_process child with fromChild's wait started at once, as its users do (the wait must
+// be pending when the child ends for the rusage to be caught).
+interface Watched {
+  child: ChildProcess
+  exit: Promise<unknown>
+}
+const fromChild: System<Watched> = {
+  start: (file, args, fd3) => {
+    const child = cpSpawn(file, args, { stdio: stdio(fd3) })
     const fd = AsyncPidFd.fromChild(child)
-    const exited = fd.wait().then(() => {
-      const t = now()
-      fd.close()
-      return t
-    })
-    return { exited, stamp: (child.stdio[3] as Socket | undefined) ?? null, kill: () => child.kill('SIGKILL') }
+    return { child, exit: fd.wait().finally(() => fd.close()) }
   },
-  'pidfd-sync': (file, args, stdio) => {
-    // A child_process child and the blocking wait (a spawn()ed child may already be reaped by
-    // the package's own watcher by the time a second handle would look).
-    const child = cpSpawn(file, args, { stdio })
+  exited: (w) => w.exit.then(now),
+  kill: (w) => w.child.kill('SIGKILL'),
+}
+
+// A child_process child and the blocking wait, run when the notification is asked for (a
+// spawn()ed child may already be reaped by the package's own watcher when a second handle looks).
+const pidfdSync: System<ChildProcess> = {
+  start: (file, args, fd3) => cpSpawn(file, args, { stdio: stdio(fd3) }),
+  exited: (child) => {
     const fd = PidFd.fromChild(child)
-    let done: bigint | null = null
-    return {
-      // The blocking wait runs when the notification is asked for.
-      get exited() {
-        if (done === null) {
-          fd.wait()
-          done = now()
-          fd.close()
-        }
-        return Promise.resolve(done)
-      },
-      stamp: (child.stdio[3] as Socket | undefined) ?? null,
-      kill: () => child.kill('SIGKILL'),
-    }
+    fd.wait()
+    const t = now()
+    fd.close()
+    return Promise.resolve(t)
   },
-  child_process: (file, args, stdio) => {
-    const child: ChildProcess = cpSpawn(file, args, { stdio })
-    const exited = new Promise<bigint>((resolve) => child.once('exit', () => resolve(now())))
-    return { exited, stamp: (child.stdio[3] as Socket | undefined) ?? null, kill: () => child.kill('SIGKILL') }
-  },
+  kill: (child) => child.kill('SIGKILL'),
 }
 
-function readStamp(socket: Socket | null): Promise<bigint> {
-  if (!socket) return Promise.resolve(0n)
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = []
-    socket.on('data', (d: Buffer) => chunks.push(d))
-    socket.once('close', () => {
-      const all = Buffer.concat(chunks)
-      resolve(all.length >= 8 ? all.readBigUInt64LE(0) : 0n)
-    })
-  })
+// child_process with its 'exit' listener attached at once, as its users do.
+interface Listened {
+  child: ChildProcess
+  exit: Promise<bigint>
+}
+const childProcess: System<Listened> = {
+  start: (file, args, fd3) => {
+    const child = cpSpawn(file, args, { stdio: stdio(fd3) })
+    return { child, exit: new Promise<bigint>((resolve) => child.once('exit', () => resolve(now()))) }
+  },
+  exited: (l) => l.exit,
+  kill: (l) => l.child.kill('SIGKILL'),
 }
 
-async function one(system: string, child: string): Promise<{ cycle: number; latency: number }> {
+const systems: Record<string, System<never>> = {
+  'pidfd-spawn': pidfdSpawn as System<never>,
+  'pidfd-fromchild': fromChild as System<never>,
+  'pidfd-sync': pidfdSync as System<never>,
+  child_process: childProcess as System<never>,
+}
+
+/**
+ * Where children stamp the time: the write end is passed as their fd 3 and the 8 bytes are read
+ * after the exit notification, as the other runners do with a pipe, so no stream of Node's is
+ * in the event loop at the moment measured. A FIFO (Node has no pipe2), unlinked once open.
+ */
+function stampPipe(): { read: number; write: number } {
+  const path = join(mkdtempSync(join(tmpdir(), 'pidfd-bench-')), 'stamp')
+  execFileSync('mkfifo', [path])
+  const read = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  const write = openSync(path, constants.O_WRONLY)
+  rmSync(dirname(path), { recursive: true })
+  return { read, write }
+}
+const stampBuf = Buffer.alloc(8)
+
+async function one(system: System<unknown>, pipe: { read: number; write: number }, child: string) {
   const t0 = now()
-  const started = systems[system]!(child, [], ['ignore', 'ignore', 'ignore', 'pipe'])
-  const stamp = readStamp(started.stamp)
-  const t1 = await started.exited
-  return { cycle: Number(t1 - t0), latency: Number(t1 - (await stamp)) }
+  const t1 = await system.exited(system.start(child, [], pipe.write))
+  let stamp = 0n
+  try {
+    if (readSync(pipe.read, stampBuf, 0, 8, null) === 8) stamp = stampBuf.readBigUInt64LE(0)
+  } catch {
+    // EAGAIN: the child wrote nothing
+  }
+  return { cycle: Number(t1 - t0), latency: Number(t1 - stamp) }
 }
 
 function status(key: string): number {
@@ -95,14 +131,16 @@ function gc(): void {
 
 async function main(): Promise<unknown> {
   const [system, mode, ...rest] = process.argv.slice(2) as [string, string, ...string[]]
-  if (!systems[system]) throw new Error(`unknown system ${system}`)
+  const sys = systems[system] as System<unknown> | undefined
+  if (!sys) throw new Error(`unknown system ${system}`)
+  const pipe = stampPipe()
   if (mode === 'cycles') {
     const [n, child] = [Number(rest[0]), rest[1]!]
-    for (let i = 0; i < 5; i++) await one(system, child)
+    for (let i = 0; i < 5; i++) await one(sys, pipe, child)
     const cycleNs: number[] = []
     const latencyNs: number[] = []
     for (let i = 0; i < n; i++) {
-      const r = await one(system, child)
+      const r = await one(sys, pipe, child)
       cycleNs.push(r.cycle)
       latencyNs.push(r.latency)
     }
@@ -111,8 +149,8 @@ async function main(): Promise<unknown> {
   if (mode === 'batch') {
     const [n, child] = [Number(rest[0]), rest[1]!]
     const t0 = now()
-    const all = Array.from({ length: n }, () => systems[system]!(child, [], 'ignore'))
-    await Promise.all(all.map((s) => s.exited))
+    const all = Array.from({ length: n }, () => sys.start(child, [], null))
+    await Promise.all(all.map((s) => sys.exited(s)))
     return { totalNs: Number(now() - t0) }
   }
   if (mode === 'longlived') {
@@ -120,18 +158,18 @@ async function main(): Promise<unknown> {
     gc()
     const rssBeforeKiB = status('VmRSS:')
     const heapBefore = process.memoryUsage().heapUsed
-    const live = Array.from({ length: k }, () => systems[system]!(child, ['--pause'], 'ignore'))
+    const live = Array.from({ length: k }, () => sys.start(child, ['--pause'], null))
     await new Promise((r) => setTimeout(r, 200))
     const latencyNs: number[] = []
-    for (let i = 0; i < 50; i++) latencyNs.push((await one(system, child)).latency)
+    for (let i = 0; i < 50; i++) latencyNs.push((await one(sys, pipe, child)).latency)
     gc()
     const rssKiB = status('VmRSS:')
     const heapKiB = Math.round((process.memoryUsage().heapUsed - heapBefore) / 1024)
     const threads = status('Threads:')
     const fds = readdirSync('/proc/self/fd').length - 1
     const t0 = now()
-    for (const s of live) s.kill()
-    for (const s of live) await s.exited
+    for (const s of live) sys.kill(s)
+    for (const s of live) await sys.exited(s)
     return { latencyNs, rssBeforeKiB, rssKiB, heapKiB, threads, fds, killAllNs: Number(now() - t0) }
   }
   if (mode === 'maxrss') {
@@ -139,7 +177,7 @@ async function main(): Promise<unknown> {
     let maxRSSKiB: number | null = null
     if (system === 'child_process') {
       // child_process reports no resource usage for a child.
-      await systems[system]!('/bin/true', [], 'ignore').exited
+      await sys.exited(sys.start('/bin/true', [], null))
     } else if (system === 'pidfd-fromchild') {
       const child = cpSpawn('/bin/true', [], { stdio: 'ignore' })
       maxRSSKiB = (await AsyncPidFd.fromChild(child).wait()).rusage?.maxRSS ?? null
