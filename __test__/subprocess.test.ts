@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads'
 import { spawn as cpSpawn } from 'node:child_process'
 
 import { AsyncPidFd, spawn } from '../index.js'
-import { entry, gone, isError, procState, until } from './helpers.js'
+import { entry, gone, isError, procState, runNode, until } from './helpers.js'
 
 test('stdout and stderr are readable sockets; stdin is writable', async (t) => {
   const sub = spawn('sh', ['-c', 'read x; echo "out:$x"; echo err >&2'])
@@ -174,6 +174,20 @@ test('pidfd asked for before the exit: open until closed, same record; asked for
   t.is(await after.wait(), lateExit)
   t.throws(() => after.kill(), { code: 'ESRCH' })
   t.is(late.kill(), false)
+})
+
+test("a throwing 'exit' listener throws uncaught, as from a ChildProcess, and exited still settles", async (t) => {
+  const run = await runNode(
+    `const { spawn: cpSpawn } = require('node:child_process');
+     const seen = [];
+     process.on('uncaughtException', (e) => seen.push(e.message));
+     const sub = pidfd.spawn('true');
+     sub.on('exit', () => { throw new Error('from pidfd') });
+     cpSpawn('true').on('exit', () => { throw new Error('from child_process') });
+     sub.exited.then((e) => setTimeout(() => console.log(JSON.stringify({ code: e.code, seen: seen.sort() })), 300));`,
+  )
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), { code: 0, seen: ['from child_process', 'from pidfd'] })
 })
 
 test('the package reaps a spawned child nobody waits for: no zombie', async (t) => {

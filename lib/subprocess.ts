@@ -257,7 +257,15 @@ export class Subprocess extends EventEmitter {
     let settle!: Waiter
     this.exited = new Promise<ExitInfo>((resolve, reject) => {
       settle = {
-        resolve: (exit) => resolve(this.#onExit(exit)),
+        resolve: (exit) => {
+          // A throwing 'exit' listener throws out of here, uncaught, as it would from a
+          // ChildProcess; `exited` settles all the same.
+          try {
+            this.#onExit(exit)
+          } finally {
+            resolve(exit)
+          }
+        },
         reject: (err) => {
           // A rejection nobody awaits must not crash the process; awaiting callers still see it.
           this.exited.catch(() => {})
