@@ -301,9 +301,12 @@ export interface Waiter {
   done?(): void
 }
 
+const NO_WAITERS: Waiter[] = []
+
 /** A pidfd whose wait() returns a Promise; a pending wait keeps the event loop alive. */
 export class AsyncPidFd extends Handle {
-  #waiters: Waiter[] = []
+  /** Shared and never mutated while empty: a live child's handle holds no array of its own. */
+  #waiters: Waiter[] = NO_WAITERS
   #id = 0
   #refed = true
   /** A child that never spawned: waits reject with its spawn error. */
@@ -385,7 +388,7 @@ export class AsyncPidFd extends Handle {
         signal.addEventListener('abort', onAbort, { once: true })
         waiter.done = () => signal.removeEventListener('abort', onAbort)
       }
-      this.#waiters.push(waiter)
+      this.#add(waiter)
       if (this.#id === 0) this.#watch()
     })
   }
@@ -403,9 +406,15 @@ export class AsyncPidFd extends Handle {
         return waiter.reject(err)
       }
       if (now) return waiter.resolve(now)
-      this.#waiters.push(waiter)
+      this.#add(waiter)
       if (this.#id === 0) this.#watch()
     })
+  }
+
+  #add(waiter: Waiter): void {
+    // An array of one (a push onto [] would reserve room for 17).
+    if (this.#waiters.length === 0) this.#waiters = [waiter]
+    else this.#waiters.push(waiter)
   }
 
   /** Pending waits keep the event loop alive (the default). */
@@ -477,7 +486,7 @@ export class AsyncPidFd extends Handle {
       err = new Error('pidfd: the watcher reported an exit that could not be read')
     }
     const waiters = this.#waiters
-    this.#waiters = []
+    this.#waiters = NO_WAITERS
     for (const w of waiters) {
       w.done?.()
       if (exit) w.resolve(exit)

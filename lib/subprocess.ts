@@ -164,7 +164,8 @@ function resolve(fileArg: unknown, args: unknown, options: unknown): Resolved {
     programArgs = ['-c', [file, ...argv].join(' ')]
     program = shell
   }
-  const spawnargs = [argv0 ?? program, ...programArgs]
+  // concat sizes the array exactly (a spread literal reserves room to grow, kept per child)
+  const spawnargs = [argv0 ?? program].concat(programArgs)
   return {
     file: program,
     spawnargs,
@@ -181,6 +182,36 @@ function resolve(fileArg: unknown, args: unknown, options: unknown): Resolved {
     killSignal,
     timeout,
     signal: opts.signal as AbortSignal | undefined,
+  }
+}
+
+const onExit = Symbol('onExit')
+
+/**
+ * Settles a subprocess's `exited` from the waiter on its own handle: an object with prototype
+ * methods, so a live child holds no closures for it.
+ */
+class ExitedWaiter implements Waiter {
+  constructor(
+    private readonly sub: Subprocess,
+    private readonly fulfil: (exit: ExitInfo) => void,
+    private readonly fail: (err: unknown) => void,
+  ) {}
+
+  resolve(exit: ExitInfo): void {
+    // A throwing 'exit' listener throws out of here, uncaught, as it would from a
+    // ChildProcess; `exited` settles all the same.
+    try {
+      this.sub[onExit](exit)
+    } finally {
+      this.fulfil(exit)
+    }
+  }
+
+  reject(err: unknown): void {
+    // A rejection nobody awaits must not crash the process; awaiting callers still see it.
+    this.sub.exited.catch(() => {})
+    this.fail(err)
   }
 }
 
@@ -213,7 +244,8 @@ export class Subprocess extends EventEmitter {
   #openStreams = 0
   /** 'close' was emitted. */
   #closed = false
-  #cleanup: Array<() => void> = []
+  /** Undoes the timeout and AbortSignal of the options, if any. */
+  #cleanup: Array<() => void> | null = null
 
   /** @internal */
   constructor(resolved: Resolved, native: NativePidFd | null, spawnError: (Error & { errno?: number }) | null) {
@@ -254,24 +286,9 @@ export class Subprocess extends EventEmitter {
 
     this.pid = native.pid
     this.#own = AsyncPidFd.fromNative(native)
-    let settle!: Waiter
+    let settle!: ExitedWaiter
     this.exited = new Promise<ExitInfo>((resolve, reject) => {
-      settle = {
-        resolve: (exit) => {
-          // A throwing 'exit' listener throws out of here, uncaught, as it would from a
-          // ChildProcess; `exited` settles all the same.
-          try {
-            this.#onExit(exit)
-          } finally {
-            resolve(exit)
-          }
-        },
-        reject: (err) => {
-          // A rejection nobody awaits must not crash the process; awaiting callers still see it.
-          this.exited.catch(() => {})
-          reject(err)
-        },
-      }
+      settle = new ExitedWaiter(this, resolve, reject)
     })
     this.#own.listen(settle)
     process.nextTick(() => this.#emitSpawn())
@@ -310,7 +327,7 @@ export class Subprocess extends EventEmitter {
           this.emit('error', err)
         }
       }, timeout)
-      this.#cleanup.push(() => clearTimeout(timer))
+      ;(this.#cleanup ??= []).push(() => clearTimeout(timer))
     }
     if (signal !== undefined) {
       const onAbort = () => {
@@ -323,16 +340,19 @@ export class Subprocess extends EventEmitter {
       if (signal.aborted) process.nextTick(onAbort)
       else {
         signal.addEventListener('abort', onAbort, { once: true })
-        this.#cleanup.push(() => signal.removeEventListener('abort', onAbort))
+        ;(this.#cleanup ??= []).push(() => signal.removeEventListener('abort', onAbort))
       }
     }
   }
 
-  #onExit(exit: ExitInfo): ExitInfo {
+  /** @internal */
+  [onExit](exit: ExitInfo): void {
     this.#emitSpawn()
     this.#exit = exit
     this.#own.close()
-    for (const undo of this.#cleanup.splice(0)) undo()
+    const cleanup = this.#cleanup
+    this.#cleanup = null
+    for (const undo of cleanup ?? []) undo()
     this.exitCode = exit.code
     this.signalCode = exit.signal
     // As child_process: stdin is done with, and output nobody reads is drained so 'close' comes.
@@ -342,7 +362,6 @@ export class Subprocess extends EventEmitter {
     }
     this.emit('exit', exit.code, exit.signal)
     this.#maybeClose()
-    return exit
   }
 
   #maybeClose(): void {
