@@ -46,13 +46,15 @@ const pidfdSpawn: System<Subprocess> = {
   kill: (sub) => sub.kill('SIGKILL'),
 }
 
+/** A child_process child and what its watcher resolves at the exit. */
+interface Watched<T> {
+  child: ChildProcess
+  exit: Promise<T>
+}
+
 // A child_process child with fromChild's wait started at once, as its users do (the wait must
 // be pending when the child ends for the rusage to be caught).
-interface Watched {
-  child: ChildProcess
-  exit: Promise<unknown>
-}
-const fromChild: System<Watched> = {
+const fromChild: System<Watched<unknown>> = {
   start: (file, args, fd3) => {
     const child = cpSpawn(file, args, { stdio: stdio(fd3) })
     const fd = AsyncPidFd.fromChild(child)
@@ -79,11 +81,7 @@ const pidfdSync: System<ChildProcess> = {
 }
 
 // child_process with its 'exit' listener attached at once, as its users do.
-interface Listened {
-  child: ChildProcess
-  exit: Promise<bigint>
-}
-const childProcess: System<Listened> = {
+const childProcess: System<Watched<bigint>> = {
   start: (file, args, fd3) => {
     const child = cpSpawn(file, args, { stdio: stdio(fd3) })
     return { child, exit: new Promise<bigint>((resolve) => child.once('exit', () => resolve(now()))) }
