@@ -103,6 +103,21 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
     for (i, &kind) in opts.stdio.iter().enumerate() {
         let mut parent = None;
         let source = match kind {
+            STDIO_IGNORE => {
+                if null.is_none() {
+                    let fd = sys::open_dev_null().map_err(at("open"))?;
+                    let fd = if fd.as_raw_fd() < n {
+                        dup(fd.as_raw_fd()).map_err(at("dup"))?
+                    } else {
+                        fd
+                    };
+                    sources.push(fd);
+                    null = Some(sources.len() - 1);
+                }
+                ours.push(None);
+                map.push(null);
+                continue;
+            }
             STDIO_PIPE => {
                 let (ours, theirs) = sys::socketpair().map_err(at("socketpair"))?;
                 parent = Some(ours);
@@ -114,30 +129,14 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
                 Err(e) if e.raw_os_error() == Some(libc::EBADF) => None,
                 Err(e) => return Err(SysError::from_io("dup", e)),
             },
-            STDIO_IGNORE if null.is_some() => None,
-            STDIO_IGNORE => {
-                let fd = sys::open_dev_null().map_err(at("open"))?;
-                Some(if fd.as_raw_fd() < n {
-                    dup(fd.as_raw_fd()).map_err(at("dup"))?
-                } else {
-                    fd
-                })
-            }
             fd if fd >= 0 => Some(dup(fd).map_err(at("dup"))?),
             _ => return Err(SysError::new("spawn", libc::EINVAL).with_detail("bad stdio entry")),
         };
         ours.push(parent);
-        map.push(match source {
-            Some(fd) => {
-                sources.push(fd);
-                if kind == STDIO_IGNORE {
-                    null = Some(sources.len() - 1);
-                }
-                Some(sources.len() - 1)
-            }
-            None if kind == STDIO_IGNORE => null,
-            None => None,
-        });
+        map.push(source.map(|fd| {
+            sources.push(fd);
+            sources.len() - 1
+        }));
     }
 
     if features::switches().spawn_helper {
