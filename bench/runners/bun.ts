@@ -7,7 +7,9 @@
 // The repository's tsc (types: node) checks this file too, without Bun's types: the little of
 // Bun used here is declared below, and bun:ffi is imported by a name tsc does not resolve.
 
-import { closeSync, readdirSync, readFileSync, readSync } from 'node:fs'
+import { closeSync, readdirSync, readSync } from 'node:fs'
+
+import { cycles, report, status } from './protocol.js'
 
 interface ResourceUsage {
   /** Bytes: Bun documents it so, and 1.4.5 reports ru_maxrss (KiB on Linux) × 1024. */
@@ -74,26 +76,11 @@ async function one(child: string): Promise<{ cycle: number; latency: number }> {
   return { cycle: Number(t1 - t0), latency: Number(t1 - stamp) }
 }
 
-function status(key: string): number {
-  const line = readFileSync('/proc/self/status', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(key))
-  return Number(line?.slice(key.length).trim().split(/\s+/)[0] ?? -1)
-}
-
 async function main(): Promise<unknown> {
   const [mode, ...rest] = process.argv.slice(2) as [string, ...string[]]
   if (mode === 'cycles') {
     const [n, child] = [Number(rest[0]), rest[1]!]
-    for (let i = 0; i < 5; i++) await one(child)
-    const cycleNs: number[] = []
-    const latencyNs: number[] = []
-    for (let i = 0; i < n; i++) {
-      const r = await one(child)
-      cycleNs.push(r.cycle)
-      latencyNs.push(r.latency)
-    }
-    return { cycleNs, latencyNs }
+    return cycles(n, () => one(child))
   }
   if (mode === 'batch') {
     const [n, child] = [Number(rest[0]), rest[1]!]
@@ -130,13 +117,4 @@ async function main(): Promise<unknown> {
   throw new Error(`unknown mode ${mode}`)
 }
 
-main().then(
-  (result) => {
-    process.stdout.write(JSON.stringify(result) + '\n')
-    process.exit(0)
-  },
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
-    process.exit(1)
-  },
-)
+report(main)

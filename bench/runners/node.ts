@@ -5,10 +5,12 @@
 // child_process (child_process.spawn + 'exit'). Prints one JSON object on stdout.
 
 import { execFileSync, spawn as cpSpawn, type ChildProcess } from 'node:child_process'
-import { constants, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs'
+import { constants, mkdtempSync, openSync, readdirSync, readSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+
+import { cycles, report, status } from './protocol.js'
 
 // The package as built (index.js, lib/*.js: what users run), not its TypeScript sources, which
 // tsx would load in their place for an import of '../../index.js' from this file.
@@ -128,13 +130,6 @@ async function one(system: System<unknown>, pipe: { read: number; write: number 
   return { cycle: Number(t1 - t0), latency: Number(t1 - stamp) }
 }
 
-function status(key: string): number {
-  const line = readFileSync('/proc/self/status', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(key))
-  return Number(line?.slice(key.length).trim().split(/\s+/)[0] ?? -1)
-}
-
 function gc(): void {
   ;(globalThis as { gc?: () => void }).gc?.()
 }
@@ -146,15 +141,7 @@ async function main(): Promise<unknown> {
   const pipe = stampPipe()
   if (mode === 'cycles') {
     const [n, child] = [Number(rest[0]), rest[1]!]
-    for (let i = 0; i < 5; i++) await one(sys, pipe, child)
-    const cycleNs: number[] = []
-    const latencyNs: number[] = []
-    for (let i = 0; i < n; i++) {
-      const r = await one(sys, pipe, child)
-      cycleNs.push(r.cycle)
-      latencyNs.push(r.latency)
-    }
-    return { cycleNs, latencyNs }
+    return cycles(n, () => one(sys, pipe, child))
   }
   if (mode === 'batch') {
     const [n, child] = [Number(rest[0]), rest[1]!]
@@ -223,13 +210,4 @@ async function main(): Promise<unknown> {
   throw new Error(`unknown mode ${mode}`)
 }
 
-main().then(
-  (result) => {
-    process.stdout.write(JSON.stringify(result) + '\n')
-    process.exit(0)
-  },
-  (err: unknown) => {
-    process.stderr.write(`${String(err)}\n`)
-    process.exit(1)
-  },
-)
+report(main)
