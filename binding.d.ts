@@ -45,6 +45,8 @@ export declare class NativePidFd {
   /** A duplicate of the process's descriptor `target` (the caller's to close). */
   getFd(target: number): number
   kill(signal: number): void
+  /** Signals the process group a spawned process leads (see `Process::kill_group`). */
+  killGroup(signal: number): void
   /** Asks `channel` to call back with `id` once the exit is known. `false`: it already is. */
   watch(channel: Channel, id: number): boolean
   /** Our ends of the `'pipe'` stdio of a spawned process (-1 elsewhere); given out once. */
@@ -163,6 +165,8 @@ export interface NativeSpawnOptions {
   /** One entry per child descriptor: -1 pipe, -2 inherit, -3 ignore, or one of ours. */
   stdio: Array<number>
   detached: boolean
+  /** Start the child as the leader of a new process group (`setpgid(0, 0)`). */
+  processGroup?: boolean
   uid?: number
   gid?: number
 }

@@ -7,18 +7,32 @@
  * about half a MiB) and creates each child with clone(CLONE_VM | CLONE_VFORK | CLONE_PARENT |
  * CLONE_PIDFD): the child runs on the helper's small map until its exec (nothing is copied,
  * and the helper learns the outcome of the exec when it resumes), its parent is Node (which
- * stays its only reaper), and the pidfd exists from the clone on. The pidfd goes back to Node
- * over the socket.
+ * stays its only reaper), and the pidfd exists from the clone on.
+ *
+ * Exactly once: the first thing a new child does is send its own pid to Node over the socket,
+ * with every signal still blocked (the helper blocks them all, and a child inherits its mask).
+ * So whatever happens to the helper after the clone (killed, stopped, SIGINT from the
+ * terminal), Node knows the child it must adopt or kill: a request either led to no child, or
+ * Node learns of its child. Children get an empty mask back just before exec.
  *
  * Protocol, on a SOCK_STREAM socket at fd 3, one request at a time:
- *   request  = struct request, then `payload_len` bytes; the stdio sources ride on its first
- *              byte as SCM_RIGHTS.
+ *   request  = struct request, then `payload_len` bytes. `n_sources` descriptors ride along as
+ *              SCM_RIGHTS, at most SCM_MAX_FD (253) per message: the first batch on the header,
+ *              each later one on one byte of the payload.
  *   payload  = rlimits[n_rlimits] (struct wire_rlimit), fd_map[n_fds] (int32: index into the
  *              passed descriptors, or -1 for closed), then NUL-terminated strings: cwd, the
  *              candidate paths (n_paths), argv (argc), envp (envc).
- *   response = struct response; with SCM_RIGHTS carrying the pidfd when a child was created
- *              (also when its exec failed: Node reaps it).
- * EOF on the socket (Node exited) ends the helper.
+ *   messages = struct message each: MSG_STARTED from the new child (its pid), MSG_FAILED from
+ *              the child if it could not exec (errno and stage), and MSG_DONE from the helper
+ *              last, with SCM_RIGHTS carrying the pidfd when there is one (a child whose exec
+ *              failed is still Node's to reap).
+ * A request the helper cannot take (too large, too many descriptors) gets MSG_DONE with the
+ * errno and no child; only a request that is not of this protocol ends the helper. EOF on the
+ * socket (Node exited) ends it too.
+ *
+ * argv[1], for tests only: a step to stop at once (SIGSTOP), so a fault can be injected there:
+ * "request" (before reading the first request), "exec" (in the first child, after it sent its
+ * pid, before anything else), "reply" (after the first child exec'd, before MSG_DONE).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,17 +57,32 @@
 
 #define SOCK_FD 3
 #define MAGIC 0x70696466u /* "pidf" */
-#define MAX_FDS 250
-#define MAX_PAYLOAD (64u << 20)
+/* The kernel's SCM_MAX_FD: descriptors one message can carry. */
+#define BATCH 253
 
-enum { F_DETACHED = 1, F_SETUID = 2, F_SETGID = 4 };
+enum { F_DETACHED = 1, F_SETUID = 2, F_SETGID = 4, F_SETPGID = 8 };
 /* Where a child failed before exec, for the error Node reports. */
-enum { STAGE_NONE = 0, STAGE_SETSID, STAGE_SETGID, STAGE_SETUID, STAGE_FDS, STAGE_CHDIR, STAGE_EXEC };
+enum {
+	STAGE_NONE = 0,
+	STAGE_SETSID,
+	STAGE_SETGID,
+	STAGE_SETUID,
+	STAGE_FDS,
+	STAGE_CHDIR,
+	STAGE_EXEC,
+	STAGE_CLONE, /* no child: the clone itself failed */
+	STAGE_SETPGID,
+	STAGE_REQUEST, /* no child: the request could not be taken */
+};
+enum { MSG_STARTED = 1, MSG_FAILED = 2, MSG_DONE = 3 };
+enum { PAUSE_NONE = 0, PAUSE_REQUEST, PAUSE_EXEC, PAUSE_REPLY };
 
 struct request {
 	uint32_t magic;
 	uint32_t flags;
 	uint32_t uid, gid, umask;
+	uint32_t n_sources; /* descriptors passed with the request */
+	int32_t cwd_source; /* the passed descriptor to fchdir to, or -1 (then the cwd string) */
 	uint32_t n_fds, n_rlimits, n_paths, argc, envc;
 	uint32_t payload_len;
 };
@@ -63,32 +92,31 @@ struct wire_rlimit {
 	uint64_t cur, max;
 };
 
-struct response {
+struct message {
+	int32_t kind;  /* MSG_* */
 	int32_t err;   /* 0, or the errno */
 	int32_t stage; /* STAGE_* where it failed */
 	int32_t pid;   /* the child, or 0 */
-	int32_t reserved;
 };
 
-static int read_full(int fd, void *buf, size_t len)
+static int pause_at = PAUSE_NONE;
+
+/* Stops this process (or the calling child) at `step` once, for fault-injection tests. */
+static void pause_here(int step)
 {
-	char *p = buf;
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	if (pause_at != step)
+		return;
+	pause_at = PAUSE_NONE;
+	(void)syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP);
 }
 
-static void send_response(struct response *r, int pidfd)
+/* Sends one message on `sock`, with `pidfd` as SCM_RIGHTS when it is one. Raw syscalls: a
+ * child calls this too, on the helper's memory. */
+static void send_message(int sock, int kind, int err, int stage, int pid, int pidfd)
 {
+	struct message m = { kind, err, stage, pid };
 	char control[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = r, .iov_len = sizeof(*r) };
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	memset(control, 0, sizeof(control));
 	if (pidfd >= 0) {
@@ -100,7 +128,7 @@ static void send_response(struct response *r, int pidfd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
 	}
-	while (sendmsg(SOCK_FD, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
+	while (syscall(SYS_sendmsg, sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
 		;
 }
 
@@ -138,29 +166,49 @@ struct job {
 	const int32_t *fd_map;
 	const int *fds;
 	int nfds_passed;
+	int *high; /* room for nfds_passed descriptors */
 	const char *cwd;
 	char **paths, **argv, **envp;
 	int err, stage;
+	int sock; /* the child's copy of the socket, kept above its stdio range */
 };
 
 static int fail(struct job *job, int stage)
 {
 	job->err = errno ? errno : EIO;
 	job->stage = stage;
+	send_message(job->sock, MSG_FAILED, job->err, stage, 0, -1);
 	_exit(127);
 }
 
 /* Runs in the new child, on its own stack in the helper's memory until exec (CLONE_VM |
- * CLONE_VFORK: the helper is suspended meanwhile). Sets up the state Node's child_process
- * gives a child, then execs. Raw syscalls where the C library would act for other threads. */
+ * CLONE_VFORK: the helper is suspended meanwhile). Tells Node its pid, sets up the state Node's
+ * child_process gives a child, then execs. Raw syscalls where the C library would act for other
+ * threads. */
 static int child(void *arg)
 {
 	struct job *job = arg;
 	const struct request *req = job->req;
 	int n = (int)req->n_fds;
 
+	/* First, while every signal is still blocked: Node learns of this child whatever happens
+	 * to the helper from here on. */
+	job->sock = SOCK_FD;
+	send_message(SOCK_FD, MSG_STARTED, 0, 0, (int)syscall(SYS_getpid), -1);
+	pause_here(PAUSE_EXEC);
+
+	/* The socket must outlive the dup2s below (child descriptor 3 may be one of them). */
+	if (n > SOCK_FD) {
+		int moved = fcntl(SOCK_FD, F_DUPFD_CLOEXEC, n);
+		if (moved < 0)
+			fail(job, STAGE_FDS);
+		job->sock = moved;
+	}
+
 	if ((req->flags & F_DETACHED) && syscall(SYS_setsid) < 0)
 		fail(job, STAGE_SETSID);
+	if ((req->flags & F_SETPGID) && syscall(SYS_setpgid, 0, 0) < 0)
+		fail(job, STAGE_SETPGID);
 	if (req->flags & (F_SETUID | F_SETGID))
 		(void)syscall(SYS_setgroups, 0, NULL); /* as libuv: drop supplementary groups, best effort */
 	if ((req->flags & F_SETGID) && syscall(SYS_setgid, req->gid) < 0)
@@ -179,19 +227,27 @@ static int child(void *arg)
 		(void)setrlimit((int)w->resource, &lim); /* best effort, as the parent had them */
 	}
 
+	/* The working directory first (a passed descriptor may be numbered inside the stdio range,
+	 * and the moves below close those). */
+	if (req->cwd_source >= 0) {
+		if (req->cwd_source >= job->nfds_passed || fchdir(job->fds[req->cwd_source]) < 0)
+			fail(job, STAGE_CHDIR);
+	} else if (job->cwd[0] != '\0' && chdir(job->cwd) < 0) {
+		fail(job, STAGE_CHDIR);
+	}
+
 	/* Move every source above the child's stdio range first, so no dup2 below can overwrite
 	 * a source that a later descriptor still needs. */
-	int high[MAX_FDS];
 	for (int i = 0; i < job->nfds_passed; i++) {
-		high[i] = fcntl(job->fds[i], F_DUPFD_CLOEXEC, n);
-		if (high[i] < 0)
+		job->high[i] = fcntl(job->fds[i], F_DUPFD_CLOEXEC, n);
+		if (job->high[i] < 0)
 			fail(job, STAGE_FDS);
 	}
 	for (int i = 0; i < n; i++) {
 		int src = job->fd_map[i];
 		if (src < 0 || src >= job->nfds_passed) {
 			close(i);
-		} else if (dup2(high[src], i) < 0) {
+		} else if (dup2(job->high[src], i) < 0) {
 			fail(job, STAGE_FDS);
 		}
 	}
@@ -204,13 +260,15 @@ static int child(void *arg)
 			(void)fcntl(i, F_SETFL, flags & ~O_NONBLOCK);
 	}
 
-	if (job->cwd[0] != '\0' && chdir(job->cwd) < 0)
-		fail(job, STAGE_CHDIR);
-
 	set_slice(0);
 
-	/* Signals: the helper set every disposition to default and emptied its mask at start,
-	 * and the child has its own copy of both (no CLONE_SIGHAND). */
+	/* Signals: every disposition is the default (the helper set them so at start, and the
+	 * child has its own copy of them, no CLONE_SIGHAND); the mask, all blocked until now,
+	 * becomes empty, as libuv gives its children. A signal that was sent to the child
+	 * meanwhile is delivered here, before exec. */
+	sigset_t none;
+	sigemptyset(&none);
+	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
 
 	/* As execvp: try each candidate; EACCES from one is reported only if none can run. */
 	int saw_eacces = 0, final = 0;
@@ -228,19 +286,42 @@ static int child(void *arg)
 /* The child's stack while it shares the helper's memory; one child at a time (CLONE_VFORK). */
 static char child_stack[256 * 1024] __attribute__((aligned(16)));
 
+/* Set once a clone with CLONE_PIDFD was refused (a seccomp filter): Node opens the pidfd itself
+ * then, from the pid the child sends (its unreaped child, so the pid cannot be reused). */
+static int no_clone_pidfd;
+
 /* clone(CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD): no copy of the helper's map, the
  * helper resumes once the child has exec'd (or died), Node is the parent, and the pidfd
  * exists from the clone on. Returns the pid, or -1 with errno. */
 static pid_t start_child(struct job *job, int *pidfd)
 {
 	/* The exit signal is the helper's own (SIGCHLD) under CLONE_PARENT. */
-	return clone(child, child_stack + sizeof(child_stack), CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD, job,
-		     pidfd);
+	const int flags = CLONE_VM | CLONE_VFORK | CLONE_PARENT;
+	char *top = child_stack + sizeof(child_stack);
+	if (!no_clone_pidfd) {
+		pid_t pid = clone(child, top, flags | CLONE_PIDFD, job, pidfd);
+		if (pid >= 0 || (errno != EPERM && errno != ENOSYS && errno != EINVAL))
+			return pid;
+		no_clone_pidfd = 1;
+	}
+	*pidfd = -1;
+	return clone(child, top, flags, job);
+}
+
+static void refuse(int err)
+{
+	send_message(SOCK_FD, MSG_DONE, err, STAGE_REQUEST, 0, -1);
 }
 
 static void handle(const struct request *req, char *payload, int *fds, int nfds_passed)
 {
-	struct response resp = { 0, STAGE_NONE, 0, 0 };
+	struct message done = { MSG_DONE, 0, STAGE_NONE, 0 };
+	/* Every count must fit the payload it indexes: a request is checked before it is used. */
+	uint64_t fixed = (uint64_t)req->n_rlimits * sizeof(struct wire_rlimit) + (uint64_t)req->n_fds * sizeof(int32_t);
+	if (fixed > req->payload_len || nfds_passed != (int)req->n_sources) {
+		refuse(nfds_passed != (int)req->n_sources ? EMFILE : EINVAL);
+		return;
+	}
 	const struct wire_rlimit *rl = (const struct wire_rlimit *)payload;
 	size_t off = (size_t)req->n_rlimits * sizeof(struct wire_rlimit);
 	const int32_t *fd_map = (const int32_t *)(payload + off);
@@ -249,30 +330,24 @@ static void handle(const struct request *req, char *payload, int *fds, int nfds_
 	/* Split the strings. */
 	size_t n_strings = 1 + (size_t)req->n_paths + req->argc + req->envc;
 	char **strings = calloc(n_strings + 2, sizeof(char *)); /* + NULLs ending argv and envp */
-	if (strings == NULL) {
-		resp.err = ENOMEM;
-		send_response(&resp, -1);
+	char **argv = malloc(((size_t)req->argc + 1) * sizeof(char *));
+	char **envp = malloc(((size_t)req->envc + 1) * sizeof(char *));
+	int *high = malloc(((size_t)nfds_passed + 1) * sizeof(int));
+	if (strings == NULL || argv == NULL || envp == NULL || high == NULL) {
+		free(strings), free(argv), free(envp), free(high);
+		refuse(ENOMEM);
 		return;
 	}
 	char *p = payload + off, *end = payload + req->payload_len;
 	for (size_t i = 0; i < n_strings; i++) {
 		char *z = p < end ? memchr(p, '\0', (size_t)(end - p)) : NULL;
 		if (z == NULL) {
-			free(strings);
-			resp.err = EINVAL;
-			send_response(&resp, -1);
+			free(strings), free(argv), free(envp), free(high);
+			refuse(EINVAL);
 			return;
 		}
 		strings[i] = p;
 		p = z + 1;
-	}
-	char **argv = malloc(((size_t)req->argc + 1) * sizeof(char *));
-	char **envp = malloc(((size_t)req->envc + 1) * sizeof(char *));
-	if (argv == NULL || envp == NULL) {
-		free(strings), free(argv), free(envp);
-		resp.err = ENOMEM;
-		send_response(&resp, -1);
-		return;
 	}
 	char **paths = strings + 1;
 	memcpy(argv, paths + req->n_paths, req->argc * sizeof(char *));
@@ -280,33 +355,90 @@ static void handle(const struct request *req, char *payload, int *fds, int nfds_
 	memcpy(envp, paths + req->n_paths + req->argc, req->envc * sizeof(char *));
 	envp[req->envc] = NULL;
 
-	struct job job = { req, rl, fd_map, fds, nfds_passed, strings[0], paths, argv, envp, 0, STAGE_NONE };
+	struct job job = { req, rl, fd_map, fds, nfds_passed, high, strings[0], paths, argv, envp, 0, STAGE_NONE, SOCK_FD };
 	int pidfd = -1;
 	pid_t pid = start_child(&job, &pidfd);
 	if (pid < 0) {
-		resp.err = errno;
+		done.err = errno;
+		done.stage = STAGE_CLONE;
 		pidfd = -1;
 	} else {
-		resp.pid = pid;
-		resp.err = job.err;
-		resp.stage = job.stage;
+		pause_here(PAUSE_REPLY);
+		done.pid = pid;
+		done.err = job.err;
+		done.stage = job.stage;
 	}
-	send_response(&resp, pidfd);
+	send_message(SOCK_FD, MSG_DONE, done.err, done.stage, done.pid, pidfd);
 	if (pidfd >= 0)
 		close(pidfd);
-	free(strings), free(argv), free(envp);
+	free(strings), free(argv), free(envp), free(high);
 }
 
-int main(void)
+/* Reads bytes of a request into `buf` (or discards them where `buf` is NULL), collecting the
+ * descriptors that ride along into `*fds` (grown as needed; `*cap` is its room). Returns -1 on
+ * EOF or a read error, else 0; `*lost` is set when descriptors were dropped (MSG_CTRUNC: this
+ * process has no room for them, or no memory). */
+static int recv_part(char *buf, size_t len, int **fds, int *nfds, int *cap, int *lost)
+{
+	char sink[4096];
+	union {
+		struct cmsghdr align;
+		char bytes[CMSG_SPACE(sizeof(int) * BATCH)];
+	} control;
+	while (len > 0) {
+		struct iovec iov = { .iov_base = buf ? buf : sink, .iov_len = buf ? len : (len < sizeof(sink) ? len : sizeof(sink)) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes,
+				      .msg_controllen = sizeof(control.bytes) };
+		ssize_t got = recvmsg(SOCK_FD, &msg, MSG_CMSG_CLOEXEC);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return -1;
+		if (msg.msg_flags & MSG_CTRUNC)
+			*lost = 1;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			for (int i = 0; i < count; i++) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (*nfds == *cap) {
+					int grown = *cap ? *cap * 2 : BATCH;
+					int *more = realloc(*fds, (size_t)grown * sizeof(int));
+					if (more == NULL) {
+						close(fd);
+						*lost = 1;
+						continue;
+					}
+					*fds = more;
+					*cap = grown;
+				}
+				(*fds)[(*nfds)++] = fd;
+			}
+		}
+		if (buf)
+			buf += got;
+		len -= (size_t)got;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	/* The socket came as fd 3 through dup2, which clears close-on-exec: set it again, or every
 	 * child would inherit a channel to Node (and a child writing to its fd 3 would answer
 	 * in the helper's name). */
 	if (fcntl(SOCK_FD, F_SETFD, FD_CLOEXEC) < 0)
 		return 2;
+	if (argc > 1) {
+		pause_at = strcmp(argv[1], "request") == 0 ? PAUSE_REQUEST
+			   : strcmp(argv[1], "exec") == 0  ? PAUSE_EXEC
+			   : strcmp(argv[1], "reply") == 0 ? PAUSE_REPLY
+							   : PAUSE_NONE;
+	}
 	/* A clean slate that every child inherits: default dispositions for every signal (the raw
-	 * call reaches the C library's own too; an ignored signal stays ignored across exec) and
-	 * no blocked signals, whatever Node had. */
+	 * call reaches the C library's own too; an ignored signal stays ignored across exec). */
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
@@ -314,9 +446,13 @@ int main(void)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
 	}
-	sigset_t none;
-	sigemptyset(&none);
-	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
+	/* Every signal blocked: the helper sits in Node's process group and session, and must
+	 * outlive what is meant for Node (SIGINT from the terminal, SIGTERM to the group, SIGHUP,
+	 * SIGTSTP). It ends at EOF, when Node is gone. A new child starts with this mask too, so
+	 * nothing can kill it before it has told Node its pid (see `child`). */
+	sigset_t all;
+	sigfillset(&all);
+	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
 
 	/* Run from a memfd, the kernel names it after the descriptor ("33"): say what it is. */
 	(void)prctl(PR_SET_NAME, "pidfd-helper", 0, 0, 0);
@@ -333,34 +469,26 @@ int main(void)
 	for (int r = 0; r < RLIM_NLIMITS; r++)
 		own.have_limits[r] = getrlimit(r, &own.limits[r]) == 0;
 
+	int *fds = NULL, cap = 0;
 	for (;;) {
 		struct request req;
-		int fds[MAX_FDS];
-		int nfds = 0;
-		char control[CMSG_SPACE(sizeof(int) * MAX_FDS)];
-		struct iovec iov = { .iov_base = &req, .iov_len = sizeof(req) };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-				      .msg_controllen = sizeof(control) };
-		ssize_t got;
-		while ((got = recvmsg(SOCK_FD, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-			;
-		if (got <= 0)
+		int nfds = 0, lost = 0;
+		pause_here(PAUSE_REQUEST);
+		if (recv_part((char *)&req, sizeof(req), &fds, &nfds, &cap, &lost) < 0)
 			return 0; /* Node is gone */
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-				for (int i = 0; i < count && nfds < MAX_FDS; i++)
-					memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			}
-		}
-		if ((size_t)got < sizeof(req) && read_full(SOCK_FD, (char *)&req + got, sizeof(req) - (size_t)got) < 0)
-			return 0;
-		if (req.magic != MAGIC || req.payload_len > MAX_PAYLOAD || req.n_fds > MAX_FDS)
+		if (req.magic != MAGIC)
 			return 2; /* not our protocol: stop rather than guess */
+		/* Too large to hold here: read it to the end all the same, so the next request starts
+		 * where it should, and refuse it. */
 		char *payload = malloc(req.payload_len ? req.payload_len : 1);
-		if (payload == NULL || read_full(SOCK_FD, payload, req.payload_len) < 0)
+		if (recv_part(payload, req.payload_len, &fds, &nfds, &cap, &lost) < 0)
 			return 0;
-		handle(&req, payload, fds, nfds);
+		if (payload == NULL)
+			refuse(ENOMEM);
+		else if (lost)
+			refuse(EMFILE);
+		else
+			handle(&req, payload, fds, nfds);
 		free(payload);
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);

@@ -2,7 +2,7 @@
 // ERR_* argument errors of Node's own APIs.
 
 import { constants } from 'node:os'
-import { inspect } from 'node:util'
+import { getSystemErrorName, inspect } from 'node:util'
 
 export interface SystemError extends Error {
   code: string
@@ -14,6 +14,14 @@ type Coded<E extends Error> = E & { code: string }
 
 function coded<E extends Error>(error: E, code: string): Coded<E> {
   return Object.assign(error, { code })
+}
+
+/** The name of a (positive) errno, from Node's own tables: libuv's, then the OS constants. */
+export function errnoName(errno: number): string {
+  const name = getSystemErrorName(-errno)
+  if (/^E[A-Z0-9]+$/.test(name)) return name
+  const entry = Object.entries(constants.errno as Record<string, number>).find(([, n]) => n === errno)
+  return entry?.[0] ?? name
 }
 
 /** A system error as Node makes one: `message` "syscall CODE", negative `errno`. */
@@ -30,7 +38,8 @@ export function systemError(code: string, syscall: string, detail?: string): Sys
 /** Turns an error thrown by the native binding into the error users see. */
 export function fromNative(err: unknown): Error {
   if (!(err instanceof Error)) return new Error(String(err))
-  const code = (err as { code?: unknown }).code
+  let code = (err as { code?: unknown }).code
+  if (typeof code === 'string' && /^E[0-9]+$/.test(code)) code = errnoName(Number(code.slice(1)))
   if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) {
     const [syscall = 'unknown'] = err.message.split(' ', 1)
     const detail = /\((.*)\)$/s.exec(err.message)?.[1]

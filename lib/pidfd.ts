@@ -154,6 +154,20 @@ abstract class Handle {
   }
 
   /**
+   * Sends a signal (default 'SIGTERM') to the process group this process leads: a child this
+   * package spawned with `processGroup: true` or `detached: true`, while it is unreaped (its
+   * pid, and so its group's id, cannot be reused then). Throws ESRCH once its exit is known, or
+   * for a process this package did not spawn.
+   */
+  killGroup(signal: NodeJS.Signals | number = 'SIGTERM'): void {
+    const number = toSignalNumber(signal)
+    if (this.#closed) throw closedError()
+    if (this.#exit) throw systemError('ESRCH', 'kill')
+    const native = this.native
+    callNative(() => native.killGroup(number))
+  }
+
+  /**
    * Ids, credentials and cgroup (PIDFD_GET_INFO, Linux 6.13; /proc before that). Once the
    * process is reaped, the ids and credentials read -1 and `exit` holds its exit where the
    * kernel keeps it (Linux 6.15).

@@ -28,6 +28,11 @@ export interface SpawnOptions {
   stdio?: StdioKind | StdioEntry[]
   /** Make the child the leader of a new session (setsid). */
   detached?: boolean
+  /**
+   * Make the child the leader of a new process group (setpgid), in this session: `killGroup()`
+   * then reaches everything it starts that stays in its group. Not a child_process option.
+   */
+  processGroup?: boolean
   uid?: number
   gid?: number
   /** Run `file` and `args`, joined by spaces, with `/bin/sh -c` (or the shell named). */
@@ -137,6 +142,7 @@ function resolve(fileArg: unknown, args: unknown, options: unknown): Resolved {
   else if (opts.cwd !== undefined) cwd = checkString('options.cwd', opts.cwd)
   const argv0 = opts.argv0 === undefined ? undefined : checkString('options.argv0', opts.argv0)
   const detached = validateBoolean('options.detached', opts.detached) ?? false
+  const processGroup = validateBoolean('options.processGroup', opts.processGroup) ?? false
   const uid = checkId('options.uid', opts.uid)
   const gid = checkId('options.gid', opts.gid)
   validateBoolean('options.windowsHide', opts.windowsHide)
@@ -176,6 +182,7 @@ function resolve(fileArg: unknown, args: unknown, options: unknown): Resolved {
       cwd,
       stdio: stdioCodes(opts.stdio),
       detached,
+      processGroup,
       uid,
       gid,
     },
@@ -393,6 +400,24 @@ export class Subprocess extends EventEmitter {
       if (code === 'EINVAL' || code === 'ENOSYS') throw err
       this.emit('error', err)
       return false
+    }
+  }
+
+  /**
+   * Sends a signal (default 'SIGTERM') to the process group the child leads (spawned with
+   * `processGroup: true` or `detached: true`): the child and what it started in its group.
+   * False once the child has exited, as kill().
+   */
+  killGroup(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    const number = toSignalNumber(signal)
+    if (this.pid === undefined || this.#exit) return false
+    try {
+      this.#own.killGroup(number)
+      this.killed = true
+      return true
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'ESRCH') return false
+      throw err
     }
   }
 

@@ -38,7 +38,8 @@ pub fn at(syscall: &'static str) -> impl Fn(io::Error) -> SysError {
     move |e| SysError::from_io(syscall, e)
 }
 
-/// The errno names this crate can produce, as libuv and Node spell them.
+/// The errno names this crate most often produces, as libuv and Node spell them; any other
+/// goes to JavaScript as `E<number>`, which the JS layer names from Node's own table.
 fn errno_name(errno: i32) -> Option<&'static str> {
     Some(match errno {
         libc::EPERM => "EPERM",
@@ -66,6 +67,9 @@ fn errno_name(errno: i32) -> Option<&'static str> {
         libc::ENOSYS => "ENOSYS",
         libc::ELOOP => "ELOOP",
         libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EPIPE => "EPIPE",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::EPROTO => "EPROTO",
         _ => return None,
     })
 }

@@ -13,7 +13,7 @@ use crate::sys;
 
 /// The capabilities, by the names `features()` reports and `PIDFD_DISABLE` takes.
 #[napi(object)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct NativeFeatures {
     /// `pidfd_open` (Linux 5.3).
     pub pidfd_open: bool,
@@ -65,12 +65,38 @@ fn disabled(name: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn detect() -> NativeFeatures {
-    let me = sys::getpid();
-    let own = sys::pidfd_open(me).ok();
-    let with_own = |probe: &dyn Fn(std::os::fd::BorrowedFd<'_>) -> bool| {
-        own.as_ref().is_some_and(|fd| probe(fd.as_fd()))
+/// A shortage of descriptors, processes or memory: it says nothing of the kernel.
+fn shortage(errno: i32) -> bool {
+    matches!(
+        errno,
+        libc::EMFILE | libc::ENFILE | libc::EAGAIN | libc::ENOMEM | libc::ENOBUFS
+    )
+}
+
+/// A probe's answer: success, or the errno.
+fn outcome<T>(result: &std::io::Result<T>) -> Result<(), i32> {
+    result
+        .as_ref()
+        .map(drop)
+        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// Probes every capability. The flag says a probe met a shortage: that capability counts as
+/// present for now (the call itself then reports the shortage), and nothing is remembered.
+fn detect() -> (NativeFeatures, bool) {
+    let mut short = false;
+    let mut works = |result: Result<(), i32>| match result {
+        Ok(()) => true,
+        Err(errno) if shortage(errno) => {
+            short = true;
+            true
+        }
+        Err(_) => false,
     };
+    let me = sys::getpid();
+    let own = sys::pidfd_open(me);
+    let pidfd_open = works(outcome(&own));
+    let own = own.ok();
     let info = own
         .as_ref()
         .map(|fd| sys::pidfd_get_info(fd.as_fd(), sys::PIDFD_INFO_EXIT));
@@ -80,22 +106,40 @@ fn detect() -> NativeFeatures {
         .filter_map(|n| n.parse::<u32>().ok());
     let (major, minor) = (version.next().unwrap_or(0), version.next().unwrap_or(0));
 
+    // Without our own pidfd (a shortage) the probes below cannot run: optimistic, unremembered.
+    let mut with_own =
+        |probe: &dyn Fn(std::os::fd::BorrowedFd<'_>) -> std::io::Result<()>| match &own {
+            Some(fd) => works(outcome(&probe(fd.as_fd()))),
+            None => pidfd_open,
+        };
+    // Our own process is not our child: ECHILD means P_PIDFD is understood (EINVAL: not).
+    let waitid_pidfd = with_own(&|fd| match sys::waitid_pidfd(fd, false) {
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(()),
+        Err(e) => Err(e),
+        Ok(_) => Err(std::io::Error::from_raw_os_error(libc::EINVAL)),
+    });
+    let send_signal = with_own(&|fd| sys::pidfd_send_signal(fd, 0));
+    let get_fd = with_own(&|fd| sys::pidfd_getfd(fd, fd.as_raw_fd()).map(drop));
+    let namespaces = with_own(&|fd| sys::pidfd_namespace(fd, 10).map(drop));
+    let get_info = match &info {
+        Some(result) => works(outcome(result)),
+        None => pidfd_open,
+    };
+    let pidfd_nonblock = works(outcome(&sys::pidfd_open_flags(me, libc::O_NONBLOCK)));
+
     let f = NativeFeatures {
-        pidfd_open: own.is_some(),
-        // Our own process is not our child: ECHILD means P_PIDFD is understood (EINVAL: not).
-        waitid_pidfd: with_own(
-            &|fd| matches!(sys::waitid_pidfd(fd, false), Err(e) if e.raw_os_error() == Some(libc::ECHILD)),
-        ),
-        pidfd_nonblock: sys::pidfd_open_flags(me, libc::O_NONBLOCK).is_ok(),
-        send_signal: with_own(&|fd| sys::pidfd_send_signal(fd, 0).is_ok()),
-        get_fd: with_own(&|fd| sys::pidfd_getfd(fd, fd.as_raw_fd()).is_ok()),
-        get_info: matches!(info, Some(Ok(_))),
+        pidfd_open,
+        waitid_pidfd,
+        pidfd_nonblock,
+        send_signal,
+        get_fd,
+        get_info,
         // Filled only at reap, so it cannot be probed on a live process: the kernel version
         // says, given that PIDFD_GET_INFO itself works.
-        info_exit: matches!(info, Some(Ok(_))) && (major, minor) >= (6, 15),
-        namespaces: with_own(&|fd| sys::pidfd_namespace(fd, 10).is_ok()),
+        info_exit: get_info && (major, minor) >= (6, 15),
+        namespaces,
     };
-    NativeFeatures {
+    let features = NativeFeatures {
         pidfd_open: f.pidfd_open && !disabled("pidfdOpen"),
         waitid_pidfd: f.waitid_pidfd && !disabled("waitidPidfd"),
         pidfd_nonblock: f.pidfd_nonblock && !disabled("pidfdNonblock"),
@@ -104,17 +148,27 @@ fn detect() -> NativeFeatures {
         get_info: f.get_info && !disabled("getInfo"),
         info_exit: f.info_exit && !disabled("infoExit") && !disabled("getInfo"),
         namespaces: f.namespaces && !disabled("namespaces"),
-    }
+    };
+    (features, short)
 }
 
-/// The capabilities of this kernel, detected on first use.
-pub fn get() -> &'static NativeFeatures {
+/// The capabilities of this kernel, detected on first use and remembered once every probe
+/// gave a real answer (a shortage of descriptors at the first call must not mark pidfds
+/// unsupported for good).
+pub fn get() -> NativeFeatures {
     static FEATURES: OnceLock<NativeFeatures> = OnceLock::new();
-    FEATURES.get_or_init(detect)
+    if let Some(f) = FEATURES.get() {
+        return *f;
+    }
+    let (features, short) = detect();
+    if !short {
+        let _ = FEATURES.set(features);
+    }
+    features
 }
 
-/// The switches a test or a user can turn off through the environment (`NAME=0`), read once:
-/// they sit on the spawn and wait paths.
+/// The switches a test or a user can set through the environment (`NAME=0` turns one off),
+/// read once: they sit on the spawn and wait paths.
 pub struct Switches {
     /// `PIDFD_SPAWN_HELPER`: spawn through the helper (off: `posix_spawn` in-process).
     pub spawn_helper: bool,
@@ -122,16 +176,32 @@ pub struct Switches {
     pub spawn_memfd: bool,
     /// `PIDFD_LOOP_PEEK`: also peek from the event loop (off: the watcher thread alone).
     pub loop_peek: bool,
+    /// `PIDFD_HELPER_DEADLINE` (ms, default 5000): how long one exchange with the spawn helper
+    /// may take before the helper is killed.
+    pub helper_deadline: std::time::Duration,
+    /// `PIDFD_HELPER_PAUSE=request|exec|reply` (tests only): the first helper stops itself at
+    /// that step of its first spawn, so a fault can be injected there.
+    pub helper_pause: Option<std::ffi::CString>,
 }
 
 pub fn switches() -> &'static Switches {
     static SWITCHES: OnceLock<Switches> = OnceLock::new();
     SWITCHES.get_or_init(|| {
         let on = |name: &str| std::env::var_os(name).is_none_or(|v| v != "0");
+        let deadline_ms = std::env::var("PIDFD_HELPER_DEADLINE")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&ms| ms > 0)
+            .unwrap_or(5000);
         Switches {
             spawn_helper: on("PIDFD_SPAWN_HELPER"),
             spawn_memfd: on("PIDFD_SPAWN_MEMFD"),
             loop_peek: on("PIDFD_LOOP_PEEK"),
+            helper_deadline: std::time::Duration::from_millis(deadline_ms),
+            helper_pause: std::env::var("PIDFD_HELPER_PAUSE")
+                .ok()
+                .filter(|s| matches!(s.as_str(), "request" | "exec" | "reply"))
+                .and_then(|s| std::ffi::CString::new(s).ok()),
         }
     })
 }

@@ -182,10 +182,17 @@ impl NativePidFd {
     #[napi(catch_unwind)]
     pub fn kill(&self, signal: i32) -> napi::Result<(), String> {
         let process = self.live()?;
-        if !features::get().send_signal {
+        // A child of ours can be signalled by pid (see `Process::kill`); others need the pidfd.
+        if !features::get().send_signal && !process.owned() {
             return Err(features::unsupported("kill", "sendSignal"));
         }
         Ok(process.kill(signal)?)
+    }
+
+    /// Signals the process group a spawned process leads (see `Process::kill_group`).
+    #[napi(catch_unwind)]
+    pub fn kill_group(&self, signal: i32) -> napi::Result<(), String> {
+        Ok(self.live()?.kill_group(signal)?)
     }
 
     /// Asks `channel` to call back with `id` once the exit is known. `false`: it already is.
@@ -248,5 +255,5 @@ pub fn is_supported() -> bool {
 /// What this kernel offers (detected once; `PIDFD_DISABLE` pretends some is missing).
 #[napi(catch_unwind)]
 pub fn features() -> features::NativeFeatures {
-    features::get().clone()
+    features::get()
 }

@@ -158,11 +158,37 @@ impl Process {
     /// Sends `signal`, unless the exit is already known: the kernel would accept a signal to an
     /// unreaped zombie, so the cache, not the syscall, says the process is gone. The lock keeps
     /// a concurrent reap from slipping between the check and the signal.
+    /// Where `pidfd_send_signal` is refused (a seccomp filter, ENOSYS), a process this package
+    /// spawned gets a plain `kill`: while it is unreaped (the lock holds that), its pid cannot
+    /// name another process.
     pub fn kill(&self, signal: i32) -> Result<()> {
         let exit = lock(&self.exit);
         if exit.is_some() {
             return Err(SysError::new("pidfd_send_signal", libc::ESRCH));
         }
-        sys::pidfd_send_signal(self.fd(), signal).map_err(at("pidfd_send_signal"))
+        let sent = if features::get().send_signal {
+            sys::pidfd_send_signal(self.fd(), signal)
+        } else {
+            Err(std::io::Error::from_raw_os_error(libc::ENOSYS))
+        };
+        match sent {
+            Err(e)
+                if self.owned && matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS)) =>
+            {
+                sys::kill_child(self.pid, signal).map_err(at("kill"))
+            }
+            other => other.map_err(at("pidfd_send_signal")),
+        }
+    }
+
+    /// Sends `signal` to the process group this process leads (`processGroup` or `detached`),
+    /// with `kill(-pid)`: while it is our unreaped child (the lock holds that), no other process
+    /// can have made a group with its pid. ESRCH once it has exited, or if it leads no group.
+    pub fn kill_group(&self, signal: i32) -> Result<()> {
+        let exit = lock(&self.exit);
+        if exit.is_some() || !self.owned {
+            return Err(SysError::new("kill", libc::ESRCH));
+        }
+        sys::kill_child(-self.pid, signal).map_err(at("kill"))
     }
 }

@@ -31,6 +31,8 @@ pub struct NativeSpawnOptions {
     /// One entry per child descriptor: -1 pipe, -2 inherit, -3 ignore, or one of ours.
     pub stdio: Vec<i32>,
     pub detached: bool,
+    /// Start the child as the leader of a new process group (`setpgid(0, 0)`).
+    pub process_group: Option<bool>,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
 }
@@ -105,9 +107,9 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
         let source = match kind {
             STDIO_IGNORE => {
                 if null.is_none() {
-                    let fd = sys::open_dev_null().map_err(at("open"))?;
+                    let fd = sys::open_dev_null().map_err(at("spawn"))?;
                     let fd = if fd.as_raw_fd() < n {
-                        dup(fd.as_raw_fd()).map_err(at("dup"))?
+                        dup(fd.as_raw_fd()).map_err(at("spawn"))?
                     } else {
                         fd
                     };
@@ -119,17 +121,17 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
                 continue;
             }
             STDIO_PIPE => {
-                let (ours, theirs) = sys::socketpair().map_err(at("socketpair"))?;
+                let (ours, theirs) = sys::socketpair().map_err(at("spawn"))?;
                 parent = Some(ours);
-                Some(dup(theirs.as_raw_fd()).map_err(at("dup"))?)
+                Some(dup(theirs.as_raw_fd()).map_err(at("spawn"))?)
             }
             STDIO_INHERIT => match dup(i as RawFd) {
                 Ok(fd) => Some(fd),
                 // A descriptor we do not have open stays closed in the child.
                 Err(e) if e.raw_os_error() == Some(libc::EBADF) => None,
-                Err(e) => return Err(SysError::from_io("dup", e)),
+                Err(e) => return Err(SysError::from_io("spawn", e)),
             },
-            fd if fd >= 0 => Some(dup(fd).map_err(at("dup"))?),
+            fd if fd >= 0 => Some(dup(fd).map_err(at("spawn"))?),
             _ => return Err(SysError::new("spawn", libc::EINVAL).with_detail("bad stdio entry")),
         };
         ours.push(parent);
@@ -139,32 +141,38 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
         }));
     }
 
+    let process_group = opts.process_group.unwrap_or(false);
     if features::switches().spawn_helper {
-        let passed: Vec<_> = sources.iter().map(|fd| fd.as_fd()).collect();
-        let fd_map: Vec<i32> = map.iter().map(|m| m.map_or(-1, |i| i as i32)).collect();
-        // The child starts in our cwd as it is now, not as it was when the helper started.
+        // The child starts in our cwd as it is now, not as it was when the helper started: a
+        // descriptor of it, so a deleted cwd or a path that is not text works as for
+        // child_process (whose child simply inherits it).
         let here = match &cwd {
-            Some(c) => c.clone(),
-            None => cstring(
-                "cwd",
-                std::env::current_dir()
-                    .map_err(at("getcwd"))?
-                    .display()
-                    .to_string(),
-            )?,
+            Some(_) => None,
+            None => Some(sys::open_cwd().map_err(at("spawn"))?),
         };
+        let mut passed: Vec<_> = sources.iter().map(|fd| fd.as_fd()).collect();
+        let cwd = match (&here, &cwd) {
+            (Some(fd), _) => {
+                passed.push(fd.as_fd());
+                helper::Cwd::Inherit(passed.len() - 1)
+            }
+            (None, Some(path)) => helper::Cwd::Path(path),
+            (None, None) => helper::Cwd::Path(c""),
+        };
+        let fd_map: Vec<i32> = map.iter().map(|m| m.map_or(-1, |i| i as i32)).collect();
         let req = helper::Request {
             paths: &paths,
             argv: &argv,
             envp: &envp,
-            cwd: &here,
+            cwd,
             sources: &passed,
             fd_map: &fd_map,
             detached: opts.detached,
+            process_group,
             uid: opts.uid,
             gid: opts.gid,
         };
-        if let Some(reply) = helper::spawn(&req).map_err(at("spawn"))? {
+        if let Some(reply) = helper::spawn(&req)? {
             return adopt_reply(reply, ours);
         }
     }
@@ -193,6 +201,7 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
             cwd: cwd.as_deref(),
             child_fds: &child_fds,
             setsid: opts.detached,
+            setpgid: process_group,
         };
         match sys::posix_spawn(&req) {
             Ok(pid) => return adopt(pid, ours),
@@ -223,25 +232,30 @@ fn into_spawned(process: Arc<Process>, ours: Vec<Option<OwnedFd>>) -> Spawned {
 }
 
 /// The helper made the child (or tried): its pidfd came with the reply, so nobody could have
-/// reaped it. A child whose exec failed is still ours to reap.
+/// reaped it; or, where it did not come (a clone without CLONE_PIDFD, no room for it here), it
+/// is opened now: the child is our unreaped child, so its pid names it still. A child whose exec
+/// failed is still ours to reap.
 fn adopt_reply(reply: helper::Reply, ours: Vec<Option<OwnedFd>>) -> Result<Spawned> {
-    let process = reply.pidfd.map(|fd| Process::adopt(reply.pid, fd));
-    match (reply.error, process) {
-        (None, Some(process)) => Ok(into_spawned(process, ours)),
-        (None, None) => {
-            Err(SysError::new("spawn", libc::EIO).with_detail("the spawn helper sent no pidfd"))
-        }
-        (Some((errno, stage)), process) => {
-            if let Some(p) = process {
-                watch::start_reaper(&p);
+    let pidfd = match reply.pidfd {
+        Some(fd) => fd,
+        None => match sys::pidfd_open(reply.pid) {
+            Ok(fd) => fd,
+            Err(e) => {
+                abandon(reply.pid);
+                return Err(SysError::from_io("spawn", e));
             }
-            let err = SysError::new("spawn", errno);
-            Err(match helper::stage_name(stage) {
-                "execve" => err,
-                stage => err.with_detail(format!("{stage} failed in the child")),
-            })
-        }
-    }
+        },
+    };
+    let process = Process::adopt(reply.pid, pidfd);
+    let Some((errno, stage)) = reply.error else {
+        return Ok(into_spawned(process, ours));
+    };
+    watch::start_reaper(&process);
+    let err = SysError::new("spawn", errno);
+    Err(match helper::stage_name(stage) {
+        "execve" => err,
+        stage => err.with_detail(format!("{stage} failed in the child")),
+    })
 }
 
 /// Opens the pidfd at once: the child cannot be reaped (nor its pid reused) before we do.
@@ -249,9 +263,24 @@ fn adopt(pid: i32, ours: Vec<Option<OwnedFd>>) -> Result<Spawned> {
     let fd = match sys::pidfd_open(pid) {
         Ok(fd) => fd,
         Err(e) => {
-            sys::kill_and_reap(pid);
-            return Err(SysError::from_io("pidfd_open", e));
+            abandon(pid);
+            return Err(SysError::from_io("spawn", e));
         }
     };
     Ok(into_spawned(Process::adopt(pid, fd), ours))
+}
+
+/// Kills our unreaped child `pid` and has the package reap it (it cannot be anyone else's:
+/// nobody else reaps a child of ours that libuv does not know).
+pub fn abandon(pid: i32) {
+    match sys::pidfd_open(pid) {
+        Ok(fd) => {
+            let process = Process::adopt(pid, fd);
+            let _ = process.kill(libc::SIGKILL);
+            watch::start_reaper(&process);
+        }
+        // Reaped by someone else already: the pid may name another process now.
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+        Err(_) => sys::kill_and_reap(pid),
+    }
 }

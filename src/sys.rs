@@ -6,6 +6,7 @@ use std::ffi::{CStr, CString};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Instant;
 
 /// What `waitid` reported for a child that changed state.
 #[derive(Clone, Copy, Debug)]
@@ -228,6 +229,8 @@ pub struct SpawnRequest<'a> {
     pub child_fds: &'a [Option<BorrowedFd<'a>>],
     /// Start a new session (`detached`).
     pub setsid: bool,
+    /// Start a new process group (`processGroup`).
+    pub setpgid: bool,
 }
 
 struct FileActions(libc::posix_spawn_file_actions_t);
@@ -318,6 +321,10 @@ pub fn posix_spawn(req: &SpawnRequest<'_>) -> io::Result<i32> {
         let mut flags = libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK;
         if req.setsid {
             flags |= libc::POSIX_SPAWN_SETSID as libc::c_int;
+        }
+        if req.setpgid {
+            flags |= libc::POSIX_SPAWN_SETPGROUP as libc::c_int;
+            check_spawn(libc::posix_spawnattr_setpgroup(&mut attr.0, 0))?;
         }
         check_spawn(libc::posix_spawnattr_setflags(
             &mut attr.0,
@@ -505,8 +512,33 @@ pub fn write_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Sends `bytes` on a stream socket, with `fds` as SCM_RIGHTS on the first byte.
-pub fn send_with_fds(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+/// The kernel's `SCM_MAX_FD`: descriptors one message can carry.
+pub const FDS_PER_MESSAGE: usize = 253;
+
+/// Waits until `fd` has one of `events`, or `deadline` passes (`ETIMEDOUT`).
+fn poll_until(fd: BorrowedFd<'_>, events: libc::c_short, deadline: Instant) -> io::Result<()> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // Rounded up, so a wait never ends before the deadline.
+        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        match cvt(unsafe { libc::poll(&mut pfd, 1, ms) } as libc::c_long) {
+            Ok(0) if ms == 0 => return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT)),
+            Ok(0) => continue,
+            Ok(_) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One `sendmsg` of `bytes` (not waiting), with `fds` as SCM_RIGHTS on them; the count sent.
+fn send_once(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
     let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
     let data_len = std::mem::size_of_val(raw.as_slice());
     // SAFETY: CMSG_SPACE is arithmetic.
@@ -532,46 +564,75 @@ pub fn send_with_fds(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[BorrowedFd<'_>])
             std::ptr::copy_nonoverlapping(raw.as_ptr().cast::<u8>(), libc::CMSG_DATA(c), data_len);
         }
     }
-    let sent = retry(|| {
+    retry(|| {
         // SAFETY: msg points at live buffers.
-        cvt(unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) } as libc::c_long)
-    })? as usize;
-    if sent < bytes.len() {
-        send_rest(sock, &bytes[sent..])?;
+        cvt(unsafe {
+            libc::sendmsg(
+                sock.as_raw_fd(),
+                &msg,
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        } as libc::c_long)
+    })
+    .map(|n| n as usize)
+}
+
+/// Sends all of `bytes` on a stream socket before `deadline` (`ETIMEDOUT` after it), with `fds`
+/// as SCM_RIGHTS: at most `FDS_PER_MESSAGE` a message, the first batch on the first `first`
+/// bytes, each later batch on one more byte. `bytes` must be long enough for every batch.
+pub fn send_until(
+    sock: BorrowedFd<'_>,
+    bytes: &[u8],
+    first: usize,
+    fds: &[BorrowedFd<'_>],
+    deadline: Instant,
+) -> io::Result<()> {
+    let mut batches = fds.chunks(FDS_PER_MESSAGE);
+    let mut sent = 0;
+    let mut pending: Option<(&[BorrowedFd<'_>], usize)> = batches.next().map(|b| (b, first));
+    while sent < bytes.len() {
+        // Bytes up to `end` go in this sendmsg; a batch rides on its own range.
+        let (batch, end) = match pending {
+            Some((batch, len)) => (batch, (sent + len).min(bytes.len())),
+            None => (&[][..], bytes.len()),
+        };
+        match send_once(sock, &bytes[sent..end], batch) {
+            Ok(n) => {
+                sent += n;
+                // Once any byte of its range went, the batch went with it.
+                pending = batches.next().map(|b| (b, 1));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
+                poll_until(sock, libc::POLLOUT, deadline)?
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if pending.is_some() {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
     Ok(())
 }
 
-fn send_rest(sock: BorrowedFd<'_>, mut bytes: &[u8]) -> io::Result<()> {
-    while !bytes.is_empty() {
-        let n = retry(|| {
-            // SAFETY: a valid buffer of the given length.
-            cvt(unsafe {
-                libc::send(
-                    sock.as_raw_fd(),
-                    bytes.as_ptr().cast(),
-                    bytes.len(),
-                    libc::MSG_NOSIGNAL,
-                )
-            } as libc::c_long)
-        })?;
-        bytes = &bytes[n as usize..];
-    }
-    Ok(())
+/// What one `recv_until` got.
+pub struct Received {
+    /// Bytes read; 0 at EOF.
+    pub len: usize,
+    /// A descriptor that came with them (close-on-exec). `None` also where one was sent but
+    /// this process had no room for it (`MSG_CTRUNC`): the caller opens the pidfd itself then.
+    pub fd: Option<OwnedFd>,
 }
 
-/// Receives exactly `buf.len()` bytes from a stream socket and at most one descriptor
-/// (close-on-exec) sent with them. `Ok(None)` on EOF before any byte.
-pub fn recv_with_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option<Option<OwnedFd>>> {
+/// Reads what a stream socket has (waiting for it until `deadline`, `ETIMEDOUT` after it),
+/// keeping at most one descriptor that came with it.
+pub fn recv_until(sock: BorrowedFd<'_>, buf: &mut [u8], deadline: Instant) -> io::Result<Received> {
     // SAFETY: CMSG_SPACE is arithmetic.
     let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
     let mut control = vec![0u64; space.div_ceil(8)];
-    let mut got = 0;
-    let mut fd = None;
-    while got < buf.len() {
+    loop {
         let mut iov = libc::iovec {
-            iov_base: buf[got..].as_mut_ptr().cast(),
-            iov_len: buf.len() - got,
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
         };
         // SAFETY: msghdr is plain data.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -581,12 +642,25 @@ pub fn recv_with_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option<O
         msg.msg_controllen = space as _;
         let n = retry(|| {
             // SAFETY: msg points at live buffers.
-            cvt(
-                unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) }
-                    as libc::c_long,
-            )
-        })? as usize;
-        // SAFETY: the kernel filled msg; walking its control messages is what CMSG_* is for.
+            cvt(unsafe {
+                libc::recvmsg(
+                    sock.as_raw_fd(),
+                    &mut msg,
+                    libc::MSG_CMSG_CLOEXEC | libc::MSG_DONTWAIT,
+                )
+            } as libc::c_long)
+        });
+        let n = match n {
+            Ok(n) => n as usize,
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
+                poll_until(sock, libc::POLLIN, deadline)?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let mut fd = None;
+        // SAFETY: the kernel filled msg; walking its control messages is what CMSG_* is for,
+        // and every descriptor it carries is new and ours (extra ones are closed on drop).
         unsafe {
             let mut c = libc::CMSG_FIRSTHDR(&msg);
             while !c.is_null() {
@@ -605,15 +679,28 @@ pub fn recv_with_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option<O
                 c = libc::CMSG_NXTHDR(&msg, c);
             }
         }
-        if n == 0 {
-            if got == 0 {
-                return Ok(None);
-            }
-            return Err(io::Error::from_raw_os_error(libc::EPIPE));
-        }
-        got += n;
+        return Ok(Received { len: n, fd });
     }
-    Ok(Some(fd))
+}
+
+/// A descriptor of this process's working directory (`O_PATH`, close-on-exec): a child can
+/// `fchdir` to it even where its path is gone (deleted) or is not text.
+pub fn open_cwd() -> io::Result<OwnedFd> {
+    // SAFETY: a NUL-terminated path.
+    let fd = cvt(unsafe {
+        libc::open(
+            c".".as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    } as libc::c_long)?;
+    // SAFETY: a new descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// `kill(2)`. Only for a pid that cannot name another process: our own unreaped child.
+pub fn kill_child(pid: i32, signal: i32) -> io::Result<()> {
+    // SAFETY: plain syscall with integer arguments.
+    cvt(unsafe { libc::kill(pid, signal) } as libc::c_long).map(drop)
 }
 
 /// Every resource limit of this process: (resource, soft, hard).

@@ -167,51 +167,63 @@ impl AsFd for Watcher {
     }
 }
 
-static WATCHER: OnceLock<Result<Watcher, SysError>> = OnceLock::new();
+/// The epoll set, made once. Only success is remembered: a shortage of descriptors at the
+/// first spawn fails that spawn, not every later one.
+static WATCHER: OnceLock<Watcher> = OnceLock::new();
 
 fn watcher() -> Result<&'static Watcher, SysError> {
-    let watcher = WATCHER.get_or_init(|| {
-        Ok(Watcher {
-            epoll: sys::epoll_create().map_err(|e| SysError::from_io("epoll_create1", e))?,
-            watched: Mutex::default(),
-        })
-    });
-    let watcher = watcher.as_ref().map_err(Clone::clone)?;
+    let watcher = match WATCHER.get() {
+        Some(w) => w,
+        None => {
+            let made = Watcher {
+                epoll: sys::epoll_create().map_err(|e| SysError::from_io("epoll_create1", e))?,
+                watched: Mutex::default(),
+            };
+            // A racing caller may have set it first: theirs is kept, ours closed.
+            let _ = WATCHER.set(made);
+            WATCHER
+                .get()
+                .ok_or_else(|| SysError::new("epoll_create1", libc::EIO))?
+        }
+    };
     start_thread(watcher)?;
     Ok(watcher)
 }
 
-/// Starts the watcher thread, once: its tokio runtime and the one task that collects exits.
+/// Starts the watcher thread once it can: its tokio runtime and the one task that collects
+/// exits. A failure (no thread, no descriptor for the runtime) is this call's; the next one
+/// tries again.
 fn start_thread(watcher: &'static Watcher) -> Result<(), SysError> {
-    static STARTED: OnceLock<Result<(), SysError>> = OnceLock::new();
-    STARTED
-        .get_or_init(|| {
-            let failed = |e: std::io::Error| {
-                SysError::from_io("pthread_create", e)
-                    .with_detail("could not start the pidfd watcher thread")
-            };
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_io()
-                .build()
-                .map_err(failed)?;
-            // Registered here, so a failure is reported to the caller rather than lost.
-            let ready = {
-                let _context = rt.enter();
-                sys::watch_readable(watcher).map_err(|e| SysError::from_io("epoll_ctl", e))?
-            };
-            rt.spawn(collect(watcher, ready));
-            std::thread::Builder::new()
-                .name("pidfd-watch".into())
-                .spawn(move || {
-                    // Woken by an exit on a busy CPU, collect it now rather than after the
-                    // running task's slice (a `child_process` child's rusage is at stake).
-                    sys::set_thread_slice(100 * 1000);
-                    rt.block_on(std::future::pending::<()>())
-                })
-                .map(drop)
-                .map_err(failed)
+    static STARTED: Mutex<bool> = Mutex::new(false);
+    let mut started = lock(&STARTED);
+    if *started {
+        return Ok(());
+    }
+    let failed = |e: std::io::Error| {
+        SysError::from_io("pthread_create", e)
+            .with_detail("could not start the pidfd watcher thread")
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(failed)?;
+    // Registered here, so a failure is reported to the caller rather than lost.
+    let ready = {
+        let _context = rt.enter();
+        sys::watch_readable(watcher).map_err(|e| SysError::from_io("epoll_ctl", e))?
+    };
+    rt.spawn(collect(watcher, ready));
+    std::thread::Builder::new()
+        .name("pidfd-watch".into())
+        .spawn(move || {
+            // Woken by an exit on a busy CPU, collect it now rather than after the running
+            // task's slice (a `child_process` child's rusage is at stake).
+            sys::set_thread_slice(100 * 1000);
+            rt.block_on(std::future::pending::<()>())
         })
-        .clone()
+        .map_err(failed)?;
+    *started = true;
+    Ok(())
 }
 
 /// Starts the watcher thread if it is not running yet.
@@ -264,7 +276,7 @@ fn watch(process: &Arc<Process>, w: &mut WatchState) -> Result<(), SysError> {
 
 /// Takes the process out of the watcher's set, if it is there.
 fn unwatch(process: &Process, w: &mut WatchState) {
-    if let (Some(key), Some(Ok(watcher))) = (w.watched.take(), WATCHER.get()) {
+    if let (Some(key), Some(watcher)) = (w.watched.take(), WATCHER.get()) {
         let _ = sys::epoll_del(watcher.epoll.as_fd(), process.fd());
         lock(&watcher.watched).remove(&key);
     }
