@@ -30,9 +30,10 @@
  * errno and no child; only a request that is not of this protocol ends the helper. EOF on the
  * socket (Node exited) ends it too.
  *
- * argv[1], for tests only: a step to stop at once (SIGSTOP), so a fault can be injected there:
- * "request" (before reading the first request), "exec" (in the first child, after it sent its
- * pid, before anything else), "reply" (after the first child exec'd, before MSG_DONE).
+ * argv[1], for tests only: a step to stop at once (SIGSTOP), so a fault can be injected there,
+ * as "step" or "step:N" (at the Nth request; the first by default): "request" (before reading
+ * it), "exec" (in its child, after the child sent its pid, before anything else), "reply"
+ * (after its child exec'd, before MSG_DONE).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -100,11 +101,12 @@ struct message {
 };
 
 static int pause_at = PAUSE_NONE;
+static unsigned long pause_request = 1, request_number;
 
 /* Stops this process (or the calling child) at `step` once, for fault-injection tests. */
 static void pause_here(int step)
 {
-	if (pause_at != step)
+	if (pause_at != step || request_number != pause_request)
 		return;
 	pause_at = PAUSE_NONE;
 	(void)syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP);
@@ -432,10 +434,13 @@ int main(int argc, char **argv)
 	if (fcntl(SOCK_FD, F_SETFD, FD_CLOEXEC) < 0)
 		return 2;
 	if (argc > 1) {
-		pause_at = strcmp(argv[1], "request") == 0 ? PAUSE_REQUEST
-			   : strcmp(argv[1], "exec") == 0  ? PAUSE_EXEC
-			   : strcmp(argv[1], "reply") == 0 ? PAUSE_REPLY
-							   : PAUSE_NONE;
+		size_t len = strcspn(argv[1], ":");
+		pause_at = strncmp(argv[1], "request", len) == 0 ? PAUSE_REQUEST
+			   : strncmp(argv[1], "exec", len) == 0  ? PAUSE_EXEC
+			   : strncmp(argv[1], "reply", len) == 0 ? PAUSE_REPLY
+								 : PAUSE_NONE;
+		if (argv[1][len] == ':')
+			pause_request = strtoul(argv[1] + len + 1, NULL, 10);
 	}
 	/* A clean slate that every child inherits: default dispositions for every signal (the raw
 	 * call reaches the C library's own too; an ignored signal stays ignored across exec). */
@@ -473,6 +478,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct request req;
 		int nfds = 0, lost = 0;
+		request_number++;
 		pause_here(PAUSE_REQUEST);
 		if (recv_part((char *)&req, sizeof(req), &fds, &nfds, &cap, &lost) < 0)
 			return 0; /* Node is gone */

@@ -179,8 +179,8 @@ pub struct Switches {
     /// `PIDFD_HELPER_DEADLINE` (ms, default 5000): how long one exchange with the spawn helper
     /// may take before the helper is killed.
     pub helper_deadline: std::time::Duration,
-    /// `PIDFD_HELPER_PAUSE=request|exec|reply` (tests only): the first helper stops itself at
-    /// that step of its first spawn, so a fault can be injected there.
+    /// `PIDFD_HELPER_PAUSE=request|exec|reply[:N]` (tests only): the first helper stops itself
+    /// at that step of its Nth spawn (default the first), so a fault can be injected there.
     pub helper_pause: Option<std::ffi::CString>,
 }
 
@@ -200,7 +200,10 @@ pub fn switches() -> &'static Switches {
             helper_deadline: std::time::Duration::from_millis(deadline_ms),
             helper_pause: std::env::var("PIDFD_HELPER_PAUSE")
                 .ok()
-                .filter(|s| matches!(s.as_str(), "request" | "exec" | "reply"))
+                .filter(|s| {
+                    let step = s.split(':').next().unwrap_or_default();
+                    matches!(step, "request" | "exec" | "reply")
+                })
                 .and_then(|s| std::ffi::CString::new(s).ok()),
         }
     })

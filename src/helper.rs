@@ -433,7 +433,14 @@ impl Heard {
         let mut buf = [0u8; 64];
         let mut have = 0;
         while self.done.is_none() && !self.eof {
-            let got = sys::recv_until(sock, &mut buf[have..], deadline)?;
+            let got = match sys::recv_until(sock, &mut buf[have..], deadline) {
+                // The helper died with our request unread: every holder of its end is gone.
+                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
+                    self.eof = true;
+                    break;
+                }
+                other => other?,
+            };
             if got.len == 0 {
                 self.eof = true;
                 break;
@@ -515,9 +522,10 @@ fn exchange(helper: &Helper, req: &Request<'_>, deadline: Instant) -> Outcome {
         // The child never reached its exec (stopped, frozen): it ran nothing; end it.
         Some(pid) => {
             crate::spawn::abandon(pid);
-            Outcome::Child(Err(why.with_detail(
-                "the spawn helper did not answer; its child had not reached exec and was killed",
-            )))
+            let detail = why.detail.clone().unwrap_or_default();
+            Outcome::Child(Err(why.with_detail(format!(
+                "{detail}; its child had not reached exec and was killed"
+            ))))
         }
     }
 }

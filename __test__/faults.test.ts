@@ -1,0 +1,262 @@
+// spawn() under faults of its helper: stopped, killed at each step of a spawn, sent the
+// terminal's signals. Each run is a fresh Node (its own session, so signals to its group reach
+// nobody else) whose spawn helper stops itself at a named step (PIDFD_HELPER_PAUSE); this test
+// process injects the fault from outside, as a stuck spawn blocks that Node's JS thread.
+// Each case checks: the call returned within the deadline, the program ran exactly once (or,
+// where it reports an error, not at all), Node has no zombie child, and its descriptors are
+// back where they were.
+
+import test, { type ExecutionContext } from 'ava'
+import { spawn as cpSpawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+
+import { entry, procState, root, sleep } from './helpers.js'
+
+const DEADLINE_MS = 1000
+
+/** The pids of `parent`'s children, with their one-letter state. */
+function childrenOf(parent: number): Array<{ pid: number; state: string }> {
+  const out = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(ppid) === parent) out.push({ pid: Number(name), state: state! })
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out
+}
+
+/** The script the Node under test runs: warm up, report, spawn on 'go', report what happened. */
+const SCRIPT = `
+const pidfd = require(${JSON.stringify(entry)});
+const binding = require(${JSON.stringify(join(root, 'binding.js'))});
+const fs = require('node:fs');
+const marker = process.env.MARKER;
+const fds = () => fs.readdirSync('/proc/self/fd').length;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const lines = () => { try { return fs.readFileSync(marker, 'utf8').split('\\n').filter(Boolean).length } catch { return 0 } };
+const children = (only) => fs.readdirSync('/proc').filter((d) => /^\\d+$/.test(d)).filter((d) => {
+  try {
+    const st = fs.readFileSync('/proc/' + d + '/stat', 'utf8');
+    const [state, ppid] = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return (only === undefined || state === only) && Number(ppid) === process.pid;
+  } catch { return false }
+}).map(Number);
+const zombies = () => children('Z');
+(async () => {
+  await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
+  const helper = binding.spawnHelperPid();
+  console.log(JSON.stringify({ ready: true, helper }));
+  await new Promise((r) => process.stdin.once('data', r));
+  process.stdin.pause();
+  const before = fds();
+  const t0 = performance.now();
+  let sub = null, error = null, exit = null;
+  try {
+    sub = pidfd.spawn('sh', ['-c', 'echo ran >> "$MARKER"'], { stdio: 'ignore' });
+  } catch (e) { error = e }
+  const ms = performance.now() - t0;
+  if (sub) {
+    error = await new Promise((r) => { sub.once('error', r); sub.exited.then(() => r(null), () => {}) });
+    if (!error) exit = await sub.exited;
+  }
+  // Time for a second run to show, and for the package to reap what it killed.
+  await sleep(300);
+  for (let i = 0; i < 100 && zombies().length; i++) await sleep(20);
+  const next = await pidfd.spawn('sh', ['-c', 'exit 7'], { stdio: 'ignore' }).exited;
+  console.log(JSON.stringify({
+    ms, error: error && { code: error.code, errno: error.errno, syscall: error.syscall, message: error.message },
+    code: exit && exit.code, runs: lines(), zombies: zombies(), before, after: fds(),
+    others: children().filter((pid) => pid !== binding.spawnHelperPid()),
+    helperBefore: helper, helperAfter: binding.spawnHelperPid(), next: next.code,
+  }));
+  process.exit(0);
+})();
+`
+
+interface Ctx {
+  node: number
+  helper: number
+  /** Waits for a stopped child of the Node under test (the helper, or the child it cloned). */
+  stopped(which: (pid: number) => boolean): Promise<number>
+}
+
+interface Result {
+  ms: number
+  error: { code: string; errno: number; syscall: string; message: string } | null
+  code: number | null
+  runs: number
+  zombies: number[]
+  /** Node's children other than the helper now running. */
+  others: number[]
+  before: number
+  after: number
+  helperBefore: number
+  helperAfter: number
+  next: number
+}
+
+/** Runs SCRIPT with the helper pausing at `pause`; `beforeGo` and `afterGo` inject the fault. */
+async function scenario(
+  t: ExecutionContext,
+  pause: string | undefined,
+  inject: { beforeGo?: (c: Ctx) => Promise<void>; afterGo?: (c: Ctx) => Promise<void> },
+): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-faults-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    MARKER: join(dir, 'marker'),
+    PIDFD_HELPER_DEADLINE: String(DEADLINE_MS),
+  }
+  if (pause) env.PIDFD_HELPER_PAUSE = pause
+  const node = cpSpawn(process.execPath, ['-e', SCRIPT], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
+  t.teardown(() => {
+    if (node.exitCode === null) node.kill('SIGKILL')
+  })
+  let stderr = ''
+  node.stderr.on('data', (d) => (stderr += d))
+  const lines = createInterface({ input: node.stdout })[Symbol.asyncIterator]()
+  const first = await lines.next()
+  if (first.done) throw new Error(`no ready line: ${stderr}`)
+  const { helper } = JSON.parse(first.value) as { helper: number }
+  const ctx: Ctx = {
+    node: node.pid!,
+    helper,
+    async stopped(which) {
+      for (let i = 0; i < 500; i++) {
+        const hit = childrenOf(node.pid!).find((c) => c.state === 'T' && which(c.pid))
+        if (hit) return hit.pid
+        await sleep(10)
+      }
+      throw new Error('nothing stopped')
+    },
+  }
+  await inject.beforeGo?.(ctx)
+  node.stdin.write('go\n')
+  await inject.afterGo?.(ctx)
+  const last = await lines.next()
+  if (last.done) throw new Error(`no result: ${stderr}`)
+  const result = JSON.parse(last.value) as Result
+  t.log(JSON.stringify(result))
+  return result
+}
+
+/** What holds after every fault: no zombie, descriptors as before, and spawn works again. */
+function healthy(t: ExecutionContext, r: Result): void {
+  t.deepEqual(r.zombies, [], 'no zombie child of Node')
+  t.deepEqual(r.others, [], 'no child of Node left but the helper')
+  t.is(r.after, r.before, 'descriptors are back where they were')
+  t.is(r.next, 7, 'the next spawn works')
+  t.true(r.helperAfter > 0, 'a helper runs again')
+}
+
+test('a stopped helper: spawn returns after the deadline, on a new helper, and runs the program once', async (t) => {
+  const r = await scenario(t, undefined, {
+    async beforeGo(c) {
+      process.kill(c.helper, 'SIGSTOP')
+      await c.stopped((pid) => pid === c.helper)
+    },
+  })
+  t.is(r.error, null)
+  t.is(r.code, 0)
+  t.is(r.runs, 1)
+  t.true(r.ms >= DEADLINE_MS * 0.9 && r.ms < DEADLINE_MS + 1000, `spawn took ${r.ms} ms`)
+  t.not(r.helperAfter, r.helperBefore)
+  healthy(t, r)
+})
+
+test('the helper killed before it reads the request: the request goes to a new helper, once', async (t) => {
+  const r = await scenario(t, 'request:2', {
+    async afterGo(c) {
+      await c.stopped((pid) => pid === c.helper)
+      process.kill(c.helper, 'SIGKILL')
+    },
+  })
+  t.is(r.error, null)
+  t.is(r.code, 0)
+  t.is(r.runs, 1)
+  t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
+  t.not(r.helperAfter, r.helperBefore)
+  healthy(t, r)
+})
+
+test('the helper killed after the clone, before the child execs: the child is adopted and runs once', async (t) => {
+  const r = await scenario(t, 'exec:2', {
+    async afterGo(c) {
+      const child = await c.stopped((pid) => pid !== c.helper)
+      process.kill(c.helper, 'SIGKILL')
+      await sleep(50)
+      process.kill(child, 'SIGCONT')
+    },
+  })
+  t.is(r.error, null)
+  t.is(r.code, 0)
+  t.is(r.runs, 1)
+  t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
+  healthy(t, r)
+})
+
+test('a child stuck before its exec past the deadline is killed, the call fails with ETIMEDOUT, and nothing runs', async (t) => {
+  const r = await scenario(t, 'exec:2', {})
+  t.is(r.error?.code, 'ETIMEDOUT')
+  t.is(r.error?.errno, -110)
+  t.is(r.error?.syscall, 'spawn')
+  t.regex(r.error?.message ?? '', /^spawn ETIMEDOUT \(.*1000 ms.*\)$/)
+  t.is(r.runs, 0)
+  t.true(r.ms >= DEADLINE_MS * 0.9 && r.ms < DEADLINE_MS + 1500, `spawn took ${r.ms} ms`)
+  healthy(t, r)
+})
+
+test('the helper killed after the child exec\'d, before its reply: the child is adopted, ran once', async (t) => {
+  const r = await scenario(t, 'reply:2', {
+    async afterGo(c) {
+      await c.stopped((pid) => pid === c.helper)
+      process.kill(c.helper, 'SIGKILL')
+    },
+  })
+  t.is(r.error, null)
+  t.is(r.code, 0)
+  t.is(r.runs, 1)
+  t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
+  healthy(t, r)
+})
+
+test('the helper survives the terminal\'s signals sent to the whole process group; children still start with default dispositions and an empty mask', async (t) => {
+  const signals = ['SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTERM', 'SIGPIPE', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1']
+  const script = `
+    const pidfd = require(${JSON.stringify(entry)});
+    const binding = require(${JSON.stringify(join(root, 'binding.js'))});
+    const { text } = require('node:stream/consumers');
+    for (const s of ${JSON.stringify(signals)}) process.on(s, () => {});
+    (async () => {
+      await pidfd.spawn('true').exited;
+      const helper = binding.spawnHelperPid();
+      for (const s of ${JSON.stringify(signals)}) process.kill(0, s);
+      await new Promise((r) => setTimeout(r, 200));
+      const sub = pidfd.spawn('sh', ['-c', 'grep -E "^Sig(Blk|Ign)" /proc/self/status']);
+      const out = await text(sub.stdout);
+      const exit = await sub.exited;
+      console.log(JSON.stringify({ helper, after: binding.spawnHelperPid(), out, code: exit.code }));
+    })();
+  `
+  const node = cpSpawn(process.execPath, ['-e', script], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  node.stdout.on('data', (d) => (out += d))
+  node.stderr.on('data', (d) => (err += d))
+  const code = await new Promise((resolve) => node.on('close', resolve))
+  t.is(code, 0, err)
+  const r = JSON.parse(out) as { helper: number; after: number; out: string; code: number }
+  t.is(r.after, r.helper, 'the same helper still runs')
+  t.is(procState(r.helper) === null || procState(r.helper) === 'Z', true, 'and ends with Node')
+  t.is(r.code, 0)
+  t.is(r.out, 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n')
+})
