@@ -1,4 +1,4 @@
-// What this kernel offers, detected once (PIDFD_DISABLE=name,… pretends some is missing).
+// What this kernel offers, detected once it can be (PIDFD_DISABLE=name,… pretends some is missing).
 
 import { binding } from './native.js'
 
@@ -21,9 +21,11 @@ export interface Features {
   namespaces: boolean
 }
 
-let cached: Features | null = null
-
-/** The capabilities of this kernel, detected on first call; seccomp-refused calls count as absent. */
+/**
+ * The capabilities of this kernel, detected on first call; seccomp-refused calls count as absent.
+ * The native side remembers the answer once every probe gave a real one (a probe that met a
+ * shortage of descriptors counts as present until it can run), so this is not cached here.
+ */
 export function features(): Features {
-  return (cached ??= Object.freeze({ ...binding.features() }))
+  return Object.freeze({ ...binding.features() })
 }

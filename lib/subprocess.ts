@@ -462,10 +462,13 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
   } catch (raw) {
     const err = fromNative(raw) as Error & { code?: string; syscall?: string; errno?: number }
     if (err.syscall !== 'spawn' || !ASYNC_ERRORS.has(err.code ?? '')) throw err
-    // As child_process names it: syscall "spawn <file>", with path and spawnargs (and the
-    // same message: a failed chdir is ENOENT there too).
+    // As child_process names it: syscall "spawn <file>", with path and spawnargs, and the same
+    // message (a failed chdir is ENOENT there too). What failed before the exec, where it was
+    // not the exec itself, stays on the error as `step` ('chdir', 'setuid', ...).
+    const step = /\((\w+) failed in the child\)$/.exec(err.message)?.[1]
     err.message = `spawn ${resolved.file} ${err.code}`
     Object.assign(err, { syscall: `spawn ${resolved.file}`, path: resolved.file, spawnargs: resolved.spawnargs.slice(1) })
+    if (step) Object.assign(err, { step })
     return new Subprocess(resolved, null, err)
   }
 }

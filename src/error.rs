@@ -31,6 +31,19 @@ impl SysError {
         self.detail = Some(detail.into());
         self
     }
+
+    /// This error as a failed spawn reports it (libuv's `uv_spawn` says only "spawn", whatever
+    /// step failed): the step goes into the detail.
+    pub fn in_spawn(self) -> Self {
+        if self.syscall == "spawn" {
+            return self;
+        }
+        let detail = match &self.detail {
+            Some(d) => format!("{}: {d}", self.syscall),
+            None => format!("{} failed", self.syscall),
+        };
+        SysError::new("spawn", self.errno).with_detail(detail)
+    }
 }
 
 /// `map_err` helper: `sys::call().map_err(at("pidfd_open"))`.

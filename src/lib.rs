@@ -234,7 +234,7 @@ pub fn spawn(options: spawn::NativeSpawnOptions) -> napi::Result<NativePidFd, St
         };
         return Err(features::unsupported("spawn", missing));
     }
-    let spawned = spawn::spawn(options)?;
+    let spawned = spawn::spawn(options).map_err(error::SysError::in_spawn)?;
     Ok(NativePidFd::new(spawned.process, spawned.stdio))
 }
 

@@ -105,6 +105,8 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
     for (i, &kind) in opts.stdio.iter().enumerate() {
         let mut parent = None;
         let source = match kind {
+            // As libuv: 'ignore' beyond stdio leaves the descriptor closed.
+            STDIO_IGNORE if i >= 3 => None,
             STDIO_IGNORE => {
                 if null.is_none() {
                     let fd = sys::open_dev_null().map_err(at("spawn"))?;
@@ -150,29 +152,36 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
             Some(_) => None,
             None => Some(sys::open_cwd().map_err(at("spawn"))?),
         };
-        let mut passed: Vec<_> = sources.iter().map(|fd| fd.as_fd()).collect();
-        let cwd = match (&here, &cwd) {
-            (Some(fd), _) => {
-                passed.push(fd.as_fd());
-                helper::Cwd::Inherit(passed.len() - 1)
-            }
-            (None, Some(path)) => helper::Cwd::Path(path),
-            (None, None) => helper::Cwd::Path(c""),
+        let reply = {
+            let mut passed: Vec<_> = sources.iter().map(|fd| fd.as_fd()).collect();
+            let cwd = match (&here, &cwd) {
+                (Some(fd), _) => {
+                    passed.push(fd.as_fd());
+                    helper::Cwd::Inherit(passed.len() - 1)
+                }
+                (None, Some(path)) => helper::Cwd::Path(path),
+                (None, None) => helper::Cwd::Path(c""),
+            };
+            let fd_map: Vec<i32> = map.iter().map(|m| m.map_or(-1, |i| i as i32)).collect();
+            helper::spawn(&helper::Request {
+                paths: &paths,
+                argv: &argv,
+                envp: &envp,
+                cwd,
+                sources: &passed,
+                fd_map: &fd_map,
+                detached: opts.detached,
+                process_group,
+                uid: opts.uid,
+                gid: opts.gid,
+            })?
         };
-        let fd_map: Vec<i32> = map.iter().map(|m| m.map_or(-1, |i| i as i32)).collect();
-        let req = helper::Request {
-            paths: &paths,
-            argv: &argv,
-            envp: &envp,
-            cwd,
-            sources: &passed,
-            fd_map: &fd_map,
-            detached: opts.detached,
-            process_group,
-            uid: opts.uid,
-            gid: opts.gid,
-        };
-        if let Some(reply) = helper::spawn(&req)? {
+        if let Some(reply) = reply {
+            // Our copies of the child's descriptors go first: where this process is out of
+            // descriptors (its pidfd could not come with the reply), they make the room to
+            // open it, and the child that already runs is adopted rather than killed.
+            drop(here);
+            drop(sources);
             return adopt_reply(reply, ours);
         }
     }
