@@ -260,3 +260,52 @@ test('the helper survives the terminal\'s signals sent to the whole process grou
   t.is(r.code, 0)
   t.is(r.out, 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n')
 })
+
+test('two threads spawning while the helper is stuck: the one queued behind waits no longer than its own deadline', async (t) => {
+  // Whichever thread reaches the helper first holds it for the deadline and then the drain (its
+  // child is stopped before exec); the other gives up at its own deadline.
+  const attempt = `
+    const t0 = performance.now();
+    let result;
+    try { pidfd.spawn('true', [], { stdio: 'ignore' }).kill('SIGKILL'); result = 'ok' } catch (e) { result = e.message }
+    const ms = performance.now() - t0;
+  `
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const pidfd = require(${JSON.stringify(entry)});
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(\`
+      const { workerData, parentPort } = require('node:worker_threads');
+      const pidfd = require(${JSON.stringify(entry)});
+      Atomics.wait(workerData, 0, 0);
+      ${attempt}
+      parentPort.postMessage({ ms, result });
+    \`, { eval: true, workerData: flag });
+    worker.once('online', async () => {
+      await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
+      await new Promise((r) => setTimeout(r, 50));
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+      ${attempt}
+      worker.once('message', (w) => { console.log(JSON.stringify([{ ms, result }, w])); process.exit(0) });
+    });
+  `
+  const node = cpSpawn(process.execPath, ['-e', script], {
+    env: { ...process.env, PIDFD_HELPER_DEADLINE: String(DEADLINE_MS), PIDFD_HELPER_PAUSE: 'exec:2' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  node.stdout.on('data', (d) => (out += d))
+  node.stderr.on('data', (d) => (err += d))
+  await new Promise((resolve) => node.on('close', resolve))
+  t.truthy(out, err)
+  const both = JSON.parse(out) as Array<{ ms: number; result: string }>
+  t.log(JSON.stringify(both))
+  const stuck = both.find((r) => r.result.includes('had not reached exec'))
+  const queued = both.find((r) => r !== stuck)
+  t.truthy(stuck, 'one call met the stopped child')
+  t.true(stuck!.ms > DEADLINE_MS * 1.15, `it held the helper for ${stuck!.ms} ms`)
+  t.true(queued!.ms < DEADLINE_MS * 1.1, `the other waited ${queued!.ms} ms`)
+  t.regex(queued!.result, /^(ok|spawn ETIMEDOUT \(the spawn helper was busy with another spawn for 1000 ms\))$/)
+})
