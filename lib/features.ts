@@ -21,11 +21,17 @@ export interface Features {
   namespaces: boolean
 }
 
+let last: Features | null = null
+
 /**
  * The capabilities of this kernel, detected on first call; seccomp-refused calls count as absent.
  * The native side remembers the answer once every probe gave a real one (a probe that met a
- * shortage of descriptors counts as present until it can run), so this is not cached here.
+ * shortage of descriptors counts as present until it can run), so this only keeps the last
+ * answer (the same frozen object while it does not change).
  */
 export function features(): Features {
-  return Object.freeze({ ...binding.features() })
+  const now = binding.features()
+  const same = last !== null && (Object.keys(now) as Array<keyof Features>).every((k) => now[k] === last![k])
+  return same ? last! : (last = Object.freeze({ ...now }))
 }
+
