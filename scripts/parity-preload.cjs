@@ -1,0 +1,36 @@
+// Loaded with `node -r` by scripts/node-parity.ts: swaps `child_process.spawn` for pidfd's in
+// the process it is loaded into (PIDFD_PARITY_MODE=pidfd), or only wraps Node's own (=control,
+// to show the preload itself changes nothing). A call pidfd cannot serve (an 'ipc' entry in
+// stdio) goes to Node's spawn and is counted. Each call appends one word to
+// PIDFD_PARITY_LOG: "pidfd" or "ipc".
+'use strict'
+
+const { appendFileSync } = require('node:fs')
+const { join } = require('node:path')
+const childProcess = require('node:child_process')
+
+const mode = process.env.PIDFD_PARITY_MODE
+const log = process.env.PIDFD_PARITY_LOG
+const nodeSpawn = childProcess.spawn
+let pidfd = null
+
+function note(word) {
+  if (log) appendFileSync(log, `${word}\n`)
+}
+
+function wantsIpc(args, options) {
+  const opts = Array.isArray(args) ? options : args
+  const stdio = opts !== null && typeof opts === 'object' ? opts.stdio : undefined
+  return Array.isArray(stdio) ? stdio.includes('ipc') : stdio === 'ipc'
+}
+
+childProcess.spawn = function spawn(file, args, options) {
+  if (mode !== 'pidfd') return Reflect.apply(nodeSpawn, this, arguments)
+  if (wantsIpc(args, options)) {
+    note('ipc')
+    return Reflect.apply(nodeSpawn, this, arguments)
+  }
+  note('pidfd')
+  pidfd ??= require(join(__dirname, '..', 'index.js'))
+  return Reflect.apply(pidfd.spawn, this, arguments)
+}
