@@ -2,7 +2,7 @@
 
 import test from 'ava'
 import { execFile, spawn as cpSpawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -34,6 +34,39 @@ const touch = (mib: number) => `const b = Buffer.alloc(${mib} * 1024 * 1024); b.
 
 function noStack(t: import('ava').ExecutionContext, r: Run): void {
   t.notRegex(r.stderr, /^\s+at /m, 'no stack trace')
+}
+
+/**
+ * Runs the CLI with stdout or stderr a pipe whose reader has gone before anything is written
+ * (what `| head -c 1` becomes once head has its byte), and reads the other one.
+ */
+function cliReaderGone(gone: 'stdout' | 'stderr', args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = cpSpawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GITHUB_STEP_SUMMARY: undefined } })
+    child[gone]!.destroy()
+    const read = gone === 'stdout' ? 'stderr' : 'stdout'
+    let seen = ''
+    child[read]!.on('data', (d: Buffer) => (seen += d))
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: read === 'stdout' ? seen : '', stderr: read === 'stderr' ? seen : '' }))
+  })
+}
+
+/** Runs the CLI with one stream on /dev/full (every write fails with ENOSPC), and reads the other. */
+function cliToFull(full: 'stdout' | 'stderr', args: string[]): Promise<Run> {
+  const fd = openSync('/dev/full', 'w')
+  return new Promise((resolve) => {
+    const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', full === 'stdout' ? fd : 'pipe', full === 'stderr' ? fd : 'pipe']
+    const child = cpSpawn(process.execPath, [bin, ...args], { stdio, env: { ...process.env, GITHUB_STEP_SUMMARY: undefined } })
+    closeSync(fd)
+    const read = full === 'stdout' ? child.stderr! : child.stdout!
+    let seen = ''
+    read.on('data', (d: Buffer) => (seen += d))
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: full === 'stdout' ? '' : seen, stderr: full === 'stderr' ? '' : seen }))
+  })
+}
+
+function noTrace(t: import('ava').ExecutionContext, output: string, what: string): void {
+  t.notRegex(output, /Error|EPIPE|^\s+at /m, `nothing like a stack trace on ${what}`)
 }
 
 test('exit code passes through; the text report goes to stderr', async (t) => {
@@ -88,6 +121,77 @@ test('GITHUB_STEP_SUMMARY gets a markdown table appended, unless --no-summary', 
   t.regex(after, /\| wall time \|/)
   await cli(['time', '--no-summary', '--', 'true'], { GITHUB_STEP_SUMMARY: summary })
   t.is(readFileSync(summary, 'utf8'), after)
+})
+
+test('--output that cannot be written: one line naming the path; the status stays the command\'s own, or 124, or 123', async (t) => {
+  const line = 'pidfd: cannot write the report to /nonexistent-dir/report.json: ENOENT\n'
+  const own = await cli(['time', '--output', '/nonexistent-dir/report.json', '--', 'sh', '-c', 'exit 3'])
+  t.is(own.code, 3)
+  t.is(own.stderr, line)
+
+  const timedOut = await cli(['time', '--timeout', '200ms', '--output', '/nonexistent-dir/report.json', '--', 'sleep', '5'])
+  t.is(timedOut.code, 124)
+  t.is(timedOut.stderr, line)
+
+  const breached = await cli(['time', '--max-rss', '1K', '--output', '/nonexistent-dir/report.json', '--', 'sh', '-c', 'exit 3'])
+  t.is(breached.code, 123)
+  t.is(breached.stderr, line)
+
+  // Opens as root and then fails the write (EIO); as anyone else the open fails (EACCES).
+  const proc = await cli(['time', '--output', '/proc/version', '--', 'sh', '-c', 'exit 3'])
+  t.is(proc.code, 3)
+  t.regex(proc.stderr, /^pidfd: cannot write the report to \/proc\/version: E[A-Z]+\n$/)
+})
+
+test('$GITHUB_STEP_SUMMARY that cannot be written: one line naming it; the status stays the command\'s own', async (t) => {
+  const line = 'pidfd: cannot write the summary to $GITHUB_STEP_SUMMARY (/nonexistent/summary.md): ENOENT\n'
+  const report = join(tmp(), 'report.txt')
+  const r = await cli(['time', '--output', report, '--', 'true'], { GITHUB_STEP_SUMMARY: '/nonexistent/summary.md' })
+  t.is(r.code, 0)
+  t.is(r.stderr, line)
+  t.regex(readFileSync(report, 'utf8'), /^pidfd time: true\n/, 'the report itself is still written')
+
+  const onStderr = await cli(['time', '--', 'sh', '-c', 'exit 4'], { GITHUB_STEP_SUMMARY: '/nonexistent/summary.md' })
+  t.is(onStderr.code, 4)
+  t.true(onStderr.stderr.startsWith('pidfd time: '), 'the report first')
+  t.true(onStderr.stderr.endsWith(`)\n${line}`), 'then the one line')
+})
+
+test('the report to a pipe whose reader has gone: nothing said, no stack trace, and the status stays the command\'s own', async (t) => {
+  // --output /dev/stdout into a shell pipe (a real pipe: Node's are socketpairs, which cannot be
+  // reopened) whose reader closes it first; the command waits for that, so pidfd writes only
+  // after. stderr stays readable, to show that nothing is said.
+  const dir = tmp()
+  const wait = `until [ -e "$0/closed" ]; do sleep 0.01; done; exit 6`
+  const script = `node "$0" time --timeout 10s --output /dev/stdout -- sh -c '${wait}' "$1" | { exec 0<&-; touch "$1/closed"; }; echo "status=\${PIPESTATUS[0]}"`
+  const piped = await new Promise<Run>((resolve) => {
+    const child = execFile('bash', ['-c', script, bin, dir], { env: { ...process.env, GITHUB_STEP_SUMMARY: undefined } }, (err, stdout, stderr) => {
+      void err
+      resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr })
+    })
+  })
+  t.is(piped.stdout, 'status=6\n')
+  t.is(piped.stderr, '')
+
+  // With the report on stderr, whatever pidfd says goes to the same dead pipe: the status and
+  // stdout are what shows.
+  const r = await cliReaderGone('stderr', ['time', '--', 'sh', '-c', 'echo out; exit 5'])
+  t.is(r.code, 5)
+  t.is(r.stdout, 'out\n')
+  noTrace(t, r.stdout, 'stdout')
+
+  const json = await cliReaderGone('stderr', ['time', '--format', 'json', '--timeout', '200ms', '--', 'sleep', '5'])
+  t.is(json.code, 124)
+  t.is(json.stdout, '')
+
+  // The other messages on stderr keep their statuses too.
+  t.is((await cliReaderGone('stderr', ['time', '--', 'pidfd-no-such-command'])).code, 127)
+  t.is((await cliReaderGone('stderr', ['time', '--bogus', '--', 'true'])).code, 2)
+
+  // A stderr that fails otherwise (ENOSPC) has nobody to tell either.
+  const full = await cliToFull('stderr', ['time', '--', 'sh', '-c', 'echo out; exit 3'])
+  t.is(full.code, 3)
+  t.is(full.stdout, 'out\n')
 })
 
 test('budgets: held, and breached with which, by how much, and exit 123 (which wins over the command\'s own failure)', async (t) => {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { info, INFO_HELP, wait, WAIT_HELP } from './inspect.js'
+import { toStderr } from './output.js'
 import { time, TIME_HELP } from './time.js'
 import { EXIT, UsageError } from './usage.js'
 
@@ -60,8 +61,8 @@ export function main(argv: string[]): void {
     (err: unknown) => {
       const e = err as { code?: string; message?: string }
       const usage = err instanceof UsageError || (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS'))
-      process.stderr.write(`pidfd: ${e.message ?? String(err)}\n`)
-      if (usage) process.stderr.write(`Try 'pidfd ${argv[0] && commands[argv[0]] ? `${argv[0]} ` : ''}--help'.\n`)
+      toStderr(`pidfd: ${e.message ?? String(err)}\n`)
+      if (usage) toStderr(`Try 'pidfd ${argv[0] && commands[argv[0]] ? `${argv[0]} ` : ''}--help'.\n`)
       process.exitCode = usage ? EXIT.USAGE : 1
     },
   )

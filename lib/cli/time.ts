@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 
 import { spawn } from '../subprocess.js'
 import { toSignalNumber } from '../signals.js'
+import { isBrokenPipe, reason, toStderr } from './output.js'
 import { json, markdown, text, type Breach, type Report } from './report.js'
 import { loadHumanisers, parseDurationMs, parseSizeKiB } from './units.js'
 import { EXIT, UsageError } from './usage.js'
@@ -34,7 +35,9 @@ Exit status: the command's own (a command killed by a signal makes pidfd kill it
 same signal, so the calling shell sees the same wait status; 128+n where that cannot work);
 124 when --timeout killed it; 123 when a --max-rss or --max-cpu budget was exceeded; 127 when
 the command was not found, 126 when it cannot be run; 2 for bad usage. 124 wins over 123, and
-123 wins over the command's own failure. The report is written in every case.
+123 wins over the command's own failure. The report is written in every case; one that cannot
+be written (--output, $GITHUB_STEP_SUMMARY) is one line on stderr and leaves the status alone,
+and a report to a pipe nobody reads any more (| head) is dropped without a word.
 
 Examples:
   pidfd time -- npm test
@@ -115,12 +118,26 @@ function breaches(report: Omit<Report, 'breaches'>, o: TimeOptions): Breach[] {
   return found
 }
 
+/**
+ * One write of the report. Its failure is one line on stderr, never the exit status: that is the
+ * command's (or 124, 123), and a CI step must not pass or fail on where its report went. A
+ * reader that has gone away (EPIPE) is told nothing.
+ */
+function deliver(what: string, write: () => void): void {
+  try {
+    write()
+  } catch (err) {
+    if (!isBrokenPipe(err)) toStderr(`pidfd: cannot write ${what}: ${reason(err)}\n`)
+  }
+}
+
 function writeReport(report: Report, o: TimeOptions): void {
   const rendered = o.format === 'json' ? json(report) : o.format === 'markdown' ? markdown(report) : text(report)
-  if (o.output !== undefined) writeFileSync(o.output, rendered)
-  else writeSync(2, rendered)
+  const output = o.output
+  if (output !== undefined) deliver(`the report to ${output}`, () => writeFileSync(output, rendered))
+  else deliver('the report to stderr', () => writeSync(2, rendered))
   const summary = process.env.GITHUB_STEP_SUMMARY
-  if (o.summary && summary) appendFileSync(summary, markdown(report) + '\n')
+  if (o.summary && summary) deliver(`the summary to $GITHUB_STEP_SUMMARY (${summary})`, () => appendFileSync(summary, markdown(report) + '\n'))
 }
 
 /**
@@ -172,7 +189,7 @@ export async function time(argv: string[]): Promise<number> {
   })
   if (spawnError) {
     const notFound = spawnError.code === 'ENOENT'
-    writeSync(2, `pidfd: ${file}: ${notFound ? 'command not found' : `cannot run it (${spawnError.code})`}\n`)
+    toStderr(`pidfd: ${file}: ${notFound ? 'command not found' : `cannot run it (${spawnError.code})`}\n`)
     return notFound ? EXIT.NOT_FOUND : EXIT.CANNOT_EXECUTE
   }
 

@@ -1,0 +1,29 @@
+// Where the CLI writes, and what happens when it cannot. A reader that has gone away (EPIPE:
+// `| head -c 100` has had its bytes) is nobody's failure: nothing is said, and the exit status
+// stays what it would have been. Any other failure is one line on stderr, never a stack trace.
+
+import { writeSync } from 'node:fs'
+
+export function isBrokenPipe(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'EPIPE'
+}
+
+/** The errno name (ENOENT) where there is one: the path is already in the caller's line. */
+export function reason(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown } | null
+  if (typeof e?.code === 'string') return e.code
+  return typeof e?.message === 'string' ? e.message : String(err)
+}
+
+/**
+ * Writes to stderr before returning (pidfd may kill itself with a signal next) and never throws:
+ * when stderr itself cannot be written there is nobody left to tell. writeSync on fd 2, not
+ * process.stderr: opening that stream makes a pipe non-blocking, for the command sharing it too.
+ */
+export function toStderr(text: string): void {
+  try {
+    writeSync(2, text)
+  } catch {
+    // stderr is gone or full; the exit status still says how things ended
+  }
+}
