@@ -224,6 +224,35 @@ test('--timeout kills the command (then SIGKILL after --kill-after), exits 124, 
   t.regex(stubborn.stderr, /killed by SIGKILL after the --timeout/)
 })
 
+test('--timeout ends the process group the command runs in: what it started in the background goes too', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-cli-group-'))
+  const pidFile = join(dir, 'sleep.pid')
+  const r = await cli(['time', '--timeout', '300ms', '--', 'sh', '-c', `sleep 100 & echo $! > ${pidFile}; wait`])
+  t.is(r.code, 124)
+  const sleeper = Number(readFileSync(pidFile, 'utf8'))
+  t.true(sleeper > 0)
+  const alive = () => {
+    try {
+      const stat = readFileSync(`/proc/${sleeper}/stat`, 'utf8')
+      return !/^\S+ \(.*\) Z/.test(stat)
+    } catch {
+      return false
+    }
+  }
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.false(alive(), `the background sleep ${sleeper} still runs`)
+})
+
+test('with --timeout the command has its own process group, so SIGINT to pidfd (the terminal\'s Ctrl-C) is passed on to that group', async (t) => {
+  const child = cpSpawn(process.execPath, [bin, 'time', '--timeout', '20s', '--', 'sh', '-c', 'trap "exit 42" INT; echo ready; sleep 3 >/dev/null 2>&1 & wait'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()))
+  child.kill('SIGINT')
+  // (The background sleep ignores SIGINT, as a non-interactive shell starts it, and so outlives
+  // this by a few seconds, away from our pipes.)
+  const code = await new Promise((resolve) => child.on('exit', resolve))
+  t.is(code, 42)
+})
+
 test('SIGINT to pidfd alone is ignored while the command runs; SIGTERM is passed on', async (t) => {
   const started = (child: ReturnType<typeof cpSpawn>) =>
     new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()))

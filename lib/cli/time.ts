@@ -26,7 +26,9 @@ Options:
                                K, M, G are KiB, MiB, GiB: 512M, 2G
   --max-cpu DURATION           fail if user + system CPU time exceeds DURATION (checked
                                after exit): 30s, 2m
-  --timeout DURATION           kill the command after DURATION (enforced while it runs)
+  --timeout DURATION           kill the command after DURATION (enforced while it runs); the
+                               command then runs in a process group of its own (as under GNU
+                               timeout), and the signals reach the whole group
   --kill-signal SIGNAL         signal sent at the timeout (default SIGTERM)
   --kill-after DURATION        then SIGKILL after this much longer (default 5s)
   -h, --help                   this help
@@ -169,20 +171,25 @@ export async function time(argv: string[]): Promise<number> {
   const { options, command } = parsed
   await loadHumanisers()
 
+  // With --timeout the command runs in a process group of its own, as GNU timeout runs it, so
+  // the timeout ends everything it started there (`sh -c 'sleep 100 & wait'` leaves no sleep).
+  const ownGroup = options.timeoutMs !== undefined
   // As /usr/bin/time: the terminal delivers SIGINT and SIGQUIT to the command too, so pidfd
-  // ignores them; SIGTERM and SIGHUP (what CI runners send) are passed on.
+  // ignores them (but passes them on to a command in its own group, which the terminal no
+  // longer reaches); SIGTERM and SIGHUP (what CI runners send) are passed on.
   let forwardTo: ((signal: NodeJS.Signals) => void) | null = null
   const ignore = () => {}
-  process.on('SIGINT', ignore)
-  process.on('SIGQUIT', ignore)
   const forward = (signal: NodeJS.Signals) => forwardTo?.(signal)
+  process.on('SIGINT', ownGroup ? forward : ignore)
+  process.on('SIGQUIT', ownGroup ? forward : ignore)
   process.on('SIGTERM', forward)
   process.on('SIGHUP', forward)
 
   const [file, ...args] = command as [string, ...string[]]
   const started = process.hrtime.bigint()
-  const child = spawn(file, args, { stdio: 'inherit' })
-  forwardTo = (signal) => child.kill(signal)
+  const child = spawn(file, args, { stdio: 'inherit', processGroup: ownGroup })
+  const signalCommand = (signal: NodeJS.Signals | number) => (ownGroup ? child.killGroup(signal) : child.kill(signal))
+  forwardTo = signalCommand
   const spawnError = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
     child.once('spawn', () => resolve(null))
     child.once('error', (err: NodeJS.ErrnoException) => resolve(err))
@@ -198,8 +205,8 @@ export async function time(argv: string[]): Promise<number> {
   if (options.timeoutMs !== undefined) {
     timer = setTimeout(() => {
       timedOut = true
-      child.kill(options.killSignal)
-      setTimeout(() => child.kill('SIGKILL'), options.killAfterMs).unref()
+      signalCommand(options.killSignal)
+      setTimeout(() => signalCommand('SIGKILL'), options.killAfterMs).unref()
     }, options.timeoutMs)
   }
 
