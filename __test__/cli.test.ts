@@ -194,6 +194,32 @@ test('the report to a pipe whose reader has gone: nothing said, no stack trace, 
   t.is(full.stdout, 'out\n')
 })
 
+test('stdout whose reader has gone (pidfd info pid | head -c 1): nothing said, no stack trace, the status unchanged; a stdout that fails otherwise is one line and 1', async (t) => {
+  const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
+  const ended = spawn('true', [], { stdio: 'ignore' })
+  await ended.exited
+  const cases: Array<[string[], number]> = [
+    [['info', String(sub.pid)], 0],
+    [['info', '--format', 'json', String(sub.pid)], 0],
+    [['wait', String(ended.pid)], 0],
+    [['wait', '--timeout', '100ms', String(sub.pid)], 124],
+    [['--help'], 0],
+    [['time', '--help'], 0],
+    [['--version'], 0],
+  ]
+  for (const [args, status] of cases) {
+    const r = await cliReaderGone('stdout', args)
+    t.is(r.code, status, args.join(' '))
+    t.is(r.stderr, '', args.join(' '))
+  }
+
+  const full = await cliToFull('stdout', ['info', String(sub.pid)])
+  t.is(full.code, 1)
+  t.is(full.stderr, 'pidfd: cannot write to stdout: ENOSPC\n')
+  sub.kill('SIGKILL')
+  await sub.exited
+})
+
 test('budgets: held, and breached with which, by how much, and exit 123 (which wins over the command\'s own failure)', async (t) => {
   const held = await cli(['time', '--max-rss', '1G', '--max-cpu', '1m', '--', process.execPath, '-e', touch(50)])
   t.is(held.code, 0)

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 
 import { AsyncPidFd, PidFd } from '../pidfd.js'
 import type { ExitInfo } from '../exit.js'
+import { print } from './output.js'
 import { parseDurationMs } from './units.js'
 import { EXIT, UsageError } from './usage.js'
 
@@ -66,7 +67,7 @@ export async function wait(argv: string[]): Promise<number> {
     options: { timeout: { type: 'string' }, format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h', default: false } },
   })
   if (values.help) {
-    process.stdout.write(WAIT_HELP)
+    await print(WAIT_HELP)
     return 0
   }
   const out = format(values.format)
@@ -92,8 +93,8 @@ export async function wait(argv: string[]): Promise<number> {
       }
     }),
   )
-  if (out === 'json') process.stdout.write(JSON.stringify(results, null, 2) + '\n')
-  else for (const r of results) process.stdout.write(`${r.pid}: ${r.timedOut ? 'still running at the timeout' : describe(r.exit)}\n`)
+  if (out === 'json') await print(JSON.stringify(results, null, 2) + '\n')
+  else await print(results.map((r) => `${r.pid}: ${r.timedOut ? 'still running at the timeout' : describe(r.exit)}\n`).join(''))
   return results.some((r) => r.timedOut) ? EXIT.TIMEOUT : 0
 }
 
@@ -104,7 +105,7 @@ export async function info(argv: string[]): Promise<number> {
     options: { format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h', default: false } },
   })
   if (values.help) {
-    process.stdout.write(INFO_HELP)
+    await print(INFO_HELP)
     return 0
   }
   const out = format(values.format)
@@ -114,12 +115,13 @@ export async function info(argv: string[]): Promise<number> {
   const data = fd.info()
   fd.close()
   const plain = { ...data, cgroupId: data.cgroupId === null ? null : data.cgroupId.toString() }
-  if (out === 'json') process.stdout.write(JSON.stringify(plain, null, 2) + '\n')
+  if (out === 'json') await print(JSON.stringify(plain, null, 2) + '\n')
   else {
-    for (const [k, v] of Object.entries(plain)) {
-      if (k !== 'exit') process.stdout.write(`${k.padEnd(9)} ${v}\n`)
-    }
-    if (data.exit) process.stdout.write(`exit      ${describe(data.exit)}\n`)
+    const lines = Object.entries(plain)
+      .filter(([k]) => k !== 'exit')
+      .map(([k, v]) => `${k.padEnd(9)} ${v}\n`)
+    if (data.exit) lines.push(`exit      ${describe(data.exit)}\n`)
+    await print(lines.join(''))
   }
   return 0
 }

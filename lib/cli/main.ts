@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { info, INFO_HELP, wait, WAIT_HELP } from './inspect.js'
-import { toStderr } from './output.js'
+import { print, toStderr } from './output.js'
 import { time, TIME_HELP } from './time.js'
 import { EXIT, UsageError } from './usage.js'
 
@@ -40,11 +40,11 @@ function version(): string {
 async function run(argv: string[]): Promise<number> {
   const [first, ...rest] = argv
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
-    process.stdout.write(HELP)
+    await print(HELP)
     return first === undefined ? EXIT.USAGE : 0
   }
   if (first === '-v' || first === '--version') {
-    process.stdout.write(`${version()}\n`)
+    await print(`${version()}\n`)
     return 0
   }
   const command = commands[first]

@@ -27,3 +27,21 @@ export function toStderr(text: string): void {
     // stderr is gone or full; the exit status still says how things ended
   }
 }
+
+let stdoutGuarded = false
+
+/**
+ * Writes to stdout and resolves once the text is out, or quietly when the reader has gone;
+ * rejects on any other failure (ENOSPC) with the message main() prints as its one line.
+ */
+export function print(text: string): Promise<void> {
+  if (!stdoutGuarded) {
+    // The failure reaches the write's callback below; Node also emits it as an 'error' event,
+    // which without a listener is an uncaught exception and a stack trace.
+    process.stdout.on('error', () => {})
+    stdoutGuarded = true
+  }
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (err) => (err && !isBrokenPipe(err) ? reject(new Error(`cannot write to stdout: ${reason(err)}`)) : resolve()))
+  })
+}

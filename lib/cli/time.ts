@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util'
 
 import { spawn } from '../subprocess.js'
 import { toSignalNumber } from '../signals.js'
-import { isBrokenPipe, reason, toStderr } from './output.js'
+import { isBrokenPipe, print, reason, toStderr } from './output.js'
 import { json, markdown, text, type Breach, type Report } from './report.js'
 import { loadHumanisers, parseDurationMs, parseSizeKiB } from './units.js'
 import { EXIT, UsageError } from './usage.js'
@@ -165,7 +165,7 @@ function raise(signal: NodeJS.Signals | null, number: number): never {
 export async function time(argv: string[]): Promise<number> {
   const parsed = parse(argv)
   if (parsed === 'help') {
-    process.stdout.write(TIME_HELP)
+    await print(TIME_HELP)
     return 0
   }
   const { options, command } = parsed
