@@ -253,10 +253,18 @@ test('--timeout kills the command (then SIGKILL after --kill-after), exits 124, 
 test('--timeout ends the process group the command runs in: what it started in the background goes too', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pidfd-cli-group-'))
   const pidFile = join(dir, 'sleep.pid')
-  const r = await cli(['time', '--timeout', '300ms', '--', 'sh', '-c', `sleep 100 & echo $! > ${pidFile}; wait`])
+  // The sleep's output goes elsewhere, so a sleep that survives cannot hold up this run.
+  const r = await cli(['time', '--timeout', '300ms', '--', 'sh', '-c', `sleep 100 >/dev/null 2>&1 & echo $! > ${pidFile}; wait`])
   t.is(r.code, 124)
   const sleeper = Number(readFileSync(pidFile, 'utf8'))
   t.true(sleeper > 0)
+  t.teardown(() => {
+    try {
+      process.kill(sleeper, 'SIGKILL')
+    } catch {
+      // gone, as it should be
+    }
+  })
   const alive = () => {
     try {
       const stat = readFileSync(`/proc/${sleeper}/stat`, 'utf8')
