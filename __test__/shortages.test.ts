@@ -22,7 +22,8 @@ function exhaust(free) {
   return held;
 }
 const settle = (sub) => new Promise((resolve) => {
-  sub.once('error', (e) => resolve({ error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path }, pid: sub.pid }));
+  const stdio = [typeof sub.stdio, typeof sub.stdin, typeof sub.stdout, typeof sub.stderr];
+  sub.once('error', (e) => resolve({ error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path }, pid: sub.pid, stdio }));
   sub.once('exit', (code) => resolve({ code, pid: typeof sub.pid }));
 });
 `
@@ -48,9 +49,10 @@ for (const free of [0, 1, 8]) {
     const r = JSON.parse(run.stdout)
     t.deepEqual(r.ours.error, { message: 'spawn sh EMFILE', code: 'EMFILE', errno: -24, syscall: 'spawn sh', path: 'sh' })
     t.is(r.ours.pid, undefined)
+    t.deepEqual(r.ours.stdio, ['undefined', 'undefined', 'undefined', 'undefined'], 'no stdio at all, as child_process gives none')
     // The first spawn also starts the watcher thread and the helper, so it needs a few more
     // descriptors than child_process's; where both fail, they fail alike.
-    if (r.theirs.error) t.deepEqual(r.ours.error, r.theirs.error)
+    if (r.theirs.error) t.deepEqual([r.ours.error, r.ours.stdio], [r.theirs.error, r.theirs.stdio])
     else t.log(`child_process managed with ${free} free`)
     t.is(r.again, 4)
     t.true(r.helper > 0, 'the helper runs')

@@ -12,8 +12,20 @@ export interface SystemError extends Error {
 
 type Coded<E extends Error> = E & { code: string }
 
+/**
+ * Gives an argument error Node's face: an own `code`, `toString()` as `TypeError [CODE]: …`,
+ * and the same first line in its stack.
+ */
 function coded<E extends Error>(error: E, code: string): Coded<E> {
-  return Object.assign(error, { code })
+  const header = `${error.name} [${code}]: ${error.message}`
+  Object.assign(error, { code })
+  Object.defineProperty(error, 'toString', { value: () => header, enumerable: false, configurable: true, writable: true })
+  const stack = error.stack
+  if (stack !== undefined) {
+    const plain = `${error.name}: ${error.message}`
+    error.stack = stack.startsWith(plain) ? header + stack.slice(plain.length) : stack
+  }
+  return error as Coded<E>
 }
 
 /** The name of a (positive) errno, from Node's own tables: libuv's, then the OS constants. */
@@ -57,32 +69,103 @@ export function callNative<T>(fn: () => T): T {
   }
 }
 
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return `Received ${value}`
-  if (typeof value === 'function') return `Received function ${value.name || '<anonymous>'}`
-  if (typeof value === 'object') return `Received ${inspect(value, { depth: -1 })}`
-  const shown = inspect(value).slice(0, 28)
-  return `Received type ${typeof value} (${shown})`
+/** How Node names a received value in ERR_INVALID_ARG_TYPE. */
+function received(value: unknown): string {
+  if (value === null) return 'null'
+  if (value === undefined) return 'undefined'
+  switch (typeof value) {
+    case 'bigint':
+      return `type bigint (${value}n)`
+    case 'number':
+      return `type number (${Object.is(value, -0) ? '-0' : String(value)})`
+    case 'boolean':
+      return `type boolean (${value})`
+    case 'symbol':
+      return `type symbol (${String(value)})`
+    case 'function':
+      return `function ${value.name}`
+    case 'string': {
+      const shown = value.length > 28 ? `${value.slice(0, 25)}...` : value
+      return shown.includes("'") ? `type string (${JSON.stringify(shown)})` : `type string ('${shown}')`
+    }
+    default: {
+      const ctor = (value as { constructor?: { name?: unknown } }).constructor
+      if (ctor && 'name' in ctor) return `an instance of ${String(ctor.name)}`
+      return inspect(value, { depth: -1 })
+    }
+  }
 }
 
-export function invalidArgType(name: string, expected: string, value: unknown): Coded<TypeError> {
-  return coded(
-    new TypeError(`The "${name}" argument must be ${expected}. ${describe(value)}`),
-    'ERR_INVALID_ARG_TYPE',
-  )
+/** "a", "a or b", "a, b, or c", as Node lists alternatives. */
+function list(items: string[]): string {
+  if (items.length <= 2) return items.join(' or ')
+  return `${items.slice(0, -1).join(', ')}, or ${items[items.length - 1]}`
 }
 
-export function invalidArgValue(name: string, value: unknown, reason: string): Coded<TypeError> {
-  return coded(
-    new TypeError(`The argument '${name}' ${reason}. Received ${inspect(value).slice(0, 60)}`),
-    'ERR_INVALID_ARG_VALUE',
-  )
+/** Node's primitive type names (written lower case in messages). */
+const TYPES = new Set(['string', 'function', 'number', 'object', 'Function', 'Object', 'boolean', 'bigint', 'symbol'])
+
+/** "argument" or "property", as Node calls `name` (a dotted name is an options property). */
+function kind(name: string): string {
+  return name.includes('.') ? 'property' : 'argument'
 }
 
+/**
+ * ERR_INVALID_ARG_TYPE, worded as Node words it: `expected` lists type names ('string'), class
+ * names ('AbortSignal') or other descriptions, as Node's own validators pass them.
+ */
+export function invalidArgType(name: string, expected: string | string[], value: unknown): Coded<TypeError> {
+  const types: string[] = []
+  const instances: string[] = []
+  const other: string[] = []
+  for (const e of Array.isArray(expected) ? expected : [expected]) {
+    if (TYPES.has(e)) types.push(e.toLowerCase())
+    else if (/^([A-Z][a-z0-9]*)+$/.test(e)) instances.push(e)
+    else other.push(e)
+  }
+  if (instances.length > 0 && types.includes('object')) {
+    types.splice(types.indexOf('object'), 1)
+    instances.push('Object')
+  }
+  const parts: string[] = []
+  if (types.length > 0) parts.push(`${types.length > 1 ? 'one of type' : 'of type'} ${list(types)}`)
+  if (instances.length > 0) parts.push(`an instance of ${list(instances)}`)
+  if (other.length > 1) parts.push(`one of ${list(other)}`)
+  else if (other.length === 1) parts.push(other[0]!.toLowerCase() !== other[0] ? `an ${other[0]}` : other[0]!)
+  const subject = name.endsWith(' argument') ? name : `"${name}" ${kind(name)}`
+  return coded(new TypeError(`The ${subject} must be ${parts.join(' or ')}. Received ${received(value)}`), 'ERR_INVALID_ARG_TYPE')
+}
+
+/** ERR_INVALID_ARG_VALUE: "The argument 'name' <reason>. Received <value>". */
+export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): Coded<TypeError> {
+  let shown = inspect(value)
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`
+  return coded(new TypeError(`The ${kind(name)} '${name}' ${reason}. Received ${shown}`), 'ERR_INVALID_ARG_VALUE')
+}
+
+/** 1234567890 as Node shows a large number: 1_234_567_890. */
+function separated(digits: string): string {
+  const sign = digits.startsWith('-') ? '-' : ''
+  const body = sign ? digits.slice(1) : digits
+  return sign + body.replace(/\B(?=(\d{3})+$)/g, '_')
+}
+
+/** ERR_OUT_OF_RANGE: "The value of "name" is out of range. It must be <range>. Received <value>". */
 export function outOfRange(name: string, range: string, value: unknown): Coded<RangeError> {
+  let shown: string
+  if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) > 2 ** 32) shown = separated(String(value))
+  else if (typeof value === 'bigint') {
+    shown = value > 2n ** 32n || value < -(2n ** 32n) ? separated(String(value)) : String(value)
+    shown += 'n'
+  } else shown = inspect(value)
+  return coded(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown}`), 'ERR_OUT_OF_RANGE')
+}
+
+/** ERR_INVALID_SYNC_FORK_INPUT: a Buffer or string as an asynchronous child's stdio entry. */
+export function invalidSyncForkInput(value: unknown): Coded<TypeError> {
   return coded(
-    new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${inspect(value)}`),
-    'ERR_OUT_OF_RANGE',
+    new TypeError(`Asynchronous forks do not support Buffer, TypedArray, DataView or string input: ${inspect(value)}`),
+    'ERR_INVALID_SYNC_FORK_INPUT',
   )
 }
 
@@ -96,7 +179,8 @@ export function closedError(): Coded<Error> {
 
 /** Node's AbortError: name 'AbortError', code 'ABORT_ERR', the signal's reason as `cause`. */
 export function abortError(cause: unknown): Error & { code: string } {
+  // Not one of Node's ERR_* errors: its string is plain "AbortError: …", as Node's is.
   const err = new Error('The operation was aborted', { cause })
   err.name = 'AbortError'
-  return coded(err, 'ABORT_ERR')
+  return Object.assign(err, { code: 'ABORT_ERR' })
 }

@@ -41,9 +41,19 @@ function openNative(pid: unknown, options: unknown): NativePidFd {
   return callNative(() => binding.NativePidFd.open(checkedPid, reap))
 }
 
+/** @internal How a Subprocess (this package's own child) answers fromChild(). */
+export const kOwnChild = Symbol('pidfd.ownChild')
+export type OwnChild = { exit: ExitInfo } | { native: NativePidFd } | { error: Error }
+
+/** This package's own child, if `child` is one: its full record, a second handle, or its error. */
+function ownChild(child: unknown): OwnChild | null {
+  const answer = (child as { [kOwnChild]?: () => OwnChild } | null)?.[kOwnChild]
+  return typeof answer === 'function' ? answer.call(child) : null
+}
+
 /** What fromChild() needs of a child_process child. */
 function checkChild(child: unknown, options: unknown): ChildProcess {
-  if (!(child instanceof ChildProcess)) throw invalidArgType('child', 'an instance of ChildProcess', child)
+  if (!(child instanceof ChildProcess)) throw invalidArgType('child', 'ChildProcess', child)
   const { reap } = validateObject('options', options)
   if (reap !== undefined && reap !== false) {
     throw invalidArgValue('options.reap', reap, 'is not allowed: fromChild never reaps, libuv does')
@@ -182,7 +192,7 @@ abstract class Handle {
    * Linux 6.11; /proc/<pid>/ns before that). The caller owns it: close it with fs.closeSync.
    */
   namespace(kind: NamespaceKind): number {
-    if (typeof kind !== 'string') throw invalidArgType('kind', 'of type string', kind)
+    if (typeof kind !== 'string') throw invalidArgType('kind', 'string', kind)
     if (!(NAMESPACE_KINDS as readonly string[]).includes(kind)) {
       throw invalidArgValue('kind', kind, `must be one of ${NAMESPACE_KINDS.join(', ')}`)
     }
@@ -195,7 +205,7 @@ abstract class Handle {
    * needs the right to ptrace the process). The caller owns it.
    */
   getFd(targetFd: number): number {
-    if (typeof targetFd !== 'number') throw invalidArgType('targetFd', 'of type number', targetFd)
+    if (typeof targetFd !== 'number') throw invalidArgType('targetFd', 'number', targetFd)
     if (!Number.isInteger(targetFd) || targetFd < 0 || targetFd > 2 ** 31 - 1) {
       throw outOfRange('targetFd', 'an integer >= 0 and <= 2147483647', targetFd)
     }
@@ -233,6 +243,11 @@ export class PidFd extends Handle {
    */
   static fromChild(child: ChildProcess, options?: { reap?: false }): PidFd {
     checkChild(child, options)
+    const own = ownChild(child)
+    if (own) {
+      if ('error' in own) throw own.error
+      return 'exit' in own ? new PidFd(token, null, child.pid, own.exit) : new PidFd(token, own.native)
+    }
     const done = exitOfChild(child)
     if (done) return new PidFd(token, null, child.pid, done)
     const failed = spawnErrorOf(child)
@@ -297,10 +312,10 @@ export interface WaitOptions {
 function waitSignal(options: unknown): AbortSignal | undefined {
   const { signal, timeout } = validateObject('options', options)
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal)
+    throw invalidArgType('options.signal', 'AbortSignal', signal)
   }
   if (timeout === undefined) return signal
-  if (typeof timeout !== 'number') throw invalidArgType('options.timeout', 'of type number', timeout)
+  if (typeof timeout !== 'number') throw invalidArgType('options.timeout', 'number', timeout)
   if (!Number.isInteger(timeout) || timeout < 0 || timeout > 2 ** 31 - 1) {
     throw outOfRange('options.timeout', 'an integer >= 0 and <= 2147483647', timeout)
   }
@@ -344,6 +359,11 @@ export class AsyncPidFd extends Handle {
    */
   static fromChild(child: ChildProcess, options?: { reap?: false }): AsyncPidFd {
     checkChild(child, options)
+    const own = ownChild(child)
+    if (own) {
+      if ('error' in own) return AsyncPidFd.#failedWith(own.error)
+      return 'exit' in own ? new AsyncPidFd(token, null, child.pid, own.exit) : new AsyncPidFd(token, own.native)
+    }
     const done = exitOfChild(child)
     if (done) return new AsyncPidFd(token, null, child.pid, done)
     if (child.pid === undefined) {
@@ -409,7 +429,8 @@ export class AsyncPidFd extends Handle {
 
   /**
    * @internal For spawn(): `waiter` learns the exit (or the error) once, never during this
-   * call, with no promise of its own.
+   * call, with no promise of its own. An exit already known is told from the event loop, as
+   * child_process emits 'exit': after every nextTick and microtask of the code that spawned.
    */
   listen(waiter: Waiter): void {
     process.nextTick(() => {
@@ -419,7 +440,11 @@ export class AsyncPidFd extends Handle {
       } catch (err) {
         return waiter.reject(err)
       }
-      if (now) return waiter.resolve(now)
+      if (now) {
+        const exit = now
+        setImmediate(() => waiter.resolve(exit))
+        return
+      }
       this.#add(waiter)
       if (this.#id === 0) this.#watch()
     })
@@ -463,8 +488,9 @@ export class AsyncPidFd extends Handle {
       return
     }
     if (!subscribed) {
-      // Already known: read it now. Nothing to watch again if it is somehow not there.
-      this.#finish(null, false)
+      // Known since the check that led here: told from the event loop, as a watched exit is.
+      // Nothing to watch again if it is somehow not there.
+      setImmediate(() => this.#finish(null, false))
       return
     }
     this.#id = id

@@ -21,7 +21,7 @@ export function toSignalNumber(signal: unknown): number {
     if (Object.hasOwn(byName, signal)) return byName[signal]!
     throw unknownSignal(signal)
   }
-  throw invalidArgType('signal', 'of type string or number', signal)
+  throw invalidArgType('signal', ['string', 'number'], signal)
 }
 
 /** Node's name for a signal number; null for real-time signals, which have none. */

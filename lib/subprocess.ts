@@ -1,6 +1,7 @@
 // spawn(): a drop-in for child_process.spawn whose children this package starts through its
 // spawn helper, reaps itself, and so always has the rusage of.
 
+import { ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { Socket } from 'node:net'
 import type { Readable, Stream, Writable } from 'node:stream'
@@ -8,11 +9,10 @@ import { fileURLToPath } from 'node:url'
 import { isMainThread } from 'node:worker_threads'
 
 import { binding, type NativePidFd } from './native.js'
-import { abortError, callNative, fromNative, invalidArgType, invalidArgValue, outOfRange } from './errors.js'
+import { abortError, callNative, fromNative, invalidArgType, invalidArgValue, invalidSyncForkInput, outOfRange } from './errors.js'
 import type { ExitInfo, ResourceUsage } from './exit.js'
-import { AsyncPidFd, type Waiter } from './pidfd.js'
+import { AsyncPidFd, kOwnChild, type OwnChild, type Waiter } from './pidfd.js'
 import { toSignalNumber } from './signals.js'
-import { validateBoolean, validateObject } from './validate.js'
 
 export type StdioKind = 'pipe' | 'overlapped' | 'inherit' | 'ignore'
 export type StdioEntry = StdioKind | number | Stream | null | undefined
@@ -56,70 +56,120 @@ const IGNORE = -3
 /** Spawn errors child_process reports through 'error' instead of throwing. */
 const ASYNC_ERRORS = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT'])
 
+/** A string option or argument without NUL bytes, as Node's validators check it. */
 function checkString(name: string, value: unknown): string {
-  if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value)
-  if (value.includes('\0')) throw invalidArgValue(name, value, 'must be a string without null bytes')
+  if (typeof value !== 'string') throw invalidArgType(name, 'string', value)
+  return noNul(name, value)
+}
+
+function noNul<T>(name: string, value: T): T {
+  if (typeof value === 'string' && value.includes('\0')) throw invalidArgValue(name, value, 'must be a string without null bytes')
   return value
-}
-
-function checkId(name: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
-  if (!Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) {
-    throw outOfRange(name, 'an integer >= 0 and <= 2147483647', value)
-  }
-  return value
-}
-
-function fdOfStream(stream: object): number | null {
-  const s = stream as { fd?: unknown; _handle?: { fd?: unknown } }
-  const fd = typeof s.fd === 'number' ? s.fd : s._handle?.fd
-  return typeof fd === 'number' && fd >= 0 ? fd : null
-}
-
-function stdioCodes(stdio: unknown): number[] {
-  let list: unknown[]
-  if (stdio === undefined) list = []
-  else if (typeof stdio === 'string') list = [stdio, stdio, stdio]
-  else if (Array.isArray(stdio)) list = [...stdio]
-  else throw invalidArgType('options.stdio', 'of type string or an instance of Array', stdio)
-  while (list.length < 3) list.push(undefined)
-  return list.map((entry, i) => {
-    const name = `options.stdio[${i}]`
-    if (entry === null || entry === undefined) return i < 3 ? PIPE : IGNORE
-    if (entry === 'pipe' || entry === 'overlapped') return PIPE
-    if (entry === 'inherit') return INHERIT
-    if (entry === 'ignore') return IGNORE
-    if (entry === 'ipc') {
-      throw invalidArgValue(name, entry, 'is not supported: pidfd.spawn has no IPC channel (use child_process.fork)')
-    }
-    if (typeof entry === 'number' && Number.isInteger(entry) && entry >= 0 && entry <= 2 ** 31 - 1) return entry
-    if (typeof entry === 'object') {
-      const fd = fdOfStream(entry)
-      if (fd !== null) return fd
-      throw invalidArgValue(name, entry, 'is a stream without an open file descriptor')
-    }
-    throw invalidArgValue(name, entry, "must be 'pipe', 'overlapped', 'inherit', 'ignore', a file descriptor or a stream")
-  })
 }
 
 /**
- * The child's environment as `KEY=value` entries; undefined for this process's own environment,
- * which the native side reads itself. (On the main thread `process.env` is the process's
- * environment; a worker's is its own copy, so a worker passes it.)
+ * child_process changed between Node versions (Node 24 warns DEP0190; Node 25 checks uid, gid
+ * and timeout with its generic validators): this behaves as the Node it runs under.
+ */
+const NODE_MAJOR = Number(process.versions.node.split('.')[0])
+const NODE_25 = NODE_MAJOR >= 25
+
+/** uid and gid may be any 32-bit integer (the kernel judges them). */
+function checkInt32(name: string, value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined
+  const int32 = typeof value === 'number' && Number.isInteger(value) && value >= -(2 ** 31) && value <= 2 ** 31 - 1
+  if (!int32 && !NODE_25) throw invalidArgType(name, 'int32', value)
+  if (typeof value !== 'number') throw invalidArgType(name, 'number', value)
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value)
+  if (!int32) throw outOfRange(name, '>= -2147483648 && <= 2147483647', value)
+  return value >>> 0
+}
+
+/** The timeout option: a non-negative integer (0: none). */
+function checkTimeout(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined
+  if (!NODE_25 && !(Number.isInteger(value) && (value as number) >= 0)) throw outOfRange('timeout', 'an unsigned integer', value)
+  if (typeof value !== 'number') throw invalidArgType('timeout', 'number', value)
+  if (!Number.isInteger(value)) throw outOfRange('timeout', 'an integer', value)
+  if (value < 0 || value > Number.MAX_SAFE_INTEGER) throw outOfRange('timeout', `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`, value)
+  return value > 0 ? value : undefined
+}
+
+function checkBoolean(name: string, value: unknown): boolean | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'boolean', value)
+  return value
+}
+
+/** A stream of ours that becomes a child's descriptor: its fd, and whether it wraps a handle. */
+function streamFd(stream: object): { fd: number; handle: boolean } | null {
+  const s = stream as { fd?: unknown; handle?: { fd?: unknown }; _handle?: { fd?: unknown } }
+  if (typeof s.fd === 'number') return { fd: s.fd, handle: false }
+  const fd = s.handle?.fd ?? s._handle?.fd
+  return typeof fd === 'number' && fd >= 0 ? { fd, handle: true } : null
+}
+
+/** The stdio entries, as Node reads them: codes for the native side, and the streams handed over. */
+function stdioCodes(stdio: unknown): { codes: number[]; handedOver: Stream[] } {
+  let list: unknown[]
+  // A missing or falsy stdio is 'pipe', as child_process has it.
+  if (!stdio) stdio = 'pipe'
+  if (typeof stdio === 'string') {
+    if (stdio === 'inherit') list = [0, 1, 2]
+    else if (stdio === 'ignore' || stdio === 'pipe' || stdio === 'overlapped') list = [stdio, stdio, stdio]
+    else throw invalidArgValue('stdio', stdio)
+  } else if (Array.isArray(stdio)) list = [...stdio]
+  else throw invalidArgValue('stdio', stdio)
+  while (list.length < 3) list.push(undefined)
+  const handedOver: Stream[] = []
+  const codes = list.map((entry, i) => {
+    entry ??= i < 3 ? 'pipe' : 'ignore'
+    if (entry === 'ignore') return IGNORE
+    if (entry === 'pipe' || entry === 'overlapped' || (typeof entry === 'number' && entry < 0)) return PIPE
+    if (entry === 'ipc') {
+      throw invalidArgValue(`options.stdio[${i}]`, entry, 'is not supported: pidfd.spawn has no IPC channel (use child_process.fork)')
+    }
+    if (entry === 'inherit') return INHERIT
+    if (typeof entry === 'number') return Math.trunc(entry)
+    if (typeof entry === 'string' || ArrayBuffer.isView(entry)) {
+      throw invalidSyncForkInput(entry)
+    }
+    if (typeof entry === 'object' && entry !== null) {
+      const found = streamFd(entry)
+      if (found !== null) {
+        if (found.handle) handedOver.push(entry as Stream)
+        return found.fd
+      }
+    }
+    throw invalidArgValue('stdio', entry)
+  })
+  return { codes, handedOver }
+}
+
+/**
+ * The child's environment as `KEY=value` entries, read as child_process reads it: every key
+ * `for…in` finds (inherited ones too, on purpose), undefined values left out. `undefined`: this
+ * process's own environment, which the native side copies itself (on the main thread
+ * `process.env` is the process's environment; a worker's is its own copy, so a worker passes it).
  */
 function envPairs(env: unknown): string[] | undefined {
-  if (env === undefined && isMainThread) return undefined
-  const source = env === undefined ? process.env : validateObject('options.env', env)
+  if (!env && isMainThread && process.env.NODE_V8_COVERAGE === undefined) return undefined
+  const source = (env || { ...process.env }) as Record<string, unknown>
   const pairs: string[] = []
-  for (const [key, value] of Object.entries(source)) {
+  for (const key in source) {
+    const value = source[key]
     if (value === undefined) continue
-    const pair = `${key}=${String(value)}`
-    if (pair.includes('\0')) throw invalidArgValue('options.env', env, 'must not contain null bytes')
-    pairs.push(pair)
+    noNul(`options.env['${key}']`, key)
+    noNul(`options.env['${key}']`, value)
+    pairs.push(`${key}=${String(value)}`)
   }
+  // As child_process: coverage collection reaches children whatever env they are given.
+  const coverage = process.env.NODE_V8_COVERAGE
+  if (coverage !== undefined && env && !Object.hasOwn(env as object, 'NODE_V8_COVERAGE')) pairs.push(`NODE_V8_COVERAGE=${coverage}`)
   return pairs
 }
+
+let warnedShellArgs = false
 
 interface Resolved {
   file: string
@@ -128,50 +178,86 @@ interface Resolved {
   killSignal: number
   timeout: number | undefined
   signal: AbortSignal | undefined
+  /** Streams of ours that became the child's descriptors: no longer read here. */
+  handedOver: Stream[]
 }
 
-function resolve(fileArg: unknown, args: unknown, options: unknown): Resolved {
+/** Reads `spawn(file, args, options)` as child_process does: the same coercions and errors. */
+function resolve(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Resolved {
   const file = checkString('file', fileArg)
-  if (file === '') throw invalidArgValue('file', file, 'cannot be empty')
-  if (!Array.isArray(args)) throw invalidArgType('args', 'an instance of Array', args)
-  const argv: string[] = args.map((a: unknown, i) => checkString(`args[${i}]`, a))
-  const opts = validateObject('options', options)
+  if (file.length === 0) throw invalidArgValue('file', file, 'cannot be empty')
+  let args: unknown[]
+  let options = optionsArg
+  if (Array.isArray(argsArg)) args = [...argsArg]
+  else if (argsArg === null || argsArg === undefined) args = []
+  else if (typeof argsArg !== 'object') throw invalidArgType('args', 'object', argsArg)
+  else {
+    options = argsArg
+    args = []
+  }
+  args.forEach((arg, i) => noNul(`args[${i}]`, arg))
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    throw invalidArgType('options', 'Object', options)
+  }
+  // Own properties only: a polluted Object.prototype must not reach shell, cwd or env.
+  const opts: Record<string, unknown> = { __proto__: null, ...(options as object | undefined) }
 
   let cwd: string | undefined
-  if (opts.cwd instanceof URL) cwd = fileURLToPath(opts.cwd)
-  else if (opts.cwd !== undefined) cwd = checkString('options.cwd', opts.cwd)
-  const argv0 = opts.argv0 === undefined ? undefined : checkString('options.argv0', opts.argv0)
-  const detached = validateBoolean('options.detached', opts.detached) ?? false
-  const processGroup = validateBoolean('options.processGroup', opts.processGroup) ?? false
-  const uid = checkId('options.uid', opts.uid)
-  const gid = checkId('options.gid', opts.gid)
-  validateBoolean('options.windowsHide', opts.windowsHide)
-  validateBoolean('options.windowsVerbatimArguments', opts.windowsVerbatimArguments)
-  if (opts.serialization !== undefined) {
-    throw invalidArgValue('options.serialization', opts.serialization, 'is not supported: pidfd.spawn has no IPC channel')
+  if (opts.cwd !== undefined && opts.cwd !== null) {
+    if (opts.cwd instanceof URL) cwd = fileURLToPath(opts.cwd)
+    else if (typeof opts.cwd === 'string') cwd = opts.cwd
+    else if (opts.cwd instanceof Uint8Array) cwd = Buffer.from(opts.cwd).toString()
+    else throw invalidArgType('options.cwd', ['string', 'Buffer', 'URL'], opts.cwd)
+    if (cwd.includes('\0')) throw invalidArgValue('options.cwd', cwd, 'must be a string, Uint8Array, or URL without null bytes')
   }
-  const killSignal = toSignalNumber(opts.killSignal ?? 'SIGTERM')
-  let timeout: number | undefined
-  if (opts.timeout !== undefined && opts.timeout !== null) {
-    if (typeof opts.timeout !== 'number') throw invalidArgType('options.timeout', 'of type number', opts.timeout)
-    if (!Number.isInteger(opts.timeout) || opts.timeout < 0) {
-      throw outOfRange('options.timeout', 'an integer >= 0', opts.timeout)
-    }
-    timeout = opts.timeout > 0 ? opts.timeout : undefined
+  const detached = checkBoolean('options.detached', opts.detached) ?? false
+  const processGroup = checkBoolean('options.processGroup', opts.processGroup) ?? false
+  const uid = checkInt32('options.uid', opts.uid)
+  const gid = checkInt32('options.gid', opts.gid)
+  const shell = opts.shell
+  if (shell !== undefined && shell !== null && typeof shell !== 'boolean' && typeof shell !== 'string') {
+    throw invalidArgType('options.shell', ['boolean', 'string'], shell)
   }
-  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
-    throw invalidArgType('options.signal', 'an instance of AbortSignal', opts.signal)
-  }
+  const argv0 = opts.argv0 === undefined || opts.argv0 === null ? undefined : checkString('options.argv0', opts.argv0)
+  checkBoolean('options.windowsHide', opts.windowsHide)
+  checkBoolean('options.windowsVerbatimArguments', opts.windowsVerbatimArguments)
 
   let program = file
-  let programArgs = argv
-  if (opts.shell !== undefined && opts.shell !== false) {
-    const shell = opts.shell === true ? '/bin/sh' : checkString('options.shell', opts.shell)
-    programArgs = ['-c', [file, ...argv].join(' ')]
-    program = shell
+  if (shell) {
+    noNul('options.shell', shell)
+    if (args.length > 0 && NODE_MAJOR >= 24 && !warnedShellArgs) {
+      warnedShellArgs = true
+      process.emitWarning(
+        'Passing args to a child process with shell option true can lead to security vulnerabilities, as the arguments are not escaped, only concatenated.',
+        'DeprecationWarning',
+        'DEP0190',
+      )
+    }
+    const command = args.length > 0 ? `${file} ${args.join(' ')}` : file
+    program = typeof shell === 'string' ? shell : '/bin/sh'
+    args = ['-c', command]
   }
-  // concat sizes the array exactly (a spread literal reserves room to grow, kept per child)
-  const spawnargs = [argv0 ?? program].concat(programArgs)
+  // Non-string arguments become strings, as child_process makes them (`String(23)`).
+  const spawnargs = [argv0 ?? program].concat(args.map(String))
+
+  // spawn()'s own checks, in child_process's order.
+  const timeout = checkTimeout(opts.timeout)
+  const signal = opts.signal
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
+    throw invalidArgType('options.signal', 'AbortSignal', signal)
+  }
+  const killSignalOption = opts.killSignal
+  if (killSignalOption !== undefined && killSignalOption !== null && typeof killSignalOption !== 'string' && typeof killSignalOption !== 'number') {
+    throw invalidArgType('options.killSignal', ['string', 'number'], killSignalOption)
+  }
+  const killSignal = toSignalNumber((killSignalOption as NodeJS.Signals | number | null | undefined) ?? 'SIGTERM')
+
+  const { codes, handedOver } = stdioCodes(opts.stdio)
+  // Checked as child_process checks it, and ignored: it only matters with an IPC channel.
+  const serialization = opts.serialization
+  if (serialization !== undefined && serialization !== 'json' && serialization !== 'advanced') {
+    throw invalidArgValue('options.serialization', serialization, "must be one of: undefined, 'json', 'advanced'")
+  }
   return {
     file: program,
     spawnargs,
@@ -180,7 +266,7 @@ function resolve(fileArg: unknown, args: unknown, options: unknown): Resolved {
       argv: spawnargs,
       env: envPairs(opts.env),
       cwd,
-      stdio: stdioCodes(opts.stdio),
+      stdio: codes,
       detached,
       processGroup,
       uid,
@@ -188,11 +274,41 @@ function resolve(fileArg: unknown, args: unknown, options: unknown): Resolved {
     },
     killSignal,
     timeout,
-    signal: opts.signal as AbortSignal | undefined,
+    signal: signal as AbortSignal | undefined,
+    handedOver,
   }
 }
 
 const onExit = Symbol('onExit')
+
+/** Marks a stream of ours that became a child's descriptor: its own child's drain skips it. */
+const kUsedAsStdio = Symbol('kUsedAsStdio')
+
+/**
+ * As child_process does with a stream it hands to a child: this process stops reading it, or it
+ * would race the child for the data (and the drain at its own child's exit would throw data
+ * away).
+ */
+function stopReading(stream: Stream): void {
+  const s = stream as Stream & {
+    handle?: { reading?: boolean; readStop?: () => void }
+    _handle?: { reading?: boolean; readStop?: () => void }
+    pause?: () => void
+    _readableState?: { reading: boolean; flowing: boolean | null }
+    [kUsedAsStdio]?: boolean
+  }
+  const handle = s.handle ?? s._handle
+  if (handle) {
+    handle.reading = false
+    handle.readStop?.()
+  }
+  s.pause?.()
+  if (s._readableState) {
+    s._readableState.flowing = false
+    s._readableState.reading = false
+  }
+  s[kUsedAsStdio] = true
+}
 
 /**
  * Settles a subprocess's `exited` from the waiter on its own handle: an object with prototype
@@ -255,37 +371,50 @@ export class Subprocess extends EventEmitter {
   #cleanup: Array<() => void> | null = null
 
   /** @internal */
-  constructor(resolved: Resolved, native: NativePidFd | null, spawnError: (Error & { errno?: number }) | null) {
+  constructor(resolved: Resolved, native: NativePidFd | null, spawnError: (Error & { errno?: number; code?: string }) | null) {
     super()
     this.spawnfile = resolved.file
     this.spawnargs = resolved.spawnargs
-    const fds = native ? native.takeStdio() : resolved.native.stdio.map((code) => (code === PIPE ? -2 : -1))
-    this.stdio = fds.map((fd, i) => {
-      if (fd === -1) return null
-      // A failed spawn still gets its pipes (closed at once), as child_process gives them.
-      const socket = fd >= 0 ? new Socket({ fd, readable: i !== 0, writable: i === 0 || i > 2 }) : new Socket()
-      this.#openStreams++
-      socket.once('close', () => {
-        this.#openStreams--
-        this.#maybeClose()
+    // As child_process: out of descriptors, a failed child gets no stdio at all (undefined).
+    const noStdio = spawnError !== null && (spawnError.code === 'EMFILE' || spawnError.code === 'ENFILE')
+    if (noStdio) {
+      this.stdio = undefined as unknown as Array<Socket | null>
+      this.stdin = this.stdout = this.stderr = undefined as unknown as null
+    } else {
+      for (const stream of resolved.handedOver) stopReading(stream)
+      const fds = native ? native.takeStdio() : resolved.native.stdio.map((code) => (code === PIPE ? -2 : -1))
+      this.stdio = fds.map((fd, i) => {
+        if (fd === -1) return null
+        // A failed spawn still gets its pipes, with nothing behind them, as child_process's has.
+        const socket = fd >= 0 ? new Socket({ fd, readable: i !== 0, writable: i === 0 || i > 2 }) : new Socket({ readable: i > 0 })
+        // 'close' waits for every descriptor but stdin to close, as child_process's does.
+        if (i > 0) {
+          this.#openStreams++
+          socket.once('close', () => {
+            this.#openStreams--
+            this.#maybeClose()
+          })
+        }
+        return socket
       })
-      return socket
-    })
-    this.stdin = this.stdio[0] ?? null
-    this.stdout = this.stdio[1] ?? null
-    this.stderr = this.stdio[2] ?? null
+      this.stdin = this.stdio[0] ?? null
+      this.stdout = this.stdio[1] ?? null
+      this.stderr = this.stdio[2] ?? null
+    }
 
     if (native === null || spawnError !== null) {
       this.pid = undefined
+      this.#spawnError = spawnError
       this.#own = AsyncPidFd.failed(spawnError ?? new Error('spawn failed'))
       this.#pidfd = this.#own
-      this.exitCode = spawnError?.errno ?? -1
       this.exited = this.#own.wait()
       this.exited.catch(() => {})
-      process.nextTick(() => this.emit('error', spawnError))
-      // 'close' follows in a later turn, as child_process's does (after its handle closes).
-      setImmediate(() => {
-        for (const s of this.stdio) s?.destroy()
+      process.nextTick(() => {
+        this.exitCode = spawnError?.errno ?? -1
+        this.#failed = true
+        this.stdin?.destroy()
+        this.emit('error', spawnError)
+        process.nextTick(() => this.#flush())
         this.#maybeClose()
       })
       return
@@ -302,6 +431,28 @@ export class Subprocess extends EventEmitter {
     this.#arm(resolved)
   }
 
+  #spawnError: Error | null = null
+  /** The spawn failed and its 'error' was emitted. */
+  #failed = false
+
+  /**
+   * As child_process once the child is done: output nobody consumed is read to its end, so
+   * 'close' comes (a stream even paused on purpose is resumed). A stream handed to another child
+   * is left alone. A failed child's pipes have nothing behind them: they just end.
+   */
+  #flush(): void {
+    for (const s of this.stdio ?? []) {
+      if (!s || !s.readable || (s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]) continue
+      if (this.#failed) {
+        // Their end comes from the event loop, as the end of child_process's unopened pipes
+        // does: after whatever the code that saw 'error' does next.
+        s.once('end', () => s.destroy())
+        setImmediate(() => s.push(null))
+      }
+      s.resume()
+    }
+  }
+
   #spawned = false
 
   /**
@@ -315,6 +466,14 @@ export class Subprocess extends EventEmitter {
     return (this.#pidfd ??= this.#exit
       ? AsyncPidFd.ofExit(own.pid, this.#exit)
       : AsyncPidFd.fromNative(callNative(() => own.shareNative())))
+  }
+
+  /** @internal For fromChild() on this package's own child: the full record, or a second handle. */
+  [kOwnChild](): OwnChild {
+    if (this.#exit) return { exit: this.#exit }
+    if (this.pid === undefined) return { error: this.#spawnError ?? new Error('spawn failed') }
+    const own = this.#own
+    return { native: callNative(() => own.shareNative()) }
   }
 
   /** 'spawn' comes first, even when the exit is known before the next tick. */
@@ -362,25 +521,18 @@ export class Subprocess extends EventEmitter {
     for (const undo of cleanup ?? []) undo()
     this.exitCode = exit.code
     this.signalCode = exit.signal
-    // As child_process: stdin is done with, and output nobody reads is drained so 'close' comes.
+    // As child_process: stdin is done with; 'exit'; then, a tick later (the last chance to start
+    // reading), output nobody reads is drained so that 'close' comes.
     this.stdin?.destroy()
-    for (const s of this.stdio) {
-      if (s && s !== this.stdin && s.readable && s.readableFlowing === null) s.resume()
-    }
     this.emit('exit', exit.code, exit.signal)
+    process.nextTick(() => this.#flush())
     this.#maybeClose()
   }
 
   #maybeClose(): void {
-    if (this.#openStreams > 0) return
-    if (this.#exit) {
-      if (this.#closed) return
-      this.#closed = true
-      this.emit('close', this.exitCode, this.signalCode)
-    } else if (this.pid === undefined && !this.#closed) {
-      this.#closed = true
-      this.emit('close', this.exitCode, null)
-    }
+    if (this.#openStreams > 0 || this.#closed || !(this.#exit || this.#failed)) return
+    this.#closed = true
+    this.emit('close', this.exitCode, this.signalCode)
   }
 
   /**
@@ -443,6 +595,11 @@ export class Subprocess extends EventEmitter {
     if (!this.killed) this.kill()
   }
 }
+
+// `sub instanceof ChildProcess` holds, as libraries check it. Only the instances' chain changes:
+// ChildProcess's own constructor must not run (`super()` calls the class's parent as it is at
+// that moment), as it would make a libuv process handle that this class never uses.
+Object.setPrototypeOf(Subprocess.prototype, ChildProcess.prototype)
 
 /**
  * Starts `file` (searched in the child's PATH) with `args`, as child_process.spawn does. A

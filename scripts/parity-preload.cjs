@@ -5,17 +5,26 @@
 // PIDFD_PARITY_LOG: "pidfd" or "ipc".
 'use strict'
 
-const { appendFileSync } = require('node:fs')
+const { openSync, writeSync } = require('node:fs')
 const { join } = require('node:path')
 const childProcess = require('node:child_process')
 
 const mode = process.env.PIDFD_PARITY_MODE
 const log = process.env.PIDFD_PARITY_LOG
 const nodeSpawn = childProcess.spawn
-let pidfd = null
+// Loaded now, as an app that swaps child_process loads it at start-up (a test may use up every
+// descriptor before its first spawn, and loading a module needs some).
+const pidfd = mode === 'pidfd' ? require(join(__dirname, '..', 'index.js')) : null
+
+// Opened now: a test may use up every descriptor before it spawns (test-child-process-emfile).
+const logFd = log ? openSync(log, 'a') : -1
 
 function note(word) {
-  if (log) appendFileSync(log, `${word}\n`)
+  try {
+    if (logFd >= 0) writeSync(logFd, `${word}\n`)
+  } catch {
+    // the count is lost; the test must not notice
+  }
 }
 
 function wantsIpc(args, options) {
@@ -31,6 +40,5 @@ childProcess.spawn = function spawn(file, args, options) {
     return Reflect.apply(nodeSpawn, this, arguments)
   }
   note('pidfd')
-  pidfd ??= require(join(__dirname, '..', 'index.js'))
   return Reflect.apply(pidfd.spawn, this, arguments)
 }

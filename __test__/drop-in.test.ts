@@ -1,0 +1,179 @@
+// spawn() as a drop-in: each behaviour that Node's own child_process tests, or libraries built
+// on spawn, rely on, run side by side with child_process.spawn.
+
+import test from 'ava'
+import { ChildProcess, spawn as cpSpawn } from 'node:child_process'
+import { text } from 'node:stream/consumers'
+
+import { spawn } from '../index.js'
+import { runNode } from './helpers.js'
+
+type Spawn = typeof cpSpawn
+const both: Array<[string, Spawn]> = [
+  ['child_process', cpSpawn],
+  ['pidfd', spawn as unknown as Spawn],
+]
+
+/** Runs `body` (which may use `spawn`, bound to each in turn) in a fresh Node; returns {cp, pidfd}. */
+async function sideBySide(body: string): Promise<{ child_process: unknown; pidfd: unknown }> {
+  const run = await runNode(`
+    const cp = require('node:child_process');
+    const { text } = require('node:stream/consumers');
+    (async () => {
+      const out = {};
+      for (const [name, spawn] of [['child_process', cp.spawn], ['pidfd', pidfd.spawn]]) {
+        // Each body starts from a macrotask, as code that spawns usually does (in a microtask
+        // continuation, nextTicks would wait for the microtask queue).
+        out[name] = await new Promise((resolve, reject) => setImmediate(() => (async () => { ${body} })().then(resolve, reject)));
+      }
+      console.log(JSON.stringify(out));
+    })();
+  `)
+  if (run.code !== 0) throw new Error(run.stderr)
+  return JSON.parse(run.stdout)
+}
+
+test('options are read as own properties only: a polluted Object.prototype reaches neither shell, cwd, argv0 nor env', async (t) => {
+  const r = await runNode(`
+    const cp = require('node:child_process');
+    const { text } = require('node:stream/consumers');
+    Object.prototype.shell = true;
+    Object.prototype.cwd = '/nonexistent';
+    Object.prototype.argv0 = 'evil';
+    Object.prototype.env = { INJECTED: '1' };
+    (async () => {
+      const out = {};
+      for (const [name, spawn] of [['child_process', cp.spawn], ['pidfd', pidfd.spawn]]) {
+        const sub = spawn('echo', ['$0 in $PWD', '$INJECTED']);
+        sub.on('error', (e) => { out[name] = e.message });
+        out[name] = await text(sub.stdout);
+      }
+      console.log(JSON.stringify(out));
+    })();
+  `)
+  t.is(r.code, 0, r.stderr)
+  const out = JSON.parse(r.stdout)
+  t.is(out.pidfd, '$0 in $PWD $INJECTED\n')
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+test('env keys inherited through the env object\'s prototype reach the child, as child_process reads them (for…in)', async (t) => {
+  const out = await sideBySide(`
+    const env = Object.create({ INHERITED: 'from-proto' });
+    env.OWN = 'own';
+    env.PATH = process.env.PATH;
+    const sub = spawn('sh', ['-c', 'echo "$INHERITED $OWN"'], { env });
+    return text(sub.stdout);
+  `)
+  t.is(out.pidfd, 'from-proto own\n')
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+test('arguments that are not strings become strings; null options count as not given', async (t) => {
+  const out = await sideBySide(`
+    const sub = spawn('echo', [23, true, 1.5], { cwd: null, env: null, argv0: null, stdio: null, detached: null, uid: null, gid: null, shell: null, windowsHide: null, windowsVerbatimArguments: null, serialization: 'advanced' });
+    return text(sub.stdout);
+  `)
+  t.is(out.pidfd, '23 true 1.5\n')
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+test('one child\'s stdout as another\'s stdin: no byte is lost when the producer exits (the parent stops reading it)', async (t) => {
+  const out = await sideBySide(`
+    const producer = spawn('head', ['-c', '4194304', '/dev/zero']);
+    const consumer = spawn('wc', ['-c'], { stdio: [producer.stdout, 'pipe', 'inherit'] });
+    return (await text(consumer.stdout)).trim();
+  `)
+  t.is(out.pidfd, '4194304')
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+test('a stdout paused on purpose (pipe, then unpipe) is still drained at the exit, so \'close\' comes', async (t) => {
+  const out = await sideBySide(`
+    const { PassThrough } = require('node:stream');
+    const sub = spawn('sh', ['-c', 'head -c 1000 /dev/zero']);
+    const sink = new PassThrough();
+    sub.stdout.pipe(sink);
+    sub.stdout.unpipe(sink);
+    const flowing = sub.stdout.readableFlowing;
+    const code = await new Promise((resolve) => sub.on('close', resolve));
+    return { flowing, code };
+  `)
+  t.deepEqual(out.pidfd, { flowing: false, code: 0 })
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+test('a program that cannot start: stdout and stderr end (for await finishes), stdin is not readable, then \'close\'', async (t) => {
+  const out = await sideBySide(`
+    const sub = spawn('pidfd-no-such-program');
+    const events = [];
+    const state = { stdin: [sub.stdin.readable, sub.stdin.writable], stdout: sub.stdout.readable, pid: sub.pid };
+    sub.on('error', (e) => events.push('error ' + e.code));
+    sub.on('exit', () => events.push('exit'));
+    sub.stdout.on('end', () => events.push('stdout end'));
+    sub.stderr.on('end', () => events.push('stderr end'));
+    const closed = new Promise((resolve) => sub.on('close', (code, signal) => { events.push('close ' + code + ' ' + signal); resolve() }));
+    for await (const chunk of sub.stdout) events.push('data');
+    events.push('for await done');
+    await closed;
+    return { state, events: events.sort() };
+  `)
+  t.deepEqual(out.pidfd, {
+    state: { stdin: [false, true], stdout: true },
+    events: ['close -2 null', 'error ENOENT', 'for await done', 'stderr end', 'stdout end'],
+  })
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+test("'exit' comes from the event loop: after the nextTicks queued by the code that spawned, even when the child has long exited", async (t) => {
+  const out = await sideBySide(`
+    const sub = spawn('true');
+    // Block this thread until the child has surely exited (and been collected).
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    const order = [];
+    process.nextTick(() => order.push('tick'));
+    Promise.resolve().then(() => order.push('microtask'));
+    setImmediate(() => order.push('immediate'));
+    sub.on('spawn', () => order.push('spawn'));
+    await new Promise((resolve) => sub.on('exit', () => { order.push('exit'); resolve() }));
+    return order.filter((e) => e !== 'immediate');
+  `)
+  t.deepEqual(out.pidfd, ['spawn', 'tick', 'microtask', 'exit'])
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+test('a Subprocess is a ChildProcess (instanceof), and fromChild() on it gives its own record, rusage and all', async (t) => {
+  const { AsyncPidFd } = await import('../index.js')
+  const sub = spawn('sh', ['-c', 'exit 3'])
+  t.true(sub instanceof ChildProcess)
+  const viaChild = await AsyncPidFd.fromChild(sub as unknown as ChildProcess).wait()
+  t.is(viaChild.code, 3)
+  t.truthy(viaChild.rusage, 'the full record, from the package that reaped it')
+  t.is((await sub.exited).code, 3)
+})
+
+test('ERR_* errors read as Node\'s: String(err) and the stack name the code', (t) => {
+  for (const [name, s] of both) {
+    const err = t.throws(() => s('true', 23 as never)) as Error
+    t.is(String(err), 'TypeError [ERR_INVALID_ARG_TYPE]: The "args" argument must be of type object. Received type number (23)', name)
+    t.true(err.stack!.startsWith('TypeError [ERR_INVALID_ARG_TYPE]: The "args"'), name)
+  }
+})
+
+test('args together with shell: true warns DEP0190 once per process where child_process does (Node 24 on)', async (t) => {
+  // Each warns once per process: a fresh Node for each.
+  const warnings = (which: string) =>
+    runNode(`
+      const cp = require('node:child_process');
+      const spawn = process.env.WHICH === 'pidfd' ? pidfd.spawn : cp.spawn;
+      process.on('warning', (w) => console.log(w.name, w.code));
+      spawn('echo', ['a'], { shell: true, stdio: 'ignore' });
+      spawn('echo', ['b'], { shell: true, stdio: 'ignore' });
+      spawn('echo', { shell: true, stdio: 'ignore' });
+    `, { env: { WHICH: which } })
+  const ours = await warnings('pidfd')
+  const theirs = await warnings('child_process')
+  // Node warns since version 24.
+  t.is(ours.stdout, Number(process.versions.node.split('.')[0]) >= 24 ? 'DeprecationWarning DEP0190\n' : '')
+  t.is(ours.stdout, theirs.stdout)
+})
