@@ -149,6 +149,13 @@ async function scenario(
   return result
 }
 
+/** The spawn succeeded, and its program ran exactly once. */
+function ranOnce(t: ExecutionContext, r: Result): void {
+  t.is(r.error, null)
+  t.is(r.code, 0)
+  t.is(r.runs, 1)
+}
+
 /** What holds after every fault: no zombie, descriptors as before, and spawn works again. */
 function healthy(t: ExecutionContext, r: Result): void {
   t.deepEqual(r.zombies, [], 'no zombie child of Node')
@@ -165,9 +172,7 @@ test('a stopped helper: spawn returns after the deadline, on a new helper, and r
       await c.stopped((pid) => pid === c.helper)
     },
   })
-  t.is(r.error, null)
-  t.is(r.code, 0)
-  t.is(r.runs, 1)
+  ranOnce(t, r)
   t.true(r.ms >= DEADLINE_MS * 0.9 && r.ms < DEADLINE_MS + 1000, `spawn took ${r.ms} ms`)
   t.not(r.helperAfter, r.helperBefore)
   healthy(t, r)
@@ -180,9 +185,7 @@ test('the helper killed before it reads the request: the request goes to a new h
       process.kill(c.helper, 'SIGKILL')
     },
   })
-  t.is(r.error, null)
-  t.is(r.code, 0)
-  t.is(r.runs, 1)
+  ranOnce(t, r)
   t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
   t.not(r.helperAfter, r.helperBefore)
   healthy(t, r)
@@ -197,9 +200,7 @@ test('the helper killed after the clone, before the child execs: the child is ad
       process.kill(child, 'SIGCONT')
     },
   })
-  t.is(r.error, null)
-  t.is(r.code, 0)
-  t.is(r.runs, 1)
+  ranOnce(t, r)
   t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
   healthy(t, r)
 })
@@ -222,9 +223,7 @@ test('the helper killed after the child exec\'d, before its reply: the child is 
       process.kill(c.helper, 'SIGKILL')
     },
   })
-  t.is(r.error, null)
-  t.is(r.code, 0)
-  t.is(r.runs, 1)
+  ranOnce(t, r)
   t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
   healthy(t, r)
 })

@@ -156,11 +156,7 @@ abstract class Handle {
    * never one that reused its pid. Throws ESRCH once the exit is known.
    */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): void {
-    const number = toSignalNumber(signal)
-    if (this.#closed) throw closedError()
-    if (this.#exit) throw systemError('ESRCH', 'pidfd_send_signal')
-    const native = this.native
-    callNative(() => native.kill(number))
+    this.#signal(signal, 'pidfd_send_signal', (native, number) => native.kill(number))
   }
 
   /**
@@ -170,11 +166,16 @@ abstract class Handle {
    * for a process this package did not spawn.
    */
   killGroup(signal: NodeJS.Signals | number = 'SIGTERM'): void {
+    this.#signal(signal, 'kill', (native, number) => native.killGroup(number))
+  }
+
+  /** A signal through `send`, unless the handle is closed or the exit known (ESRCH from `syscall`). */
+  #signal(signal: NodeJS.Signals | number, syscall: string, send: (native: NativePidFd, number: number) => void): void {
     const number = toSignalNumber(signal)
     if (this.#closed) throw closedError()
-    if (this.#exit) throw systemError('ESRCH', 'kill')
+    if (this.#exit) throw systemError('ESRCH', syscall)
     const native = this.native
-    callNative(() => native.killGroup(number))
+    callNative(() => send(native, number))
   }
 
   /**

@@ -540,10 +540,24 @@ export class Subprocess extends EventEmitter {
    * ChildProcess.kill. Unknown signals throw ERR_UNKNOWN_SIGNAL.
    */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    return this.#signal(signal, (own, number) => own.kill(number))
+  }
+
+  /**
+   * Sends a signal (default 'SIGTERM') to the process group the child leads (spawned with
+   * `processGroup: true` or `detached: true`): the child and what it started in its group.
+   * False once the child has exited; errors as kill()'s.
+   */
+  killGroup(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    return this.#signal(signal, (own, number) => own.killGroup(number))
+  }
+
+  /** ChildProcess.kill's rules: ESRCH is false, EINVAL and ENOSYS throw, anything else is 'error'. */
+  #signal(signal: NodeJS.Signals | number, send: (own: AsyncPidFd, number: number) => void): boolean {
     const number = toSignalNumber(signal)
     if (this.pid === undefined || this.#exit) return false
     try {
-      this.#own.kill(number)
+      send(this.#own, number)
       this.killed = true
       return true
     } catch (err) {
@@ -552,24 +566,6 @@ export class Subprocess extends EventEmitter {
       if (code === 'EINVAL' || code === 'ENOSYS') throw err
       this.emit('error', err)
       return false
-    }
-  }
-
-  /**
-   * Sends a signal (default 'SIGTERM') to the process group the child leads (spawned with
-   * `processGroup: true` or `detached: true`): the child and what it started in its group.
-   * False once the child has exited, as kill().
-   */
-  killGroup(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
-    const number = toSignalNumber(signal)
-    if (this.pid === undefined || this.#exit) return false
-    try {
-      this.#own.killGroup(number)
-      this.killed = true
-      return true
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 'ESRCH') return false
-      throw err
     }
   }
 
