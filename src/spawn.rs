@@ -109,9 +109,9 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
             STDIO_IGNORE if i >= 3 => None,
             STDIO_IGNORE => {
                 if null.is_none() {
-                    let fd = sys::open_dev_null().map_err(at("spawn"))?;
+                    let fd = sys::open_dev_null().map_err(at("open"))?;
                     let fd = if fd.as_raw_fd() < n {
-                        dup(fd.as_raw_fd()).map_err(at("spawn"))?
+                        dup(fd.as_raw_fd()).map_err(at("dup"))?
                     } else {
                         fd
                     };
@@ -123,17 +123,17 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
                 continue;
             }
             STDIO_PIPE => {
-                let (ours, theirs) = sys::socketpair().map_err(at("spawn"))?;
+                let (ours, theirs) = sys::socketpair().map_err(at("socketpair"))?;
                 parent = Some(ours);
-                Some(dup(theirs.as_raw_fd()).map_err(at("spawn"))?)
+                Some(dup(theirs.as_raw_fd()).map_err(at("dup"))?)
             }
             STDIO_INHERIT => match dup(i as RawFd) {
                 Ok(fd) => Some(fd),
                 // A descriptor we do not have open stays closed in the child.
                 Err(e) if e.raw_os_error() == Some(libc::EBADF) => None,
-                Err(e) => return Err(SysError::from_io("spawn", e)),
+                Err(e) => return Err(SysError::from_io("dup", e)),
             },
-            fd if fd >= 0 => Some(dup(fd).map_err(at("spawn"))?),
+            fd if fd >= 0 => Some(dup(fd).map_err(at("dup"))?),
             _ => return Err(SysError::new("spawn", libc::EINVAL).with_detail("bad stdio entry")),
         };
         ours.push(parent);
@@ -150,7 +150,7 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
         // child_process (whose child simply inherits it).
         let here = match &cwd {
             Some(_) => None,
-            None => Some(sys::open_cwd().map_err(at("spawn"))?),
+            None => Some(sys::open_cwd().map_err(at("open"))?),
         };
         let reply = {
             let mut passed: Vec<_> = sources.iter().map(|fd| fd.as_fd()).collect();
@@ -159,8 +159,7 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
                     passed.push(fd.as_fd());
                     helper::Cwd::Inherit(passed.len() - 1)
                 }
-                (None, Some(path)) => helper::Cwd::Path(path),
-                (None, None) => helper::Cwd::Path(c""),
+                (None, path) => helper::Cwd::Path(path.as_deref().unwrap_or_default()),
             };
             let fd_map: Vec<i32> = map.iter().map(|m| m.map_or(-1, |i| i as i32)).collect();
             helper::spawn(&helper::Request {
@@ -251,7 +250,7 @@ fn adopt_reply(reply: helper::Reply, ours: Vec<Option<OwnedFd>>) -> Result<Spawn
             Ok(fd) => fd,
             Err(e) => {
                 abandon(reply.pid);
-                return Err(SysError::from_io("spawn", e));
+                return Err(SysError::from_io("pidfd_open", e));
             }
         },
     };
@@ -273,7 +272,7 @@ fn adopt(pid: i32, ours: Vec<Option<OwnedFd>>) -> Result<Spawned> {
         Ok(fd) => fd,
         Err(e) => {
             abandon(pid);
-            return Err(SysError::from_io("spawn", e));
+            return Err(SysError::from_io("pidfd_open", e));
         }
     };
     Ok(into_spawned(Process::adopt(pid, fd), ours))
