@@ -163,3 +163,22 @@ test.serial('no descriptor leaks from failed calls', async (t) => {
   await until(() => openFds() === before, 2000)
   t.is(openFds(), before)
 })
+
+test('every errno gets its name and its negative number, from Node\'s own tables (no "E121", no errno 0)', async (t) => {
+  const { fromNative } = await import('../lib/errors.js')
+  // As the native side reports an errno it has no name for: "E<number>".
+  for (const [raw, code, errno] of [
+    [121, 'EREMOTEIO', -121],
+    [32, 'EPIPE', -32],
+    [110, 'ETIMEDOUT', -110],
+    // Neither of Node's tables names it: the number stays, never errno 0.
+    [133, 'E133', -133],
+  ] as const) {
+    const native = Object.assign(new Error(`spawn E${raw} (a detail)`), { code: `E${raw}` })
+    const err = fromNative(native) as Error & { code: string; errno: number; syscall: string }
+    t.is(err.code, code)
+    t.is(err.errno, errno)
+    t.is(err.syscall, 'spawn')
+    t.is(err.message, `spawn ${code} (a detail)`)
+  }
+})

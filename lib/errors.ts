@@ -2,7 +2,7 @@
 // ERR_* argument errors of Node's own APIs.
 
 import { constants } from 'node:os'
-import { getSystemErrorName, inspect } from 'node:util'
+import { getSystemErrorMap, inspect } from 'node:util'
 
 export interface SystemError extends Error {
   code: string
@@ -30,15 +30,24 @@ function coded<E extends Error>(error: E, code: string): Coded<E> {
 
 /** The name of a (positive) errno, from Node's own tables: libuv's, then the OS constants. */
 export function errnoName(errno: number): string {
-  const name = getSystemErrorName(-errno)
-  if (/^E[A-Z0-9]+$/.test(name)) return name
+  const name = getSystemErrorMap().get(-errno)?.[0]
+  if (name !== undefined) return name
   const entry = Object.entries(constants.errno as Record<string, number>).find(([, n]) => n === errno)
-  return entry?.[0] ?? name
+  // Neither table names it (Node knows about 80 of Linux's 133): its number, never a made-up name.
+  return entry?.[0] ?? `E${errno}`
+}
+
+/** The (positive) errno of a name, from the same tables. */
+function errnoOf(code: string): number | undefined {
+  const known = (constants.errno as Record<string, number>)[code]
+  if (known !== undefined) return known
+  for (const [negative, [name]] of getSystemErrorMap()) if (name === code) return -negative
+  return /^E\d+$/.test(code) ? Number(code.slice(1)) : undefined
 }
 
 /** A system error as Node makes one: `message` "syscall CODE", negative `errno`. */
 export function systemError(code: string, syscall: string, detail?: string): SystemError {
-  const errno = (constants.errno as Record<string, number>)[code]
+  const errno = errnoOf(code)
   const message = `${syscall} ${code}${detail ? ` (${detail})` : ''}`
   return Object.assign(new Error(message), {
     code,
