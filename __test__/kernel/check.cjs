@@ -1,0 +1,163 @@
+// The package's promises on the running kernel: run by scripts/kernel-matrix.sh inside a VM of
+// each kernel CI covers (and on the host). Plain Node, no test runner: a busybox initramfs has
+// node, this package and busybox, nothing else. Every check has a deadline, so a hang is a
+// failure with its name, never a stuck run. Prints `ok`/`not ok` lines, the features, and a
+// closing `N passed, N failed`.
+//
+//   node __test__/kernel/check.cjs [path to the package, default: the repository]
+'use strict'
+
+const { execFileSync, spawn: cpSpawn } = require('node:child_process')
+const { readFileSync, writeFileSync } = require('node:fs')
+const { release } = require('node:os')
+const { join } = require('node:path')
+
+const pkgDir = process.argv[2] || join(__dirname, '..', '..')
+const pidfd = require(join(pkgDir, 'index.js'))
+const cli = join(pkgDir, 'bin', 'pidfd.js')
+const [major, minor] = release().split('.').map((n) => parseInt(n, 10))
+const atLeast = (a, b) => major > a || (major === a && minor >= b)
+
+const results = []
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function check(name, fn, deadlineMs = 8000) {
+  let timer
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${deadlineMs} ms`)), deadlineMs)
+  })
+  try {
+    const detail = await Promise.race([fn(), deadline])
+    results.push(true)
+    console.log(`ok ${results.length} - ${name}${detail ? ` # ${detail}` : ''}`)
+  } catch (err) {
+    results.push(false)
+    console.log(`not ok ${results.length} - ${name} # ${err && err.message ? err.message : String(err)}`)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message)
+}
+
+/** A grandchild of ours (so not our child), reaped by its own parent `sh` after `ms`. */
+function grandchild(ms) {
+  const sh = cpSpawn('sh', ['-c', `sleep ${ms / 1000} & echo $!; wait`], { stdio: ['ignore', 'pipe', 'inherit'] })
+  return new Promise((resolve) => sh.stdout.once('data', (d) => resolve({ pid: Number(String(d).trim()), sh })))
+}
+
+async function main() {
+  console.log(`# Linux ${release()}, Node ${process.version}`)
+  console.log(`# features ${JSON.stringify(pidfd.features())}`)
+
+  await check('spawn: exit status and rusage, maxRSS the child\'s own', async () => {
+    const exit = await pidfd.spawn('sh', ['-c', 'exit 3'], { stdio: 'ignore' }).exited
+    assert(exit.code === 3, `code ${exit.code}`)
+    assert(exit.rusage && exit.rusage.maxRSS < 10 * 1024, `maxRSS ${exit.rusage && exit.rusage.maxRSS}`)
+    return `maxRSS ${exit.rusage.maxRSS} KiB`
+  })
+
+  await check('spawn: a missing program is ENOENT through \'error\'', async () => {
+    const sub = pidfd.spawn('pidfd-no-such-program')
+    const err = await new Promise((resolve) => sub.on('error', resolve))
+    assert(err.code === 'ENOENT', err.code)
+  })
+
+  await check('a non-child\'s exit ends an async wait (its parent reaps it)', async () => {
+    const { pid, sh } = await grandchild(300)
+    const exit = await pidfd.AsyncPidFd.fromPid(pid).wait()
+    await new Promise((resolve) => sh.on('exit', resolve))
+    const expected = atLeast(6, 15) ? 'exited' : 'unknown'
+    assert(exit.status === expected, `status ${exit.status}, expected ${expected}`)
+    return `status ${exit.status}`
+  })
+
+  await check('a non-child: tryWait() turns non-null once it is reaped', async () => {
+    const { pid, sh } = await grandchild(100)
+    const handle = pidfd.PidFd.fromPid(pid)
+    assert(handle.tryWait() === null, 'exited too early')
+    await new Promise((resolve) => sh.on('exit', resolve))
+    const exit = handle.tryWait()
+    assert(exit !== null, 'still null after the reap')
+    return `status ${exit.status}`
+  })
+
+  await check('a non-child: the blocking PidFd.wait() returns once it is reaped', async () => {
+    const { pid } = await grandchild(200)
+    // Blocking: in a separate Node, so a hang cannot stop this one.
+    const out = execFileSync(process.execPath, ['-e', `const p = require(${JSON.stringify(join(pkgDir, 'index.js'))}); console.log(p.PidFd.fromPid(${pid}).wait().status)`], { timeout: 6000, encoding: 'utf8' })
+    return `status ${out.trim()}`
+  })
+
+  await check('fromChild: an exit libuv reaped first still ends the wait, with the child\'s own status', async () => {
+    const child = cpSpawn('sh', ['-c', 'sleep 0.2; exit 5'])
+    const handle = pidfd.AsyncPidFd.fromChild(child)
+    await new Promise((resolve) => child.on('exit', resolve))
+    await sleep(50)
+    const exit = await handle.wait()
+    assert(exit.code === 5, `code ${exit.code}`)
+    return `rusage ${exit.rusage ? 'kept' : 'null'}`
+  })
+
+  await check('info() and namespace(): on this kernel\'s path (PIDFD_GET_INFO or /proc)', async () => {
+    const sub = pidfd.spawn('sleep', ['5'], { stdio: 'ignore' })
+    const info = sub.pidfd.info()
+    assert(info.pid === sub.pid && info.ppid === process.pid, require('node:util').inspect(info))
+    const ns = sub.pidfd.namespace('pid')
+    assert(ns >= 0, `namespace fd ${ns}`)
+    require('node:fs').closeSync(ns)
+    sub.kill('SIGKILL')
+    await sub.exited
+    return `uid ${info.ruid}`
+  })
+
+  await check('forced PID reuse: an old handle never reaches the process that took its pid', async () => {
+    const first = pidfd.spawn('sleep', ['30'], { stdio: 'ignore' })
+    const old = first.pidfd
+    const pid = first.pid
+    first.kill('SIGKILL')
+    await first.exited
+    let taken = null
+    for (let round = 0; round < 20 && !taken; round++) {
+      writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1))
+      const next = pidfd.spawn('sleep', ['30'], { stdio: 'ignore' })
+      if (next.pid === pid) taken = next
+      else {
+        next.kill('SIGKILL')
+        await next.exited
+      }
+    }
+    assert(taken, 'the pid was not reused')
+    let code = null
+    try {
+      old.kill('SIGKILL')
+    } catch (err) {
+      code = err.code
+    }
+    assert(code === 'ESRCH', `old handle: ${code}`)
+    assert(readFileSync(`/proc/${pid}/stat`, 'utf8').includes('(sleep)'), 'the new process is gone')
+    taken.kill('SIGKILL')
+    await taken.exited
+    return `pid ${pid} reused`
+  })
+
+  await check('the CLI: pidfd time passes the command\'s status on and reports', async () => {
+    const r = await new Promise((resolve) => {
+      const c = cpSpawn(process.execPath, [cli, 'time', '--format', 'json', '--', 'sh', '-c', 'exit 4'], { stdio: ['ignore', 'ignore', 'pipe'] })
+      let err = ''
+      c.stderr.on('data', (d) => (err += d))
+      c.on('close', (code) => resolve({ code, err }))
+    })
+    assert(r.code === 4, `exit ${r.code}`)
+    const report = JSON.parse(r.err)
+    assert(report.code === 4 && report.rusage, 'no rusage in the report')
+  })
+
+  const passed = results.filter(Boolean).length
+  console.log(`${passed} passed, ${results.length - passed} failed`)
+  process.exit(passed === results.length ? 0 : 1)
+}
+
+main()
