@@ -93,6 +93,12 @@ export interface NativeFeatures {
   infoExit: boolean
   /** `ioctl(PIDFD_GET_*_NAMESPACE)` (Linux 6.11). */
   namespaces: boolean
+  /**
+   * A pidfd wakes its waiters when the process is reaped (`POLLHUP`, Linux 6.9). Without it a
+   * process that is not ours to reap is re-checked at a short interval between its exit and
+   * its reap, which the kernel does not announce.
+   */
+  reapWakeup: boolean
 }
 
 /**

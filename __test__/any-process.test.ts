@@ -284,3 +284,29 @@ test('without PIDFD_INFO_EXIT a non-child ends as unknown; a child_process child
   t.is(run.code, 0, run.stderr)
   t.deepEqual(JSON.parse(run.stdout), { grand: 'unknown', code: null, child: 6 })
 })
+
+test('where the reap wakes nobody (Linux < 6.9; PIDFD_DISABLE=reapWakeup here): a non-child\'s tryWait, async and blocking waits still end at its reap, read from fdinfo', async (t) => {
+  const run = await runNode(
+    `const { spawn } = require('node:child_process');
+     const grandchild = (ms) => new Promise((resolve) => {
+       const sh = spawn('sh', ['-c', 'sleep ' + ms / 1000 + ' & echo $!; wait'], { stdio: ['ignore', 'pipe', 'inherit'] });
+       sh.stdout.once('data', (d) => resolve({ pid: Number(String(d).trim()), sh }));
+     });
+     (async () => {
+       const out = { reapWakeup: pidfd.features().reapWakeup };
+       let g = await grandchild(200);
+       const sync = pidfd.PidFd.fromPid(g.pid);
+       out.before = sync.tryWait();
+       await new Promise((r) => g.sh.on('exit', r));
+       out.after = sync.tryWait()?.status;
+       g = await grandchild(200);
+       out.async = (await pidfd.AsyncPidFd.fromPid(g.pid).wait({ timeout: 5000 })).status;
+       g = await grandchild(200);
+       out.blocking = pidfd.PidFd.fromPid(g.pid).wait().status;
+       console.log(JSON.stringify(out));
+     })();`,
+    { env: { PIDFD_DISABLE: 'reapWakeup,infoExit' }, timeoutMs: 15_000 },
+  )
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), { reapWakeup: false, before: null, after: 'unknown', async: 'unknown', blocking: 'unknown' })
+})

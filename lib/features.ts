@@ -19,6 +19,11 @@ export interface Features {
   infoExit: boolean
   /** ioctl(PIDFD_GET_*_NAMESPACE) (Linux 6.11): namespace() without /proc. */
   namespaces: boolean
+  /**
+   * A pidfd wakes its waiters at the process's reap (Linux 6.9). Without it, a process that is
+   * not this package's to reap is looked at again every 20 ms between its exit and its reap.
+   */
+  reapWakeup: boolean
 }
 
 let last: Features | null = null

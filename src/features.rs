@@ -31,6 +31,10 @@ pub struct NativeFeatures {
     pub info_exit: bool,
     /// `ioctl(PIDFD_GET_*_NAMESPACE)` (Linux 6.11).
     pub namespaces: bool,
+    /// A pidfd wakes its waiters when the process is reaped (`POLLHUP`, Linux 6.9). Without it a
+    /// process that is not ours to reap is re-checked at a short interval between its exit and
+    /// its reap, which the kernel does not announce.
+    pub reap_wakeup: bool,
 }
 
 /// The Linux version each capability needs, for ERR_PIDFD_UNSUPPORTED messages.
@@ -44,6 +48,7 @@ pub fn needs(feature: &str) -> &'static str {
         "getInfo" => "Linux 6.13",
         "infoExit" => "Linux 6.15",
         "namespaces" => "Linux 6.11",
+        "reapWakeup" => "Linux 6.9",
         _ => "a newer kernel",
     }
 }
@@ -138,6 +143,9 @@ fn detect() -> (NativeFeatures, bool) {
         // says, given that PIDFD_GET_INFO itself works.
         info_exit: get_info && (major, minor) >= (6, 15),
         namespaces,
+        // Cannot be probed without a process to reap: the kernel version says (commit
+        // 43f0df54c96f, Linux 6.9), given that pidfds work at all.
+        reap_wakeup: pidfd_open && (major, minor) >= (6, 9),
     };
     let features = NativeFeatures {
         pidfd_open: f.pidfd_open && !disabled("pidfdOpen"),
@@ -148,6 +156,7 @@ fn detect() -> (NativeFeatures, bool) {
         get_info: f.get_info && !disabled("getInfo"),
         info_exit: f.info_exit && !disabled("infoExit") && !disabled("getInfo"),
         namespaces: f.namespaces && !disabled("namespaces"),
+        reap_wakeup: f.reap_wakeup && !disabled("reapWakeup"),
     };
     (features, short)
 }

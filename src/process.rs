@@ -10,6 +10,10 @@ use crate::exit::NativeExit;
 use crate::watch::WatchState;
 use crate::{features, sys};
 
+/// How often a process that exited, and that its parent has yet to reap, is looked at again on
+/// a kernel that does not announce the reap (before Linux 6.9).
+pub const LINGER_MS: libc::c_int = 20;
+
 /// Locks, ignoring poisoning: no lock here guards an invariant a panic could half-update.
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -121,8 +125,7 @@ impl Process {
     /// reaped it. Its exit exists only once its parent has reaped it (the pidfd hangs up then);
     /// since Linux 6.15 the kernel keeps the wait-status, before that the exit is "unknown".
     fn exit_from_kernel(&self) -> Result<Option<NativeExit>> {
-        let revents = sys::poll_now(self.fd()).map_err(at("poll"))?;
-        if revents & libc::POLLHUP == 0 {
+        if !self.reaped()? {
             return Ok(None); // running, or exited and not yet reaped by its parent
         }
         if !features::get().info_exit {
@@ -138,6 +141,25 @@ impl Process {
         ))
     }
 
+    /// Whether the process has been reaped (its pid released): the pidfd hangs up then (Linux
+    /// 6.9); before that, its fdinfo says `Pid: -1` (Linux 5.10).
+    fn reaped(&self) -> Result<bool> {
+        if features::get().reap_wakeup {
+            let revents = sys::poll_now(self.fd()).map_err(at("poll"))?;
+            return Ok(revents & libc::POLLHUP != 0);
+        }
+        Ok(sys::pidfd_fdinfo_pid(self.fd()).map_err(at("read"))? == Some(-1))
+    }
+
+    /// Exited and waiting for its parent to reap it, on a kernel that will not say when that
+    /// happens: the caller must look again.
+    pub fn lingers(&self) -> bool {
+        !self.reap
+            && !features::get().reap_wakeup
+            && lock(&self.exit).is_none()
+            && sys::poll_now(self.fd()).is_ok_and(|r| r & libc::POLLIN != 0)
+    }
+
     /// Blocks the calling thread until the exit is known.
     /// For a process that is not our child: first its exit, then its reap by its own parent.
     pub fn wait(&self) -> Result<NativeExit> {
@@ -147,7 +169,13 @@ impl Process {
                 return Ok(e);
             }
             if exited {
-                sys::poll_hangup(self.fd()).map_err(at("poll"))?;
+                // Before Linux 6.9 the reap wakes nobody: look again at a short interval.
+                let timeout = if features::get().reap_wakeup {
+                    -1
+                } else {
+                    LINGER_MS
+                };
+                sys::poll_hangup(self.fd(), timeout).map_err(at("poll"))?;
             } else {
                 sys::poll_readable(self.fd()).map_err(at("poll"))?;
                 exited = true;

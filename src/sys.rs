@@ -934,15 +934,26 @@ pub fn poll_now(fd: BorrowedFd<'_>) -> io::Result<libc::c_short> {
     Ok(pfd.revents)
 }
 
-/// Blocks until a pidfd hangs up: the process has been reaped (by whoever is its parent).
-pub fn poll_hangup(fd: BorrowedFd<'_>) -> io::Result<()> {
+/// Blocks until a pidfd hangs up (the process has been reaped, by whoever is its parent), or
+/// `timeout_ms` passes (-1: no limit). Kernels before 6.9 never hang a pidfd up at the reap.
+pub fn poll_hangup(fd: BorrowedFd<'_>, timeout_ms: libc::c_int) -> io::Result<()> {
     let mut pfd = libc::pollfd {
         fd: fd.as_raw_fd(),
         events: 0, // POLLHUP is always reported
         revents: 0,
     };
     // SAFETY: one valid pollfd.
-    retry(|| cvt(unsafe { libc::poll(&mut pfd, 1, -1) } as libc::c_long)).map(drop)
+    retry(|| cvt(unsafe { libc::poll(&mut pfd, 1, timeout_ms) } as libc::c_long)).map(drop)
+}
+
+/// The `Pid:` a pidfd's fdinfo shows: the process's pid in our namespace, or -1 once it has been
+/// released (reaped) (Linux 5.10). `None` where the field is missing.
+pub fn pidfd_fdinfo_pid(fd: BorrowedFd<'_>) -> io::Result<Option<i32>> {
+    let text = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))?;
+    Ok(text
+        .lines()
+        .find_map(|line| line.strip_prefix("Pid:"))
+        .and_then(|v| v.trim().parse().ok()))
 }
 
 /// Clears `O_NONBLOCK` on an open file (shared by every descriptor of it), as libuv does for a

@@ -159,6 +159,21 @@ pub struct WatchState {
 struct Watcher {
     epoll: OwnedFd,
     watched: Mutex<HashMap<u64, Arc<Process>>>,
+    /// Exited processes that are not ours to reap, on a kernel that will not announce their reap
+    /// (before Linux 6.9): looked at again every `LINGER_MS` until reaped or no longer watched.
+    lingering: Mutex<Vec<Arc<Process>>>,
+    /// Wakes the lingering task when the list stops being empty.
+    linger: tokio::sync::Notify,
+}
+
+impl Watcher {
+    fn linger(&self, process: &Arc<Process>) {
+        let mut list = lock(&self.lingering);
+        if !list.iter().any(|p| Arc::ptr_eq(p, process)) {
+            list.push(process.clone());
+            self.linger.notify_one();
+        }
+    }
 }
 
 impl AsFd for Watcher {
@@ -178,6 +193,8 @@ fn watcher() -> Result<&'static Watcher, SysError> {
             let made = Watcher {
                 epoll: sys::epoll_create().map_err(|e| SysError::from_io("epoll_create1", e))?,
                 watched: Mutex::default(),
+                lingering: Mutex::default(),
+                linger: tokio::sync::Notify::new(),
             };
             // A racing caller may have set it first: theirs is kept, ours closed.
             let _ = WATCHER.set(made);
@@ -205,6 +222,7 @@ fn start_thread(watcher: &'static Watcher) -> Result<(), SysError> {
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
+        .enable_time()
         .build()
         .map_err(failed)?;
     // Registered here, so a failure is reported to the caller rather than lost.
@@ -213,6 +231,7 @@ fn start_thread(watcher: &'static Watcher) -> Result<(), SysError> {
         sys::watch_readable(watcher).map_err(|e| SysError::from_io("epoll_ctl", e))?
     };
     rt.spawn(collect(watcher, ready));
+    rt.spawn(linger(watcher));
     std::thread::Builder::new()
         .name("pidfd-watch".into())
         .spawn(move || {
@@ -249,12 +268,42 @@ async fn collect(watcher: &'static Watcher, ready: AsyncFd<sys::Watched<&'static
                 let process = lock(&watcher.watched).get(key).cloned();
                 let Some(process) = process else { continue };
                 match process.try_wait() {
+                    // Exited, not yet reaped by its parent: the reap is the next edge, except
+                    // on a kernel that does not announce it.
+                    Ok(None) if process.lingers() => watcher.linger(&process),
                     Ok(None) => {}
                     Ok(Some(_)) => complete(&process, Ok(())),
                     Err(e) => complete(&process, Err(e)),
                 }
             }
         }
+    }
+}
+
+/// Before Linux 6.9 a reap wakes nobody: the processes that exited and wait for their parent to
+/// reap them are looked at again at a short interval, until reaped or no longer watched. Idle
+/// (no timer) while there are none.
+async fn linger(watcher: &'static Watcher) {
+    let interval = std::time::Duration::from_millis(crate::process::LINGER_MS as u64);
+    loop {
+        if lock(&watcher.lingering).is_empty() {
+            watcher.linger.notified().await;
+            continue;
+        }
+        tokio::time::sleep(interval).await;
+        let list = std::mem::take(&mut *lock(&watcher.lingering));
+        let mut keep = Vec::with_capacity(list.len());
+        for process in list {
+            if lock(&process.watch).watched.is_none() {
+                continue; // nobody waits any more
+            }
+            match process.try_wait() {
+                Ok(None) => keep.push(process),
+                Ok(Some(_)) => complete(&process, Ok(())),
+                Err(e) => complete(&process, Err(e)),
+            }
+        }
+        lock(&watcher.lingering).extend(keep);
     }
 }
 
