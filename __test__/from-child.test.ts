@@ -3,6 +3,7 @@
 import test from 'ava'
 import { spawn as cpSpawn } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 
 import { AsyncPidFd, PidFd } from '../index.js'
 import { isError, runNode } from './helpers.js'
@@ -96,4 +97,15 @@ test('one child at a time, the peek from the event loop beats libuv\'s reap: rus
   const captured = Number(run.stdout)
   t.true(captured >= 95, `captured ${captured}/100`)
   t.log(`rusage captured for ${captured}/100 children`)
+})
+
+test('watching from the event loop leaves the handle\'s descriptor blocking, as the caller opened it (a blocking waitid on handle.fd must not get EAGAIN)', async (t) => {
+  const child = cpSpawn('sleep', ['0.3'])
+  const handle = AsyncPidFd.fromChild(child)
+  const flags = () => parseInt(/^flags:\s+(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${handle.fd}`, 'utf8'))![1]!, 8)
+  const O_NONBLOCK = 0o4000
+  t.is(flags() & O_NONBLOCK, 0, 'blocking when opened')
+  const exited = handle.wait()
+  t.is(flags() & O_NONBLOCK, 0, 'still blocking while the event loop watches it')
+  t.is((await exited).code, 0)
 })

@@ -312,7 +312,7 @@ fn start() -> Result<Option<Helper>, SysError> {
     let pidfd = match sys::pidfd_open(pid) {
         Ok(fd) => fd,
         Err(e) => {
-            sys::kill_and_reap(pid);
+            crate::spawn::abandon(pid);
             return Err(short("pidfd_open")(e));
         }
     };

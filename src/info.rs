@@ -68,7 +68,15 @@ pub fn info(process: &Process) -> JsResult<NativeInfo> {
 
 fn from_ioctl(process: &Process) -> JsResult<NativeInfo> {
     let want = INFO_PID | INFO_CREDS | INFO_CGROUPID | sys::PIDFD_INFO_EXIT;
-    let i = sys::pidfd_get_info(process.fd(), want).map_err(at("ioctl"))?;
+    let i = match sys::pidfd_get_info(process.fd(), want) {
+        Ok(i) => i,
+        // Linux 6.13 and 6.14 answer ESRCH for a reaped process (6.15 answers with the exit):
+        // the same record of -1s as elsewhere.
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
+            return Ok(gone(process.pid(), "ioctl", None, None))
+        }
+        Err(e) => return Err(SysError::from_io("ioctl", e).into()),
+    };
     let cgroup_id = (i.mask & INFO_CGROUPID != 0).then(|| BigInt::from(i.cgroupid));
     if i.mask & INFO_PID == 0 {
         let exit =

@@ -853,9 +853,16 @@ impl UvPoll {
             let layout = std::alloc::Layout::from_size_align(size, 16).ok()?;
             let handle = std::alloc::alloc_zeroed(layout);
             let handle = std::ptr::NonNull::new(handle)?;
+            // uv_poll_init makes the descriptor non-blocking, on the open file the caller's
+            // handle shares: where it was blocking, it is made so again (libuv only waits for
+            // readiness on it, never reads), or a blocking waitid on `handle.fd` gets EAGAIN.
+            let was_blocking = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) & libc::O_NONBLOCK == 0;
             if (api.poll_init)(uv_loop.cast(), handle.as_ptr(), fd.as_raw_fd()) != 0 {
                 std::alloc::dealloc(handle.as_ptr(), layout);
                 return None;
+            }
+            if was_blocking {
+                let _ = set_blocking(fd);
             }
             let data = Box::into_raw(Box::new(PollData { callback, size }));
             *(handle.as_ptr() as *mut *mut PollData) = data;
