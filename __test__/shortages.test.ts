@@ -125,7 +125,8 @@ function underNproc(extra: number, script: string): Promise<{ code: number | nul
 }
 
 for (const [extra, what] of [[0, 'the watcher thread'], [1, 'the spawn helper']] as const) {
-  ;(isRoot ? test : test.skip)(`no process to spare when ${what} would start (RLIMIT_NPROC as uid 65534; needs root): EAGAIN through 'error', as child_process; then spawn works again, through the helper`, async (t) => {
+  // Serial: each counts the processes of uid 65534, which the other's would upset.
+  ;(isRoot ? test.serial : test.skip)(`no process to spare when ${what} would start (RLIMIT_NPROC as uid 65534; needs root): EAGAIN through 'error', as child_process; then spawn works again, through the helper`, async (t) => {
     const run = await underNproc(
       extra,
       `

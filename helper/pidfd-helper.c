@@ -134,7 +134,9 @@ static void send_message(int sock, int kind, int err, int stage, int pid, int pi
 		;
 }
 
-/* sched_setattr(SCHED_OTHER) with `ns` as the slice (0: the default). */
+/* The calling thread's scheduler slice set to `ns` (0: the default), its policy, priority and nice
+ * value kept: only the fair class (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE) has a slice, and a
+ * real-time policy is left alone. Best effort (Linux >= 6.12). */
 static void set_slice(uint64_t ns)
 {
 	struct {
@@ -145,9 +147,12 @@ static void set_slice(uint64_t ns)
 		uint64_t runtime, deadline, period;
 	} attr;
 	memset(&attr, 0, sizeof(attr));
+	if (syscall(SYS_sched_getattr, 0, &attr, sizeof(attr), 0) != 0)
+		return;
+	if (attr.policy != SCHED_OTHER && attr.policy != SCHED_BATCH && attr.policy != SCHED_IDLE)
+		return;
 	attr.size = sizeof(attr);
-	attr.policy = SCHED_OTHER;
-	attr.nice = getpriority(PRIO_PROCESS, 0);
+	attr.flags = 0;
 	attr.runtime = ns;
 	(void)syscall(SYS_sched_setattr, 0, &attr, 0);
 }

@@ -5,7 +5,8 @@
 //! process, its accounting starts from the helper's half-MiB map instead of Node's, and its
 //! pidfd comes back here once it has exec'd.
 //! Every request carries this process's state at that moment (cwd, umask, rlimits), as a
-//! `child_process` child gets it.
+//! `child_process` child gets it; what a request cannot carry (credentials, capabilities, nice,
+//! policy, cgroup: see `identity`) makes a new helper when it changes.
 //!
 //! Under faults: every exchange has a deadline (`PIDFD_HELPER_DEADLINE`, ms). A helper that
 //! misses it is killed. A request goes to a new helper only when it provably made no child
@@ -22,6 +23,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::error::SysError;
+use crate::identity::{self, Identity};
 use crate::process::{lock, Process};
 use crate::{features, sys, watch};
 
@@ -89,6 +91,9 @@ pub fn stage_name(stage: i32) -> &'static str {
 struct Helper {
     sock: OwnedFd,
     process: Arc<Process>,
+    /// What its children inherit from it: this process's identity when it started (`None`:
+    /// not known then; replaced at the first spawn that can read it).
+    identity: Option<Identity>,
 }
 
 impl Helper {
@@ -186,12 +191,22 @@ enum Outcome {
 /// Asks the helper for a child. `Ok(None)`: there is no helper here; spawn in-process.
 pub fn spawn(req: &Request<'_>) -> Result<Option<Reply>, SysError> {
     let deadline = features::switches().helper_deadline;
+    // Who a child of this thread would be now, and the umask it would get.
+    let (identity, umask) = identity::current();
     let mut held = Held::take(Instant::now() + deadline)?;
     // A second helper only when the first provably made no child: a program runs at most once.
     for attempt in 0..2 {
         let state = held.state();
+        // A helper started by someone else than this thread is now (credentials dropped, nice
+        // raised, another cgroup) would give the child its old self: start one anew.
+        if matches!((&*state, &identity), (State::Running(h), Some(now)) if h.identity.as_ref() != Some(now))
+        {
+            if let State::Running(old) = std::mem::replace(state, State::NotStarted) {
+                old.kill();
+            }
+        }
         if matches!(state, State::NotStarted) {
-            match start() {
+            match start(identity.as_ref()) {
                 Ok(Some(helper)) => *state = State::Running(helper),
                 Ok(None) => *state = State::Unavailable,
                 // A shortage: this call fails, the next one tries again.
@@ -201,7 +216,7 @@ pub fn spawn(req: &Request<'_>) -> Result<Option<Reply>, SysError> {
         let State::Running(helper) = state else {
             return Ok(None);
         };
-        let outcome = exchange(helper, req, Instant::now() + deadline);
+        let outcome = exchange(helper, req, umask, Instant::now() + deadline);
         let replace = !matches!(outcome, Outcome::Done(_));
         if replace {
             if let State::Running(helper) = std::mem::replace(state, State::NotStarted) {
@@ -239,7 +254,7 @@ fn transient(e: &io::Error) -> bool {
 
 /// Starts a helper. `Ok(None)`: it cannot run here at all (remembered by the caller); `Err`:
 /// a shortage now (descriptors, processes, memory), for this call only.
-fn start() -> Result<Option<Helper>, SysError> {
+fn start(identity: Option<&Identity>) -> Result<Option<Helper>, SysError> {
     let short = |syscall: &'static str| {
         move |e: io::Error| {
             SysError::from_io(syscall, e).with_detail("could not start the spawn helper")
@@ -322,6 +337,7 @@ fn start() -> Result<Option<Helper>, SysError> {
     Ok(Some(Helper {
         sock: ours,
         process,
+        identity: identity.cloned(),
     }))
 }
 
@@ -332,28 +348,12 @@ fn take_pause() -> Option<CString> {
     (!TAKEN.swap(true, Ordering::Relaxed)).then(|| step.clone())
 }
 
-/// This process's umask, read without changing it (Linux 4.7 shows it in /proc/self/status;
-/// it sits in the first lines, so one read of a page is enough).
-fn umask() -> u32 {
-    use std::io::Read;
-    let mut buf = [0u8; 4096];
-    let n = std::fs::File::open("/proc/self/status")
-        .and_then(|mut f| f.read(&mut buf))
-        .unwrap_or(0);
-    buf[..n]
-        .split(|&b| b == b'\n')
-        .find_map(|line| line.strip_prefix(b"Umask:"))
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-        .unwrap_or_else(sys::umask_fallback)
-}
-
 fn push_u32(buf: &mut Vec<u8>, v: u32) {
     buf.extend_from_slice(&v.to_ne_bytes());
 }
 
 /// The request as bytes: `struct request`, then the payload.
-fn encode(req: &Request<'_>) -> Result<Vec<u8>, SysError> {
+fn encode(req: &Request<'_>, umask: u32) -> Result<Vec<u8>, SysError> {
     let limits = sys::rlimits();
     let mut payload = Vec::new();
     for (resource, cur, max) in &limits {
@@ -397,7 +397,7 @@ fn encode(req: &Request<'_>) -> Result<Vec<u8>, SysError> {
         flags,
         req.uid.unwrap_or(0),
         req.gid.unwrap_or(0),
-        umask(),
+        umask,
         len(req.sources.len())?,
         cwd_source as u32,
         len(req.fd_map.len())?,
@@ -470,8 +470,8 @@ impl Heard {
     }
 }
 
-fn exchange(helper: &Helper, req: &Request<'_>, deadline: Instant) -> Outcome {
-    let message = match encode(req) {
+fn exchange(helper: &Helper, req: &Request<'_>, umask: u32, deadline: Instant) -> Outcome {
+    let message = match encode(req, umask) {
         Ok(m) => m,
         Err(e) => return Outcome::Done(refused(e.errno)),
     };

@@ -7,6 +7,7 @@ mod error;
 mod exit;
 mod features;
 mod helper;
+mod identity;
 mod info;
 mod process;
 mod spawn;

@@ -388,37 +388,60 @@ pub fn js_numbers<'a>(
     unsafe { array.as_mut() }
 }
 
-/// Gives the calling thread a scheduler slice of `ns` (EEVDF custom slice, Linux 6.12; the
-/// nice value is kept): a thread with a short slice may preempt the one running where it wakes.
-/// Best effort: older kernels refuse or ignore it.
+/// `struct sched_attr`, first published size (`SCHED_ATTR_SIZE_VER0`).
+#[repr(C)]
+#[derive(Default)]
+struct SchedAttrRaw {
+    size: u32,
+    policy: u32,
+    flags: u64,
+    nice: i32,
+    priority: u32,
+    runtime: u64,
+    deadline: u64,
+    period: u64,
+}
+
+fn sched_attr_get() -> Option<SchedAttrRaw> {
+    let mut attr = SchedAttrRaw::default();
+    let size = std::mem::size_of::<SchedAttrRaw>() as libc::c_uint;
+    // SAFETY: the kernel writes at most `size` bytes into `attr`, for the calling thread (0).
+    let ok = unsafe { libc::syscall(libc::SYS_sched_getattr, 0, &mut attr, size, 0) } == 0;
+    ok.then_some(attr)
+}
+
+/// The calling thread's scheduling policy and its static priority (`None`: not to be read).
+pub fn sched_policy() -> Option<(u32, u32)> {
+    sched_attr_get().map(|a| (a.policy, a.priority))
+}
+
+/// The calling thread's nice value.
+pub fn nice() -> i32 {
+    // SAFETY: getpriority reads; -1 is also a valid nice value, which is fine for a comparison.
+    unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
+}
+
+/// Gives the calling thread a scheduler slice of `ns` (EEVDF custom slice, Linux 6.12; 0: the
+/// default), keeping its policy, priority and nice value: only a thread of the fair class
+/// (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE) has a slice; a real-time one is left alone. A thread
+/// with a short slice may preempt the one running where it wakes. Best effort: older kernels
+/// refuse or ignore it.
 pub fn set_thread_slice(ns: u64) {
-    #[repr(C)]
-    struct SchedAttr {
-        size: u32,
-        policy: u32,
-        flags: u64,
-        nice: i32,
-        priority: u32,
-        runtime: u64,
-        deadline: u64,
-        period: u64,
+    let Some(mut attr) = sched_attr_get() else {
+        return;
+    };
+    if !matches!(
+        attr.policy as i32,
+        libc::SCHED_OTHER | libc::SCHED_BATCH | libc::SCHED_IDLE
+    ) {
+        return;
     }
-    // SAFETY: getpriority reads; sched_setattr reads a fully initialized struct of the size it
-    // is told, for the calling thread (pid 0).
-    unsafe {
-        let nice = libc::getpriority(libc::PRIO_PROCESS, 0);
-        let attr = SchedAttr {
-            size: std::mem::size_of::<SchedAttr>() as u32,
-            policy: libc::SCHED_OTHER as u32,
-            flags: 0,
-            nice,
-            priority: 0,
-            runtime: ns,
-            deadline: 0,
-            period: 0,
-        };
-        libc::syscall(libc::SYS_sched_setattr, 0, &attr, 0);
-    }
+    attr.size = std::mem::size_of::<SchedAttrRaw>() as u32;
+    attr.flags = 0;
+    attr.runtime = ns;
+    // SAFETY: sched_setattr reads a fully initialized struct of the size it is told, for the
+    // calling thread (pid 0).
+    unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr, 0) };
 }
 
 /// A new close-on-exec epoll set.

@@ -1,0 +1,89 @@
+// A child starts as the process that asks for it is at that moment, as a child_process child
+// does, although the spawn helper that makes it was started earlier: credentials dropped,
+// priority changed, scheduling policy.
+
+import test from 'ava'
+import { execFile } from 'node:child_process'
+
+import { entry, runNode } from './helpers.js'
+
+const isRoot = process.getuid?.() === 0
+
+/** Prints, for child_process and then pidfd, what `probe` (an async function of spawn) returns. */
+function sideBySide(setup: string, probe: string): string {
+  return `
+    const cp = require('node:child_process');
+    const { text } = require('node:stream/consumers');
+    const probe = async (spawn) => { ${probe} };
+    (async () => {
+      await pidfd.spawn('true').exited; // the helper starts now, as the process is now
+      ${setup}
+      const out = { child_process: await probe(cp.spawn), pidfd: await probe(pidfd.spawn) };
+      console.log(JSON.stringify(out));
+    })().catch((e) => { console.error(e); process.exit(1) });
+  `
+}
+
+;(isRoot ? test : test.skip)('after a privilege drop, children run as the new user and cannot ask for root back (needs root)', async (t) => {
+  const run = await runNode(
+    sideBySide(
+      `process.setgroups([]); process.setgid(65534); process.setuid(65534);`,
+      `
+      const id = (await text(spawn('sh', ['-c', 'echo $(id -u):$(id -g)']).stdout)).trim();
+      let root;
+      try {
+        const sub = spawn('id', ['-u'], { uid: 0 });
+        root = await new Promise((resolve) => { sub.on('error', (e) => resolve(e.code)); sub.on('exit', (code) => resolve('ran, exit ' + code)) });
+      } catch (e) { root = e.code }
+      const sleeper = spawn('sleep', ['5']);
+      const killed = sleeper.kill();
+      const signal = await new Promise((resolve) => sleeper.on('exit', (code, sig) => resolve(sig)));
+      return { id, root, killed, signal };
+    `,
+    ),
+  )
+  t.is(run.code, 0, run.stderr)
+  const out = JSON.parse(run.stdout)
+  t.deepEqual(out.pidfd, { id: '65534:65534', root: 'EPERM', killed: true, signal: 'SIGTERM' })
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+test('after os.setPriority(), children get the new nice value', async (t) => {
+  const run = await runNode(
+    sideBySide(
+      `require('node:os').setPriority(7);`,
+      `
+      const stat = await text(spawn('cat', ['/proc/self/stat']).stdout);
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    `,
+    ),
+  )
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), { child_process: 7, pidfd: 7 })
+})
+
+test('under chrt --batch, children are SCHED_BATCH, and so are the helper and the watcher thread', async (t) => {
+  const script = sideBySide(
+    '',
+    `
+      const stat = await text(spawn('cat', ['/proc/self/stat']).stdout);
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+    `,
+  ).replace(
+    'console.log(JSON.stringify(out));',
+    `const fs = require('node:fs');
+     const policy = (path) => { const s = fs.readFileSync(path, 'utf8'); return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[38]) };
+     const native = require(${JSON.stringify(entry.replace(/index\.js$/, 'binding.js'))});
+     const tids = fs.readdirSync('/proc/self/task').filter((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'pidfd-watch');
+     out.helper = policy('/proc/' + native.spawnHelperPid() + '/stat');
+     out.watcher = tids.map((t) => policy('/proc/self/task/' + t + '/stat'));
+     console.log(JSON.stringify(out));`,
+  )
+  const code = `const pidfd = require(${JSON.stringify(entry)});\n${script}`
+  const run = await new Promise<{ err: Error | null; stdout: string; stderr: string }>((resolve) =>
+    execFile('chrt', ['--batch', '0', process.execPath, '-e', code], { timeout: 20_000 }, (err, stdout, stderr) => resolve({ err, stdout, stderr })),
+  )
+  t.is(run.err, null, run.stderr)
+  const SCHED_BATCH = 3
+  t.deepEqual(JSON.parse(run.stdout), { child_process: SCHED_BATCH, pidfd: SCHED_BATCH, helper: SCHED_BATCH, watcher: [SCHED_BATCH] })
+})
