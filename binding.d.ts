@@ -13,9 +13,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class Channel {
   /**
    * `callback(id, errorCode, errorMessage)` runs on the environment's thread. The channel
-   * starts unref'd: `ref()` while a ref'd wait is pending.
+   * starts unref'd: `ref()` while a ref'd wait is pending. `libuv`: the host is Node, whose
+   * event loop may be watched through libuv (elsewhere the watcher thread alone serves).
    */
-  constructor(callback: (arg0: number, arg1?: string | undefined | null, arg2?: string | undefined | null) => void)
+  constructor(callback: (arg0: number, arg1?: string | undefined | null, arg2?: string | undefined | null) => void, libuv: boolean)
   /** Keeps the event loop alive (a ref'd wait is pending). */
   ref(): void
   /** Lets the event loop end (no ref'd wait is pending). */

@@ -68,6 +68,12 @@ function exitOfChild(child: ChildProcess): ExitInfo | null {
   return null
 }
 
+/**
+ * The host is Node itself, whose event loop is libuv's: Bun and Deno run N-API modules too, but
+ * their `uv_*` functions are stubs (Bun's abort the process).
+ */
+const IS_NODE = !('bun' in process.versions) && !('deno' in process.versions)
+
 /** The error a child that never spawned reported (its exitCode is the negative errno). */
 function spawnErrorOf(child: ChildProcess): Error | null {
   if (child.pid !== undefined || child.exitCode === null || child.exitCode >= 0) return null
@@ -292,7 +298,7 @@ function onNotify(id: number, code?: string | null, message?: string | null): vo
 }
 
 function getChannel(): Channel {
-  return (channel ??= new binding.Channel(onNotify))
+  return (channel ??= new binding.Channel(onNotify, IS_NODE))
 }
 
 function hold(): void {

@@ -52,6 +52,9 @@ impl ChannelInner {
 pub struct Channel {
     inner: Arc<ChannelInner>,
     polls: Rc<Polls>,
+    /// The host's event loop is Node's libuv, so the loop may peek (Bun's N-API reports a loop,
+    /// but its `uv_*` functions are stubs that abort the process).
+    libuv: bool,
 }
 
 /// The libuv poll watchers of one environment's peeking handles, by key; closed at the latest
@@ -80,12 +83,14 @@ impl Polls {
 #[napi]
 impl Channel {
     /// `callback(id, errorCode, errorMessage)` runs on the environment's thread. The channel
-    /// starts unref'd: `ref()` while a ref'd wait is pending.
+    /// starts unref'd: `ref()` while a ref'd wait is pending. `libuv`: the host is Node, whose
+    /// event loop may be watched through libuv (elsewhere the watcher thread alone serves).
     #[napi(constructor, catch_unwind)]
     #[allow(clippy::type_complexity)] // spelled out so the generated typings name each argument
     pub fn new(
         env: Env,
         callback: Function<FnArgs<(u32, Option<String>, Option<String>)>, ()>,
+        libuv: bool,
     ) -> napi::Result<Self> {
         let tsfn = callback
             .build_threadsafe_function::<Notification>()
@@ -112,7 +117,11 @@ impl Channel {
                 let _ = tsfn.abort();
             }
         })?;
-        Ok(Self { inner, polls })
+        Ok(Self {
+            inner,
+            polls,
+            libuv,
+        })
     }
 
     /// Keeps the event loop alive (a ref'd wait is pending).
@@ -369,7 +378,11 @@ pub fn peek_from_loop(
     process: &Arc<Process>,
     channel: &Channel,
 ) -> Option<(Weak<Polls>, u64)> {
-    if process.reaps() || lock(&process.watch).done || !features::switches().loop_peek {
+    if !channel.libuv
+        || process.reaps()
+        || lock(&process.watch).done
+        || !features::switches().loop_peek
+    {
         return None;
     }
     let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
