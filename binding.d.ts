@@ -37,8 +37,11 @@ export declare class NativePidFd {
    * `false` while it runs.
    */
   tryWait(out: Float64Array): boolean
-  /** Blocks the calling thread until the process has exited; writes the exit into `out`. */
-  wait(out: Float64Array): void
+  /**
+   * Blocks the calling thread until the process has exited (writing the exit into `out`,
+   * `true`), or `timeout_ms` has passed (`false`).
+   */
+  wait(out: Float64Array, timeoutMs?: number | undefined | null): boolean
   /** Ids and credentials (see `NativeInfo`). */
   info(): NativeInfo
   /** A new descriptor (the caller's to close) for one of the process's namespaces. */

@@ -267,13 +267,21 @@ export class PidFd extends Handle {
     return handle
   }
 
-  /** Blocks until the process exits; every later call returns the same record. */
-  wait(): ExitInfo {
+  /**
+   * Blocks this thread until the process exits; every later call returns the same record. With
+   * `timeout` (ms), blocks at most that long and returns null if the process still runs. While
+   * it blocks, nothing else runs on this thread: a worker blocked here keeps
+   * `worker.terminate()` and `process.exit()` waiting, as `spawnSync` would.
+   */
+  wait(): ExitInfo
+  wait(options: { timeout?: number }): ExitInfo | null
+  wait(options?: { timeout?: number }): ExitInfo | null {
+    const timeout = waitTimeout(validateObject('options', options).timeout)
     const now = this.tryWait()
     if (now) return now
     const native = this.native
     try {
-      callNative(() => native.wait(exitSlots))
+      if (!callNative(() => native.wait(exitSlots, timeout))) return null
       return this.record()
     } catch (err) {
       const exit = this.childFallback(err)
@@ -316,16 +324,23 @@ export interface WaitOptions {
   timeout?: number
 }
 
-function waitSignal(options: unknown): AbortSignal | undefined {
-  const { signal, timeout } = validateObject('options', options)
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw invalidArgType('options.signal', 'AbortSignal', signal)
-  }
-  if (timeout === undefined) return signal
+/** A wait's `timeout` option: milliseconds, an integer from 0 to 2³¹−1, or undefined. */
+function waitTimeout(timeout: unknown): number | undefined {
+  if (timeout === undefined) return undefined
   if (typeof timeout !== 'number') throw invalidArgType('options.timeout', 'number', timeout)
   if (!Number.isInteger(timeout) || timeout < 0 || timeout > 2 ** 31 - 1) {
     throw outOfRange('options.timeout', 'an integer >= 0 and <= 2147483647', timeout)
   }
+  return timeout
+}
+
+function waitSignal(options: unknown): AbortSignal | undefined {
+  const { signal, timeout: given } = validateObject('options', options)
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw invalidArgType('options.signal', 'AbortSignal', signal)
+  }
+  const timeout = waitTimeout(given)
+  if (timeout === undefined) return signal
   const timer = AbortSignal.timeout(timeout)
   return signal ? AbortSignal.any([signal, timer]) : timer
 }

@@ -154,12 +154,22 @@ impl NativePidFd {
         Ok(exit.is_some())
     }
 
-    /// Blocks the calling thread until the process has exited; writes the exit into `out`.
+    /// Blocks the calling thread until the process has exited (writing the exit into `out`,
+    /// `true`), or `timeout_ms` has passed (`false`).
     #[napi(catch_unwind)]
-    pub fn wait(&self, mut out: Float64ArraySlice<'_>) -> napi::Result<(), String> {
+    pub fn wait(
+        &self,
+        mut out: Float64ArraySlice<'_>,
+        timeout_ms: Option<f64>,
+    ) -> napi::Result<bool, String> {
         let out = slots(&mut out)?;
-        self.waitable()?.wait()?.write_to(out);
-        Ok(())
+        let deadline = timeout_ms
+            .map(|ms| std::time::Instant::now() + std::time::Duration::from_secs_f64(ms / 1000.0));
+        let exit = self.waitable()?.wait(deadline)?;
+        if let Some(exit) = &exit {
+            exit.write_to(out);
+        }
+        Ok(exit.is_some())
     }
 
     /// Ids and credentials (see `NativeInfo`).

@@ -160,25 +160,35 @@ impl Process {
             && sys::poll_now(self.fd()).is_ok_and(|r| r & libc::POLLIN != 0)
     }
 
-    /// Blocks the calling thread until the exit is known.
+    /// Blocks the calling thread until the exit is known, or `deadline` passes (`None` then).
     /// For a process that is not our child: first its exit, then its reap by its own parent.
-    pub fn wait(&self) -> Result<NativeExit> {
+    pub fn wait(&self, deadline: Option<std::time::Instant>) -> Result<Option<NativeExit>> {
         let mut exited = false;
         loop {
             if let Some(e) = self.try_wait()? {
-                return Ok(e);
+                return Ok(Some(e));
             }
+            // What is left of the deadline, in ms rounded up (-1: no limit).
+            let left = match deadline {
+                None => -1,
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Ok(None);
+                    }
+                    left.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int
+                }
+            };
             if exited {
                 // Before Linux 6.9 the reap wakes nobody: look again at a short interval.
-                let timeout = if features::get().reap_wakeup {
-                    -1
-                } else {
-                    LINGER_MS
+                let step = match (features::get().reap_wakeup, left) {
+                    (true, _) => left,
+                    (false, -1) => LINGER_MS,
+                    (false, left) => left.min(LINGER_MS),
                 };
-                sys::poll_hangup(self.fd(), timeout).map_err(at("poll"))?;
+                sys::poll_hangup(self.fd(), step).map_err(at("poll"))?;
             } else {
-                sys::poll_readable(self.fd()).map_err(at("poll"))?;
-                exited = true;
+                exited = sys::poll_readable(self.fd(), left).map_err(at("poll"))?;
             }
         }
     }

@@ -145,8 +145,9 @@ pub fn pidfd_get_info(fd: BorrowedFd<'_>, mask: u64) -> io::Result<PidfdInfo> {
     Ok(info)
 }
 
-/// Blocks until `fd` is readable (a pidfd: the process has exited).
-pub fn poll_readable(fd: BorrowedFd<'_>) -> io::Result<()> {
+/// Blocks until `fd` is readable (a pidfd: the process has exited), or `timeout_ms` passes
+/// (-1: no limit). Whether it is readable.
+pub fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: libc::c_int) -> io::Result<bool> {
     let mut pfd = libc::pollfd {
         fd: fd.as_raw_fd(),
         events: libc::POLLIN,
@@ -154,9 +155,9 @@ pub fn poll_readable(fd: BorrowedFd<'_>) -> io::Result<()> {
     };
     retry(|| {
         // SAFETY: one valid pollfd.
-        cvt(unsafe { libc::poll(&mut pfd, 1, -1) } as libc::c_long)
+        cvt(unsafe { libc::poll(&mut pfd, 1, timeout_ms) } as libc::c_long)
     })
-    .map(drop)
+    .map(|n| n > 0)
 }
 
 /// A copy of this process's environment (`KEY=value` entries), as `environ` holds it now.
