@@ -7,7 +7,7 @@ import { constants } from 'node:os'
 import { text } from 'node:stream/consumers'
 
 import { AsyncPidFd, PidFd, features, spawn } from '../index.js'
-import { entry, isError, procState, runNode, sleep, until } from './helpers.js'
+import { entry, isError, needsRoot, procState, runNode, runsIf, sleep, until } from './helpers.js'
 
 const infoExit = features().infoExit
 
@@ -176,8 +176,7 @@ test('getFd(): read a pipe end taken from a child', async (t) => {
   await sub.exited
 })
 
-test('getFd() as an unprivileged user on a root process is EPERM', async (t) => {
-  if (process.getuid?.() !== 0) return t.pass('needs root to start the unprivileged side')
+runsIf(needsRoot, 'getFd() EPERM')('getFd() as an unprivileged user on a root process is EPERM', async (t) => {
   const target = spawn('sleep', ['10'], { stdio: 'ignore' })
   const probe = spawn(
     process.execPath,

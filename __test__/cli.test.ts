@@ -2,7 +2,7 @@
 
 import test from 'ava'
 import { execFile, spawn as cpSpawn } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -370,9 +370,9 @@ test('pidfd info: text and json', async (t) => {
   t.is(json.code, 0)
   t.like(JSON.parse(json.stdout), { pid: sub.pid, ppid: process.pid, ruid: process.getuid?.() })
   const text = await cli(['info', String(sub.pid)])
-  t.regex(text.stdout, new RegExp(`^pid +${sub.pid}\nppid +\\d+|^pid +${sub.pid}\n`))
+  t.regex(text.stdout, new RegExp(`^pid +${sub.pid}$`, 'm'))
+  t.regex(text.stdout, new RegExp(`^ppid +${process.pid}$`, 'm'))
   t.regex(text.stdout, /^cgroupId +\d+$/m)
   sub.kill('SIGKILL')
   await sub.exited
-  t.true(existsSync(bin))
 })

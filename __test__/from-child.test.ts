@@ -74,6 +74,8 @@ test('never a hang: 200 children exiting together, each watched, each resolved',
   const { ok, rusage } = JSON.parse(run.stdout) as { ok: number; rusage: number }
   t.is(ok, 200)
   t.log(`rusage captured for ${rusage}/200 (the rest were reaped by libuv first)`)
+  // The README's claim is 99 to 100%; a loaded machine may lose a few more to libuv.
+  t.true(rusage >= 180, `rusage captured for only ${rusage}/200`)
 })
 
 test('one child at a time, the peek from the event loop beats libuv\'s reap: rusage for (nearly) every child', async (t) => {

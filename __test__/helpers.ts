@@ -1,11 +1,11 @@
 // Shared by the tests: real processes, real descriptors, no mocks.
 
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { release } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { ExecutionContext } from 'ava'
+import test, { type ExecutionContext } from 'ava'
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 /** The built entry point, as a user's require('pidfd') loads it. */
@@ -86,3 +86,25 @@ export function isError(
   if (expected.errno !== undefined) t.is(e.errno, expected.errno)
   if (expected.syscall !== undefined) t.is(e.syscall, expected.syscall)
 }
+
+/**
+ * `test`, or `test.skip` with the reason printed where `reason` says why the test cannot run on
+ * this machine: a test that cannot run is skipped visibly, never passed silently.
+ */
+export function runsIf(reason: string | null, title: string): typeof test.skip {
+  if (reason === null) return test
+  console.log(`skipped: ${title}: ${reason}`)
+  return test.skip
+}
+
+export const needsRoot = process.getuid?.() === 0 ? null : 'needs root'
+
+/** Why unprivileged user and pid namespaces cannot be had here (null: they can). */
+export const userNamespaces: string | null = (() => {
+  try {
+    execFileSync('unshare', ['--user', '--map-root-user', '--pid', '--fork', 'true'], { stdio: 'pipe' })
+    return null
+  } catch (err) {
+    return `this machine refuses unprivileged user namespaces (${String((err as { stderr?: Buffer }).stderr ?? err).trim()})`
+  }
+})()

@@ -6,6 +6,7 @@ import { spawn as cpSpawn } from 'node:child_process'
 import type { EventEmitter } from 'node:events'
 
 import { spawn } from '../index.js'
+import { needsRoot, runsIf } from './helpers.js'
 
 type Spawner = (file: string, args: string[], options: Record<string, unknown>) => EventEmitter & ChildLike
 interface ChildLike {
@@ -164,8 +165,7 @@ test('timeout and killSignal', async (t) => {
   t.true(o.killed)
 })
 
-test('uid and gid: root drops to 65534', async (t) => {
-  if (process.getuid?.() !== 0) return t.pass('needs root')
+runsIf(needsRoot, 'uid and gid')('uid and gid: root drops to 65534', async (t) => {
   const o = await same(t, 'sh', ['-c', 'id -u; id -g; id -G'], () => ({ uid: 65534, gid: 65534 }))
   t.is(o.stdout, '65534\n65534\n65534\n')
 })

@@ -95,11 +95,13 @@ test('kill() of a waited process from another task', async (t) => {
   t.is(exit.signal, 'SIGKILL')
 
   const child = cpSpawn('sleep', ['10'])
+  // Listened for now: the exit may come before the await below returns.
+  const childExit = once(child, 'exit')
   const fd = AsyncPidFd.fromPid(child.pid!)
   const viaPidfd = fd.wait()
   setTimeout(() => fd.kill(), 50)
   t.is((await viaPidfd).signal, 'SIGTERM')
-  const [, signal] = await once(child, 'exit')
+  const [, signal] = await childExit
   t.is(signal, 'SIGTERM')
   fd.close()
 })

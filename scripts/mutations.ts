@@ -1,0 +1,92 @@
+// The mutations `npm run mutate` applies, one at a time: each a small, realistic break of a
+// claim, with the tests that should notice it (test files, or ava --match titles). `find` must
+// occur exactly once in `file`. Add one with each claim you add.
+
+export interface Mutation {
+  file: string
+  find: string
+  replace: string
+  why: string
+  tests: string[]
+}
+
+const T = (name: string) => `__test__/${name}.test.ts`
+
+export const mutations: Mutation[] = [
+  // src/process.rs: the reap rule, the exit cache, signals
+  { file: 'src/process.rs', find: 'sys::waitid_pidfd(self.fd(), self.reap)', replace: 'sys::waitid_pidfd(self.fd(), false)', why: 'never reap, even a child of ours', tests: [T('subprocess')] },
+  { file: 'src/process.rs', find: "        if exit.is_some() {\n            return Err(SysError::new(\"pidfd_send_signal\", libc::ESRCH));", replace: "        if exit.is_some() && false {\n            return Err(SysError::new(\"pidfd_send_signal\", libc::ESRCH));", why: 'kill() answers from the kernel, not the cache, once the exit is known', tests: [T('pidfd'), T('reuse')] },
+  { file: 'src/process.rs', find: 'if self.owned && matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS))', replace: 'if false && matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS))', why: 'no kill(pid) where pidfd_send_signal is refused', tests: [T('seccomp')] },
+  { file: 'src/process.rs', find: 'sys::kill_child(-self.pid, signal).map_err(at("kill"))', replace: 'sys::kill_child(self.pid, signal).map_err(at("kill"))', why: 'killGroup signals the leader only', tests: [T('cli')] },
+  { file: 'src/process.rs', find: '        if let Some(p) = lock(spawned()).get(&pid) {\n            return Ok(p.clone());', replace: '        if let Some(p) = lock(spawned()).get(&pid).filter(|_| false) {\n            return Ok(p.clone());', why: 'fromPid on a spawned child opens its own handle, which can steal the reap', tests: [T('any-process'), T('subprocess')] },
+  { file: 'src/process.rs', find: 'Ok(sys::pidfd_fdinfo_pid(self.fd()).map_err(at("read"))? == Some(-1))', replace: 'Ok(sys::pidfd_fdinfo_pid(self.fd()).map_err(at("read"))? == Some(-2))', why: 'before 6.9 the reap is never seen', tests: ['*reap wakes nobody*'] },
+  { file: 'src/process.rs', find: '                    if left.is_zero() {\n                        return Ok(None);', replace: '                    if left.is_zero() && false {\n                        return Ok(None);', why: 'the blocking wait ignores its timeout', tests: ['*blocking wait with a timeout*'] },
+  { file: 'src/process.rs', find: '        if !features::get().info_exit {\n            return Ok(Some(NativeExit::unknown()));', replace: '        if true {\n            return Ok(Some(NativeExit::unknown()));', why: 'PIDFD_INFO_EXIT never read', tests: [T('any-process')] },
+
+  // src/exit.rs: the record
+  { file: 'src/exit.rs', find: 'libc::CLD_DUMPED => Self::signaled(info.status, true),', replace: 'libc::CLD_DUMPED => Self::signaled(info.status, false),', why: 'a core dump is not reported', tests: ['*core-dumped*'] },
+  { file: 'src/exit.rs', find: 'libc::CLD_KILLED => Self::signaled(info.status, false),', replace: 'libc::CLD_KILLED => Self::exited(info.status),', why: 'a signal reads as an exit code', tests: [T('pidfd'), T('signals')] },
+  { file: 'src/exit.rs', find: '            si_code: info.code,', replace: '            si_code: info.signo,', why: 'siginfo.siCode from the wrong field', tests: ['*core-dumped*', T('pidfd')] },
+  { file: 'src/exit.rs', find: 'Self::signaled(libc::WTERMSIG(status), libc::WCOREDUMP(status))', replace: 'Self::exited(libc::WTERMSIG(status))', why: 'PIDFD_INFO_EXIT status: a signal read as an exit', tests: [T('any-process'), T('node-interop')] },
+
+  // src/watch.rs: the watcher
+  { file: 'src/watch.rs', find: '                    Ok(Some(_)) => complete(&process, Ok(())),\n                    Err(e) => complete(&process, Err(e)),\n                }\n            }\n        }\n    }\n}', replace: '                    Ok(Some(_)) => {}\n                    Err(e) => complete(&process, Err(e)),\n                }\n            }\n        }\n    }\n}', why: 'an exit collected by the watcher is never told', tests: [T('waits'), T('from-child')] },
+  { file: 'src/watch.rs', find: '    if !channel.libuv\n', replace: '    if channel.libuv\n', why: 'the loop peek off under Node (on under Bun)', tests: [T('from-child'), T('bun')] },
+  { file: 'src/watch.rs', find: '        .enable_time()\n', replace: '', why: 'no timer for the lingering processes', tests: [T('subprocess'), T('waits')] },
+
+  // src/spawn.rs
+  { file: 'src/spawn.rs', find: '            STDIO_IGNORE if i >= 3 => None,\n', replace: '', why: "'ignore' beyond stdio opens /dev/null", tests: ['*250 to 600*'] },
+  { file: 'src/spawn.rs', find: '            drop(here);\n            drop(sources);\n            return adopt_reply(reply, ours);', replace: '            let kept = (here, sources);\n            let r = adopt_reply(reply, ours);\n            drop(kept);\n            return r;', why: 'a child whose pidfd found no room is killed after it ran', tests: ['*0 to 11*'] },
+  { file: 'src/spawn.rs', find: '            None => Some(sys::open_cwd().map_err(at("open"))?),', replace: '            None => None,', why: "the child starts in the helper's cwd, not ours", tests: [T('helper'), T('shortages')] },
+  { file: 'src/spawn.rs', find: '    watch::start_reaper(&process);\n    let stdio = ours', replace: '    let stdio = ours', why: 'a spawned child nobody waits for is never reaped', tests: [T('subprocess')] },
+  { file: 'src/spawn.rs', find: '            let dir = if dir.is_empty() { "." } else { dir };', replace: '            let dir = if dir.is_empty() { "/" } else { dir };', why: 'an empty PATH entry is not the current directory', tests: [T('subprocess'), T('parity')] },
+
+  // src/helper.rs: faults
+  { file: 'src/helper.rs', find: '            Outcome::NoChild(e) if attempt == 0 => drop(e),', replace: '            Outcome::NoChild(e) if attempt == 0 => return Err(e),', why: 'no second helper when the first provably made no child', tests: [T('faults')] },
+  { file: 'src/helper.rs', find: '                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {', replace: '                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) && false => {', why: 'a helper that died with the request unread is not taken for gone', tests: [T('faults')] },
+  { file: 'src/helper.rs', find: '            crate::spawn::abandon(pid);\n            let detail', replace: '            let detail', why: 'a child stuck before exec is left behind', tests: [T('faults')] },
+  { file: 'src/helper.rs', find: 'if h.identity.as_ref() != Some(now)', replace: 'if h.identity.as_ref() != Some(now) && false', why: 'the helper keeps the identity it started with', tests: [T('identity')] },
+  { file: 'src/helper.rs', find: '            if left.is_zero() {\n                return Err(timed_out("was busy with another spawn"));', replace: '            if left.is_zero() && false {\n                return Err(timed_out("was busy with another spawn"));', why: 'a thread queued behind a stuck spawn waits without bound', tests: ['*two threads*'] },
+  { file: 'src/helper.rs', find: '                Err(e) => return Err(e),\n            }\n        }\n        let State::Running', replace: '                Err(_) => *state = State::Unavailable,\n            }\n        }\n        let State::Running', why: 'a shortage at the helper start is remembered for good', tests: [T('shortages')] },
+
+  // src/features.rs
+  { file: 'src/features.rs', find: '    if !short {', replace: '    if short || !short {', why: 'a probe that met a shortage is remembered', tests: [T('seccomp')] },
+  { file: 'src/features.rs', find: 'info_exit: f.info_exit && !disabled("infoExit") && !disabled("getInfo"),', replace: 'info_exit: f.info_exit && !disabled("infoExit"),', why: 'PIDFD_DISABLE=getInfo leaves infoExit on', tests: ['*getInfo alone*'] },
+
+  // helper/pidfd-helper.c
+  { file: 'helper/pidfd-helper.c', find: '\tsend_message(SOCK_FD, MSG_STARTED, 0, 0, (int)syscall(SYS_getpid), -1);', replace: '', why: 'the child does not announce its pid', tests: [T('faults')] },
+  { file: 'helper/pidfd-helper.c', find: '\t(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);', replace: '', why: "the helper dies of the terminal's signals", tests: [T('faults')] },
+  { file: 'helper/pidfd-helper.c', find: '\t(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);\n\n\t/* As execvp', replace: '\n\t/* As execvp', why: 'children keep the blocked mask', tests: [T('faults')] },
+  { file: 'helper/pidfd-helper.c', find: '\tif (pidfd >= 0)\n\t\tclose(pidfd);\n\tfree(strings)', replace: '\tfree(strings)', why: "the helper keeps every child's pidfd", tests: ['*closes its copy*'] },
+  { file: 'helper/pidfd-helper.c', find: '\t\tno_clone_pidfd = 1;', replace: '\t\treturn pid;', why: 'no clone without CLONE_PIDFD where seccomp refuses it', tests: [T('seccomp')] },
+  { file: 'helper/pidfd-helper.c', find: '\tset_slice(0);\n', replace: '', why: "children keep the helper's short slice", tests: ['*default slice*'] },
+  { file: 'helper/pidfd-helper.c', find: '\tif ((mode_t)req->umask != own.umask)', replace: '\tif (0)', why: "children keep the helper's umask", tests: ['*umask and limits*'] },
+  { file: 'helper/pidfd-helper.c', find: '\tattr.runtime = ns;', replace: '\tattr.policy = SCHED_OTHER;\n\tattr.runtime = ns;', why: 'the slice setter resets the policy', tests: ['*chrt*'] },
+
+  // lib/pidfd.ts
+  { file: 'lib/pidfd.ts', find: '        setImmediate(() => waiter.resolve(exit))', replace: '        waiter.resolve(exit)', why: "an exit already known is told before the spawner's nextTicks", tests: ['*from the event loop*'] },
+  { file: 'lib/pidfd.ts', find: '    if (this.#refed && this.#id !== 0) release()\n    this.#refed = false', replace: '    this.#refed = false', why: 'unref() of a pending wait keeps Node alive', tests: ['*unref()*'] },
+  { file: 'lib/pidfd.ts', find: "    if (this.#child === null || (code !== 'ECHILD' && code !== 'ESRCH')) return null", replace: '    if (this.#child === null || true) return null', why: 'fromChild has no fallback to the child\'s record', tests: [T('from-child'), '*libuv reaps first*'] },
+  { file: 'lib/pidfd.ts', find: "    if (this.#exit) throw systemError('ESRCH', syscall)", replace: '', why: 'kill() after the exit goes to the kernel', tests: [T('pidfd'), T('reuse')] },
+  { file: 'lib/pidfd.ts', find: '  return typeof answer === \'function\' ? answer.call(child) : null', replace: '  return null', why: 'fromChild on a Subprocess loses its record', tests: ['*instanceof*'] },
+  { file: 'lib/pidfd.ts', find: 'const IS_NODE = !(\'bun\' in process.versions) && !(\'deno\' in process.versions)', replace: 'const IS_NODE = true', why: 'the loop peek under Bun', tests: [T('bun')] },
+  { file: 'lib/pidfd.ts', find: '  if (!Number.isInteger(timeout) || timeout < 0 || timeout > 2 ** 31 - 1) {', replace: '  if (false) {', why: 'a bad wait timeout is accepted', tests: [T('pidfd'), T('waits')] },
+
+  // lib/subprocess.ts
+  { file: 'lib/subprocess.ts', find: 'const opts: Record<string, unknown> = { __proto__: null, ...(options as object | undefined) }', replace: 'const opts: Record<string, unknown> = (options ?? {}) as Record<string, unknown>', why: 'options read through the prototype', tests: ['*polluted*'] },
+  { file: 'lib/subprocess.ts', find: '  for (const key in source) {', replace: '  for (const key of Object.keys(source)) {', why: 'inherited env keys dropped', tests: ['*inherited through*'] },
+  { file: 'lib/subprocess.ts', find: '      for (const stream of resolved.handedOver) stopReading(stream)', replace: '      void resolved.handedOver', why: 'a stream handed to a child is still read here', tests: ['*no byte is lost*'] },
+  { file: 'lib/subprocess.ts', find: "const ASYNC_ERRORS = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT'])", replace: "const ASYNC_ERRORS = new Set(['EACCES', 'ENOENT'])", why: 'EMFILE and EAGAIN thrown instead of emitted', tests: [T('shortages')] },
+  { file: 'lib/subprocess.ts', find: '    return this.#signal(signal, (own, number) => own.killGroup(number))', replace: '    return this.#signal(signal, (own, number) => own.kill(number))', why: 'killGroup signals the leader only', tests: [T('cli')] },
+  { file: 'lib/subprocess.ts', find: '    if (args.length > 0 && NODE_MAJOR >= 24 && !warnedShellArgs) {', replace: '    if (args.length > 0 && !warnedShellArgs) {', why: 'DEP0190 where this Node does not warn', tests: ['*DEP0190*'] },
+  { file: 'lib/subprocess.ts', find: "      if (!s || !s.readable || (s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]) continue", replace: "      if (!s || !s.readable || s.readableFlowing === false || (s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]) continue", why: 'a paused stdout is not drained', tests: ['*paused on purpose*'] },
+  { file: 'lib/subprocess.ts', find: '    const noStdio = spawnError !== null && (spawnError.code === \'EMFILE\' || spawnError.code === \'ENFILE\')', replace: '    const noStdio = false', why: 'EMFILE leaves stdio defined', tests: ['*first spawn*'] },
+  { file: 'lib/subprocess.ts', find: '    return this.#signal(signal, (own, number) => own.kill(number))', replace: '    return false', why: 'kill() does nothing', tests: [T('subprocess'), T('parity')] },
+
+  // lib/cli/time.ts
+  { file: 'lib/cli/time.ts', find: '  const ownGroup = options.timeoutMs !== undefined', replace: '  const ownGroup = false', why: 'the timeout ends the direct child only', tests: [T('cli')] },
+  { file: 'lib/cli/time.ts', find: "  process.on('SIGHUP', forward)", replace: '', why: 'SIGHUP not passed on', tests: ['*SIGHUP*'] },
+  { file: 'lib/cli/time.ts', find: '  const cpuMs = (u.userCPUTime + u.systemCPUTime) / 1000', replace: '  const cpuMs = u.userCPUTime / 1000', why: '--max-cpu counts user time only', tests: ['*--max-cpu*'] },
+  { file: 'lib/cli/time.ts', find: '  if (timedOut) return EXIT.TIMEOUT\n  if (report.breaches.length > 0) return EXIT.BUDGET', replace: '  if (report.breaches.length > 0) return EXIT.BUDGET\n  if (timedOut) return EXIT.TIMEOUT', why: '123 wins over 124', tests: [T('cli')] },
+  { file: 'lib/cli/time.ts', find: '    if (!isBrokenPipe(err)) toStderr', replace: '    if (isBrokenPipe(err) || true) throw err\n    toStderr', why: 'a report that cannot be written changes the status', tests: [T('cli')] },
+]
