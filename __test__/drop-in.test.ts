@@ -177,3 +177,20 @@ test('args together with shell: true warns DEP0190 once per process where child_
   t.is(ours.stdout, Number(process.versions.node.split('.')[0]) >= 24 ? 'DeprecationWarning DEP0190\n' : '')
   t.is(ours.stdout, theirs.stdout)
 })
+
+test('an empty PATH entry is the current directory, as execvp reads it', async (t) => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-path-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'pidfd-here'), '#!/bin/sh\necho found here\n', { mode: 0o755 })
+  for (const [name, s] of both) {
+    const sub = s('pidfd-here', [], { cwd: dir, env: { PATH: ':/usr/bin:/bin' } })
+    const out = await new Promise<string>((resolve) => {
+      sub.on('error', (e) => resolve(`error ${(e as NodeJS.ErrnoException).code}`))
+      text(sub.stdout!).then(resolve, () => resolve('no output'))
+    })
+    t.is(out, 'found here\n', name)
+  }
+})

@@ -101,7 +101,8 @@ test('no descriptor of ours leaks into a child: it has what a child_process chil
 })
 
 test('the child starts with default signal dispositions (Node ignores SIGPIPE; the child must not)', async (t) => {
-  const sub = spawn('sh', ['-c', 'grep -E "^Sig(Ign|Blk):" /proc/self/status'])
+  // grep reads its own status: a shell would reset its mask at start and hide a blocked one.
+  const sub = spawn('grep', ['-E', '^Sig(Ign|Blk):', '/proc/self/status'])
   const out = await text(sub.stdout!)
   await sub.exited
   const mask = (name: string) => BigInt('0x' + new RegExp(`${name}:\\s+([0-9a-f]+)`).exec(out)![1])
@@ -208,4 +209,16 @@ test('a child spawned by a worker that then exits is still reaped', async (t) =>
   await worker.terminate()
   t.not(procState(pid), null, 'still running after the worker ended')
   t.true(await until(() => gone(pid)), `state ${procState(pid)}`)
+})
+
+test('fromPid(sub.pid, { reap: true }) on a spawned child shares its record: it cannot steal the exit and its rusage', async (t) => {
+  const { PidFd } = await import('../index.js')
+  for (let round = 0; round < 5; round++) {
+    const sub = spawn('sleep', ['0.1'], { stdio: 'ignore' })
+    // A blocking, reaping wait racing the package's own reaper.
+    const viaPid = PidFd.fromPid(sub.pid!, { reap: true }).wait()
+    const exit = await sub.exited
+    t.truthy(exit.rusage, `round ${round}: the spawned child kept its rusage`)
+    t.deepEqual(viaPid, exit, `round ${round}: one record`)
+  }
 })

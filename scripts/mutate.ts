@@ -63,7 +63,11 @@ function mutate(m: Mutation): Outcome {
   try {
     writeFileSync(path, original.replace(m.find, m.replace))
     if (!build(m.file)) return 'unviable'
-    return run(process.execPath, avaArgs(m.tests), 900_000) === 0 ? 'survived' : 'killed'
+    const kernels = m.tests.filter((t) => t.startsWith('kernel:')).map((t) => t.slice('kernel:'.length))
+    const tests = m.tests.filter((t) => !t.startsWith('kernel:'))
+    if (tests.length > 0 && run(process.execPath, avaArgs(tests), 900_000) !== 0) return 'killed'
+    if (kernels.length > 0 && run('bash', ['scripts/kernel-matrix.sh', ...kernels], 900_000) !== 0) return 'killed'
+    return 'survived'
   } finally {
     restore()
   }
