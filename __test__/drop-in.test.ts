@@ -3,6 +3,7 @@
 
 import test from 'ava'
 import { ChildProcess, spawn as cpSpawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { text } from 'node:stream/consumers'
 
 import { spawn } from '../index.js'
@@ -192,5 +193,25 @@ test('an empty PATH entry is the current directory, as execvp reads it', async (
       text(sub.stdout!).then(resolve, () => resolve('no output'))
     })
     t.is(out, 'found here\n', name)
+  }
+})
+
+test('an env without PATH: the program is still found, in the default search path', async (t) => {
+  for (const [name, s] of both) {
+    const sub = s('sh', ['-c', 'echo found'], { env: {} })
+    t.is(await text(sub.stdout!), 'found\n', name)
+  }
+})
+
+test("'inherit' of a descriptor this process does not have: EBADF, thrown as child_process throws it", (t) => {
+  // A number well above what this test process has open (tests run concurrently).
+  const fd = 1000
+  t.false(existsSync(`/proc/self/fd/${fd}`))
+  const stdio: Array<string | undefined> = ['ignore', 'ignore', 'ignore']
+  stdio[fd] = 'inherit'
+  for (const [name, s] of both) {
+    const err = t.throws(() => s('true', [], { stdio: stdio as never })) as NodeJS.ErrnoException
+    t.is(err.code, 'EBADF', name)
+    t.is(err.errno, -9, name)
   }
 })

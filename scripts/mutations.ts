@@ -44,7 +44,14 @@ export const mutations: Mutation[] = [
   { file: 'src/spawn.rs', find: '            STDIO_IGNORE if i >= 3 => None,\n', replace: '', why: "'ignore' beyond stdio opens /dev/null", tests: ['*250 to 600*'] },
   { file: 'src/spawn.rs', find: '            drop(here);\n            drop(sources);\n            return adopt_reply(reply, ours);', replace: '            let kept = (here, sources);\n            let r = adopt_reply(reply, ours);\n            drop(kept);\n            return r;', why: 'a child whose pidfd found no room is killed after it ran', tests: ['*0 to 11*'] },
   { file: 'src/spawn.rs', find: '            None => Some(sys::open_cwd().map_err(at("open"))?),', replace: '            None => None::<OwnedFd>,', why: "the child starts in the helper's cwd, not ours", tests: [T('helper'), T('shortages')] },
-  { file: 'src/spawn.rs', find: '            let dir = if dir.is_empty() { "." } else { dir };', replace: '            let dir = if dir.is_empty() { "/" } else { dir };', why: 'an empty PATH entry is not the current directory', tests: [T('subprocess'), T('parity')] },
+  { file: 'src/spawn.rs', find: '            let dir = if dir.is_empty() { "." } else { dir };', replace: '            let dir = if dir.is_empty() { "/" } else { dir };', why: 'an empty PATH entry is not the current directory', tests: ['*empty PATH entry*'] },
+
+  { file: 'src/spawn.rs', find: "    if file.contains('/') {", replace: "    if file.contains('/') && false {", why: 'a path with a slash is searched in PATH', tests: [T('subprocess'), T('parity'), T('drop-in')] },
+  { file: 'src/spawn.rs', find: '        .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".to_owned());', replace: '        .unwrap_or_default();', why: 'no default search path where the env has no PATH', tests: ['*no PATH*'] },
+  { file: 'src/spawn.rs', find: '        None => sys::environment(),', replace: '        None => Vec::new(),', why: 'a child without the env option gets an empty environment', tests: [T('subprocess')] },
+  { file: 'src/spawn.rs', find: '            STDIO_INHERIT => Some(dup(i as RawFd).map_err(at("dup"))?),', replace: '            STDIO_INHERIT => dup(i as RawFd).ok(),', why: "'inherit' of a descriptor we do not have is silently closed (child_process throws EBADF)", tests: ['*does not have*'] },
+  { file: 'src/spawn.rs', find: '    let cwd = opts.cwd.map(|c| cstring("cwd", c)).transpose()?;', replace: '    let cwd: Option<CString> = None;', why: 'the cwd option is ignored', tests: [T('subprocess'), T('errors')] },
+  { file: 'src/spawn.rs', find: '                detached: opts.detached,', replace: '                detached: false,', why: 'detached does not make a new session', tests: [T('parity'), T('subprocess')] },
 
   // src/helper.rs: faults
   { file: 'src/helper.rs', find: '            Outcome::NoChild(e) if attempt == 0 => drop(e),', replace: '            Outcome::NoChild(e) if attempt == 0 => return Err(e),', why: 'no second helper when the first provably made no child', tests: [T('faults')] },

@@ -127,12 +127,8 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
                 parent = Some(ours);
                 Some(dup(theirs.as_raw_fd()).map_err(at("dup"))?)
             }
-            STDIO_INHERIT => match dup(i as RawFd) {
-                Ok(fd) => Some(fd),
-                // A descriptor we do not have open stays closed in the child.
-                Err(e) if e.raw_os_error() == Some(libc::EBADF) => None,
-                Err(e) => return Err(SysError::from_io("dup", e)),
-            },
+            // A descriptor we do not have open is EBADF, as child_process throws it.
+            STDIO_INHERIT => Some(dup(i as RawFd).map_err(at("dup"))?),
             fd if fd >= 0 => Some(dup(fd).map_err(at("dup"))?),
             _ => return Err(SysError::new("spawn", libc::EINVAL).with_detail("bad stdio entry")),
         };

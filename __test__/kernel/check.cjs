@@ -40,9 +40,16 @@ function assert(cond, message) {
   if (!cond) throw new Error(message)
 }
 
-/** A grandchild of ours (so not our child), reaped by its own parent `sh` after `ms`. */
-function grandchild(ms) {
-  const sh = cpSpawn('sh', ['-c', `sleep ${ms / 1000} & echo $!; wait`], { stdio: ['ignore', 'pipe', 'inherit'] })
+/**
+ * A grandchild of ours (so not our child) that exits after `ms`, and that its parent `sh` reaps
+ * `reapAfter` ms later: between the two it is a zombie, and only a reap the package sees (or,
+ * before Linux 6.9, looks again for) can end a wait.
+ */
+function grandchild(ms, reapAfter = 0) {
+  // `sh` reads a line before it waits: the `read` builtin reaps nobody (a foreground command
+  // would, through waitpid(-1)), so the zombie lasts until the line comes.
+  const sh = cpSpawn('sh', ['-c', `sleep ${ms / 1000} & echo $!; read line; wait`], { stdio: ['pipe', 'pipe', 'inherit'] })
+  setTimeout(() => sh.stdin.end('reap\n'), reapAfter ? ms + reapAfter : 0)
   return new Promise((resolve) => sh.stdout.once('data', (d) => resolve({ pid: Number(String(d).trim()), sh })))
 }
 
@@ -63,8 +70,8 @@ async function main() {
     assert(err.code === 'ENOENT', err.code)
   })
 
-  await check('a non-child\'s exit ends an async wait (its parent reaps it)', async () => {
-    const { pid, sh } = await grandchild(300)
+  await check('a non-child\'s exit ends an async wait (its parent reaps it later)', async () => {
+    const { pid, sh } = await grandchild(300, 500)
     const exit = await pidfd.AsyncPidFd.fromPid(pid).wait()
     await new Promise((resolve) => sh.on('exit', resolve))
     // Since Linux 6.15 the kernel keeps the status of a process someone else reaped.
