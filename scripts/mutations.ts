@@ -53,6 +53,9 @@ export const mutations: Mutation[] = [
   { file: 'src/spawn.rs', find: '    let cwd = opts.cwd.map(|c| cstring("cwd", c)).transpose()?;', replace: '    let cwd: Option<CString> = None;', why: 'the cwd option is ignored', tests: [T('subprocess'), T('errors')] },
   { file: 'src/spawn.rs', find: '                detached: opts.detached,', replace: '                detached: false,', why: 'detached does not make a new session', tests: [T('parity'), T('subprocess')] },
 
+  { file: 'src/features.rs', find: '            spawn_memfd: on("PIDFD_SPAWN_MEMFD"),', replace: '            spawn_memfd: false,', why: 'the helper runs from the file beside the .node, not a memfd', tests: ['*memfd by default*'] },
+  { file: 'src/info.rs', find: '        suid: at4(&uid, 2),\n        fsuid: at4(&uid, 3),', replace: '        suid: at4(&uid, 3),\n        fsuid: at4(&uid, 2),', why: "info()'s /proc fallback swaps the saved and filesystem uids", tests: ['*eight ids*'] },
+
   // src/helper.rs: faults
   { file: 'src/helper.rs', find: '            Outcome::NoChild(e) if attempt == 0 => drop(e),', replace: '            Outcome::NoChild(e) if attempt == 0 => return Err(e),', why: 'no second helper when the first provably made no child', tests: [T('faults')] },
   { file: 'src/helper.rs', find: '                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {', replace: '                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) && false => {', why: 'a helper that died with the request unread is not taken for gone', tests: [T('faults')] },
@@ -94,6 +97,9 @@ export const mutations: Mutation[] = [
   { file: 'lib/subprocess.ts', find: "      if (!s || !s.readable || (s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]) continue", replace: "      if (!s || !s.readable || s.readableFlowing === false || (s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]) continue", why: 'a paused stdout is not drained', tests: ['*paused on purpose*'] },
   { file: 'lib/subprocess.ts', find: '    const noStdio = spawnError !== null && (spawnError.code === \'EMFILE\' || spawnError.code === \'ENFILE\')', replace: '    const noStdio = false', why: 'EMFILE leaves stdio defined', tests: ['*first spawn*'] },
   { file: 'lib/subprocess.ts', find: '    return this.#signal(signal, (own, number) => own.kill(number))', replace: '    return false', why: 'kill() does nothing', tests: [T('subprocess'), T('parity')] },
+
+  { file: 'lib/subprocess.ts', find: '    return this.#exit?.rusage ?? undefined', replace: '    return undefined', why: 'resourceUsage() has nothing, even in the exit listener', tests: ['*resourceUsage() inside*'] },
+  { file: 'lib/exit.ts', find: "    rusage:\n      s[10] === 1\n        ? Object.freeze({", replace: "    rusage:\n      s[10] === 1\n        ? ({", why: 'the rusage of the record is not frozen', tests: ['*frozen all the way down*'] },
 
   // lib/cli/time.ts
   { file: 'lib/cli/time.ts', find: '  const ownGroup = options.timeoutMs !== undefined', replace: '  const ownGroup = false', why: 'the timeout ends the direct child only', tests: [T('cli')] },
