@@ -40,9 +40,10 @@ test('fromChild: where libuv reaps first and the kernel keeps no status (PIDFD_D
 
 test('the exit record is frozen all the way down: the record, its rusage and its siginfo', async (t) => {
   const viaSpawn = await spawn('sh', ['-c', 'exit 2']).exited
-  const sub = spawn('sh', ['-c', 'exit 3'])
-  const viaAsync = await AsyncPidFd.fromPid(sub.pid!).wait().catch(() => sub.exited)
-  const viaSync = PidFd.fromPid(spawn('true').pid!, {}).wait()
+  // Alive long enough to be opened by pid (the package reaps a child the moment it exits).
+  const sub = spawn('sh', ['-c', 'sleep 0.2; exit 3'])
+  const viaAsync = await AsyncPidFd.fromPid(sub.pid!).wait()
+  const viaSync = PidFd.fromPid(spawn('sleep', ['0.2']).pid!, {}).wait()
   for (const exit of [viaSpawn, viaAsync, viaSync]) {
     t.true(Object.isFrozen(exit))
     t.truthy(exit.rusage)

@@ -149,6 +149,14 @@ async function scenario(
   return result
 }
 
+/** Kills the helper once it has stopped itself at its pause. */
+const killStoppedHelper = {
+  async afterGo(c: Ctx) {
+    await c.stopped((pid) => pid === c.helper)
+    process.kill(c.helper, 'SIGKILL')
+  },
+}
+
 /** The spawn succeeded, and its program ran exactly once. */
 function ranOnce(t: ExecutionContext, r: Result): void {
   t.is(r.error, null)
@@ -179,12 +187,7 @@ test('a stopped helper: spawn returns after the deadline, on a new helper, and r
 })
 
 test('the helper killed before it reads the request: the request goes to a new helper, once', async (t) => {
-  const r = await scenario(t, 'request:2', {
-    async afterGo(c) {
-      await c.stopped((pid) => pid === c.helper)
-      process.kill(c.helper, 'SIGKILL')
-    },
-  })
+  const r = await scenario(t, 'request:2', killStoppedHelper)
   ranOnce(t, r)
   t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
   t.not(r.helperAfter, r.helperBefore)
@@ -217,12 +220,7 @@ test('a child stuck before its exec past the deadline is killed, the call fails 
 })
 
 test('the helper killed after the child exec\'d, before its reply: the child is adopted, ran once', async (t) => {
-  const r = await scenario(t, 'reply:2', {
-    async afterGo(c) {
-      await c.stopped((pid) => pid === c.helper)
-      process.kill(c.helper, 'SIGKILL')
-    },
-  })
+  const r = await scenario(t, 'reply:2', killStoppedHelper)
   ranOnce(t, r)
   t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
   healthy(t, r)
