@@ -14,6 +14,9 @@ import type { ExitInfo, ResourceUsage } from './exit.js'
 import { AsyncPidFd, kOwnChild, type OwnChild, type Waiter } from './pidfd.js'
 import { toSignalNumber } from './signals.js'
 
+/** The exit record of a child this package spawned and reaped: its usage is always there. */
+export type SpawnedExit = ExitInfo & { readonly rusage: ResourceUsage }
+
 export type StdioKind = 'pipe' | 'overlapped' | 'inherit' | 'ignore'
 export type StdioEntry = StdioKind | number | Stream | null | undefined
 
@@ -317,7 +320,7 @@ function stopReading(stream: Stream): void {
 class ExitedWaiter implements Waiter {
   constructor(
     private readonly sub: Subprocess,
-    private readonly fulfil: (exit: ExitInfo) => void,
+    private readonly fulfil: (exit: SpawnedExit) => void,
     private readonly fail: (err: unknown) => void,
   ) {}
 
@@ -327,7 +330,8 @@ class ExitedWaiter implements Waiter {
     try {
       this.sub[onExit](exit)
     } finally {
-      this.fulfil(exit)
+      // The package reaps its own children with waitid, which always fills the rusage.
+      this.fulfil(exit as SpawnedExit)
     }
   }
 
@@ -352,7 +356,8 @@ export class Subprocess extends EventEmitter {
   /** Every child descriptor: a Socket where it is a pipe, null elsewhere. */
   readonly stdio: Array<Socket | null>
   /** Resolves with the exit (`rusage` is never null here); rejects if the spawn failed. */
-  readonly exited: Promise<ExitInfo>
+  /** Settles with the exit record, whose `rusage` is never null (this package reaps the child). */
+  readonly exited: Promise<SpawnedExit>
   readonly spawnfile: string
   readonly spawnargs: string[]
   exitCode: number | null = null
@@ -407,7 +412,7 @@ export class Subprocess extends EventEmitter {
       this.#spawnError = spawnError
       this.#own = AsyncPidFd.failed(spawnError ?? new Error('spawn failed'))
       this.#pidfd = this.#own
-      this.exited = this.#own.wait()
+      this.exited = this.#own.wait() as Promise<SpawnedExit>
       this.exited.catch(() => {})
       process.nextTick(() => {
         this.exitCode = spawnError?.errno ?? -1
@@ -423,7 +428,7 @@ export class Subprocess extends EventEmitter {
     this.pid = native.pid
     this.#own = AsyncPidFd.fromNative(native)
     let settle!: ExitedWaiter
-    this.exited = new Promise<ExitInfo>((resolve, reject) => {
+    this.exited = new Promise<SpawnedExit>((resolve, reject) => {
       settle = new ExitedWaiter(this, resolve, reject)
     })
     this.#own.listen(settle)
