@@ -182,14 +182,26 @@ export function unknownSignal(signal: unknown): Coded<TypeError> {
   return coded(new TypeError(`Unknown signal: ${String(signal)}`), 'ERR_UNKNOWN_SIGNAL')
 }
 
+/** ERR_CHILD_PROCESS_STDIO_MAXBUFFER: exec's or execFile's output went past `maxBuffer`. */
+export function maxBufferExceeded(stream: 'stdout' | 'stderr'): Coded<RangeError> {
+  return coded(new RangeError(`${stream} maxBuffer length exceeded`), 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
+}
+
 export function closedError(): Coded<Error> {
   return coded(new Error('The pidfd is closed'), 'ERR_PIDFD_CLOSED')
 }
 
-/** Node's AbortError: name 'AbortError', code 'ABORT_ERR', the signal's reason as `cause`. */
+/** Node's AbortError class: name 'AbortError', code 'ABORT_ERR'. */
+class AbortError extends Error {
+  code = 'ABORT_ERR'
+  constructor(message = 'The operation was aborted', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'AbortError'
+  }
+}
+
+/** Node's AbortError, the signal's reason as `cause`. */
 export function abortError(cause: unknown): Error & { code: string } {
   // Not one of Node's ERR_* errors: its string is plain "AbortError: …", as Node's is.
-  const err = new Error('The operation was aborted', { cause })
-  err.name = 'AbortError'
-  return Object.assign(err, { code: 'ABORT_ERR' })
+  return new AbortError(undefined, { cause })
 }

@@ -101,6 +101,13 @@ export const mutations: Mutation[] = [
   { file: 'lib/subprocess.ts', find: '    return this.#exit?.rusage ?? undefined', replace: '    return undefined', why: 'resourceUsage() has nothing, even in the exit listener', tests: ['*resourceUsage() inside*'] },
   { file: 'lib/exit.ts', find: "    rusage:\n      s[10] === 1\n        ? Object.freeze({", replace: "    rusage:\n      s[10] === 1\n        ? ({", why: 'the rusage of the record is not frozen', tests: ['*frozen all the way down*'] },
 
+  // lib/exec.ts
+  { file: 'lib/exec.ts', find: 'chunks.push(chunk.slice(0, maxBuffer - before))', replace: 'chunks.push(chunk)', why: 'output past maxBuffer kept', tests: [T('exec')] },
+  { file: 'lib/exec.ts', find: 'killed: child.killed || killedHere,', replace: 'killed: child.killed,', why: 'a kill that found the child gone is not reported', tests: [T('exec')] },
+  { file: 'lib/exec.ts', find: '          error.stdout = stdout', replace: '          void stdout', why: 'a promisified rejection without its output', tests: [T('exec')] },
+  { file: 'lib/exec.ts', find: "if (usage && !Object.hasOwn(failure, 'resourceUsage'))", replace: 'if (false)', why: 'the error without the usage', tests: [T('exec')] },
+  { file: 'lib/exec.ts', find: "opts.shell = typeof opts.shell === 'string' ? opts.shell : true", replace: 'opts.shell = true', why: 'exec ignores the shell named', tests: [T('exec')] },
+
   // lib/cli/time.ts
   { file: 'lib/cli/time.ts', find: '  const ownGroup = options.timeoutMs !== undefined', replace: '  const ownGroup = false', why: 'the timeout ends the direct child only', tests: [T('cli')] },
   { file: 'lib/cli/time.ts', find: "  process.on('SIGHUP', forward)", replace: '', why: 'SIGHUP not passed on', tests: ['*SIGHUP*'] },

@@ -42,3 +42,33 @@ childProcess.spawn = function spawn(file, args, options) {
   note('pidfd')
   return Reflect.apply(pidfd.spawn, this, arguments)
 }
+
+// exec and execFile (and their promisified forms): pidfd's own, which spawn through pidfd's
+// spawn. Node's exec calls the module's execFile, which calls Node's spawn directly, so each is
+// swapped by itself.
+const { promisify } = require('node:util')
+for (const name of ['exec', 'execFile']) {
+  const nodeFn = childProcess[name]
+  const ours = pidfd?.[name]
+  const wrapped = {
+    [name]() {
+      if (mode !== 'pidfd' || !ours) return Reflect.apply(nodeFn, this, arguments)
+      note('pidfd')
+      return Reflect.apply(ours, this, arguments)
+    },
+  }[name]
+  const nodeCustom = nodeFn[promisify.custom]
+  const oursCustom = ours?.[promisify.custom]
+  Object.defineProperty(wrapped, promisify.custom, {
+    enumerable: false,
+    value: {
+      [name]() {
+        if (mode !== 'pidfd' || !oursCustom) return Reflect.apply(nodeCustom, this, arguments)
+        note('pidfd')
+        return Reflect.apply(oursCustom, this, arguments)
+      },
+    }[name],
+  })
+  childProcess[name] = wrapped
+}
+

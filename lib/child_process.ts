@@ -1,0 +1,18 @@
+// pidfd/child_process: the whole of node:child_process, with this package's functions where it
+// has them, so switching a module is one line:
+//   import * as cp from 'pidfd/child_process'     (ESM)
+//   const cp = require('pidfd/child_process')     (CommonJS)
+// Every child it starts reports its resource usage and its own maxRSS.
+
+import * as node from 'node:child_process'
+
+export { spawn, Subprocess } from './subprocess.js'
+export { exec, execFile } from './exec.js'
+
+/** Node's class: a `Subprocess` is `instanceof ChildProcess` too. */
+export const ChildProcess = node.ChildProcess
+/** Node's own for now: this package has no IPC channel yet. */
+export const fork = node.fork
+export const spawnSync = node.spawnSync
+export const execSync = node.execSync
+export const execFileSync = node.execFileSync
