@@ -3,8 +3,19 @@
 import { binding } from './lib/native.js'
 
 export { PidFd, AsyncPidFd, type FromPidOptions, type WaitOptions } from './lib/pidfd.js'
-export { spawn, Subprocess, type SpawnedExit, type SpawnOptions, type StdioKind, type StdioEntry } from './lib/subprocess.js'
-export { exec, execFile, type ExecOptions, type ExecFileOptions, type ExecException, type ExecCallback, type ExecOutput } from './lib/exec.js'
+export { spawn, Subprocess, type SpawnedExit, type SpawnExtras, type SpawnOptions, type StdioKind, type StdioEntry } from './lib/subprocess.js'
+export {
+  exec,
+  execFile,
+  type ExecOptions,
+  type ExecFileOptions,
+  type ExecException,
+  type ExecFileException,
+  type ExecCallback,
+  type ExecOutput,
+  type PromiseWithChild,
+  type WithUsage,
+} from './lib/exec.js'
 export type { ExitInfo, ResourceUsage, SigInfo } from './lib/exit.js'
 export type { ProcessInfo, NamespaceKind } from './lib/info.js'
 export { features, type Features } from './lib/features.js'

@@ -175,7 +175,8 @@ test('docs/api.md names every export of the package', (t) => {
 
 test('docs/api.md names every spawn option and every public member of the classes', (t) => {
   const source = readFileSync(join(root, 'lib', 'subprocess.ts'), 'utf8')
-  const body = source.slice(source.indexOf('export interface SpawnOptions'), source.indexOf('\n}', source.indexOf('export interface SpawnOptions')))
+  const declared = (name: string) => source.slice(source.indexOf(`export interface ${name}`), source.indexOf('\n}', source.indexOf(`export interface ${name}`)))
+  const body = declared('SpawnOptions') + declared('SpawnExtras')
   const options = [...body.matchAll(/^ {2}(\w+)\?:/gm)].map((m) => m[1]!)
   t.true(options.length >= 14, `${options.length} options`)
   t.deepEqual(options.filter((o) => !named(o)), [], 'options')

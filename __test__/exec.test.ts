@@ -80,7 +80,7 @@ for (const [title, name, args] of calls) {
 
 test('the error carries the child\'s usage, and the returned child is the package\'s', async (t) => {
   let child!: Subprocess
-  const err = await new Promise<pidfd.ExecException | null>((resolve) => {
+  const err = await new Promise<pidfd.ExecFileException | null>((resolve) => {
     child = pidfd.execFile('sh', ['-c', 'exit 5'], (e) => resolve(e))
   })
   t.true(child instanceof Subprocess)

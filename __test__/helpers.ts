@@ -57,11 +57,11 @@ export interface NodeRun {
 /** Runs a CommonJS script in a fresh Node process, with `pidfd` resolving to this package. */
 export function runNode(
   script: string,
-  { timeoutMs = 20_000, nodeArgs = [] as string[], prelude = true, env = {} as Record<string, string> } = {},
+  { timeoutMs = 20_000, nodeArgs = [] as string[], prelude = true, env = {} as Record<string, string>, cwd = undefined as string | undefined } = {},
 ): Promise<NodeRun> {
   const code = (prelude ? `const pidfd = require(${JSON.stringify(entry)});\n` : '') + script
   return new Promise((resolve) => {
-    const options = { timeout: timeoutMs, env: { ...process.env, ...env } }
+    const options = { timeout: timeoutMs, env: { ...process.env, ...env }, cwd }
     execFile(process.execPath, [...nodeArgs, '-e', code], options, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number | string; signal?: string }) | null
       resolve({

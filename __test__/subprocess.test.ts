@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { text } from 'node:stream/consumers'
+import type { Readable } from 'node:stream'
 import { Worker } from 'node:worker_threads'
 
 import { spawn as cpSpawn } from 'node:child_process'
@@ -65,7 +66,7 @@ test("stdio: 'ignore', 'inherit', an fd of ours, and an extra pipe at fd 3", asy
   t.is(sub.stdin, null)
   t.is(sub.stdout, null)
   t.is(sub.stderr, null)
-  t.is(await text(sub.stdio[3]!), 'to-3\n')
+  t.is(await text(sub.stdio[3] as Readable), 'to-3\n')
   t.is((await sub.exited).code, 0, 'cat read EOF from /dev/null')
   t.is(readFileSync(file, 'utf8'), 'to-file\n')
 })

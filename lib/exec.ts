@@ -5,6 +5,8 @@
 import { promisify } from 'node:util'
 
 import { errnoName, invalidArgType, invalidArgValue, maxBufferExceeded, outOfRange } from './errors.js'
+import type * as Node from 'node:child_process'
+
 import type { ResourceUsage } from './exit.js'
 import { toSignalNumber } from './signals.js'
 import { spawn, type SpawnOptions, type Subprocess } from './subprocess.js'
@@ -13,45 +15,38 @@ import { spawn, type SpawnOptions, type Subprocess } from './subprocess.js'
 const MAX_BUFFER = 1024 * 1024
 const NODE_25 = Number(process.versions.node.split('.')[0]) >= 25
 
-export interface ExecFileOptions extends Pick<SpawnOptions, 'cwd' | 'env' | 'uid' | 'gid' | 'shell' | 'signal' | 'windowsHide' | 'windowsVerbatimArguments'> {
-  /** `'utf8'` (default) or another Buffer encoding gives strings; `'buffer'` gives Buffers. */
-  encoding?: BufferEncoding | 'buffer' | null
-  /** Kill the child with `killSignal` after this many milliseconds (0: never). */
-  timeout?: number
-  /** The most bytes of stdout, and of stderr, kept (default 1 MiB); beyond it the child is killed. */
-  maxBuffer?: number
-  /** Default 'SIGTERM'. */
-  killSignal?: NodeJS.Signals | number
-  /** Checked, and not used: as child_process does for these calls. */
-  argv0?: string
-}
+/** exec's options: child_process's type. */
+export type ExecOptions = Node.ExecOptions
+/** execFile's options: child_process's type (`argv0` is checked and not used, as there). */
+export type ExecFileOptions = Node.ExecFileOptions
 
-export interface ExecOptions extends ExecFileOptions {
-  /** The shell that runs the command (default '/bin/sh'). */
-  shell?: string
-}
-
-/** The error exec and execFile give: Node's, plus the child's usage where it ran. */
-export interface ExecException extends Error {
-  cmd?: string
-  killed?: boolean
-  code?: number | string
-  signal?: NodeJS.Signals | null
-  stdout?: string | Buffer
-  stderr?: string | Buffer
-  /** The child's usage, where it ran to its exit. Not in child_process. */
+/** The usage the package adds to the errors, where the child ran to its exit. */
+export interface WithUsage {
+  /** The child's usage. Not enumerable, so the error prints as Node's. Not in child_process. */
   resourceUsage?: ResourceUsage
 }
+/** exec's error: Node's, with the child's usage. */
+export type ExecException = Node.ExecException & WithUsage
+/** execFile's error: Node's, with the child's usage. */
+export type ExecFileException = Node.ExecFileException & WithUsage
 
-export type ExecCallback<T = string | Buffer> = (error: ExecException | null, stdout: T, stderr: T) => void
+/** The Buffers the calls give: the type `Buffer.concat` returns where this is compiled. */
+type OutputBuffer = ReturnType<typeof Buffer.concat>
+
+export type ExecCallback<T = string | OutputBuffer, E = ExecFileException> = (error: E | null, stdout: T, stderr: T) => void
 
 /** What the promisified forms resolve with. */
-export interface ExecOutput<T = string | Buffer> {
+export interface ExecOutput<T = string | OutputBuffer> {
   stdout: T
   stderr: T
 }
 
+/** The promisified forms' results: a promise with the child as `.child`. */
+export type PromiseWithChild<T> = Promise<T> & { child: Subprocess }
+
 type Chunk = string | Buffer
+/** An error on its way to the callback: Node's fields are set on it here. */
+type Failure = Error & Record<string, unknown>
 
 function checkFunction(name: string, value: unknown): void {
   if (typeof value !== 'function') throw invalidArgType(name, 'Function', value)
@@ -156,8 +151,8 @@ function execFileImpl(fileArg: unknown, argsArg?: unknown, optionsArg?: unknown,
   let killedHere = false
   let done = false
   let timer: NodeJS.Timeout | undefined
-  let failure: ExecException | null = null
-  const cb = callback as ExecCallback | undefined
+  let failure: Failure | null = null
+  const cb = callback as ((error: Failure | null, stdout: Chunk, stderr: Chunk) => void) | undefined
 
   const joined = (chunks: Chunk[], stream: typeof child.stdout): Chunk =>
     encoding || stream?.readableEncoding ? chunks.join('') : Buffer.concat(chunks as Buffer[])
@@ -177,7 +172,7 @@ function execFileImpl(fileArg: unknown, argsArg?: unknown, optionsArg?: unknown,
     const argv = args as unknown[]
     const cmd = argv.length > 0 ? `${String(file)} ${argv.join(' ')}` : String(file)
     if (!failure) {
-      failure = Object.assign(new Error(`Command failed: ${cmd}\n${String(stderr)}`), {
+      failure = Object.assign(new Error(`Command failed: ${cmd}\n${String(stderr)}`) as Failure, {
         code: typeof code === 'number' && code < 0 ? errnoName(-code) : (code as number),
         killed: child.killed || killedHere,
         signal: signal ?? null,
@@ -198,7 +193,7 @@ function execFileImpl(fileArg: unknown, argsArg?: unknown, optionsArg?: unknown,
     try {
       child.kill(killSignal)
     } catch (e) {
-      failure = e as ExecException
+      failure = e as Failure
       finish()
     }
   }
@@ -227,7 +222,7 @@ function execFileImpl(fileArg: unknown, argsArg?: unknown, optionsArg?: unknown,
         // As child_process: the part that fits is kept (a string chunk is cut by its byte
         // count, as Node cuts it), then the child is killed.
         chunks.push(chunk.slice(0, maxBuffer - before))
-        failure = maxBufferExceeded(name)
+        failure = maxBufferExceeded(name) as unknown as Failure
         kill()
       } else {
         chunks.push(chunk)
@@ -239,7 +234,7 @@ function execFileImpl(fileArg: unknown, argsArg?: unknown, optionsArg?: unknown,
 
   child.addListener('close', finish)
   child.addListener('error', (e: Error) => {
-    failure = e as ExecException
+    failure = e as Failure
     child.stdout?.destroy()
     child.stderr?.destroy()
     finish()
@@ -250,20 +245,20 @@ function execFileImpl(fileArg: unknown, argsArg?: unknown, optionsArg?: unknown,
 /** The promisified form: `{ stdout, stderr }`, or a rejection carrying them; `.child` is the child. */
 function promisified(call: (...args: unknown[]) => Subprocess, name: string) {
   const fn = {
-    [name](...args: unknown[]): Promise<ExecOutput> & { child: Subprocess } {
+    [name](...args: unknown[]): PromiseWithChild<ExecOutput> {
       let settle!: (value: ExecOutput) => void
       let fail!: (reason: unknown) => void
       const promise = new Promise<ExecOutput>((resolve, reject) => {
         settle = resolve
         fail = reject
-      }) as Promise<ExecOutput> & { child: Subprocess }
-      promise.child = call(...args, (error: ExecException | null, stdout: Chunk, stderr: Chunk) => {
+      }) as PromiseWithChild<ExecOutput>
+      promise.child = call(...args, (error: Failure | null, stdout: Chunk, stderr: Chunk) => {
         if (error !== null) {
           error.stdout = stdout
           error.stderr = stderr
           fail(error)
         } else {
-          settle({ stdout, stderr })
+          settle({ stdout, stderr } as ExecOutput)
         }
       })
       return promise
@@ -272,18 +267,34 @@ function promisified(call: (...args: unknown[]) => Subprocess, name: string) {
   return fn
 }
 
+type Args = readonly string[] | undefined | null
+type Strings = ExecCallback<string>
+type Buffers = ExecCallback<OutputBuffer>
+type Either = ExecCallback | undefined | null
+
+// Typed as child_process types these two, overload for overload, with a Subprocess as the result
+// and the errors carrying the usage.
+
 /** Runs `file` with `args` (no shell unless `shell` says so) and buffers its output. */
-export function execFile(file: string, callback?: ExecCallback): Subprocess
-export function execFile(file: string, args: readonly string[] | null | undefined, callback?: ExecCallback): Subprocess
-export function execFile(file: string, options: ExecFileOptions | null | undefined, callback?: ExecCallback): Subprocess
-export function execFile(file: string, args: readonly string[] | null | undefined, options: ExecFileOptions | null | undefined, callback?: ExecCallback): Subprocess
+export function execFile(file: string, callback?: Strings): Subprocess
+export function execFile(file: string, args: Args, callback?: Strings): Subprocess
+export function execFile(file: string, options: Node.ExecFileOptionsWithBufferEncoding, callback?: Buffers): Subprocess
+export function execFile(file: string, args: Args, options: Node.ExecFileOptionsWithBufferEncoding, callback?: Buffers): Subprocess
+export function execFile(file: string, options: Node.ExecFileOptionsWithStringEncoding, callback?: Strings): Subprocess
+export function execFile(file: string, args: Args, options: Node.ExecFileOptionsWithStringEncoding, callback?: Strings): Subprocess
+export function execFile(file: string, options: ExecFileOptions | undefined | null, callback: Either): Subprocess
+export function execFile(file: string, args: Args, options: ExecFileOptions | undefined | null, callback: Either): Subprocess
 export function execFile(file: string, ...rest: unknown[]): Subprocess {
   return execFileImpl(file, ...rest)
 }
 
+type ExecStrings = ExecCallback<string, ExecException>
+
 /** Runs `command` with `/bin/sh -c` (or `options.shell`) and buffers its output. */
-export function exec(command: string, callback?: ExecCallback): Subprocess
-export function exec(command: string, options: ExecOptions | null | undefined, callback?: ExecCallback): Subprocess
+export function exec(command: string, callback?: ExecStrings): Subprocess
+export function exec(command: string, options: Node.ExecOptionsWithBufferEncoding, callback?: ExecCallback<OutputBuffer, ExecException>): Subprocess
+export function exec(command: string, options: Node.ExecOptionsWithStringEncoding, callback?: ExecStrings): Subprocess
+export function exec(command: string, options: ExecOptions | undefined | null, callback?: ExecCallback<string | OutputBuffer, ExecException>): Subprocess
 export function exec(command: string, optionsArg?: unknown, callbackArg?: unknown): Subprocess {
   checkString('command', command)
   let options = optionsArg
@@ -297,29 +308,23 @@ export function exec(command: string, optionsArg?: unknown, callbackArg?: unknow
   return execFileImpl(command, opts, callback)
 }
 
-/** The promisified forms' results: a promise with the child as `.child`. */
-export type PromiseWithChild<T> = Promise<T> & { child: Subprocess }
-
-// util.promisify(exec) and util.promisify(execFile) take these types (and the functions below).
+// util.promisify(exec) and util.promisify(execFile) take these types, as child_process's do.
+type Output<T> = PromiseWithChild<ExecOutput<T>>
 export declare namespace exec {
-  function __promisify__(command: string, options?: ExecOptions & { encoding?: BufferEncoding | null }): PromiseWithChild<ExecOutput<string>>
-  function __promisify__(command: string, options: ExecOptions & { encoding: 'buffer' }): PromiseWithChild<ExecOutput<Buffer>>
-  function __promisify__(command: string, options?: ExecOptions | null): PromiseWithChild<ExecOutput>
+  function __promisify__(command: string): Output<string>
+  function __promisify__(command: string, options: Node.ExecOptionsWithBufferEncoding): Output<OutputBuffer>
+  function __promisify__(command: string, options: Node.ExecOptionsWithStringEncoding): Output<string>
+  function __promisify__(command: string, options: ExecOptions | undefined | null): Output<string | OutputBuffer>
 }
 export declare namespace execFile {
-  function __promisify__(file: string, args?: readonly string[] | null): PromiseWithChild<ExecOutput<string>>
-  function __promisify__(
-    file: string,
-    args: readonly string[] | null | undefined,
-    options: ExecFileOptions & { encoding: 'buffer' },
-  ): PromiseWithChild<ExecOutput<Buffer>>
-  function __promisify__(
-    file: string,
-    args: readonly string[] | null | undefined,
-    options: ExecFileOptions & { encoding?: BufferEncoding | null },
-  ): PromiseWithChild<ExecOutput<string>>
-  function __promisify__(file: string, options: ExecFileOptions & { encoding: 'buffer' }): PromiseWithChild<ExecOutput<Buffer>>
-  function __promisify__(file: string, options?: ExecFileOptions | null): PromiseWithChild<ExecOutput<string>>
+  function __promisify__(file: string): Output<string>
+  function __promisify__(file: string, args: Args): Output<string>
+  function __promisify__(file: string, options: Node.ExecFileOptionsWithBufferEncoding): Output<OutputBuffer>
+  function __promisify__(file: string, args: Args, options: Node.ExecFileOptionsWithBufferEncoding): Output<OutputBuffer>
+  function __promisify__(file: string, options: Node.ExecFileOptionsWithStringEncoding): Output<string>
+  function __promisify__(file: string, args: Args, options: Node.ExecFileOptionsWithStringEncoding): Output<string>
+  function __promisify__(file: string, options: ExecFileOptions | undefined | null): Output<string | OutputBuffer>
+  function __promisify__(file: string, args: Args, options: ExecFileOptions | undefined | null): Output<string | OutputBuffer>
 }
 
 Object.defineProperty(exec, promisify.custom, { value: promisified(exec as (...args: unknown[]) => Subprocess, 'exec'), enumerable: false })

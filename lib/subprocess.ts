@@ -1,7 +1,16 @@
 // spawn(): a drop-in for child_process.spawn whose children this package starts through its
 // spawn helper, reaps itself, and so always has the rusage of.
 
-import { ChildProcess } from 'node:child_process'
+import {
+  ChildProcess,
+  type ChildProcessByStdio,
+  type ChildProcessWithoutNullStreams,
+  type SpawnOptions as NodeSpawnOptions,
+  type SpawnOptionsWithStdioTuple,
+  type SpawnOptionsWithoutStdio,
+  type StdioNull,
+  type StdioPipe,
+} from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { Socket } from 'node:net'
 import type { Readable, Stream, Writable } from 'node:stream'
@@ -20,35 +29,43 @@ export type SpawnedExit = ExitInfo & { readonly rusage: ResourceUsage }
 export type StdioKind = 'pipe' | 'overlapped' | 'inherit' | 'ignore'
 export type StdioEntry = StdioKind | number | Stream | null | undefined
 
-export interface SpawnOptions {
-  /** Working directory of the child (default: this process's, at the time of the call). */
-  cwd?: string | URL
-  /** Environment of the child (default `process.env`); undefined values are left out. */
-  env?: NodeJS.ProcessEnv | Record<string, string | undefined>
-  /** The child's argv[0] (default: `file`). */
-  argv0?: string
-  /** One kind for 0–2, or an entry per child descriptor: a kind, a descriptor or a stream of ours. */
-  stdio?: StdioKind | StdioEntry[]
-  /** Make the child the leader of a new session (setsid). */
-  detached?: boolean
+/** What this package's spawn takes beyond child_process's options. */
+export interface SpawnExtras {
   /**
    * Make the child the leader of a new process group (setpgid), in this session: `killGroup()`
    * then reaches everything it starts that stays in its group. Not a child_process option.
    */
-  processGroup?: boolean
-  uid?: number
-  gid?: number
+  processGroup?: boolean | undefined
+}
+
+/** child_process.spawn's options (the same type), and `processGroup`. */
+export interface SpawnOptions extends NodeSpawnOptions, SpawnExtras {
+  /** Working directory of the child (default: this process's, at the time of the call). */
+  cwd?: string | URL | undefined
+  /** Environment of the child (default `process.env`); undefined values are left out. */
+  env?: NodeJS.ProcessEnv | undefined
+  /** The child's argv[0] (default: `file`). */
+  argv0?: string | undefined
+  /**
+   * One kind for 0–2, or an entry per child descriptor: a kind, a descriptor or a stream of
+   * ours. `'ipc'` is refused: there is no IPC channel yet.
+   */
+  stdio?: NodeSpawnOptions['stdio']
+  /** Make the child the leader of a new session (setsid). */
+  detached?: boolean | undefined
+  uid?: number | undefined
+  gid?: number | undefined
   /** Run `file` and `args`, joined by spaces, with `/bin/sh -c` (or the shell named). */
-  shell?: boolean | string
+  shell?: boolean | string | undefined
   /** Aborting kills the child with `killSignal` and emits an AbortError. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /** Kill the child with `killSignal` after this many milliseconds. */
-  timeout?: number
+  timeout?: number | undefined
   /** Default 'SIGTERM'. */
-  killSignal?: NodeJS.Signals | number
+  killSignal?: NodeJS.Signals | number | undefined
   /** Windows only; accepted and ignored, as child_process does on Linux. */
-  windowsHide?: boolean
-  windowsVerbatimArguments?: boolean
+  windowsHide?: boolean | undefined
+  windowsVerbatimArguments?: boolean | undefined
 }
 
 // Codes the native spawn takes for each child descriptor; >= 0 passes one of ours.
@@ -347,25 +364,32 @@ class ExitedWaiter implements Waiter {
  * pid, exitCode, signalCode, killed, stdio, kill, ref, unref) whose exit also comes with its
  * resource usage. This package is its only reaper.
  */
-export class Subprocess extends EventEmitter {
+/**
+ * The base Subprocess is typed with: an EventEmitter at run time (ChildProcess's own constructor
+ * must not run, see below), a ChildProcess to the type checker, so a Subprocess goes wherever
+ * one is expected. As for Node's own children without an IPC channel, `send` and `disconnect`
+ * are declared there and absent here.
+ */
+const ChildProcessBase = EventEmitter as unknown as new () => ChildProcess
+
+export class Subprocess extends ChildProcessBase {
   /** undefined when the program could not be started ('error' says why). */
-  readonly pid: number | undefined
-  readonly stdin: Writable | null
-  readonly stdout: Readable | null
-  readonly stderr: Readable | null
-  /** Every child descriptor: a Socket where it is a pipe, null elsewhere. */
-  readonly stdio: Array<Socket | null>
-  /** Resolves with the exit (`rusage` is never null here); rejects if the spawn failed. */
+  override readonly pid: number | undefined
+  override readonly stdin: Writable | null
+  override readonly stdout: Readable | null
+  override readonly stderr: Readable | null
+  /** Every child descriptor: a Socket where it is a pipe, null elsewhere (typed as Node types it). */
+  override readonly stdio: ChildProcess['stdio']
   /** Settles with the exit record, whose `rusage` is never null (this package reaps the child). */
   readonly exited: Promise<SpawnedExit>
-  readonly spawnfile: string
-  readonly spawnargs: string[]
-  exitCode: number | null = null
-  signalCode: NodeJS.Signals | null = null
+  override readonly spawnfile: string
+  override readonly spawnargs: string[]
+  override exitCode: number | null = null
+  override signalCode: NodeJS.Signals | null = null
   /** Whether kill() delivered a signal. */
-  killed = false
+  override killed = false
   /** Never: there is no IPC channel. */
-  readonly connected = false
+  override readonly connected = false
   readonly #own: AsyncPidFd
   #pidfd: AsyncPidFd | null = null
   #exit: ExitInfo | null = null
@@ -383,12 +407,12 @@ export class Subprocess extends EventEmitter {
     // As child_process: out of descriptors, a failed child gets no stdio at all (undefined).
     const noStdio = spawnError !== null && (spawnError.code === 'EMFILE' || spawnError.code === 'ENFILE')
     if (noStdio) {
-      this.stdio = undefined as unknown as Array<Socket | null>
+      this.stdio = undefined as unknown as Subprocess['stdio']
       this.stdin = this.stdout = this.stderr = undefined as unknown as null
     } else {
       for (const stream of resolved.handedOver) stopReading(stream)
       const fds = native ? native.takeStdio() : resolved.native.stdio.map((code) => (code === PIPE ? -2 : -1))
-      this.stdio = fds.map((fd, i) => {
+      this.#pipes = fds.map((fd, i): Socket | null => {
         if (fd === -1) return null
         // A failed spawn still gets its pipes, with nothing behind them, as child_process's has.
         const socket = fd >= 0 ? new Socket({ fd, readable: i !== 0, writable: i === 0 || i > 2 }) : new Socket({ readable: i > 0 })
@@ -402,9 +426,11 @@ export class Subprocess extends EventEmitter {
         }
         return socket
       })
-      this.stdin = this.stdio[0] ?? null
-      this.stdout = this.stdio[1] ?? null
-      this.stderr = this.stdio[2] ?? null
+      // The same array: Node types it as a tuple of five, as it types its own.
+      this.stdio = this.#pipes as unknown as Subprocess['stdio']
+      this.stdin = this.#pipes[0] ?? null
+      this.stdout = this.#pipes[1] ?? null
+      this.stderr = this.#pipes[2] ?? null
     }
 
     if (native === null || spawnError !== null) {
@@ -436,6 +462,8 @@ export class Subprocess extends EventEmitter {
     this.#arm(resolved)
   }
 
+  /** The stdio entries, as they are (`stdio` is typed as Node types it). */
+  #pipes: Array<Socket | null> = []
   #spawnError: Error | null = null
   /** The spawn failed and its 'error' was emitted. */
   #failed = false
@@ -446,7 +474,7 @@ export class Subprocess extends EventEmitter {
    * is left alone. A failed child's pipes have nothing behind them: they just end.
    */
   #flush(): void {
-    for (const s of this.stdio ?? []) {
+    for (const s of this.#pipes) {
       if (!s || !s.readable || (s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]) continue
       if (this.#failed) {
         // Their end comes from the event loop, as the end of child_process's unopened pipes
@@ -544,7 +572,7 @@ export class Subprocess extends EventEmitter {
    * Sends a signal (default 'SIGTERM') through the pidfd; false once the process is gone, as
    * ChildProcess.kill. Unknown signals throw ERR_UNKNOWN_SIGNAL.
    */
-  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+  override kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
     return this.#signal(signal, (own, number) => own.kill(number))
   }
 
@@ -580,19 +608,19 @@ export class Subprocess extends EventEmitter {
   }
 
   /** Keep the event loop alive while the child runs (the default). */
-  ref(): this {
+  override ref(): this {
     this.#own.ref()
     return this
   }
 
   /** Let the event loop end while the child runs (its stdio pipes still count). */
-  unref(): this {
+  override unref(): this {
     this.#own.unref()
     return this
   }
 
   /** As ChildProcess: kills the child with SIGTERM unless it was killed already. */
-  [Symbol.dispose](): void {
+  override [Symbol.dispose](): void {
     if (!this.killed) this.kill()
   }
 }
@@ -607,8 +635,33 @@ Object.setPrototypeOf(Subprocess.prototype, ChildProcess.prototype)
  * program that cannot be started (ENOENT, EACCES, …) is reported through 'error', as
  * child_process reports it; bad arguments throw.
  */
-export function spawn(file: string, options?: SpawnOptions): Subprocess
-export function spawn(file: string, args?: readonly string[], options?: SpawnOptions): Subprocess
+type Tuple<I extends StdioNull | StdioPipe, O extends StdioNull | StdioPipe, E extends StdioNull | StdioPipe> = SpawnOptionsWithStdioTuple<I, O, E> &
+  SpawnExtras
+type By<I extends Writable | null, O extends Readable | null, E extends Readable | null> = Subprocess & ChildProcessByStdio<I, O, E>
+
+// Typed as child_process.spawn is typed, overload for overload (the streams of the result follow
+// the stdio option), with a Subprocess as the result. Written out: TypeScript relates overloads
+// with their generics erased, so one generic signature could not stand for these.
+export function spawn(file: string, options?: SpawnOptionsWithoutStdio & SpawnExtras): Subprocess & ChildProcessWithoutNullStreams
+export function spawn(file: string, options: Tuple<StdioPipe, StdioPipe, StdioPipe>): By<Writable, Readable, Readable>
+export function spawn(file: string, options: Tuple<StdioPipe, StdioPipe, StdioNull>): By<Writable, Readable, null>
+export function spawn(file: string, options: Tuple<StdioPipe, StdioNull, StdioPipe>): By<Writable, null, Readable>
+export function spawn(file: string, options: Tuple<StdioPipe, StdioNull, StdioNull>): By<Writable, null, null>
+export function spawn(file: string, options: Tuple<StdioNull, StdioPipe, StdioPipe>): By<null, Readable, Readable>
+export function spawn(file: string, options: Tuple<StdioNull, StdioPipe, StdioNull>): By<null, Readable, null>
+export function spawn(file: string, options: Tuple<StdioNull, StdioNull, StdioPipe>): By<null, null, Readable>
+export function spawn(file: string, options: Tuple<StdioNull, StdioNull, StdioNull>): By<null, null, null>
+export function spawn(file: string, options: SpawnOptions): Subprocess
+export function spawn(file: string, args?: readonly string[], options?: SpawnOptionsWithoutStdio & SpawnExtras): Subprocess & ChildProcessWithoutNullStreams
+export function spawn(file: string, args: readonly string[], options: Tuple<StdioPipe, StdioPipe, StdioPipe>): By<Writable, Readable, Readable>
+export function spawn(file: string, args: readonly string[], options: Tuple<StdioPipe, StdioPipe, StdioNull>): By<Writable, Readable, null>
+export function spawn(file: string, args: readonly string[], options: Tuple<StdioPipe, StdioNull, StdioPipe>): By<Writable, null, Readable>
+export function spawn(file: string, args: readonly string[], options: Tuple<StdioPipe, StdioNull, StdioNull>): By<Writable, null, null>
+export function spawn(file: string, args: readonly string[], options: Tuple<StdioNull, StdioPipe, StdioPipe>): By<null, Readable, Readable>
+export function spawn(file: string, args: readonly string[], options: Tuple<StdioNull, StdioPipe, StdioNull>): By<null, Readable, null>
+export function spawn(file: string, args: readonly string[], options: Tuple<StdioNull, StdioNull, StdioPipe>): By<null, null, Readable>
+export function spawn(file: string, args: readonly string[], options: Tuple<StdioNull, StdioNull, StdioNull>): By<null, null, null>
+export function spawn(file: string, args: readonly string[], options: SpawnOptions): Subprocess
 export function spawn(file: string, args?: readonly string[] | SpawnOptions, options?: SpawnOptions): Subprocess {
   if (args !== undefined && args !== null && !Array.isArray(args) && typeof args === 'object') {
     options = args as SpawnOptions

@@ -111,10 +111,31 @@ try {
     if (out.trim() !== 'exited function function') throw new Error(out)
   })
 
+  check('pidfd/child_process, from require and from import', () => {
+    const out = run(process.execPath, ['-e', `
+      const cp = require('pidfd/child_process');
+      cp.execFile('sh', ['-c', 'echo $0'], (err, stdout) => console.log(err, stdout.trim(), typeof cp.fork, cp.spawn === require('pidfd').spawn));
+    `], { cwd: app })
+    if (out.trim() !== 'null sh function true') throw new Error(out)
+    const esm = run(process.execPath, ['--input-type=module', '-e', `
+      import * as cp from 'pidfd/child_process';
+      import { promisify } from 'node:util';
+      const { stdout } = await promisify(cp.exec)('echo esm');
+      console.log(stdout.trim(), cp.spawn('true') instanceof cp.ChildProcess);
+    `], { cwd: app })
+    if (esm.trim() !== 'esm true') throw new Error(esm)
+  })
+
   check('a strict TypeScript consumer type-checks against index.d.ts', () => {
     writeFileSync(join(app, 'consumer.ts'), `
       import { spawn, PidFd, AsyncPidFd, isSupported, features, type ExitInfo, type ResourceUsage, type Subprocess, type ProcessInfo, type Features } from 'pidfd'
       import { spawn as cpSpawn } from 'node:child_process'
+      import type * as NodeChildProcess from 'node:child_process'
+      import * as swapped from 'pidfd/child_process'
+      const asNode: typeof NodeChildProcess = swapped
+      swapped.execFile('ls', (error, stdout: string) => console.log(error?.resourceUsage?.maxRSS, stdout.length, asNode.spawn))
+      const piped = swapped.spawn('cat')
+      piped.stdout.on('data', () => {}) // not null: Node's typing of the default stdio
       const sub: Subprocess = spawn('true', [], { cwd: '/', env: { A: 'b', B: undefined }, stdio: ['ignore', 'pipe', 'inherit', 3] })
       const kept: boolean = sub.kill('SIGTERM') || sub.kill(9)
       const exit: Promise<ExitInfo> = sub.exited
