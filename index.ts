@@ -4,6 +4,25 @@ import { binding } from './lib/native.js'
 
 export { PidFd, AsyncPidFd, type FromPidOptions, type WaitOptions } from './lib/pidfd.js'
 export { spawn, Subprocess, type SpawnOptions, type StdioKind, type StdioEntry } from './lib/subprocess.js'
+export {
+  spawnSync,
+  execSync,
+  execFileSync,
+  type SpawnSyncOptions,
+  type SpawnSyncOptionsWithStringEncoding,
+  type SpawnSyncOptionsWithBufferEncoding,
+  type SpawnSyncReturns,
+  type ExecSyncOptions,
+  type ExecSyncOptionsWithStringEncoding,
+  type ExecSyncOptionsWithBufferEncoding,
+  type ExecFileSyncOptions,
+  type ExecFileSyncOptionsWithStringEncoding,
+  type ExecFileSyncOptionsWithBufferEncoding,
+  type ExecSync,
+  type ExecFileSync,
+  type ExecSyncError,
+  type WithUsage,
+} from './lib/sync.js'
 export type { ExitInfo, ResourceUsage, SigInfo } from './lib/exit.js'
 export type { ProcessInfo, NamespaceKind } from './lib/info.js'
 export { features, type Features } from './lib/features.js'
