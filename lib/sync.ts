@@ -76,7 +76,10 @@ export interface SpawnSyncReturns<T> {
   signal: NodeJS.Signals | null
   /** What went wrong: the spawn (ENOENT, …), the timeout (ETIMEDOUT), maxBuffer (ENOBUFS), the input (EPIPE). */
   error?: Error
-  /** process.resourceUsage()'s shape (maxRSS in KiB) for the child alone; null when it was not started. */
+  /**
+   * process.resourceUsage()'s shape (maxRSS in KiB) for the child alone; null when it was not
+   * started. Non-enumerable, so the result's keys and JSON are child_process's.
+   */
   resourceUsage: ResourceUsage | null
 }
 
@@ -120,6 +123,7 @@ export interface ExecSyncError extends Error {
   path?: string
   spawnargs?: string[]
 }
+// (On a thrown error too, resourceUsage is a non-enumerable own property.)
 
 type Result = Record<string, unknown> & {
   error?: Error
@@ -181,8 +185,17 @@ function spawnSyncImpl(fileArg: unknown, argsArg: unknown, optionsArg: unknown):
   result.stdout = NODE_MAJOR >= 22 ? output?.[1] : output && output[1]
   result.stderr = (NODE_MAJOR >= 22 ? output?.[2] : output && output[2]) as Result['stderr']
   if ('error' in result) result.error = syncError(native.errno!, file, spawnargs)
-  result.resourceUsage = exit?.rusage ?? null
+  withResourceUsage(result, exit?.rusage ?? null)
   return result
+}
+
+/**
+ * Adds `resourceUsage` as a non-enumerable own property: read like any other, while the
+ * object's keys, its JSON and deep equality stay exactly child_process's (Node's own tests
+ * compare the keys of a spawnSync result).
+ */
+function withResourceUsage<T extends object>(target: T, usage: ResourceUsage | null): T {
+  return Object.defineProperty(target, 'resourceUsage', { value: usage, enumerable: false, writable: true, configurable: true })
 }
 
 /**
@@ -203,11 +216,11 @@ export function spawnSync(file: string, args?: unknown, options?: unknown): Spaw
 
 /** child_process's checkExecSyncError: the result's error, or "Command failed" for a non-zero status. */
 function checkExecSyncError(ret: Result, args: string[] | undefined, cmd: string | undefined): Error | undefined {
-  if (ret.error) return Object.assign(ret.error, ret)
+  if (ret.error) return withResourceUsage(Object.assign(ret.error, ret), ret.resourceUsage)
   if (ret.status !== 0) {
     let message = `Command failed: ${cmd || (args ?? []).join(' ')}`
     if (ret.stderr && ret.stderr.length > 0) message += `\n${ret.stderr.toString()}`
-    return Object.assign(new Error(message), ret)
+    return withResourceUsage(Object.assign(new Error(message), ret), ret.resourceUsage)
   }
   return undefined
 }
