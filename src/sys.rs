@@ -1007,9 +1007,10 @@ pub fn set_blocking(fd: BorrowedFd<'_>) -> io::Result<()> {
 /// A signal handler's interruption counts as nothing ready (the caller looks at its clock again).
 pub fn poll_fds(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usize> {
     // SAFETY: `fds` is a live slice of pollfd of the length given.
-    match cvt(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) }
-        as libc::c_long)
-    {
+    match cvt(
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) }
+            as libc::c_long,
+    ) {
         Ok(n) => Ok(n as usize),
         Err(e) if e.raw_os_error() == Some(libc::EINTR) => Ok(0),
         Err(e) => Err(e),
