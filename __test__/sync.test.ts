@@ -179,6 +179,19 @@ test('maxBuffer exceeded: the child is killed with killSignal, the chunk read is
   t.is(k.signal, 'SIGKILL')
 })
 
+test('a child that ignores killSignal and keeps writing: its pipes are closed, SIGPIPE ends it', (t) => {
+  const args = ['-c', 'trap "" TERM; while :; do echo xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done']
+  // How much it wrote before the first read differs from run to run: the rest is compared.
+  for (const run of [theirs, ours]) {
+    const started = Date.now()
+    const r = run('sh', args, { maxBuffer: 10 })
+    t.true(Date.now() - started < 5000)
+    t.is((r.error as { code: string }).code, 'ENOBUFS')
+    t.is(r.signal, 'SIGPIPE')
+    t.is(r.status, null)
+  }
+})
+
 test('timeout: killed with killSignal, ETIMEDOUT, back within bounds', (t) => {
   const started = Date.now()
   const r = same(t, 'sleep', ['10'], { timeout: 200 })
