@@ -161,8 +161,12 @@ test('encoding: strings for every output, buffer for "buffer"', (t) => {
 test('maxBuffer: the default is 1 MiB, exactly (stdout and stderr count together)', (t) => {
   const at = same(t, 'head', ['-c', String(1024 * 1024), '/dev/zero'])
   t.is(at.error, undefined)
-  const over = same(t, 'head', ['-c', String(1024 * 1024 + 1), '/dev/zero'])
-  t.is((over.error as { code: string }).code, 'ENOBUFS')
+  // Over it: how much was read by then, and whether head had exited before the kill, vary.
+  for (const run of [theirs, ours]) {
+    const over = run('head', ['-c', String(1024 * 1024 + 1), '/dev/zero'])
+    t.is((over.error as { code: string }).code, 'ENOBUFS')
+    t.true((over.stdout as Buffer).length > 1024 * 1024)
+  }
   const both = ours('sh', ['-c', 'echo a; echo b >&2'], { maxBuffer: 3 })
   t.is((both.error as { code: string }).code, 'ENOBUFS')
   t.is(ours('head', ['-c', String(2 * 1024 * 1024), '/dev/zero'], { maxBuffer: undefined }).error, undefined)
@@ -441,7 +445,7 @@ test('the event loop does not run during the call; an async child started before
   t.truthy(exit.rusage)
 })
 
-test('no descriptor leaks: pipes, kills, failures', async (t) => {
+test.serial('no descriptor leaks: pipes, kills, failures', async (t) => {
   ours('true')
   const before = openFds()
   for (let i = 0; i < 5; i++) {
