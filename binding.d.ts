@@ -181,8 +181,42 @@ export interface NativeSpawnOptions {
   gid?: number
 }
 
+/** What `spawnSync` adds to a spawn, as the JS layer resolved it. */
+export interface NativeSyncOptions {
+  /** Kill the child after this many milliseconds (`None` or 0: never). */
+  timeout?: number
+  /**
+   * Kill the child once its pipes have given more than this many bytes in all (`None` or 0:
+   * no limit).
+   */
+  maxBuffer?: number
+  /** The signal of both kills. */
+  killSignal: number
+}
+
+/** What came of it, for the JS layer to shape as Node's result. */
+export interface NativeSyncResult {
+  /** 0 when the program could not be started. */
+  pid: number
+  /** The (positive) errno of what went wrong, if anything. */
+  errno?: number
+  /**
+   * Per child descriptor: what it wrote into its pipe (`None` for stdin and for descriptors
+   * that are not pipes). `None` when the program could not be started.
+   */
+  output?: Array<Buffer | undefined | null>
+  /** `None` when the program could not be started. */
+  exit?: NativeExit
+}
+
 /** Starts a program (see `NativeSpawnOptions`) and returns a handle on it. */
 export declare function spawn(options: NativeSpawnOptions): NativePidFd
 
 /** The spawn helper's pid while it runs (it starts with the first spawn). */
 export declare function spawnHelperPid(): number | null
+
+/**
+ * Runs a program to its end on this thread (see `sync.rs`): `input` goes to its stdin pipe,
+ * its output pipes are read, and its exit comes with rusage. Never runs the event loop.
+ */
+export declare function spawnSync(options: NativeSpawnOptions, sync: NativeSyncOptions, input?: Buffer | undefined | null): NativeSyncResult

@@ -841,3 +841,4 @@ module.exports.features = nativeBinding.features
 module.exports.isSupported = nativeBinding.isSupported
 module.exports.spawn = nativeBinding.spawn
 module.exports.spawnHelperPid = nativeBinding.spawnHelperPid
+module.exports.spawnSync = nativeBinding.spawnSync

@@ -16,6 +16,25 @@ export {
   type PromiseWithChild,
   type WithUsage,
 } from './lib/exec.js'
+export {
+  spawnSync,
+  execSync,
+  execFileSync,
+  type SpawnSyncOptions,
+  type SpawnSyncOptionsWithStringEncoding,
+  type SpawnSyncOptionsWithBufferEncoding,
+  type SpawnSyncReturns,
+  type ExecSyncOptions,
+  type ExecSyncOptionsWithStringEncoding,
+  type ExecSyncOptionsWithBufferEncoding,
+  type ExecFileSyncOptions,
+  type ExecFileSyncOptionsWithStringEncoding,
+  type ExecFileSyncOptionsWithBufferEncoding,
+  type ExecSync,
+  type ExecFileSync,
+  type ExecSyncError,
+  type OutputWithUsage,
+} from './lib/sync.js'
 export type { ExitInfo, ResourceUsage, SigInfo } from './lib/exit.js'
 export type { ProcessInfo, NamespaceKind } from './lib/info.js'
 export { features, type Features } from './lib/features.js'

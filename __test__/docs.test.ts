@@ -69,8 +69,11 @@ function blockName(b: Block, ext: string): string {
 
 // A PATH where `pidfd` and `npx pidfd` run this repository's CLI, as they would after
 // `npm install pidfd`.
+let bin: string | undefined
 function binDir(): string {
-  const dir = join(work, 'bin')
+  // Written once: rewriting a script while another test runs it fails with ETXTBSY.
+  if (bin) return bin
+  const dir = (bin = join(work, 'bin'))
   mkdirSync(dir, { recursive: true })
   const cli = join(root, 'bin', 'pidfd.js')
   writeFileSync(join(dir, 'pidfd'), `#!/bin/sh\nexec "${process.execPath}" "${cli}" "$@"\n`)

@@ -178,6 +178,11 @@ export function invalidSyncForkInput(value: unknown): Coded<TypeError> {
   )
 }
 
+/** ERR_IPC_SYNC_FORK: an 'ipc' stdio entry for a synchronous child. */
+export function ipcSyncFork(): Coded<Error> {
+  return coded(new Error('IPC cannot be used with synchronous forks'), 'ERR_IPC_SYNC_FORK')
+}
+
 export function unknownSignal(signal: unknown): Coded<TypeError> {
   return coded(new TypeError(`Unknown signal: ${String(signal)}`), 'ERR_UNKNOWN_SIGNAL')
 }

@@ -6,7 +6,8 @@
 // Left out as equivalent (no behaviour a user can see changes): the native "exit already known"
 // check in Process::kill (the JS layer checks first, and a spawned child is reaped the moment it
 // exits), and the reaper started in spawn's into_spawned (every Subprocess watches its own exit
-// from its first tick).
+// from its first tick); in lib/sync.ts, the JS check that stdin is a pipe before the input goes
+// to the native side (which writes input only to a stdin pipe anyway).
 
 export interface Mutation {
   file: string
@@ -114,4 +115,16 @@ export const mutations: Mutation[] = [
   { file: 'lib/cli/time.ts', find: '  const cpuMs = (u.userCPUTime + u.systemCPUTime) / 1000', replace: '  const cpuMs = u.userCPUTime / 1000', why: '--max-cpu counts user time only', tests: ['*--max-cpu*'] },
   { file: 'lib/cli/time.ts', find: '  if (timedOut) return EXIT.TIMEOUT\n  if (report.breaches.length > 0) return EXIT.BUDGET', replace: '  if (report.breaches.length > 0) return EXIT.BUDGET\n  if (timedOut) return EXIT.TIMEOUT', why: '123 wins over 124', tests: [T('cli')] },
   { file: 'lib/cli/time.ts', find: '    if (!isBrokenPipe(err)) toStderr', replace: '    if (isBrokenPipe(err) || true) throw err\n    toStderr', why: 'a report that cannot be written changes the status', tests: [T('cli')] },
+
+  // src/sync.rs, lib/sync.ts, lib/normalize.ts: spawnSync, execSync, execFileSync
+  { file: "src/sync.rs", find: "self.max_buffer.is_some_and(|max| self.total > max)", replace: "self.max_buffer.is_some_and(|max| self.total >= max)", why: "maxBuffer reached (not exceeded) is ENOBUFS", tests: ["*default is 1 MiB*"] },
+  { file: "src/sync.rs", find: "        for output in self.outputs.iter_mut().flatten() {\n            output.fd = None;\n        }\n", replace: "", why: "the kill leaves the pipes open (a child ignoring killSignal is never ended by SIGPIPE)", tests: ["*SIGPIPE*"] },
+  { file: "src/sync.rs", find: "if let Some(exit) = self.process.wait(self.deadline)? {", replace: "if let Some(exit) = self.process.wait(None)? {", why: "the wait after the pipes ignores the timeout", tests: ["*pipes closed: the blocking wait*"] },
+  { file: "src/sync.rs", find: "        match sys::shutdown_write(fd.as_fd()) {", replace: "        match Ok::<(), std::io::Error>(()) {", why: "stdin never reaches EOF after the input", tests: ["*reaches stdin, then EOF*"] },
+  { file: "src/sync.rs", find: "errno: drain.error.or(drain.pipe_error),", replace: "errno: drain.error,", why: "a pipe's error (EPIPE) is never reported", tests: ["*nobody reads: EPIPE*"] },
+  { file: "lib/sync.ts", find: "{ value: usage, enumerable: false,", replace: "{ value: usage, enumerable: true,", why: "resourceUsage shows in the keys of the result", tests: ["*non-enumerable*"] },
+  { file: "lib/sync.ts", find: "const MAX_BUFFER = 1024 * 1024", replace: "const MAX_BUFFER = 2 * 1024 * 1024", why: "another default maxBuffer", tests: ["*default is 1 MiB*"] },
+  { file: "lib/sync.ts", find: "  if (inheritStderr && ret.stderr) process.stderr.write(ret.stderr as Buffer | string)\n  const err = checkExecSyncError(ret, undefined, command as string)", replace: "  const err = checkExecSyncError(ret, undefined, command as string)", why: "execSync keeps the child's stderr to itself", tests: ["*pass stderr on*"] },
+  { file: "lib/sync.ts", find: "result.stdout = NODE_MAJOR >= 22 ? output?.[1] : output && output[1]", replace: "result.stdout = output?.[1]", why: "Node 20's null stdout of a failed spawn", tests: ["*does not exist: the ENOENT*"] },
+  { file: "lib/normalize.ts", find: "const name = value.toUpperCase()", replace: "const name = value", why: "a lower-case killSignal refused", tests: ["*bad arguments throw*"] },
 ]

@@ -72,3 +72,16 @@ for (const name of ['exec', 'execFile']) {
   childProcess[name] = wrapped
 }
 
+// The synchronous three: pidfd's own (execSync and execFileSync go through pidfd's spawnSync).
+for (const name of ['spawnSync', 'execSync', 'execFileSync']) {
+  const nodeFn = childProcess[name]
+  const ours = pidfd?.[name]
+  childProcess[name] = {
+    [name]() {
+      if (mode !== 'pidfd' || !ours) return Reflect.apply(nodeFn, this, arguments)
+      note('pidfd')
+      return Reflect.apply(ours, this, arguments)
+    },
+  }[name]
+}
+

@@ -11,13 +11,14 @@ mod identity;
 mod info;
 mod process;
 mod spawn;
+mod sync;
 mod sys;
 mod watch;
 
 use std::rc::Weak;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::Float64ArraySlice;
+use napi::bindgen_prelude::{Buffer, Float64ArraySlice};
 use napi::Env;
 use napi_derive::napi;
 
@@ -233,9 +234,8 @@ impl NativePidFd {
     }
 }
 
-/// Starts a program (see `NativeSpawnOptions`) and returns a handle on it.
-#[napi(catch_unwind)]
-pub fn spawn(options: spawn::NativeSpawnOptions) -> napi::Result<NativePidFd, String> {
+/// What spawning needs from the kernel: `pidfd_open` and `waitid(P_PIDFD)`.
+fn spawnable(what: &str) -> JsResult<()> {
     let f = features::get();
     if !f.pidfd_open || !f.waitid_pidfd {
         let missing = if f.pidfd_open {
@@ -243,10 +243,31 @@ pub fn spawn(options: spawn::NativeSpawnOptions) -> napi::Result<NativePidFd, St
         } else {
             "pidfdOpen"
         };
-        return Err(features::unsupported("spawn", missing));
+        return Err(features::unsupported(what, missing));
     }
-    let spawned = spawn::spawn(options).map_err(error::SysError::in_spawn)?;
-    Ok(NativePidFd::new(spawned.process, spawned.stdio))
+    Ok(())
+}
+
+/// Starts a program (see `NativeSpawnOptions`) and returns a handle on it.
+#[napi(catch_unwind)]
+pub fn spawn(options: spawn::NativeSpawnOptions) -> napi::Result<NativePidFd, String> {
+    spawnable("spawn")?;
+    let (process, stdio) = spawn::spawn(options)
+        .map_err(error::SysError::in_spawn)?
+        .into_raw_stdio();
+    Ok(NativePidFd::new(process, stdio))
+}
+
+/// Runs a program to its end on this thread (see `sync.rs`): `input` goes to its stdin pipe,
+/// its output pipes are read, and its exit comes with rusage. Never runs the event loop.
+#[napi(catch_unwind)]
+pub fn spawn_sync(
+    options: spawn::NativeSpawnOptions,
+    sync: sync::NativeSyncOptions,
+    input: Option<Buffer>,
+) -> napi::Result<sync::NativeSyncResult, String> {
+    spawnable("spawnSync")?;
+    Ok(sync::spawn_sync(options, sync, input.as_deref())?)
 }
 
 /// The spawn helper's pid while it runs (it starts with the first spawn).

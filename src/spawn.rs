@@ -39,8 +39,21 @@ pub struct NativeSpawnOptions {
 
 pub struct Spawned {
     pub process: Arc<Process>,
-    /// Our end of each `'pipe'` (-1 elsewhere), ours to close.
-    pub stdio: Vec<RawFd>,
+    /// Our end of each `'pipe'` (`None` elsewhere).
+    pub stdio: Vec<Option<OwnedFd>>,
+}
+
+impl Spawned {
+    /// Our ends of the pipes as numbers for JavaScript (-1 where there is none), the caller's
+    /// to close.
+    pub fn into_raw_stdio(self) -> (Arc<Process>, Vec<RawFd>) {
+        let stdio = self
+            .stdio
+            .into_iter()
+            .map(|fd| fd.map_or(-1, IntoRawFd::into_raw_fd))
+            .collect();
+        (self.process, stdio)
+    }
 }
 
 fn cstring(what: &'static str, s: String) -> Result<CString> {
@@ -228,11 +241,10 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
 
 fn into_spawned(process: Arc<Process>, ours: Vec<Option<OwnedFd>>) -> Spawned {
     watch::start_reaper(&process);
-    let stdio = ours
-        .into_iter()
-        .map(|fd| fd.map_or(-1, IntoRawFd::into_raw_fd))
-        .collect();
-    Spawned { process, stdio }
+    Spawned {
+        process,
+        stdio: ours,
+    }
 }
 
 /// The helper made the child (or tried): its pidfd came with the reply, so nobody could have

@@ -1002,3 +1002,56 @@ pub fn set_blocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// `poll(2)` on several descriptors for up to `timeout_ms` (-1: no limit); the number ready.
+/// A signal handler's interruption counts as nothing ready (the caller looks at its clock again).
+pub fn poll_fds(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usize> {
+    // SAFETY: `fds` is a live slice of pollfd of the length given.
+    match cvt(
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) }
+            as libc::c_long,
+    ) {
+        Ok(n) => Ok(n as usize),
+        Err(e) if e.raw_os_error() == Some(libc::EINTR) => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
+/// One `recv` on a stream socket without waiting: the bytes read (0 at EOF), EAGAIN if none.
+pub fn recv_nowait(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    retry(|| {
+        // SAFETY: a valid buffer of the given length.
+        cvt(unsafe {
+            libc::recv(
+                sock.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        } as libc::c_long)
+    })
+    .map(|n| n as usize)
+}
+
+/// One `send` on a stream socket without waiting and without SIGPIPE: the bytes the socket took
+/// (EAGAIN if none, EPIPE once nobody can read them).
+pub fn send_nowait(sock: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<usize> {
+    retry(|| {
+        // SAFETY: a valid buffer of the given length.
+        cvt(unsafe {
+            libc::send(
+                sock.as_raw_fd(),
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        } as libc::c_long)
+    })
+    .map(|n| n as usize)
+}
+
+/// `shutdown(SHUT_WR)`: the reader at the other end sees EOF once it has read what was sent.
+pub fn shutdown_write(sock: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: shutdown on a live descriptor.
+    cvt(unsafe { libc::shutdown(sock.as_raw_fd(), libc::SHUT_WR) } as libc::c_long).map(drop)
+}

@@ -1,0 +1,240 @@
+// How child_process reads the arguments of its spawn family (normalizeSpawnArguments and the
+// validators it calls), shared by spawn() and the sync functions: the same coercions, the same
+// ERR_* errors, own properties only.
+
+import { constants } from 'node:os'
+import type { Stream } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { isMainThread } from 'node:worker_threads'
+
+import { invalidArgType, invalidArgValue, invalidSyncForkInput, ipcSyncFork, outOfRange, unknownSignal } from './errors.js'
+
+/**
+ * child_process changed between Node versions (Node 24 warns DEP0190; Node 25 checks uid, gid,
+ * timeout and maxBuffer with its generic validators): this behaves as the Node it runs under.
+ */
+export const NODE_MAJOR = Number(process.versions.node.split('.')[0])
+const NODE_25 = NODE_MAJOR >= 25
+
+// Codes the native spawn takes for each child descriptor; >= 0 passes one of ours.
+export const PIPE = -1
+export const INHERIT = -2
+export const IGNORE = -3
+
+/** A string option or argument without NUL bytes, as Node's validators check it. */
+export function checkString(name: string, value: unknown): string {
+  if (typeof value !== 'string') throw invalidArgType(name, 'string', value)
+  return noNul(name, value)
+}
+
+export function noNul<T>(name: string, value: T): T {
+  if (typeof value === 'string' && value.includes('\0')) throw invalidArgValue(name, value, 'must be a string without null bytes')
+  return value
+}
+
+/** uid and gid may be any 32-bit integer (the kernel judges them). */
+function checkInt32(name: string, value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined
+  const int32 = typeof value === 'number' && Number.isInteger(value) && value >= -(2 ** 31) && value <= 2 ** 31 - 1
+  if (!int32 && !NODE_25) throw invalidArgType(name, 'int32', value)
+  if (typeof value !== 'number') throw invalidArgType(name, 'number', value)
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value)
+  if (!int32) throw outOfRange(name, '>= -2147483648 && <= 2147483647', value)
+  return value >>> 0
+}
+
+/** The timeout option: a non-negative integer (0: none). */
+export function checkTimeout(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined
+  if (!NODE_25 && !(Number.isInteger(value) && (value as number) >= 0)) throw outOfRange('timeout', 'an unsigned integer', value)
+  if (typeof value !== 'number') throw invalidArgType('timeout', 'number', value)
+  if (!Number.isInteger(value)) throw outOfRange('timeout', 'an integer', value)
+  if (value < 0 || value > Number.MAX_SAFE_INTEGER) throw outOfRange('timeout', `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`, value)
+  return value > 0 ? value : undefined
+}
+
+/** The maxBuffer option: a number >= 0, Infinity and fractions included (0: no limit). */
+export function checkMaxBuffer(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined
+  if (!NODE_25) {
+    if (typeof value !== 'number' || !(value >= 0)) throw outOfRange('options.maxBuffer', 'a positive number', value)
+    return value
+  }
+  if (typeof value !== 'number') throw invalidArgType('options.maxBuffer', 'number', value)
+  if (!(value >= 0)) throw outOfRange('options.maxBuffer', '>= 0', value)
+  return value
+}
+
+const signalNumbers = new Set(Object.values(constants.signals as Record<string, number>))
+
+/**
+ * A kill signal as the sync functions read it (Node's convertToValidSignal): a signal number
+ * this system has, or a name in any case ('sigkill'); undefined stays undefined (SIGTERM).
+ */
+export function checkKillSignal(value: unknown): number | undefined {
+  if (typeof value === 'number' && signalNumbers.has(value)) return value
+  if (typeof value === 'string') {
+    const name = value.toUpperCase()
+    if (Object.hasOwn(constants.signals, name)) return (constants.signals as Record<string, number>)[name]
+  }
+  if (typeof value === 'string' || typeof value === 'number') throw unknownSignal(value)
+  if (value !== undefined && value !== null) throw invalidArgType('options.killSignal', ['string', 'number'], value)
+  return undefined
+}
+
+export function checkBoolean(name: string, value: unknown): boolean | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'boolean', value)
+  return value
+}
+
+/** A stream of ours that becomes a child's descriptor: its fd, and whether it wraps a handle. */
+function streamFd(stream: object): { fd: number; handle: boolean } | null {
+  const s = stream as { fd?: unknown; handle?: { fd?: unknown }; _handle?: { fd?: unknown } }
+  if (typeof s.fd === 'number') return { fd: s.fd, handle: false }
+  const fd = s.handle?.fd ?? s._handle?.fd
+  return typeof fd === 'number' && fd >= 0 ? { fd, handle: true } : null
+}
+
+/**
+ * The stdio entries, as Node reads them: codes for the native side, and the streams handed
+ * over. `sync`: as spawnSync reads them ('ipc' is ERR_IPC_SYNC_FORK; a string or a buffer entry
+ * is left out, as Node's getValidStdio leaves it out, so later entries move down).
+ */
+export function stdioCodes(stdio: unknown, sync = false): { codes: number[]; handedOver: Stream[] } {
+  let list: unknown[]
+  // A missing or falsy stdio is 'pipe', as child_process has it.
+  if (!stdio) stdio = 'pipe'
+  if (typeof stdio === 'string') {
+    if (stdio === 'inherit') list = [0, 1, 2]
+    else if (stdio === 'ignore' || stdio === 'pipe' || stdio === 'overlapped') list = [stdio, stdio, stdio]
+    else throw invalidArgValue('stdio', stdio)
+  } else if (Array.isArray(stdio)) list = [...stdio]
+  else throw invalidArgValue('stdio', stdio)
+  while (list.length < 3) list.push(undefined)
+  const handedOver: Stream[] = []
+  const codes: number[] = []
+  list.forEach((entry, i) => {
+    entry ??= i < 3 ? 'pipe' : 'ignore'
+    if (entry === 'ignore') codes.push(IGNORE)
+    else if (entry === 'pipe' || entry === 'overlapped' || (typeof entry === 'number' && entry < 0)) codes.push(PIPE)
+    else if (entry === 'ipc') {
+      if (sync) throw ipcSyncFork()
+      throw invalidArgValue(`options.stdio[${i}]`, entry, 'is not supported: pidfd.spawn has no IPC channel (use child_process.fork)')
+    } else if (entry === 'inherit') codes.push(INHERIT)
+    else if (typeof entry === 'number') codes.push(Math.trunc(entry))
+    else if (typeof entry === 'string' || ArrayBuffer.isView(entry)) {
+      if (!sync) throw invalidSyncForkInput(entry)
+    } else {
+      const found = typeof entry === 'object' && entry !== null ? streamFd(entry) : null
+      if (found === null) throw invalidArgValue('stdio', entry)
+      if (found.handle) handedOver.push(entry as Stream)
+      codes.push(found.fd)
+    }
+  })
+  return { codes, handedOver }
+}
+
+/**
+ * The child's environment as `KEY=value` entries, read as child_process reads it: every key
+ * `for…in` finds (inherited ones too, on purpose), undefined values left out. `undefined`: this
+ * process's own environment, which the native side copies itself (on the main thread
+ * `process.env` is the process's environment; a worker's is its own copy, so a worker passes it).
+ */
+export function envPairs(env: unknown): string[] | undefined {
+  if (!env && isMainThread && process.env.NODE_V8_COVERAGE === undefined) return undefined
+  const source = (env || { ...process.env }) as Record<string, unknown>
+  const pairs: string[] = []
+  for (const key in source) {
+    const value = source[key]
+    if (value === undefined) continue
+    noNul(`options.env['${key}']`, key)
+    noNul(`options.env['${key}']`, value)
+    pairs.push(`${key}=${String(value)}`)
+  }
+  // As child_process: coverage collection reaches children whatever env they are given.
+  const coverage = process.env.NODE_V8_COVERAGE
+  if (coverage !== undefined && env && !Object.hasOwn(env as object, 'NODE_V8_COVERAGE')) pairs.push(`NODE_V8_COVERAGE=${coverage}`)
+  return pairs
+}
+
+/** DEP0190 is emitted once a process, whichever function of the family saw the args. */
+let warnedShellArgs = false
+
+/** What normalizeSpawnArguments makes of `(file, args, options)`. */
+export interface Normalized {
+  /** The program to run: `file`, or the shell. */
+  file: string
+  /** The whole argv, argv[0] included. */
+  spawnargs: string[]
+  /** The options' own properties (a null-prototype copy). */
+  opts: Record<string, unknown>
+  cwd: string | undefined
+  detached: boolean
+  processGroup: boolean
+  uid: number | undefined
+  gid: number | undefined
+}
+
+/**
+ * Reads `(file, args, options)` as child_process's normalizeSpawnArguments does, up to the
+ * environment (`envPairs(opts.env)`, which each caller reads where Node reads it).
+ */
+export function normalizeSpawnArguments(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Normalized {
+  const file = checkString('file', fileArg)
+  if (file.length === 0) throw invalidArgValue('file', file, 'cannot be empty')
+  let args: unknown[]
+  let options = optionsArg
+  if (Array.isArray(argsArg)) args = [...argsArg]
+  else if (argsArg === null || argsArg === undefined) args = []
+  else if (typeof argsArg !== 'object') throw invalidArgType('args', 'object', argsArg)
+  else {
+    options = argsArg
+    args = []
+  }
+  args.forEach((arg, i) => noNul(`args[${i}]`, arg))
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    throw invalidArgType('options', 'Object', options)
+  }
+  // Own properties only: a polluted Object.prototype must not reach shell, cwd or env.
+  const opts: Record<string, unknown> = { __proto__: null, ...(options as object | undefined) }
+
+  let cwd: string | undefined
+  if (opts.cwd !== undefined && opts.cwd !== null) {
+    if (opts.cwd instanceof URL) cwd = fileURLToPath(opts.cwd)
+    else if (typeof opts.cwd === 'string') cwd = opts.cwd
+    else if (opts.cwd instanceof Uint8Array) cwd = Buffer.from(opts.cwd).toString()
+    else throw invalidArgType('options.cwd', ['string', 'Buffer', 'URL'], opts.cwd)
+    if (cwd.includes('\0')) throw invalidArgValue('options.cwd', cwd, 'must be a string, Uint8Array, or URL without null bytes')
+  }
+  const detached = checkBoolean('options.detached', opts.detached) ?? false
+  const processGroup = checkBoolean('options.processGroup', opts.processGroup) ?? false
+  const uid = checkInt32('options.uid', opts.uid)
+  const gid = checkInt32('options.gid', opts.gid)
+  const shell = opts.shell
+  if (shell !== undefined && shell !== null && typeof shell !== 'boolean' && typeof shell !== 'string') {
+    throw invalidArgType('options.shell', ['boolean', 'string'], shell)
+  }
+  const argv0 = opts.argv0 === undefined || opts.argv0 === null ? undefined : checkString('options.argv0', opts.argv0)
+  checkBoolean('options.windowsHide', opts.windowsHide)
+  checkBoolean('options.windowsVerbatimArguments', opts.windowsVerbatimArguments)
+
+  let program = file
+  if (shell) {
+    noNul('options.shell', shell)
+    if (args.length > 0 && NODE_MAJOR >= 24 && !warnedShellArgs) {
+      warnedShellArgs = true
+      process.emitWarning(
+        'Passing args to a child process with shell option true can lead to security vulnerabilities, as the arguments are not escaped, only concatenated.',
+        'DeprecationWarning',
+        'DEP0190',
+      )
+    }
+    const command = args.length > 0 ? `${file} ${args.join(' ')}` : file
+    program = typeof shell === 'string' ? shell : '/bin/sh'
+    args = ['-c', command]
+  }
+  // Non-string arguments become strings, as child_process makes them (`String(23)`).
+  const spawnargs = [argv0 ?? program].concat(args.map(String))
+  return { file: program, spawnargs, opts, cwd, detached, processGroup, uid, gid }
+}
