@@ -72,6 +72,29 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 
+// 2b: the synchronous calls, each beside child_process's own (and Bun.spawnSync), interleaved.
+const syncNode = (id: string): string[] => [process.execPath, '--import', 'tsx', join(bench, 'runners', 'sync.ts'), id]
+const syncAll: System[] = [
+  { id: 'pidfd-spawnsync', name: 'pidfd spawnSync', command: syncNode('pidfd-spawnsync') },
+  { id: 'cp-spawnsync', name: 'child_process.spawnSync', command: syncNode('cp-spawnsync') },
+  { id: 'pidfd-execfilesync', name: 'pidfd execFileSync', command: syncNode('pidfd-execfilesync') },
+  { id: 'cp-execfilesync', name: 'child_process.execFileSync', command: syncNode('cp-execfilesync') },
+  { id: 'bun-spawnsync', name: 'Bun.spawnSync', command: [bunBin, join(bench, 'runners', 'bun.ts')] },
+]
+const syncSystems = syncAll.filter((s) => (s.id !== 'bun-spawnsync' || existsSync(bunBin)) && (!values.only || values.only.split(',').includes(s.id)))
+const bunMode = (s: System, mode: string) => (s.id === 'bun-spawnsync' ? `sync-${mode}` : mode)
+const syncCycles: Record<string, { cycleNs: number[]; latencyNs: number[] }> = {}
+for (let r = 0; r < rounds; r++) {
+  for (const s of syncSystems) {
+    const got = run<{ cycleNs: number[]; latencyNs: number[] }>(s, bunMode(s, 'cycles'), String(perRound), child)
+    const acc = (syncCycles[s.id] ??= { cycleNs: [], latencyNs: [] })
+    acc.cycleNs.push(...got.cycleNs)
+    acc.latencyNs.push(...got.latencyNs)
+  }
+}
+const syncMaxrss: Record<string, number | null> = {}
+for (const s of syncSystems) syncMaxrss[s.id] = run<{ maxRSSKiB: number | null }>(s, bunMode(s, 'maxrss')).maxRSSKiB
+
 // 3: 64 children at once.
 const batch: Record<string, number[]> = {}
 for (let r = 0; r < rounds; r++) {
@@ -161,7 +184,25 @@ const versions = {
   pidfd: (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version,
 }
 const machine = { kernel: release(), cpus: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30) }
-const results = { date: new Date().toISOString(), quick, rounds, perRound, ks, machine, versions, capture, figures }
+// The synchronous calls: each against the C floor's cycle and against child_process's own call.
+const syncPeer: Record<string, string> = { 'pidfd-spawnsync': 'cp-spawnsync', 'pidfd-execfilesync': 'cp-execfilesync', 'bun-spawnsync': 'cp-spawnsync' }
+const syncFigures = syncSystems.map((s) => {
+  const c = syncCycles[s.id]!
+  const peer = syncPeer[s.id] ? syncCycles[syncPeer[s.id]!] : undefined
+  const f = cycles[floor]
+  return {
+    id: s.id,
+    name: s.name,
+    cycleMedianUs: median(c.cycleNs) / 1e3,
+    cycleP99Us: p99(c.cycleNs) / 1e3,
+    cycleRatio: ratio(median(c.cycleNs), f && median(f.cycleNs)),
+    peerRatio: peer ? ratio(median(c.cycleNs), median(peer.cycleNs)) : null,
+    latencyMedianUs: median(c.latencyNs) / 1e3,
+    latencyP99Us: p99(c.latencyNs) / 1e3,
+    maxRSSKiB: syncMaxrss[s.id] ?? null,
+  }
+})
+const results = { date: new Date().toISOString(), quick, rounds, perRound, ks, machine, versions, capture, figures, syncFigures }
 writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n')
 
 // The markdown report, with the targets of the benchmark issue.
@@ -191,6 +232,15 @@ const lines = [
           return `${fmt(l.latencyMedianUs, 0)} µs · ${fmt(l.rssPerChildKiB, 1)} KiB · ${l.threads} thr · ${l.fds} fds · ${fmt(l.killAllMs, 0)} ms`
         })
         .join(' | ')} |`,
+  ),
+  '',
+  'Synchronous calls (the whole call; latency from the child\'s last instruction to the return; × the C floor\'s cycle, and × child_process\'s same call):',
+  '',
+  '| call | median µs | p99 µs | × floor | × child_process | latency median µs | maxRSS of /bin/true from a 500 MiB parent |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...syncFigures.map(
+    (f) =>
+      `| ${f.name} | ${fmt(f.cycleMedianUs, 0)} | ${fmt(f.cycleP99Us, 0)} | ${fmt(f.cycleRatio)} | ${fmt(f.peerRatio)} | ${fmt(f.latencyMedianUs, 0)} | ${f.maxRSSKiB === null ? 'not reported' : `${fmt(f.maxRSSKiB / 1024, 1)} MiB`} |`,
   ),
   '',
   `fromChild rusage capture (the peek beating libuv's reap): idle ${fmt(capture.idle.single * 100, 1)}% one at a time, ${fmt(capture.idle.sixteen * 100, 1)}% sixteen at once; both cores busy ${fmt(capture.busy.single * 100, 1)}% and ${fmt(capture.busy.sixteen * 100, 1)}%.`,

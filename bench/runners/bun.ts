@@ -1,5 +1,6 @@
 // The Bun system of the benchmark, with the protocol of bench/floor.c:
 //   bench/node_modules/.bin/bun bench/runners/bun.ts cycles N CHILD | batch N CHILD | longlived K CHILD | maxrss
+//                                                    | sync-cycles N CHILD | sync-maxrss
 // Bun.spawn, then `await proc.exited`. Every time is CLOCK_MONOTONIC read through bun:ffi
 // (clock_gettime from libc), the clock of the child's stamp; the stamp pipe is libc's pipe2.
 // Prints one JSON object on stdout; diagnostics go to stderr.
@@ -21,7 +22,15 @@ interface Subprocess {
   resourceUsage(): ResourceUsage | undefined
 }
 type Stdio = 'ignore' | number
-declare const Bun: { spawn(cmd: string[], options: { stdio: Stdio[] }): Subprocess }
+interface SyncSubprocess {
+  exitCode: number | null
+  /** A property in Bun 1.x's SyncSubprocess (a method on Subprocess). */
+  resourceUsage?: ResourceUsage | (() => ResourceUsage | undefined)
+}
+declare const Bun: {
+  spawn(cmd: string[], options: { stdio: Stdio[] }): Subprocess
+  spawnSync(cmd: string[], options: { stdio: Stdio[] }): SyncSubprocess
+}
 
 interface Libc {
   symbols: {
@@ -103,6 +112,29 @@ async function main(): Promise<unknown> {
     for (const p of live) p.kill('SIGKILL')
     await Promise.all(live.map((p) => p.exited))
     return { latencyNs, rssBeforeKiB, rssKiB, threads, fds, killAllNs: Number(now() - t0) }
+  }
+  if (mode === 'sync-cycles') {
+    // Bun.spawnSync, as the Node runner's spawnSync systems: the whole call, and the child's
+    // stamp to the call's return.
+    const [n, child] = [Number(rest[0]), rest[1]!]
+    return cycles(n, async () => {
+      const [r, w] = pipe()
+      const t0 = now()
+      Bun.spawnSync([child], { stdio: ['ignore', 'ignore', 'ignore', w] })
+      const t1 = now()
+      closeSync(w)
+      const buf = Buffer.alloc(8)
+      const got = readSync(r, buf, 0, 8, null)
+      closeSync(r)
+      return { cycle: Number(t1 - t0), latency: Number(t1 - (got === 8 ? buf.readBigUInt64LE(0) : t1)) }
+    })
+  }
+  if (mode === 'sync-maxrss') {
+    const hold = Buffer.alloc(500 * 1024 * 1024, 1)
+    const r = Bun.spawnSync(['/bin/true'], { stdio: ['ignore', 'ignore', 'ignore'] })
+    const usage = typeof r.resourceUsage === 'function' ? r.resourceUsage() : r.resourceUsage
+    if (hold[hold.length - 1] !== 1) throw new Error('unreachable')
+    return { maxRSSKiB: usage ? usage.maxRSS / 1024 : null }
   }
   if (mode === 'maxrss') {
     const hold = Buffer.alloc(500 * 1024 * 1024, 1) // filled: every page touched
