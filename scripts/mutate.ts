@@ -2,7 +2,7 @@
 // runs the tests that should notice, and reports which changes they missed.
 //
 //   npm run mutate                      # every mutation in scripts/mutations.ts
-//   npm run mutate -- --only src/helper # those whose file path contains this
+//   npm run mutate -- --only src/helper # those whose file path contains this (comma-separated: any)
 //   npm run mutate -- --list            # the list, without running it
 //
 // A mutation whose text no longer appears exactly once in its file is reported as stale (the
@@ -19,7 +19,8 @@ import { mutations, type Mutation } from './mutations.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values } = parseArgs({ options: { only: { type: 'string' }, list: { type: 'boolean', default: false } } })
-const chosen = mutations.filter((m) => !values.only || m.file.includes(values.only))
+const only = values.only?.split(',').filter(Boolean)
+const chosen = mutations.filter((m) => !only || only.some((part) => m.file.includes(part)))
 
 if (values.list) {
   for (const m of chosen) console.log(`${m.file}: ${m.why}  [${m.tests.join(' ')}]`)
