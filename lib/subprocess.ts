@@ -21,6 +21,7 @@ import type { ExitInfo, ResourceUsage } from './exit.js'
 import { checkTimeout, envPairs, normalizeSpawnArguments, PIPE, stdioCodes } from './normalize.js'
 import { AsyncPidFd, kOwnChild, type OwnChild, type Waiter } from './pidfd.js'
 import { toSignalNumber } from './signals.js'
+import { traceExit, traceStart, type TraceStart } from './trace.js'
 
 /** The exit record of a child this package spawned and reaped: its usage is always there. */
 export type SpawnedExit = ExitInfo & { readonly rusage: ResourceUsage }
@@ -277,6 +278,7 @@ export class Subprocess extends ChildProcessBase {
     }
 
     this.pid = native.pid
+    this.#trace = traceStart(resolved.file, resolved.spawnargs, resolved.native.cwd ?? undefined)
     this.#own = AsyncPidFd.fromNative(native)
     let settle!: ExitedWaiter
     this.exited = new Promise<SpawnedExit>((resolve, reject) => {
@@ -287,6 +289,8 @@ export class Subprocess extends ChildProcessBase {
     this.#arm(resolved)
   }
 
+  /** Where PIDFD_TRACE wants this child's line at its exit, if it does. */
+  #trace: TraceStart | null = null
   /** The stdio entries, as they are (`stdio` is typed as Node types it). */
   #pipes: Array<Socket | null> = []
   #spawnError: Error | null = null
@@ -373,6 +377,7 @@ export class Subprocess extends ChildProcessBase {
   [onExit](exit: ExitInfo): void {
     this.#emitSpawn()
     this.#exit = exit
+    if (this.#trace) traceExit(this.#trace, this.pid!, exit)
     this.#own.close()
     const cleanup = this.#cleanup
     this.#cleanup = null

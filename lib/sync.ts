@@ -21,6 +21,7 @@ import {
   stdioCodes,
 } from './normalize.js'
 import { signalName } from './signals.js'
+import { traceExit, traceStart } from './trace.js'
 import type { SpawnExtras } from './subprocess.js'
 
 /** child_process's default maxBuffer for the synchronous functions: 1 MiB. */
@@ -119,6 +120,7 @@ function spawnSyncImpl(fileArg: unknown, argsArg: unknown, optionsArg: unknown):
     if (codes[0] === PIPE) input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   }
 
+  const trace = traceStart(file, spawnargs, cwd)
   const native = callNative(() =>
     binding.spawnSync(
       { file, argv: spawnargs, env, cwd, stdio: codes, detached, processGroup, uid, gid },
@@ -131,6 +133,7 @@ function spawnSyncImpl(fileArg: unknown, argsArg: unknown, optionsArg: unknown):
   const result = {} as Result
   if (native.errno !== undefined && native.errno !== null) result.error = undefined
   const exit = native.exit ? toExitInfo(native.exit) : null
+  if (trace && exit) traceExit(trace, native.pid, exit)
   result.status = exit?.status === 'exited' ? exit.code : null
   // A signal Node has no name for (a real-time one) is '' there.
   result.signal = exit?.status === 'signaled' ? (exit.signalNumber === null ? null : (signalName(exit.signalNumber) ?? '')) : null

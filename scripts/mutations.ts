@@ -109,6 +109,13 @@ export const mutations: Mutation[] = [
   { file: 'lib/exec.ts', find: "if (usage && !Object.hasOwn(failure, 'resourceUsage'))", replace: 'if (false)', why: 'the error without the usage', tests: [T('exec')] },
   { file: 'lib/exec.ts', find: "opts.shell = typeof opts.shell === 'string' ? opts.shell : true", replace: 'opts.shell = true', why: 'exec ignores the shell named', tests: [T('exec')] },
 
+  // lib/register.ts, lib/trace.ts: the whole-app switch and the trace
+  { file: 'lib/register.ts', find: 'syncBuiltinESMExports()\n', replace: 'void syncBuiltinESMExports\n', why: 'ESM named exports made before the swap keep Node\'s functions', tests: ['*CommonJS and ESM*'] },
+  { file: 'lib/register.ts', find: 'let ours: Module | null | undefined\n', replace: 'let ours: Module | null | undefined = (require(\'../index.js\'), undefined)\n', why: 'the package loaded at start, whether or not anything spawns', tests: ['*loads nothing native*'] },
+  { file: 'lib/register.ts', find: '  spawn: (args) => !wantsIpc(args),', replace: '  spawn: () => true,', why: 'an IPC spawn goes to the package, which cannot serve it', tests: ['*cannot serve*'] },
+  { file: 'lib/trace.ts', find: "fd = openSync(start.path, 'a')", replace: "fd = openSync(start.path, 'r+')", why: 'trace lines written over each other', tests: ['*PIDFD_TRACE*'] },
+  { file: 'lib/cli/time.ts', find: "env: { ...process.env, PIDFD_TRACE: path, NODE_OPTIONS: nodeOptions },", replace: "env: { ...process.env, PIDFD_TRACE: path },", why: '--trace does not reach the tree\'s Node processes', tests: ['*pidfd time --trace*'] },
+
   // lib/cli/time.ts
   { file: 'lib/cli/time.ts', find: '  const ownGroup = options.timeoutMs !== undefined', replace: '  const ownGroup = false', why: 'the timeout ends the direct child only', tests: [T('cli')] },
   { file: 'lib/cli/time.ts', find: "  process.on('SIGHUP', forward)", replace: '', why: 'SIGHUP not passed on', tests: ['*SIGHUP*'] },

@@ -12,17 +12,20 @@
 //   pidfd     with the preload swapping child_process.spawn for pidfd's (a call with 'ipc'
 //             goes to Node's spawn and is counted).
 // --node-options passes the preload through NODE_OPTIONS, so Node grandchildren swap too.
+// --register runs the pidfd pass with NODE_OPTIONS=--import pidfd/register instead of the
+// preload, as an app is switched whole; its calls are counted from PIDFD_TRACE.
 // Needs the built package (npm run build). Not part of CI: it needs that checkout.
 
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const preload = join(here, 'parity-preload.cjs')
+const register = join(here, '..', 'lib', 'register.js')
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     filter: { type: 'string' },
     jobs: { type: 'string', default: String(Math.max(1, availableParallelism())) },
     'node-options': { type: 'boolean', default: false },
+    register: { type: 'boolean', default: false },
     json: { type: 'string' },
     timeout: { type: 'string', default: '120' },
   },
@@ -70,7 +74,13 @@ function runOne(file: string, mode: Mode, slot: number): Promise<Run> {
     PIDFD_PARITY_LOG: log,
   }
   const args = [...flagsOf(file)]
-  if (mode !== 'baseline') {
+  const trace = join(work, 'trace')
+  if (mode === 'pidfd' && values.register) {
+    // As users switch a whole app: --import pidfd/register in NODE_OPTIONS (Node grandchildren
+    // too). What it served is counted from PIDFD_TRACE: one line per child the package ran.
+    env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(register).href}`.trim()
+    env.PIDFD_TRACE = trace
+  } else if (mode !== 'baseline') {
     if (values['node-options']) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --require=${preload}`.trim()
     else args.unshift('--require', preload)
   }
@@ -88,6 +98,7 @@ function runOne(file: string, mode: Mode, slot: number): Promise<Run> {
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       const calls = readFileSync(log, 'utf8').split('\n')
+      if (existsSync(trace)) calls.push(...readFileSync(trace, 'utf8').split('\n').filter(Boolean).map(() => 'pidfd'))
       rmSync(work, { recursive: true, force: true })
       resolve({
         ok: code === 0,

@@ -1,6 +1,7 @@
 // The report of `pidfd time`: text for people, JSON for tools, markdown for CI summaries.
 
 import type { ExitInfo } from '../exit.js'
+import type { TraceSummary } from './trace.js'
 import { count, kib, millis } from './units.js'
 
 export interface Breach {
@@ -15,6 +16,8 @@ export interface Report extends ExitInfo {
   wallTimeMs: number
   timedOut: boolean
   breaches: Breach[]
+  /** With --trace: the children the command's Node processes started, summed up. */
+  trace?: TraceSummary
 }
 
 export const RUSAGE_NOTE = 'rusage covers the command and the descendants it waited for'
@@ -48,8 +51,40 @@ export function text(r: Report): string {
     `  context switches ${count(u.voluntaryContextSwitches)} voluntary, ${count(u.involuntaryContextSwitches)} involuntary · fs ${count(u.fsRead)} reads, ${count(u.fsWrite)} writes (512-byte blocks)`,
     ...r.breaches.map((b) => `  BUDGET ${breachLine(b)}`),
     `  (${RUSAGE_NOTE})`,
+    ...(r.trace ? traceText(r.trace) : []),
   ]
   return lines.join('\n') + '\n'
+}
+
+function traceText(t: TraceSummary): string[] {
+  if (t.processes === 0) return ['  traced: no child started through child_process by a Node process of the command']
+  const proc = (p: TraceSummary['topByCpu'][number], figure: string) => `${p.command} (pid ${p.pid}) ${figure}`
+  return [
+    `  traced ${count(t.processes)} children of its Node processes, CPU ${millis(t.cpuMs)} in all:`,
+    `    top by CPU: ${t.topByCpu.map((p) => proc(p, millis(p.cpuMs))).join(' · ')}`,
+    `    top by peak RSS: ${t.topByRss.map((p) => proc(p, kib(p.maxRssKiB))).join(' · ')}`,
+    `    by command: ${t.groups.map((g) => `${g.command} ×${count(g.count)} ${millis(g.cpuMs)}, peak ${kib(g.maxRssKiB)}`).join(' · ')}`,
+  ]
+}
+
+function traceMarkdown(t: TraceSummary): string[] {
+  const cell = (s: string) => s.replaceAll('|', '\\|')
+  if (t.processes === 0) return ['', '_traced: no child started through child_process by a Node process of the command._']
+  return [
+    '',
+    `#### Traced: ${count(t.processes)} children, CPU ${millis(t.cpuMs)} in all`,
+    '',
+    '| command | processes | CPU | peak RSS | wall (sum) |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...t.groups.map((g) => `| \`${cell(g.command)}\` | ${count(g.count)} | ${millis(g.cpuMs)} | ${kib(g.maxRssKiB)} | ${millis(g.wallMs)} |`),
+    '',
+    '| top by CPU | pid | CPU | | top by peak RSS | pid | peak RSS |',
+    '| --- | ---: | ---: | --- | --- | ---: | ---: |',
+    ...t.topByCpu.map((p, i) => {
+      const r = t.topByRss[i]
+      return `| \`${cell(p.command)}\` | ${p.pid} | ${millis(p.cpuMs)} | | ${r ? `\`${cell(r.command)}\` | ${r.pid} | ${kib(r.maxRssKiB)}` : ' | | '} |`
+    }),
+  ]
 }
 
 export function json(r: Report): string {
@@ -78,6 +113,7 @@ export function markdown(r: Report): string {
     ...rows.map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`),
     '',
     `_${RUSAGE_NOTE}._`,
+    ...(r.trace ? traceMarkdown(r.trace) : []),
     '',
   ].join('\n')
 }

@@ -1,13 +1,16 @@
 // `pidfd time [options] -- command [args...]`: run a command, report how it ended and what it
 // used, enforce budgets.
 
-import { appendFileSync, writeFileSync, writeSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { spawn } from '../subprocess.js'
 import { toSignalNumber } from '../signals.js'
 import { isBrokenPipe, print, reason, toStderr } from './output.js'
 import { json, markdown, text, type Breach, type Report } from './report.js'
+import { readTrace, summarize } from './trace.js'
 import { loadHumanisers, parseDurationMs, parseSizeKiB } from './units.js'
 import { EXIT, UsageError } from './usage.js'
 
@@ -31,6 +34,11 @@ Options:
                                timeout), and the signals reach the whole group
   --kill-signal SIGNAL         signal sent at the timeout (default SIGTERM)
   --kill-after DURATION        then SIGKILL after this much longer (default 5s)
+  --trace                      also report every child the command's Node processes start
+                               (through child_process, swapped for pidfd's by -r pidfd/register
+                               in NODE_OPTIONS): the top ones by CPU and by peak RSS, and by
+                               command
+  --trace-file FILE            with --trace, keep the raw trace (one JSON line per child) there
   -h, --help                   this help
 
 Exit status: the command's own (a command killed by a signal makes pidfd kill itself with the
@@ -45,6 +53,7 @@ Examples:
   pidfd time -- npm test
   pidfd time --format json --output usage.json -- make -j2
   pidfd time --max-rss 512M --max-cpu 2m --timeout 10m -- ./build.sh
+  pidfd time --trace -- npm test
 `
 
 interface TimeOptions {
@@ -56,6 +65,8 @@ interface TimeOptions {
   timeoutMs: number | undefined
   killSignal: NodeJS.Signals | number
   killAfterMs: number
+  trace: boolean
+  traceFile: string | undefined
 }
 
 function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'help' {
@@ -72,6 +83,8 @@ function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'h
       timeout: { type: 'string' },
       'kill-signal': { type: 'string', default: 'SIGTERM' },
       'kill-after': { type: 'string', default: '5s' },
+      trace: { type: 'boolean', default: false },
+      'trace-file': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -107,6 +120,8 @@ function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'h
       timeoutMs: values.timeout === undefined ? undefined : parseDurationMs('--timeout', values.timeout),
       killSignal,
       killAfterMs: parseDurationMs('--kill-after', values['kill-after']),
+      trace: values.trace || values['trace-file'] !== undefined,
+      traceFile: values['trace-file'],
     },
   }
 }
@@ -162,6 +177,26 @@ function raise(signal: NodeJS.Signals | null, number: number): never {
   process.exit(128 + number)
 }
 
+/**
+ * --trace: the command's environment gets PIDFD_TRACE (a file of ours unless --trace-file names
+ * one) and `-r pidfd/register` in NODE_OPTIONS, so every Node process of the tree swaps
+ * child_process for this package and each child it starts leaves a line at its exit.
+ */
+function traceSetup(keep: string | undefined): { path: string; env: NodeJS.ProcessEnv; done(): void } {
+  const dir = keep === undefined ? mkdtempSync(join(tmpdir(), 'pidfd-trace-')) : undefined
+  const path = keep ?? join(dir!, 'trace.jsonl')
+  if (keep !== undefined) writeFileSync(keep, '')
+  const register = join(__dirname, '..', 'register.js')
+  const nodeOptions = [`--require=${JSON.stringify(register)}`, process.env.NODE_OPTIONS].filter(Boolean).join(' ')
+  return {
+    path,
+    env: { ...process.env, PIDFD_TRACE: path, NODE_OPTIONS: nodeOptions },
+    done: () => {
+      if (dir) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
 export async function time(argv: string[]): Promise<number> {
   const parsed = parse(argv)
   if (parsed === 'help') {
@@ -186,8 +221,9 @@ export async function time(argv: string[]): Promise<number> {
   process.on('SIGHUP', forward)
 
   const [file, ...args] = command as [string, ...string[]]
+  const trace = options.trace ? traceSetup(options.traceFile) : null
   const started = process.hrtime.bigint()
-  const child = spawn(file, args, { stdio: 'inherit', processGroup: ownGroup })
+  const child = spawn(file, args, { stdio: 'inherit', processGroup: ownGroup, ...(trace && { env: trace.env }) })
   const signalCommand = (signal: NodeJS.Signals | number) => (ownGroup ? child.killGroup(signal) : child.kill(signal))
   forwardTo = signalCommand
   const spawnError = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
@@ -195,6 +231,7 @@ export async function time(argv: string[]): Promise<number> {
     child.once('error', (err: NodeJS.ErrnoException) => resolve(err))
   })
   if (spawnError) {
+    trace?.done()
     const notFound = spawnError.code === 'ENOENT'
     toStderr(`pidfd: ${file}: ${notFound ? 'command not found' : `cannot run it (${spawnError.code})`}\n`)
     return notFound ? EXIT.NOT_FOUND : EXIT.CANNOT_EXECUTE
@@ -213,7 +250,9 @@ export async function time(argv: string[]): Promise<number> {
   const exit = await child.exited
   const wallTimeMs = Number(process.hrtime.bigint() - started) / 1e6
   clearTimeout(timer)
-  const partial = { command, wallTimeMs, timedOut, ...exit }
+  const traced = trace ? summarize(readTrace(trace.path)) : undefined
+  trace?.done()
+  const partial = { command, wallTimeMs, timedOut, ...exit, ...(traced && { trace: traced }) }
   const report: Report = { ...partial, breaches: breaches(partial, options) }
   writeReport(report, options)
 

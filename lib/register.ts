@@ -1,0 +1,79 @@
+// pidfd/register: one flag swaps child_process for the whole app.
+//   node --import pidfd/register app.js        (or -r pidfd/register, or either in NODE_OPTIONS,
+//                                                 so that Node children inherit it)
+// `node:child_process` and `child_process`, from ESM and CommonJS, then give this package's
+// functions: every child an app starts reports its usage and its own maxRSS (and, with
+// PIDFD_TRACE=FILE, leaves a line there at its exit). A call the package cannot serve goes to
+// Node's own function unchanged. Nothing is printed, and nothing is loaded until a first call.
+
+import childProcess = require('node:child_process')
+import { syncBuiltinESMExports } from 'node:module'
+import { promisify } from 'node:util'
+
+type Fn = (...args: unknown[]) => unknown
+type Module = Record<string, Fn>
+
+// The module object itself (an `import * as` would be a copy): what every require and, after
+// syncBuiltinESMExports, every import of it sees.
+const cp = childProcess as unknown as Module
+/** Node's own functions, as they were before this module replaced them. */
+const node: Module = { ...cp }
+
+let ours: Module | null | undefined
+/** The package's functions, loaded at the first call; null where this kernel cannot serve them. */
+function load(): Module | null {
+  if (ours !== undefined) return ours
+  try {
+    const pidfd = require('../index.js') as { isSupported(): boolean } & Module
+    ours = pidfd.isSupported() ? (require('./child_process.js') as Module) : null
+  } catch {
+    // Not Linux, or no binary for this machine: child_process as it is.
+    ours = null
+  }
+  return ours
+}
+
+/** Whether a spawn asks for what the package does not serve yet: an IPC channel. */
+function wantsIpc(args: unknown[]): boolean {
+  const options = Array.isArray(args[1]) ? args[2] : args[1]
+  const stdio = options !== null && typeof options === 'object' && Object.hasOwn(options, 'stdio') ? (options as { stdio: unknown }).stdio : undefined
+  return Array.isArray(stdio) ? stdio.includes('ipc') : stdio === 'ipc'
+}
+
+const served: Record<string, (args: unknown[]) => boolean> = {
+  spawn: (args) => !wantsIpc(args),
+  exec: () => true,
+  execFile: () => true,
+  spawnSync: () => true,
+  execSync: () => true,
+  execFileSync: () => true,
+}
+
+for (const [name, serves] of Object.entries(served)) {
+  const own = node[name]!
+  const replacement = {
+    [name](this: unknown, ...args: unknown[]): unknown {
+      const pidfd = serves(args) ? load() : null
+      return Reflect.apply(pidfd?.[name] ?? own, this, args)
+    },
+  }[name]!
+  // exec and execFile: util.promisify gives their { stdout, stderr } form, from whichever serves.
+  const custom = (own as unknown as Record<symbol, Fn | undefined>)[promisify.custom]
+  if (custom) {
+    Object.defineProperty(replacement, promisify.custom, {
+      enumerable: false,
+      value: {
+        [name](this: unknown, ...args: unknown[]): unknown {
+          const pidfd = load()
+          const theirs = pidfd ? (pidfd[name] as unknown as Record<symbol, Fn>)[promisify.custom] : undefined
+          return Reflect.apply(theirs ?? custom, this, args)
+        },
+      }[name],
+    })
+  }
+  Object.defineProperty(replacement, 'length', { value: own.length })
+  cp[name] = replacement
+}
+
+// ESM's named exports of node:child_process follow the module object.
+syncBuiltinESMExports()
