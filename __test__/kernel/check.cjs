@@ -49,8 +49,11 @@ function grandchild(ms, reapAfter = 0) {
   // `sh` reads a line before it waits: the `read` builtin reaps nobody (a foreground command
   // would, through waitpid(-1)), so the zombie lasts until the line comes.
   const sh = cpSpawn('sh', ['-c', `sleep ${ms / 1000} & echo $!; read line; wait`], { stdio: ['pipe', 'pipe', 'inherit'] })
+  // Listened for from the start: sh exits right after its reap, which a kernel before 6.9 lets
+  // the wait see only at its next look (20 ms), so sh's 'exit' can come first.
+  const shExit = new Promise((resolve) => sh.on('exit', resolve))
   setTimeout(() => sh.stdin.end('reap\n'), reapAfter ? ms + reapAfter : 0)
-  return new Promise((resolve) => sh.stdout.once('data', (d) => resolve({ pid: Number(String(d).trim()), sh })))
+  return new Promise((resolve) => sh.stdout.once('data', (d) => resolve({ pid: Number(String(d).trim()), sh, shExit })))
 }
 
 async function main() {
@@ -71,9 +74,9 @@ async function main() {
   })
 
   await check('a non-child\'s exit ends an async wait (its parent reaps it later)', async () => {
-    const { pid, sh } = await grandchild(300, 500)
+    const { pid, shExit } = await grandchild(300, 500)
     const exit = await pidfd.AsyncPidFd.fromPid(pid).wait()
-    await new Promise((resolve) => sh.on('exit', resolve))
+    await shExit
     // Since Linux 6.15 the kernel keeps the status of a process someone else reaped.
     const expected = pidfd.features().infoExit ? 'exited' : 'unknown'
     assert(exit.status === expected, `status ${exit.status}, expected ${expected}`)
@@ -81,10 +84,10 @@ async function main() {
   })
 
   await check('a non-child: tryWait() turns non-null once it is reaped', async () => {
-    const { pid, sh } = await grandchild(100)
+    const { pid, shExit } = await grandchild(100)
     const handle = pidfd.PidFd.fromPid(pid)
     assert(handle.tryWait() === null, 'exited too early')
-    await new Promise((resolve) => sh.on('exit', resolve))
+    await shExit
     const exit = handle.tryWait()
     assert(exit !== null, 'still null after the reap')
     return `status ${exit.status}`
