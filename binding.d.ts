@@ -128,6 +128,12 @@ export interface NativeInfo {
   source: string
 }
 
+/** An orphan reaped here, and how it ended (with its rusage). */
+export interface NativeOrphan {
+  pid: number
+  exit: NativeExit
+}
+
 /**
  * `struct rusage` with the names and units of `process.resourceUsage()`
  * (CPU times in microseconds, maxRSS in KiB).
@@ -208,6 +214,18 @@ export interface NativeSyncResult {
   /** `None` when the program could not be started. */
   exit?: NativeExit
 }
+
+/** This process's children that the package did not spawn (and not its spawn helper). */
+export declare function orphans(): Array<number>
+
+/** Reaps the orphans that have exited, with their rusage. */
+export declare function reapOrphans(): Array<NativeOrphan>
+
+/**
+ * Makes this process a child subreaper (or stops it): descendants orphaned by their parents are
+ * reparented here, where `reapOrphans` collects them.
+ */
+export declare function setChildSubreaper(on: boolean): void
 
 /** Starts a program (see `NativeSpawnOptions`) and returns a handle on it. */
 export declare function spawn(options: NativeSpawnOptions): NativePidFd

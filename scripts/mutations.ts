@@ -8,6 +8,11 @@
 // exits), and the reaper started in spawn's into_spawned (every Subprocess watches its own exit
 // from its first tick); in lib/sync.ts, the JS check that stdin is a pipe before the input goes
 // to the native side (which writes input only to a stdin pipe anyway).
+//
+// Not caught by a test, and why: src/tree.rs's two checks that an orphan is not a child the
+// package spawned (`process::is_spawned`). Without them `reapOrphans` could take such a child's
+// exit, but only by winning a race with the watcher thread, which reaps the child the moment it
+// exits; __test__/tree.test.ts races it from a tight loop and has not seen it lose.
 
 export interface Mutation {
   file: string
@@ -115,6 +120,12 @@ export const mutations: Mutation[] = [
   { file: 'lib/register.ts', find: '  spawn: (args) => !wantsIpc(args),', replace: '  spawn: () => true,', why: 'an IPC spawn goes to the package, which cannot serve it', tests: ['*cannot serve*'] },
   { file: 'lib/trace.ts', find: "fd = openSync(start.path, 'a')", replace: "fd = openSync(start.path, 'r+')", why: 'trace lines written over each other', tests: ['*PIDFD_TRACE*'] },
   { file: 'lib/cli/time.ts', find: "env: { ...process.env, PIDFD_TRACE: path, NODE_OPTIONS: nodeOptions },", replace: "env: { ...process.env, PIDFD_TRACE: path },", why: '--trace does not reach the tree\'s Node processes', tests: ['*pidfd time --trace*'] },
+
+  // lib/tree.ts, lib/cli/time.ts: the command's whole tree
+  { file: 'lib/tree.ts', find: '    callNative(() => binding.setChildSubreaper(true))', replace: '    callNative(() => binding.setChildSubreaper(false))', why: 'not a subreaper: orphans go to init, uncounted and unlisted', tests: [T('tree')] },
+  { file: 'lib/tree.ts', find: '  return b ? add(a, b) : a', replace: '  return a', why: 'the orphans reaped here left out of the tree\'s usage', tests: ['*CPU counted in the tree*'] },
+  { file: 'lib/cli/time.ts', find: 'tree.signal(signal, child.pid === undefined ? [] : [child.pid])', replace: 'tree.signal(signal)', why: 'the timeout misses what left the group below a command that still runs', tests: ['*escaped the process group*'] },
+  { file: 'lib/cli/time.ts', find: "  if (options.failOnLeftovers && left.length > 0) return EXIT.LEFTOVERS", replace: '', why: '--fail-on-leftovers changes nothing', tests: ['*fail-on-leftovers*'] },
 
   // lib/cli/time.ts
   { file: 'lib/cli/time.ts', find: '  const ownGroup = options.timeoutMs !== undefined', replace: '  const ownGroup = false', why: 'the timeout ends the direct child only', tests: [T('cli')] },

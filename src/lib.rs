@@ -13,6 +13,7 @@ mod process;
 mod spawn;
 mod sync;
 mod sys;
+mod tree;
 mod watch;
 
 use std::rc::Weak;
@@ -288,4 +289,23 @@ pub fn is_supported() -> bool {
 #[napi(catch_unwind)]
 pub fn features() -> features::NativeFeatures {
     features::get()
+}
+
+/// Makes this process a child subreaper (or stops it): descendants orphaned by their parents are
+/// reparented here, where `reapOrphans` collects them.
+#[napi(catch_unwind)]
+pub fn set_child_subreaper(on: bool) -> napi::Result<(), String> {
+    Ok(tree::set_subreaper(on)?)
+}
+
+/// This process's children that the package did not spawn (and not its spawn helper).
+#[napi(catch_unwind)]
+pub fn orphans() -> Vec<i32> {
+    tree::orphans()
+}
+
+/// Reaps the orphans that have exited, with their rusage.
+#[napi(catch_unwind)]
+pub fn reap_orphans() -> napi::Result<Vec<tree::NativeOrphan>, String> {
+    Ok(tree::reap_orphans()?)
 }

@@ -39,6 +39,12 @@ fn spawned() -> &'static Mutex<HashMap<i32, Arc<Process>>> {
     SPAWNED.get_or_init(Default::default)
 }
 
+/// Whether `pid` is a child this package spawned and has not reaped: its exit is the package's
+/// to collect, never another reaper's.
+pub fn is_spawned(pid: i32) -> bool {
+    lock(spawned()).contains_key(&pid)
+}
+
 impl AsFd for Process {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()

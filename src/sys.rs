@@ -1055,3 +1055,55 @@ pub fn shutdown_write(sock: BorrowedFd<'_>) -> io::Result<()> {
     // SAFETY: shutdown on a live descriptor.
     cvt(unsafe { libc::shutdown(sock.as_raw_fd(), libc::SHUT_WR) } as libc::c_long).map(drop)
 }
+
+/// `prctl(PR_SET_CHILD_SUBREAPER)`: descendants orphaned by their parents are reparented to
+/// this process instead of init.
+pub fn set_child_subreaper(on: bool) -> io::Result<()> {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer and no pointer.
+    cvt(unsafe {
+        libc::prctl(
+            libc::PR_SET_CHILD_SUBREAPER,
+            libc::c_ulong::from(on),
+            0,
+            0,
+            0,
+        )
+    }
+    .into())
+    .map(drop)
+}
+
+/// Whether the child `pid` has exited, without reaping it
+/// (`waitid(P_PID, pid, WEXITED | WNOHANG | WNOWAIT)`).
+pub fn child_exited(pid: i32) -> io::Result<bool> {
+    let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
+    retry(|| {
+        // SAFETY: the out-pointer points to zeroed storage of the right type.
+        cvt(unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                info.as_mut_ptr(),
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        }
+        .into())
+    })?;
+    // SAFETY: zeroed, then possibly filled by the kernel; the sigchld member is the one set.
+    Ok(unsafe { info.assume_init().si_pid() } != 0)
+}
+
+/// Reaps the child `pid` if it has exited (`wait4(pid, WNOHANG)`): its wait-status and rusage.
+pub fn reap_child(pid: i32) -> io::Result<Option<(i32, libc::rusage)>> {
+    let mut status = 0;
+    let mut usage = MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: both out-pointers point to storage of the right type.
+    let got = retry(|| {
+        cvt(unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, usage.as_mut_ptr()) }.into())
+    })?;
+    if got == 0 {
+        return Ok(None);
+    }
+    // SAFETY: zeroed, then filled by the kernel.
+    Ok(Some((status, unsafe { usage.assume_init() })))
+}

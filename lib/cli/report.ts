@@ -1,6 +1,7 @@
 // The report of `pidfd time`: text for people, JSON for tools, markdown for CI summaries.
 
-import type { ExitInfo } from '../exit.js'
+import type { ExitInfo, ResourceUsage } from '../exit.js'
+import type { Leftover } from '../tree.js'
 import type { TraceSummary } from './trace.js'
 import { count, kib, millis } from './units.js'
 
@@ -18,6 +19,12 @@ export interface Report extends ExitInfo {
   breaches: Breach[]
   /** With --trace: the children the command's Node processes started, summed up. */
   trace?: TraceSummary
+  /** The command and every orphan of it reaped here: times summed, the largest peak. */
+  tree?: { processes: number; rusage: ResourceUsage }
+  /** Descendants still running when the command exited. */
+  leftovers?: Leftover[]
+  /** What was done with them. */
+  leftoversAction?: 'report' | 'kill' | 'wait'
 }
 
 export const RUSAGE_NOTE = 'rusage covers the command and the descendants it waited for'
@@ -49,11 +56,34 @@ export function text(r: Report): string {
     `  ${ending(r)}${r.timedOut ? ' after the --timeout' : ''} · wall ${millis(r.wallTimeMs)} · user ${millis(u.userCPUTime / 1000)} · system ${millis(u.systemCPUTime / 1000)}`,
     `  peak RSS ${kib(u.maxRSS)} · page faults ${count(u.minorPageFault)} minor, ${count(u.majorPageFault)} major`,
     `  context switches ${count(u.voluntaryContextSwitches)} voluntary, ${count(u.involuntaryContextSwitches)} involuntary · fs ${count(u.fsRead)} reads, ${count(u.fsWrite)} writes (512-byte blocks)`,
+    ...treeText(r),
     ...r.breaches.map((b) => `  BUDGET ${breachLine(b)}`),
     `  (${RUSAGE_NOTE})`,
     ...(r.trace ? traceText(r.trace) : []),
   ]
   return lines.join('\n') + '\n'
+}
+
+const DONE = { report: 'still running', kill: 'killed', wait: 'waited for' } as const
+
+function leftoverLine(l: Leftover): string {
+  return `pid ${l.pid}, ${millis(l.ageMs)} old${l.rssKiB === null ? '' : `, ${kib(l.rssKiB)}`}: ${commandLine(l.command)}`
+}
+
+/** The tree's figures, where orphans were reaped here, and the leftovers. */
+function treeText(r: Report): string[] {
+  const lines: string[] = []
+  if (r.tree && r.tree.processes > 1) {
+    const u = r.tree.rusage
+    const n = r.tree.processes - 1
+    lines.push(`  tree: user ${millis(u.userCPUTime / 1000)} · system ${millis(u.systemCPUTime / 1000)} · largest peak RSS ${kib(u.maxRSS)} (the command and ${n} orphan${n === 1 ? '' : 's'} reaped here)`)
+  }
+  const left = r.leftovers ?? []
+  if (left.length > 0) {
+    lines.push(`  LEFTOVERS: ${left.length} process${left.length === 1 ? '' : 'es'} left running by the command (${DONE[r.leftoversAction ?? 'report']}):`)
+    for (const l of left) lines.push(`    ${leftoverLine(l)}`)
+  }
+  return lines
 }
 
 function traceText(t: TraceSummary): string[] {
@@ -102,6 +132,13 @@ export function markdown(r: Report): string {
     ['page faults', `${count(u.minorPageFault)} minor, ${count(u.majorPageFault)} major`],
     ['context switches', `${count(u.voluntaryContextSwitches)} voluntary, ${count(u.involuntaryContextSwitches)} involuntary`],
     ['fs reads / writes', `${count(u.fsRead)} / ${count(u.fsWrite)} (512-byte blocks)`],
+    ...(r.tree && r.tree.processes > 1
+      ? [
+          ['tree CPU (user / system)', `${millis(r.tree.rusage.userCPUTime / 1000)} / ${millis(r.tree.rusage.systemCPUTime / 1000)}`] as [string, string],
+          ['tree: orphans reaped here', count(r.tree.processes - 1)] as [string, string],
+        ]
+      : []),
+    ...(r.leftovers ?? []).map((l): [string, string] => [`**leftover** (${DONE[r.leftoversAction ?? 'report']})`, leftoverLine(l)]),
     ...r.breaches.map((b): [string, string] => [`**budget ${b.budget}**`, `**${breachLine(b)}**`]),
   ]
   const cell = (s: string) => s.replaceAll('|', '\\|')

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { spawn } from '../subprocess.js'
+import { combineUsage, Subreaper, type Leftover } from '../tree.js'
 import { toSignalNumber } from '../signals.js'
 import { isBrokenPipe, print, reason, toStderr } from './output.js'
 import { json, markdown, text, type Breach, type Report } from './report.js'
@@ -34,6 +35,11 @@ Options:
                                timeout), and the signals reach the whole group
   --kill-signal SIGNAL         signal sent at the timeout (default SIGTERM)
   --kill-after DURATION        then SIGKILL after this much longer (default 5s)
+  --leftovers report|kill|wait what to do with descendants still running when the command
+                               exits (default report: listed, and a GitHub warning); kill:
+                               SIGTERM, SIGKILL after --kill-after; wait: until they are gone
+                               (bounded by --timeout)
+  --fail-on-leftovers          exit 122 when the command left processes running
   --trace                      also report every child the command's Node processes start
                                (through child_process, swapped for pidfd's by -r pidfd/register
                                in NODE_OPTIONS): the top ones by CPU and by peak RSS, and by
@@ -41,11 +47,16 @@ Options:
   --trace-file FILE            with --trace, keep the raw trace (one JSON line per child) there
   -h, --help                   this help
 
+pidfd is the command's subreaper: descendants the command orphans (daemons, double forks) are
+reparented to it and reaped here, so the tree's usage counts them, and those still running when
+the command exits are its leftovers.
+
 Exit status: the command's own (a command killed by a signal makes pidfd kill itself with the
 same signal, so the calling shell sees the same wait status; 128+n where that cannot work);
-124 when --timeout killed it; 123 when a --max-rss or --max-cpu budget was exceeded; 127 when
-the command was not found, 126 when it cannot be run; 2 for bad usage. 124 wins over 123, and
-123 wins over the command's own failure. The report is written in every case; one that cannot
+124 when --timeout killed it; 123 when a --max-rss or --max-cpu budget was exceeded; 122 with
+--fail-on-leftovers when processes were left running; 127 when the command was not found, 126
+when it cannot be run; 2 for bad usage. 124 wins over 123, 123 over 122, and 122 over the
+command's own failure. The report is written in every case; one that cannot
 be written (--output, $GITHUB_STEP_SUMMARY) is one line on stderr and leaves the status alone,
 and a report to a pipe nobody reads any more (| head) is dropped without a word.
 
@@ -67,6 +78,8 @@ interface TimeOptions {
   killAfterMs: number
   trace: boolean
   traceFile: string | undefined
+  leftovers: 'report' | 'kill' | 'wait'
+  failOnLeftovers: boolean
 }
 
 function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'help' {
@@ -84,6 +97,8 @@ function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'h
       'kill-signal': { type: 'string', default: 'SIGTERM' },
       'kill-after': { type: 'string', default: '5s' },
       trace: { type: 'boolean', default: false },
+      leftovers: { type: 'string', default: 'report' },
+      'fail-on-leftovers': { type: 'boolean', default: false },
       'trace-file': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -99,6 +114,10 @@ function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'h
   const format = values.format
   if (format !== 'text' && format !== 'json' && format !== 'markdown') {
     throw new UsageError(`--format: '${format}' is not one of text, json, markdown`)
+  }
+  const leftovers = values.leftovers
+  if (leftovers !== 'report' && leftovers !== 'kill' && leftovers !== 'wait') {
+    throw new UsageError(`--leftovers: '${leftovers}' is not one of report, kill, wait`)
   }
   let killSignal: NodeJS.Signals | number
   try {
@@ -122,6 +141,8 @@ function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'h
       killAfterMs: parseDurationMs('--kill-after', values['kill-after']),
       trace: values.trace || values['trace-file'] !== undefined,
       traceFile: values['trace-file'],
+      leftovers,
+      failOnLeftovers: values['fail-on-leftovers'],
     },
   }
 }
@@ -197,6 +218,39 @@ function traceSetup(keep: string | undefined): { path: string; env: NodeJS.Proce
   }
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * --leftovers kill: SIGTERM to each, SIGKILL after --kill-after, reaped (their usage counts);
+ * wait: until none runs, or the timeout; report: nothing more.
+ */
+async function settleLeftovers(tree: Subreaper, left: Leftover[], o: TimeOptions, timedOut: () => boolean): Promise<void> {
+  if (left.length === 0 || o.leftovers === 'report') return
+  const gone = () => {
+    tree.reap()
+    return tree.leftovers().length === 0
+  }
+  if (o.leftovers === 'kill') {
+    tree.signal('SIGTERM')
+    const end = Date.now() + o.killAfterMs
+    while (!gone() && Date.now() < end) await sleep(20)
+    if (!gone()) tree.signal('SIGKILL')
+    while (!gone()) await sleep(20)
+    return
+  }
+  // wait: bounded by --timeout, whose timer then ends the tree (and this wait with it).
+  while (!gone() && !timedOut()) await sleep(50)
+  while (timedOut() && !gone()) await sleep(20)
+}
+
+/** A GitHub Actions warning annotation listing the leftovers (read from this step's stdout). */
+function annotate(left: Leftover[], action: TimeOptions['leftovers']): void {
+  const what = left.map((l) => `${l.pid} ${l.command.join(' ').slice(0, 80)}`).join('; ')
+  const done = action === 'kill' ? ' (killed)' : action === 'wait' ? ' (waited for)' : ''
+  const message = `${left.length} process${left.length === 1 ? '' : 'es'} left running by the command${done}: ${what}`
+  deliver('the annotation', () => writeSync(1, `::warning title=pidfd time::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`))
+}
+
 export async function time(argv: string[]): Promise<number> {
   const parsed = parse(argv)
   if (parsed === 'help') {
@@ -222,6 +276,8 @@ export async function time(argv: string[]): Promise<number> {
 
   const [file, ...args] = command as [string, ...string[]]
   const trace = options.trace ? traceSetup(options.traceFile) : null
+  // Orphans of the command are reparented here and reaped with their usage.
+  const tree = Subreaper.start()
   const started = process.hrtime.bigint()
   const child = spawn(file, args, { stdio: 'inherit', processGroup: ownGroup, ...(trace && { env: trace.env }) })
   const signalCommand = (signal: NodeJS.Signals | number) => (ownGroup ? child.killGroup(signal) : child.kill(signal))
@@ -232,6 +288,7 @@ export async function time(argv: string[]): Promise<number> {
   })
   if (spawnError) {
     trace?.done()
+    tree.stop()
     const notFound = spawnError.code === 'ENOENT'
     toStderr(`pidfd: ${file}: ${notFound ? 'command not found' : `cannot run it (${spawnError.code})`}\n`)
     return notFound ? EXIT.NOT_FOUND : EXIT.CANNOT_EXECUTE
@@ -240,24 +297,38 @@ export async function time(argv: string[]): Promise<number> {
   let timedOut = false
   let timer: NodeJS.Timeout | undefined
   if (options.timeoutMs !== undefined) {
+    // The whole tree: the command's group, and every descendant reparented here.
+    const signalTree = (signal: NodeJS.Signals | number) => {
+      signalCommand(signal)
+      // Also what left the group (setsid) below the command, and what it orphaned.
+      tree.signal(signal, child.pid === undefined ? [] : [child.pid])
+    }
     timer = setTimeout(() => {
       timedOut = true
-      signalCommand(options.killSignal)
-      setTimeout(() => signalCommand('SIGKILL'), options.killAfterMs).unref()
+      signalTree(options.killSignal)
+      setTimeout(() => signalTree('SIGKILL'), options.killAfterMs).unref()
     }, options.timeoutMs)
   }
 
   const exit = await child.exited
   const wallTimeMs = Number(process.hrtime.bigint() - started) / 1e6
+  tree.reap()
+  const left = tree.leftovers()
+  await settleLeftovers(tree, left, options, () => timedOut)
   clearTimeout(timer)
+  tree.reap()
+  tree.stop()
   const traced = trace ? summarize(readTrace(trace.path)) : undefined
   trace?.done()
-  const partial = { command, wallTimeMs, timedOut, ...exit, ...(traced && { trace: traced }) }
+  const treeUsage = { processes: 1 + tree.reaped.length, rusage: combineUsage(exit.rusage, tree.usage()) }
+  const partial = { command, wallTimeMs, timedOut, ...exit, tree: treeUsage, leftovers: left, leftoversAction: options.leftovers, ...(traced && { trace: traced }) }
   const report: Report = { ...partial, breaches: breaches(partial, options) }
   writeReport(report, options)
 
+  if (left.length > 0 && process.env.GITHUB_ACTIONS === 'true') annotate(left, options.leftovers)
   if (timedOut) return EXIT.TIMEOUT
   if (report.breaches.length > 0) return EXIT.BUDGET
+  if (options.failOnLeftovers && left.length > 0) return EXIT.LEFTOVERS
   if (exit.status === 'signaled' && exit.signalNumber !== null) raise(exit.signal, exit.signalNumber)
   return exit.code ?? 1
 }

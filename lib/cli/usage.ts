@@ -9,6 +9,8 @@ export class UsageError extends Error {
 
 /** Exit statuses of the CLI besides the command's own. */
 export const EXIT = {
+  /** --fail-on-leftovers, and processes were left running (wins over the command's own failure). */
+  LEFTOVERS: 122,
   /** A --max-rss or --max-cpu budget was exceeded (wins over the command's own failure). */
   BUDGET: 123,
   /** --timeout expired and the command was killed (wins over everything). */

@@ -1,0 +1,162 @@
+// The command's whole process tree under `pidfd time`: orphans reaped here and counted, the
+// leftovers listed, killed or waited for, the timeout reaching what left the group; and the
+// library's Subreaper never taking an exit the package is owed. Real process trees throughout.
+
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test from 'ava'
+
+import { procState, root, runNode, until } from './helpers.js'
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+const bin = join(root, 'bin', 'pidfd.js')
+const tmp = () => mkdtempSync(join(tmpdir(), 'pidfd-tree-'))
+
+function pidfd(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, GITHUB_STEP_SUMMARY: undefined, GITHUB_ACTIONS: undefined, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      const e = err as { code?: number | string } | null
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr })
+    })
+  })
+}
+
+interface JsonReport {
+  code: number | null
+  rusage: { userCPUTime: number; systemCPUTime: number }
+  tree: { processes: number; rusage: { userCPUTime: number; systemCPUTime: number; maxRSS: number } }
+  leftovers: Array<{ pid: number; ppid: number; command: string[]; ageMs: number; rssKiB: number | null }>
+  leftoversAction: string
+}
+
+async function report(args: string[], command: string, env: Record<string, string | undefined> = {}): Promise<{ run: Run; json: JsonReport }> {
+  const dir = tmp()
+  const out = join(dir, 'report.json')
+  const run = await pidfd(['time', '--format', 'json', '--output', out, ...args, '--', 'sh', '-c', command], env)
+  return { run, json: JSON.parse(readFileSync(out, 'utf8')) as JsonReport }
+}
+
+// A daemon that forks away from the command: it writes its pid, burns some CPU, then sleeps on.
+// Its CPU is in no rusage of the command (nobody waited for it). `after` delays the command's
+// own exit (so the loop is done before the daemon is dealt with).
+const daemon = (file: string, after = 0) =>
+  `(sh -c 'echo $PPID' > ${file}; i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; exec sleep 30) & sleep ${after}; exit 0`
+
+test('a double-forking daemon: listed as a leftover with what it is, and left running by default', async (t) => {
+  const file = join(tmp(), 'pid')
+  const { run, json } = await report([], daemon(file))
+  t.is(run.code, 0, run.stderr)
+  t.is(json.leftovers.length, 1, JSON.stringify(json.leftovers))
+  const [left] = json.leftovers
+  await until(() => readFileSync(file, { encoding: 'utf8', flag: 'a+' }).trim() !== '', 5000)
+  const pid = Number(readFileSync(file, 'utf8'))
+  t.is(left!.pid, pid, 'the daemon itself')
+  t.true(left!.rssKiB !== null && left!.rssKiB > 0)
+  t.true(left!.ageMs >= 0)
+  t.is(json.leftoversAction, 'report')
+  // Still running after pidfd is gone (report only); ended here.
+  t.not(procState(pid), null, 'left running')
+  process.kill(pid, 'SIGKILL')
+})
+
+test('--leftovers kill: the daemon is ended, reaped here, and its CPU counted in the tree\'s', async (t) => {
+  const file = join(tmp(), 'pid')
+  const { run, json } = await report(['--leftovers', 'kill', '--kill-after', '2s'], daemon(file, 0.5))
+  t.is(run.code, 0, run.stderr)
+  t.is(json.leftovers.length >= 1, true)
+  t.is(json.leftoversAction, 'kill')
+  const pid = Number(readFileSync(file, 'utf8'))
+  t.is(procState(pid), null, 'gone')
+  const command = json.rusage.userCPUTime + json.rusage.systemCPUTime
+  const tree = json.tree.rusage.userCPUTime + json.tree.rusage.systemCPUTime
+  t.true(json.tree.processes >= 2, 'the command and the reaped daemon')
+  // The daemon's loop ran 40,000 shell iterations: tens of ms no rusage of the command holds.
+  t.true(tree - command >= 10_000, `tree ${tree} µs, command ${command} µs`)
+})
+
+test('--leftovers wait: until they are gone; bounded by --timeout, which then ends them (124)', async (t) => {
+  const quick = await report(['--leftovers', 'wait'], '(sleep 0.4) & exit 0')
+  t.is(quick.run.code, 0)
+  t.is(quick.json.leftovers.length, 1)
+  t.is(quick.json.tree.processes, 2, 'the sleep was reaped here when it ended')
+  const file = join(tmp(), 'pid')
+  const bounded = await report(['--leftovers', 'wait', '--timeout', '500ms', '--kill-after', '1s'], `(sh -c 'echo $PPID' > ${file}; exec sleep 30) & exit 0`)
+  t.is(bounded.run.code, 124)
+  await until(() => procState(Number(readFileSync(file, 'utf8'))) === null, 3000)
+  t.is(procState(Number(readFileSync(file, 'utf8'))), null)
+})
+
+test('--fail-on-leftovers exits 122 when something was left running, the command\'s status otherwise', async (t) => {
+  const left = await pidfd(['time', '--fail-on-leftovers', '--leftovers', 'kill', '--', 'sh', '-c', '(sleep 30) & exit 3'])
+  t.is(left.code, 122)
+  const clean = await pidfd(['time', '--fail-on-leftovers', '--', 'sh', '-c', 'sleep 0.05 & wait; exit 3'])
+  t.is(clean.code, 3)
+  t.notRegex(clean.stderr, /LEFTOVERS/)
+  t.regex(left.stderr, /LEFTOVERS: 1 process left running by the command \(killed\):\n {4}pid \d+, .* old, .*: sleep 30\n/)
+})
+
+test('under GitHub Actions the leftovers are a warning annotation on stdout', async (t) => {
+  const r = await pidfd(['time', '--leftovers', 'kill', '--', 'sh', '-c', '(sleep 30) & exit 0'], { GITHUB_ACTIONS: 'true' })
+  t.regex(r.stdout, /^::warning title=pidfd time::1 process left running by the command \(killed\): \d+ sleep 30\n$/m)
+  const quiet = await pidfd(['time', '--leftovers', 'kill', '--', 'sh', '-c', '(sleep 30) & exit 0'])
+  t.is(quiet.stdout, '')
+})
+
+test('--timeout ends what escaped the process group (setsid) while the command still runs, and what it orphaned', async (t) => {
+  const dir = tmp()
+  // The command survives SIGTERM (a trap), so at the timeout the escapee is still below it, in a session
+  // of its own: the signal reaches it only through the walk of the command's descendants.
+  const r = await pidfd([
+    'time',
+    '--timeout',
+    '400ms',
+    '--kill-after',
+    '1500ms',
+    '--',
+    'sh',
+    '-c',
+    `trap ":" TERM
+     setsid sh -c 'trap "echo TERM > ${dir}/got; exit" TERM; echo $$ > ${dir}/setsid; while :; do sleep 0.1; done' </dev/null >/dev/null 2>&1 &
+     (sh -c 'echo $$ > ${dir}/orphan; exec sleep 30' </dev/null >/dev/null 2>&1 &)
+     while :; do sleep 0.1; done`,
+  ])
+  t.is(r.code, 124)
+  t.is(readFileSync(join(dir, 'got'), 'utf8'), 'TERM\n', 'the escapee got the timeout\'s signal')
+  for (const name of ['setsid', 'orphan']) {
+    const pid = Number(readFileSync(join(dir, name), 'utf8'))
+    t.true(await until(() => procState(pid) === null || procState(pid) === 'Z', 3000), `${name} ${pid} ended`)
+  }
+})
+
+test('the Subreaper never takes an exit the package is owed: every spawned child keeps its record', async (t) => {
+  // A subreaper reaping orphans as fast as it can, while 60 children of the package exit.
+  const r = await runNode(
+    `const { Subreaper } = require(${JSON.stringify(join(root, 'lib', 'tree.js'))})
+     const tree = Subreaper.start()
+     const subs = Array.from({ length: 60 }, (_, i) => pidfd.spawn('sh', ['-c', '(sleep 0.05) & exit ' + (i % 5)]))
+     // Reaping orphans in a tight loop on this thread while the children exit, racing the
+     // package's own reaper on the watcher thread.
+     for (const end = Date.now() + 400; Date.now() < end; ) tree.reap()
+     Promise.all(subs.map((s) => s.exited)).then(async (exits) => {
+       await new Promise((r) => setTimeout(r, 300))
+       tree.reap()
+       tree.stop()
+       console.log(JSON.stringify({
+         codes: exits.every((e, i) => e.code === i % 5),
+         usage: exits.every((e) => e.rusage !== null),
+         orphans: tree.reaped.length,
+         ours: tree.reaped.some((o) => subs.some((s) => s.pid === o.pid)),
+       }))
+     })`,
+    { timeoutMs: 30_000 },
+  )
+  t.is(r.stderr, '')
+  t.deepEqual(JSON.parse(r.stdout), { codes: true, usage: true, orphans: 60, ours: false })
+})

@@ -1,0 +1,173 @@
+// The process tree a command leaves behind: this process as a child subreaper, so descendants
+// orphaned by their parents (daemons, double forks) are reparented here instead of to init;
+// their reaping with rusage, so the tree's usage counts them; and the ones still running when
+// the command is done (leftovers), with what they are. For `pidfd time`, and for any program
+// whose own children are all this package's (a child of `child_process` would be taken from
+// libuv, which never emits its 'exit' then).
+
+import { readdirSync, readFileSync } from 'node:fs'
+
+import { callNative } from './errors.js'
+import { toExitInfo, type ExitInfo, type ResourceUsage } from './exit.js'
+import { binding } from './native.js'
+import { PidFd } from './pidfd.js'
+
+/** A descendant still running when the command was done. */
+export interface Leftover {
+  pid: number
+  ppid: number
+  /** Its command line (`/proc/<pid>/cmdline`; the name in brackets for a kernel-less one). */
+  command: string[]
+  /** How long it has run, ms. */
+  ageMs: number
+  /** Its resident memory now, KiB (null once gone). */
+  rssKiB: number | null
+}
+
+/** An orphan reaped here. */
+export interface Reaped {
+  pid: number
+  exit: ExitInfo
+}
+
+/** /proc's clock for process start times (USER_HZ, 100 on every Linux architecture). */
+const USER_HZ = 100
+
+function read(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return null
+  }
+}
+
+/** The children of `pid`, from every thread's `children` list. */
+function childrenOf(pid: number): number[] {
+  const out = new Set<number>()
+  let tasks: string[]
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return []
+  }
+  for (const tid of tasks) {
+    for (const p of (read(`/proc/${pid}/task/${tid}/children`) ?? '').split(/\s+/)) if (p) out.add(Number(p))
+  }
+  return [...out]
+}
+
+function describe(pid: number): Leftover | null {
+  const stat = read(`/proc/${pid}/stat`)
+  if (stat === null) return null
+  // Fields after the command name, which is in parentheses and may hold anything.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const ppid = Number(fields[1])
+  const startTicks = Number(fields[19])
+  const uptime = Number((read('/proc/uptime') ?? '0').split(' ')[0])
+  const cmdline = (read(`/proc/${pid}/cmdline`) ?? '').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1)
+  const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+  const rss = /^VmRSS:\s+(\d+)/m.exec(read(`/proc/${pid}/status`) ?? '')
+  return {
+    pid,
+    ppid,
+    command: cmdline.length > 0 ? cmdline : [`[${name}]`],
+    ageMs: Math.max(0, Math.round((uptime - startTicks / USER_HZ) * 1000)),
+    rssKiB: rss ? Number(rss[1]) : null,
+  }
+}
+
+/** Adds `b` into `a`: times and counts summed, the peak the larger. */
+function add(a: ResourceUsage, b: ResourceUsage): ResourceUsage {
+  const sum = { ...a }
+  for (const key of Object.keys(b) as Array<keyof ResourceUsage>) sum[key] = key === 'maxRSS' ? Math.max(a[key], b[key]) : a[key] + b[key]
+  return sum
+}
+
+/**
+ * This process as a child subreaper, for the length of a command. Orphans are reaped as they
+ * exit (on SIGCHLD) and whenever `reap()` is called; their records are in `reaped`.
+ */
+export class Subreaper {
+  readonly reaped: Reaped[] = []
+  #listening = true
+  readonly #onChild = () => {
+    this.reap()
+  }
+
+  private constructor() {
+    callNative(() => binding.setChildSubreaper(true))
+    process.on('SIGCHLD', this.#onChild)
+  }
+
+  /** Makes this process a child subreaper (`PR_SET_CHILD_SUBREAPER`) until `stop()`. */
+  static start(): Subreaper {
+    return new Subreaper()
+  }
+
+  /** Reaps every orphan that has exited; returns how many. Never a child of this package. */
+  reap(): number {
+    const got = callNative(() => binding.reapOrphans())
+    for (const o of got) this.reaped.push({ pid: o.pid, exit: toExitInfo(o.exit) })
+    return got.length
+  }
+
+  /**
+   * The orphans still running, and all their descendants, parents first; with `under`, the
+   * descendants of those processes too (a command still running, with its children).
+   */
+  leftovers(under: number[] = []): Leftover[] {
+    const found: Leftover[] = []
+    const queue = [...callNative(() => binding.orphans()), ...under.flatMap(childrenOf)]
+    const seen = new Set<number>()
+    while (queue.length > 0) {
+      const pid = queue.shift()!
+      if (seen.has(pid)) continue
+      seen.add(pid)
+      const d = describe(pid)
+      // A zombie (exited, not yet reaped) is not running: reap() takes it.
+      if (!d || /^\S+ \(.*\) Z /.test(read(`/proc/${pid}/stat`) ?? '')) continue
+      found.push(d)
+      queue.push(...childrenOf(pid))
+    }
+    return found
+  }
+
+  /**
+   * Sends `signal` to every leftover, each through a pidfd opened first (so a pid that has just
+   * been freed and reused is not hit); returns how many it reached.
+   */
+  signal(signal: NodeJS.Signals | number, under: number[] = []): number {
+    let reached = 0
+    for (const l of this.leftovers(under)) {
+      let handle: PidFd | null = null
+      try {
+        handle = PidFd.fromPid(l.pid)
+        handle.kill(signal)
+        reached++
+      } catch {
+        // gone meanwhile
+      } finally {
+        handle?.close()
+      }
+    }
+    return reached
+  }
+
+  /** The orphans' usage together (times and counts summed, the largest peak), or null if none. */
+  usage(): ResourceUsage | null {
+    return this.reaped.reduce<ResourceUsage | null>((sum, r) => (r.exit.rusage ? (sum ? add(sum, r.exit.rusage) : { ...r.exit.rusage }) : sum), null)
+  }
+
+  /** No longer a subreaper; orphans from now on go to init (or the next subreaper up). */
+  stop(): void {
+    if (!this.#listening) return
+    this.#listening = false
+    process.removeListener('SIGCHLD', this.#onChild)
+    callNative(() => binding.setChildSubreaper(false))
+  }
+}
+
+/** `a` and `b` together, as a tree's usage: times and counts summed, the largest peak. */
+export function combineUsage(a: ResourceUsage, b: ResourceUsage | null): ResourceUsage {
+  return b ? add(a, b) : a
+}
