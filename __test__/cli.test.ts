@@ -378,3 +378,27 @@ test('pidfd info: text and json', async (t) => {
   sub.kill('SIGKILL')
   await sub.exited
 })
+
+test('--runs N --warmup K: N + K runs, the spread of the N measured, the worst status', async (t) => {
+  const dir = tmp()
+  const log = join(dir, 'log')
+  const out = join(dir, 'report.json')
+  // Each run appends a line and allocates more than the one before: the spread must show it.
+  const script = `echo x >> ${log}; n=$(wc -l < ${log}); "${process.execPath}" -e "Buffer.alloc($n * 40 * 1024 * 1024, 1)"`
+  const r = await cli(['time', '--runs', '3', '--warmup', '1', '--format', 'json', '--output', out, '--', 'sh', '-c', script])
+  t.is(r.code, 0, r.stderr)
+  t.is(readFileSync(log, 'utf8').split('\n').filter(Boolean).length, 4, 'one warm-up and three measured runs')
+  const report = JSON.parse(readFileSync(out, 'utf8')) as {
+    runs: { count: number; warmup: number; wallTimeMs: Record<string, number>; cpuMs: Record<string, number>; maxRSSKiB: Record<string, number> }
+    rusage: { maxRSS: number }
+  }
+  t.is(report.runs.count, 3)
+  t.is(report.runs.warmup, 1)
+  for (const s of [report.runs.wallTimeMs, report.runs.cpuMs, report.runs.maxRSSKiB]) t.true(s.min! <= s.median! && s.median! <= s.max!)
+  t.true(report.runs.maxRSSKiB.max! > report.runs.maxRSSKiB.min!, 'later runs used more')
+  t.is(report.rusage.maxRSS, report.runs.maxRSSKiB.max, 'the rest of the report is the last run')
+  // One failing run of three: its status; the text says runs and the last run.
+  const failing = await cli(['time', '--runs', '3', '--', 'sh', '-c', `echo x >> ${log}; [ $(wc -l < ${log}) -ne 6 ] || exit 7`])
+  t.is(failing.code, 7)
+  t.regex(failing.stderr, /^ {2}3 runs \(min \/ median \/ max\): wall .* · CPU .* · peak RSS .*\n {2}the last run:\n/m)
+})

@@ -127,6 +127,8 @@ export const mutations: Mutation[] = [
   { file: 'lib/cli/time.ts', find: 'tree.signal(signal, child.pid === undefined ? [] : [child.pid])', replace: 'tree.signal(signal)', why: 'the timeout misses what left the group below a command that still runs', tests: ['*escaped the process group*'] },
   { file: 'lib/cli/time.ts', find: "  if (options.failOnLeftovers && left.length > 0) return EXIT.LEFTOVERS", replace: '', why: '--fail-on-leftovers changes nothing', tests: ['*fail-on-leftovers*'] },
 
+  { file: 'lib/cli/time.ts', find: '    if (i >= options.warmup) measured.push(run.report)', replace: '    measured.push(run.report)', why: '--warmup runs measured', tests: ['*--runs N --warmup K*'] },
+  { file: 'lib/cli/time.ts', find: '    status = status === null ? ending : worse(status, ending)', replace: '    status = ending', why: '--runs exits with the last run\'s status, hiding an earlier failure', tests: ['*--runs N --warmup K*'] },
   // lib/cli/time.ts
   { file: 'lib/cli/time.ts', find: '  const ownGroup = options.timeoutMs !== undefined', replace: '  const ownGroup = false', why: 'the timeout ends the direct child only', tests: [T('cli')] },
   { file: 'lib/cli/time.ts', find: "  process.on('SIGHUP', forward)", replace: '', why: 'SIGHUP not passed on', tests: ['*SIGHUP*'] },

@@ -25,6 +25,20 @@ export interface Report extends ExitInfo {
   leftovers?: Leftover[]
   /** What was done with them. */
   leftoversAction?: 'report' | 'kill' | 'wait'
+  /** --runs: the measured runs' spread; the rest of the report is the last run's. */
+  runs?: {
+    count: number
+    warmup: number
+    wallTimeMs: Spread
+    cpuMs: Spread
+    maxRSSKiB: Spread
+  }
+}
+
+export interface Spread {
+  min: number
+  median: number
+  max: number
 }
 
 export const RUSAGE_NOTE = 'rusage covers the command and the descendants it waited for'
@@ -49,10 +63,17 @@ function breachLine(b: Breach): string {
     : `max-cpu exceeded: CPU time ${millis(b.actual)} is ${millis(b.actual - b.limit)} over ${millis(b.limit)}`
 }
 
+function runsLine(r: NonNullable<Report['runs']>): string {
+  const s = (x: Spread, f: (n: number) => string) => `${f(x.min)} / ${f(x.median)} / ${f(x.max)}`
+  const warm = r.warmup > 0 ? ` after ${r.warmup} warm-up${r.warmup === 1 ? '' : 's'}` : ''
+  return `${r.count} runs${warm} (min / median / max): wall ${s(r.wallTimeMs, millis)} · CPU ${s(r.cpuMs, millis)} · peak RSS ${s(r.maxRSSKiB, kib)}`
+}
+
 export function text(r: Report): string {
   const u = r.rusage!
   const lines = [
     `pidfd time: ${commandLine(r.command)}`,
+    ...(r.runs ? [`  ${runsLine(r.runs)}`, '  the last run:'] : []),
     `  ${ending(r)}${r.timedOut ? ' after the --timeout' : ''} · wall ${millis(r.wallTimeMs)} · user ${millis(u.userCPUTime / 1000)} · system ${millis(u.systemCPUTime / 1000)}`,
     `  peak RSS ${kib(u.maxRSS)} · page faults ${count(u.minorPageFault)} minor, ${count(u.majorPageFault)} major`,
     `  context switches ${count(u.voluntaryContextSwitches)} voluntary, ${count(u.involuntaryContextSwitches)} involuntary · fs ${count(u.fsRead)} reads, ${count(u.fsWrite)} writes (512-byte blocks)`,
@@ -124,6 +145,13 @@ export function json(r: Report): string {
 export function markdown(r: Report): string {
   const u = r.rusage!
   const rows: Array<[string, string]> = [
+    ...(r.runs
+      ? [
+          [`${r.runs.count} runs${r.runs.warmup ? ` (+${r.runs.warmup} warm-up)` : ''}: wall min / median / max`, `${millis(r.runs.wallTimeMs.min)} / ${millis(r.runs.wallTimeMs.median)} / ${millis(r.runs.wallTimeMs.max)}`] as [string, string],
+          ['CPU min / median / max', `${millis(r.runs.cpuMs.min)} / ${millis(r.runs.cpuMs.median)} / ${millis(r.runs.cpuMs.max)}`] as [string, string],
+          ['peak RSS min / median / max', `${kib(r.runs.maxRSSKiB.min)} / ${kib(r.runs.maxRSSKiB.median)} / ${kib(r.runs.maxRSSKiB.max)}`] as [string, string],
+        ]
+      : []),
     ['exit', `${ending(r)}${r.timedOut ? ' (timed out)' : ''}`],
     ['wall time', millis(r.wallTimeMs)],
     ['user CPU', millis(u.userCPUTime / 1000)],

@@ -40,6 +40,9 @@ Options:
                                SIGTERM, SIGKILL after --kill-after; wait: until they are gone
                                (bounded by --timeout)
   --fail-on-leftovers          exit 122 when the command left processes running
+  --runs N                     run the command N times and report the min, median and max of
+                               wall time, CPU and peak RSS (with the last run's details)
+  --warmup K                   first run it K times more, unmeasured
   --trace                      also report every child the command's Node processes start
                                (through child_process, swapped for pidfd's by -r pidfd/register
                                in NODE_OPTIONS): the top ones by CPU and by peak RSS, and by
@@ -65,6 +68,7 @@ Examples:
   pidfd time --format json --output usage.json -- make -j2
   pidfd time --max-rss 512M --max-cpu 2m --timeout 10m -- ./build.sh
   pidfd time --trace -- npm test
+  pidfd time --runs 10 --warmup 2 -- node build.js
 `
 
 interface TimeOptions {
@@ -80,6 +84,8 @@ interface TimeOptions {
   traceFile: string | undefined
   leftovers: 'report' | 'kill' | 'wait'
   failOnLeftovers: boolean
+  runs: number
+  warmup: number
 }
 
 function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'help' {
@@ -99,6 +105,8 @@ function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'h
       trace: { type: 'boolean', default: false },
       leftovers: { type: 'string', default: 'report' },
       'fail-on-leftovers': { type: 'boolean', default: false },
+      runs: { type: 'string', default: '1' },
+      warmup: { type: 'string', default: '0' },
       'trace-file': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -119,6 +127,12 @@ function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'h
   if (leftovers !== 'report' && leftovers !== 'kill' && leftovers !== 'wait') {
     throw new UsageError(`--leftovers: '${leftovers}' is not one of report, kill, wait`)
   }
+  const count = (name: string, raw: string, min: number) => {
+    if (!/^\d+$/.test(raw) || Number(raw) < min) throw new UsageError(`--${name}: '${raw}' is not a whole number of at least ${min}`)
+    return Number(raw)
+  }
+  const runs = count('runs', values.runs, 1)
+  const warmup = count('warmup', values.warmup, 0)
   let killSignal: NodeJS.Signals | number
   try {
     const raw = values['kill-signal']
@@ -143,6 +157,8 @@ function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'h
       traceFile: values['trace-file'],
       leftovers,
       failOnLeftovers: values['fail-on-leftovers'],
+      runs,
+      warmup,
     },
   }
 }
@@ -274,6 +290,73 @@ export async function time(argv: string[]): Promise<number> {
   process.on('SIGTERM', forward)
   process.on('SIGHUP', forward)
 
+  const total = options.warmup + options.runs
+  const measured: Report[] = []
+  let status: number | null = null
+  let last: { report: Report; left: Leftover[] } | null = null
+  for (let i = 0; i < total; i++) {
+    const run = await once(command, options, ownGroup, (to) => (forwardTo = to))
+    if (typeof run === 'number') return run // the command could not be started
+    if (i >= options.warmup) measured.push(run.report)
+    last = run
+    // The worst ending wins: a timeout, then a budget, then leftovers, then a failing command.
+    const ending = exitStatus(run.report, run.left, options)
+    status = status === null ? ending : worse(status, ending)
+  }
+  const { report, left } = last!
+  if (options.runs > 1) report.runs = summarizeRuns(measured, options.warmup)
+  writeReport(report, options)
+  if (left.length > 0 && process.env.GITHUB_ACTIONS === 'true') annotate(left, options.leftovers)
+  // One run killed by a signal: end the same way, so the calling shell sees the same status.
+  if (total === 1 && status === 128 + (report.signalNumber ?? -128) && report.status === 'signaled') raise(report.signal, report.signalNumber!)
+  return status ?? 0
+}
+
+/** The status of one run: 124, 123, 122, the command's own (128+n for a signal). */
+function exitStatus(report: Report, left: Leftover[], o: TimeOptions): number {
+  if (report.timedOut) return EXIT.TIMEOUT
+  if (report.breaches.length > 0) return EXIT.BUDGET
+  if (o.failOnLeftovers && left.length > 0) return EXIT.LEFTOVERS
+  if (report.status === 'signaled' && report.signalNumber !== null) return 128 + report.signalNumber
+  return report.code ?? 1
+}
+
+const RANK: Record<number, number> = { [EXIT.TIMEOUT]: 4, [EXIT.BUDGET]: 3, [EXIT.LEFTOVERS]: 2 }
+/** Of two runs' statuses, the one to exit with: the higher rank, else the first failure. */
+function worse(a: number, b: number): number {
+  const ra = RANK[a] ?? (a === 0 ? 0 : 1)
+  const rb = RANK[b] ?? (b === 0 ? 0 : 1)
+  return rb > ra ? b : a
+}
+
+function spread(values: number[]): { min: number; median: number; max: number } {
+  const sorted = [...values].sort((x, y) => x - y)
+  const mid = sorted.length >> 1
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+  return { min: sorted[0]!, median, max: sorted[sorted.length - 1]! }
+}
+
+/** --runs: min, median and max of the measured runs' wall time, CPU and peak RSS. */
+function summarizeRuns(reports: Report[], warmup: number): NonNullable<Report['runs']> {
+  return {
+    count: reports.length,
+    warmup,
+    wallTimeMs: spread(reports.map((r) => r.wallTimeMs)),
+    cpuMs: spread(reports.map((r) => (r.rusage!.userCPUTime + r.rusage!.systemCPUTime) / 1000)),
+    maxRSSKiB: spread(reports.map((r) => r.rusage!.maxRSS)),
+  }
+}
+
+/**
+ * One run of the command, to its end and its leftovers' (per --leftovers); its report, not yet
+ * written. A number: the command could not be started (127, 126), said on stderr.
+ */
+async function once(
+  command: string[],
+  options: TimeOptions,
+  ownGroup: boolean,
+  forwardTo: (to: ((signal: NodeJS.Signals) => void) | null) => void,
+): Promise<{ report: Report; left: Leftover[] } | number> {
   const [file, ...args] = command as [string, ...string[]]
   const trace = options.trace ? traceSetup(options.traceFile) : null
   // Orphans of the command are reparented here and reaped with their usage.
@@ -281,7 +364,7 @@ export async function time(argv: string[]): Promise<number> {
   const started = process.hrtime.bigint()
   const child = spawn(file, args, { stdio: 'inherit', processGroup: ownGroup, ...(trace && { env: trace.env }) })
   const signalCommand = (signal: NodeJS.Signals | number) => (ownGroup ? child.killGroup(signal) : child.kill(signal))
-  forwardTo = signalCommand
+  forwardTo(signalCommand)
   const spawnError = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
     child.once('spawn', () => resolve(null))
     child.once('error', (err: NodeJS.ErrnoException) => resolve(err))
@@ -323,13 +406,8 @@ export async function time(argv: string[]): Promise<number> {
   const treeUsage = { processes: 1 + tree.reaped.length, rusage: combineUsage(exit.rusage, tree.usage()) }
   const partial = { command, wallTimeMs, timedOut, ...exit, tree: treeUsage, leftovers: left, leftoversAction: options.leftovers, ...(traced && { trace: traced }) }
   const report: Report = { ...partial, breaches: breaches(partial, options) }
-  writeReport(report, options)
-
-  if (left.length > 0 && process.env.GITHUB_ACTIONS === 'true') annotate(left, options.leftovers)
-  if (timedOut) return EXIT.TIMEOUT
-  if (report.breaches.length > 0) return EXIT.BUDGET
-  if (options.failOnLeftovers && left.length > 0) return EXIT.LEFTOVERS
-  if (exit.status === 'signaled' && exit.signalNumber !== null) raise(exit.signal, exit.signalNumber)
-  return exit.code ?? 1
+  forwardTo(null)
+  return { report, left }
 }
+
 
