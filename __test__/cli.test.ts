@@ -379,6 +379,12 @@ test('pidfd info: text and json', async (t) => {
   await sub.exited
 })
 
+interface Spread {
+  min: number
+  median: number
+  max: number
+}
+
 test('--runs N --warmup K: N + K runs, the spread of the N measured, the worst status', async (t) => {
   const dir = tmp()
   const log = join(dir, 'log')
@@ -389,13 +395,13 @@ test('--runs N --warmup K: N + K runs, the spread of the N measured, the worst s
   t.is(r.code, 0, r.stderr)
   t.is(readFileSync(log, 'utf8').split('\n').filter(Boolean).length, 4, 'one warm-up and three measured runs')
   const report = JSON.parse(readFileSync(out, 'utf8')) as {
-    runs: { count: number; warmup: number; wallTimeMs: Record<string, number>; cpuMs: Record<string, number>; maxRSSKiB: Record<string, number> }
+    runs: { count: number; warmup: number; wallTimeMs: Spread; cpuMs: Spread; maxRSSKiB: Spread }
     rusage: { maxRSS: number }
   }
   t.is(report.runs.count, 3)
   t.is(report.runs.warmup, 1)
-  for (const s of [report.runs.wallTimeMs, report.runs.cpuMs, report.runs.maxRSSKiB]) t.true(s.min! <= s.median! && s.median! <= s.max!)
-  t.true(report.runs.maxRSSKiB.max! > report.runs.maxRSSKiB.min!, 'later runs used more')
+  for (const s of [report.runs.wallTimeMs, report.runs.cpuMs, report.runs.maxRSSKiB]) t.true(s.min <= s.median && s.median <= s.max)
+  t.true(report.runs.maxRSSKiB.max > report.runs.maxRSSKiB.min, 'later runs used more')
   t.is(report.rusage.maxRSS, report.runs.maxRSSKiB.max, 'the rest of the report is the last run')
   // One failing run of three: its status; the text says runs and the last run.
   const failing = await cli(['time', '--runs', '3', '--', 'sh', '-c', `echo x >> ${log}; [ $(wc -l < ${log}) -ne 6 ] || exit 7`])
