@@ -125,7 +125,7 @@ export const mutations: Mutation[] = [
   { file: 'lib/tree.ts', find: '    callNative(() => binding.setChildSubreaper(true))', replace: '    callNative(() => binding.setChildSubreaper(false))', why: 'not a subreaper: orphans go to init, uncounted and unlisted', tests: [T('tree')] },
   { file: 'lib/tree.ts', find: '  return b ? add(a, b) : a', replace: '  return a', why: 'the orphans reaped here left out of the tree\'s usage', tests: ['*CPU counted in the tree*'] },
   { file: 'lib/cli/time.ts', find: 'tree.signal(signal, child.pid === undefined ? [] : [child.pid])', replace: 'tree.signal(signal)', why: 'the timeout misses what left the group below a command that still runs', tests: ['*escaped the process group*'] },
-  { file: 'lib/cli/time.ts', find: "  if (options.failOnLeftovers && left.length > 0) return EXIT.LEFTOVERS", replace: '', why: '--fail-on-leftovers changes nothing', tests: ['*fail-on-leftovers*'] },
+  { file: 'lib/cli/time.ts', find: "  if (o.failOnLeftovers && left.length > 0) return EXIT.LEFTOVERS", replace: '', why: '--fail-on-leftovers changes nothing', tests: ['*fail-on-leftovers*'] },
 
   { file: 'lib/cli/time.ts', find: '    if (i >= options.warmup) measured.push(run.report)', replace: '    measured.push(run.report)', why: '--warmup runs measured', tests: ['*--runs N --warmup K*'] },
   { file: 'lib/cli/time.ts', find: '    status = status === null ? ending : worse(status, ending)', replace: '    status = ending', why: '--runs exits with the last run\'s status, hiding an earlier failure', tests: ['*--runs N --warmup K*'] },
@@ -133,7 +133,7 @@ export const mutations: Mutation[] = [
   { file: 'lib/cli/time.ts', find: '  const ownGroup = options.timeoutMs !== undefined', replace: '  const ownGroup = false', why: 'the timeout ends the direct child only', tests: [T('cli')] },
   { file: 'lib/cli/time.ts', find: "  process.on('SIGHUP', forward)", replace: '', why: 'SIGHUP not passed on', tests: ['*SIGHUP*'] },
   { file: 'lib/cli/time.ts', find: '  const cpuMs = (u.userCPUTime + u.systemCPUTime) / 1000', replace: '  const cpuMs = u.userCPUTime / 1000', why: '--max-cpu counts user time only', tests: ['*--max-cpu*'] },
-  { file: 'lib/cli/time.ts', find: '  if (timedOut) return EXIT.TIMEOUT\n  if (report.breaches.length > 0) return EXIT.BUDGET', replace: '  if (report.breaches.length > 0) return EXIT.BUDGET\n  if (timedOut) return EXIT.TIMEOUT', why: '123 wins over 124', tests: [T('cli')] },
+  { file: 'lib/cli/time.ts', find: '  if (report.timedOut) return EXIT.TIMEOUT\n  if (report.breaches.length > 0) return EXIT.BUDGET', replace: '  if (report.breaches.length > 0) return EXIT.BUDGET\n  if (report.timedOut) return EXIT.TIMEOUT', why: '123 wins over 124', tests: [T('cli')] },
   { file: 'lib/cli/time.ts', find: '    if (!isBrokenPipe(err)) toStderr', replace: '    if (isBrokenPipe(err) || true) throw err\n    toStderr', why: 'a report that cannot be written changes the status', tests: [T('cli')] },
 
   // src/sync.rs, lib/sync.ts, lib/normalize.ts: spawnSync, execSync, execFileSync
