@@ -9,8 +9,7 @@ import * as node from 'node:child_process'
 export { spawn, Subprocess } from './subprocess.js'
 export { exec, execFile } from './exec.js'
 export { spawnSync, execSync, execFileSync } from './sync.js'
+export { fork } from './fork.js'
 
 /** Node's class: a `Subprocess` is `instanceof ChildProcess` too. */
 export const ChildProcess = node.ChildProcess
-/** Node's own for now: this package has no IPC channel yet. */
-export const fork = node.fork
