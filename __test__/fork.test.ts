@@ -224,7 +224,7 @@ test('silent pipes stdout and stderr; without it they are inherited (no streams)
     const child = fork(silent, { silent: true })
     t.truthy(child.stdout, name)
     t.truthy(child.stderr, name)
-    t.is(child.stdio.length, 4, name)
+    t.is(child.stdio.length as number, 4, name)
     t.is(child.stdio[3], null, name)
     let out = ''
     let err = ''

@@ -18,7 +18,7 @@ import type { Readable, Stream, Writable } from 'node:stream'
 import { binding, type NativePidFd } from './native.js'
 import { abortError, callNative, fromNative, invalidArgType, invalidArgValue } from './errors.js'
 import type { ExitInfo, ResourceUsage } from './exit.js'
-import { type ChannelTarget, setupChannel, type Serialization } from './ipc.js'
+import { type Channel, type ChannelTarget, setupChannel, type Serialization } from './ipc.js'
 import { checkTimeout, envPairs, normalizeSpawnArguments, PIPE, stdioCodes } from './normalize.js'
 import { AsyncPidFd, kOwnChild, type OwnChild, type Waiter } from './pidfd.js'
 import { toSignalNumber } from './signals.js'
@@ -235,6 +235,11 @@ export class Subprocess extends ChildProcessBase {
   override killed = false
   /** Whether send() can be called: an IPC channel was asked for and is not disconnected yet. */
   override connected = false
+  /**
+   * The IPC channel ('ipc' in stdio, or fork()): ref()/unref() and its descriptor (`fd`); null
+   * once disconnected, undefined without one.
+   */
+  declare readonly channel?: Channel | null
   readonly #own: AsyncPidFd
   #pidfd: AsyncPidFd | null = null
   #exit: ExitInfo | null = null

@@ -127,4 +127,17 @@ export const mutations: Mutation[] = [
   { file: "lib/sync.ts", find: "  if (inheritStderr && ret.stderr) process.stderr.write(ret.stderr as Buffer | string)\n  const err = checkExecSyncError(ret, undefined, command as string)", replace: "  const err = checkExecSyncError(ret, undefined, command as string)", why: "execSync keeps the child's stderr to itself", tests: ["*pass stderr on*"] },
   { file: "lib/sync.ts", find: "result.stdout = NODE_MAJOR >= 22 ? output?.[1] : output && output[1]", replace: "result.stdout = output?.[1]", why: "Node 20's null stdout of a failed spawn", tests: ["*does not exist: the ENOENT*"] },
   { file: "lib/normalize.ts", find: "const name = value.toUpperCase()", replace: "const name = value", why: "a lower-case killSignal refused", tests: ["*bad arguments throw*"] },
+  // lib/ipc.ts, lib/fork.ts: the IPC channel and fork
+  { file: 'lib/ipc.ts', find: "    encode: (message) => `${JSON.stringify(message)}\\n`,", replace: '    encode: (message) => JSON.stringify(message),', why: 'json frames without their newline', tests: [T('fork'), '*round-trip in json*'] },
+  { file: 'lib/ipc.ts', find: '      this.writeUint32(VIEW)', replace: '      this.writeUint32(OTHER)', why: "advanced mode tags a Buffer as a plain object (child_process's host-object rule)", tests: [T('fork'), '*round-trip in advanced*'] },
+  { file: 'lib/ipc.ts', find: "cmd.length > 5 && cmd.startsWith('NODE_')", replace: "cmd.startsWith('NODE_')", why: "a bare cmd 'NODE_' taken for an internal message", tests: [T('fork'), '*internal messages*'] },
+  { file: 'lib/ipc.ts', find: 'const HIGH_WATER = 65536 * 2', replace: 'const HIGH_WATER = 65536 * 2 * 1024', why: "send() never says false", tests: [T('fork'), "*send's boolean*"] },
+  { file: 'lib/ipc.ts', find: '    this.#socket?.unref()', replace: '', why: 'channel.unref() keeps the parent alive', tests: [T('fork'), '*channel.unref()*'] },
+  { file: 'lib/ipc.ts', find: '    if (!target.connected) {\n      const ex = ipcChannelClosed()', replace: '    if (false) {\n      const ex = ipcChannelClosed()', why: 'send after disconnect writes on', tests: [T('fork'), '*send after disconnect*'] },
+  { file: 'lib/ipc.ts', find: '    if (target.connected) target.disconnect!()', replace: '', why: "the child's own disconnect is not told ('disconnect')", tests: [T('fork'), "*the child's own disconnect*"] },
+  { file: 'lib/ipc.ts', find: '    else unheard.push([event, message, undefined])', replace: '', why: 'messages before the first listener are lost', tests: [T('fork'), '*before anyone listens*'] },
+  { file: 'lib/subprocess.ts', find: '.concat(`NODE_CHANNEL_FD=${ipc}`,', replace: '.concat(`NODE_CHANNEL_FD=3`,', why: "the channel announced as descriptor 3 wherever 'ipc' is", tests: [T('fork'), "*'ipc' anywhere*"] },
+  { file: 'lib/fork.ts', find: "  else if (!opts.stdio.includes('ipc')) throw ipcRequired('options.stdio')", replace: '', why: "fork's stdio without 'ipc' accepted", tests: [T('fork'), '*bad arguments throw as child_process*'] },
+  { file: 'lib/fork.ts', find: "withIpc(opts.silent ? 'pipe' : 'inherit')", replace: "withIpc('inherit')", why: 'silent ignored', tests: [T('fork'), '*silent pipes*'] },
+  { file: 'lib/fork.ts', find: '  let execArgv = (opts.execArgv || process.execArgv) as unknown[]', replace: '  let execArgv = (opts.execArgv || []) as unknown[]', why: "the child does not get this process's execArgv", tests: [T('fork'), '*execArgv*'] },
 ]

@@ -20,6 +20,10 @@ export const spawn: typeof NodeCp.spawn = cp.spawn
 export const exec: typeof NodeCp.exec = cp.exec
 export const execFile: typeof NodeCp.execFile = cp.execFile
 export const child: NodeCp.ChildProcess = cp.spawn('true')
+export const fork: typeof NodeCp.fork = cp.fork
+// fork gives the package's Subprocess (its exit with the usage), with Node's ForkOptions.
+export const forked: Subprocess = cp.fork('child.js', ['a'], { serialization: 'advanced', execArgv: [], silent: true })
+export const forkedExit: Promise<SpawnedExit> = cp.fork('child.js', { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] }).exited
 
 export function checks(): void {
   // spawn: the streams follow the stdio option, as Node types them, on a Subprocess.
