@@ -259,10 +259,15 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       process.nextTick(failed, systemError('EPIPE', 'write'))
       return true
     }
+    // As child_process: a write the kernel refuses at once (EPIPE: the child is gone) is an error,
+    // for the callback or else 'error' (net destroys the socket there and then); one that fails
+    // later, queued (the channel closed, ECONNRESET), is not reported: the callback gets null.
+    let refused = false
     socket.write(frame, (err) => {
-      if (err) failed(err)
+      if (err && refused) failed(err)
       else if (typeof callback === 'function') callback(null)
     })
+    refused = socket.destroyed
     return queued(socket) < HIGH_WATER
   }
 

@@ -132,6 +132,7 @@ export const mutations: Mutation[] = [
   { file: 'lib/ipc.ts', find: '      this.writeUint32(VIEW)', replace: '      this.writeUint32(OTHER)', why: "advanced mode tags a Buffer as a plain object (child_process's host-object rule)", tests: [T('fork'), '*round-trip in advanced*'] },
   { file: 'lib/ipc.ts', find: "cmd.length > 5 && cmd.startsWith('NODE_')", replace: "cmd.startsWith('NODE_')", why: "a bare cmd 'NODE_' taken for an internal message", tests: [T('fork'), '*internal messages*'] },
   { file: 'lib/ipc.ts', find: 'const HIGH_WATER = 65536 * 2', replace: 'const HIGH_WATER = 65536 * 2 * 1024', why: "send() never says false", tests: [T('fork'), "*send's boolean*"] },
+  { file: 'lib/ipc.ts', find: '      if (err && refused) failed(err)', replace: '      if (err) failed(err)', why: "a queued write cut off by the child's death becomes an 'error' (child_process reports only a refused write)", tests: [T('fork'), "*send's boolean*"] },
   { file: 'lib/ipc.ts', find: '    this.#socket?.unref()', replace: '', why: 'channel.unref() keeps the parent alive', tests: [T('fork'), '*channel.unref()*'] },
   { file: 'lib/ipc.ts', find: '    if (!target.connected) {\n      const ex = ipcChannelClosed()', replace: '    if (false) {\n      const ex = ipcChannelClosed()', why: 'send after disconnect writes on', tests: [T('fork'), '*send after disconnect*'] },
   { file: 'lib/ipc.ts', find: '    if (target.connected) target.disconnect!()', replace: '', why: "the child's own disconnect is not told ('disconnect')", tests: [T('fork'), "*the child's own disconnect*"] },
