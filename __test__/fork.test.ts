@@ -278,7 +278,7 @@ test('messages sent before anyone listens are kept for the first listener', asyn
 })
 
 test('channel.unref() lets the parent exit while the child lives; a referenced channel keeps it alive', async (t) => {
-  const child = script('forever.js', `setInterval(() => {}, 1000); process.on('message', () => {})\n`)
+  const child = script('forever.js', `setTimeout(() => {}, 30_000); process.on('message', () => {})\n`)
   for (const lib of ['child_process', 'pidfd']) {
     const forkFn = lib === 'pidfd' ? 'pidfd.fork' : "require('child_process').fork"
     const run = (unrefChannel: boolean) =>
