@@ -7,9 +7,12 @@
 //   advanced  a 4-byte big-endian length, then the v8 serialization of the message, with the
 //             host-object rule of child_process (a tag 0 before an ArrayBufferView, written by
 //             v8; a tag 1 before any other host object, written as a plain object).
-// Handles (sockets, servers) ride on SCM_RIGHTS in Node's protocol; this channel cannot carry
-// them: sending one throws ERR_PIDFD_UNSUPPORTED, and one the child sends is refused with the
-// NACK Node's own parent sends when a handle goes missing.
+// Handles (net.Socket, net.Server, dgram.Socket, and the native TCP, Pipe, UDP) go as Node
+// sends them: a NODE_HANDLE message written with the handle's descriptor as SCM_RIGHTS (one
+// sendmsg, src/sys.rs), then nothing else until the child's NODE_HANDLE_ACK (a NACK sends it
+// again). Receiving one is not supported (our end is read as a plain stream, which drops the
+// descriptors): a handle the child sends is refused with the NACK Node's own parent sends when a
+// handle goes missing, and this process warns once (ERR_PIDFD_UNSUPPORTED).
 
 import dgram from 'node:dgram'
 import { EventEmitter } from 'node:events'
@@ -17,7 +20,8 @@ import net, { type Socket } from 'node:net'
 import { StringDecoder } from 'node:string_decoder'
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8'
 
-import { invalidArgType, invalidHandleType, ipcChannelClosed, ipcDisconnected, missingArgs, systemError, unsupported } from './errors.js'
+import { fromNative, invalidArgType, invalidHandleType, ipcChannelClosed, ipcDisconnected, missingArgs, systemError } from './errors.js'
+import { binding } from './native.js'
 
 export type Serialization = 'json' | 'advanced'
 
@@ -108,15 +112,42 @@ function isInternal(message: unknown): message is { cmd: string } {
   return typeof message === 'object' && typeof cmd === 'string' && cmd.length > 5 && cmd.startsWith('NODE_')
 }
 
-/** What child_process could pass as a handle: refused here (see the top of this file). */
-function isHandle(handle: object): boolean {
-  if (handle instanceof net.Socket || handle instanceof net.Server || handle instanceof dgram.Socket) return true
-  // The native handles themselves (TCP, Pipe, UDP), as child_process also takes them.
-  const name = (handle as { constructor?: { name?: unknown } }).constructor?.name
-  return name === 'TCP' || name === 'Pipe' || name === 'UDP'
+/** A libuv handle as Node's objects hold it: its descriptor, and reading to stop. */
+interface NativeHandle {
+  fd?: number
+  readStop?: () => void
 }
 
+/** dgram keeps its handle under a symbol of its own ('state symbol'). */
+function dgramHandle(socket: dgram.Socket): NativeHandle | undefined {
+  const key = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'state symbol')
+  return key ? (socket as unknown as Record<symbol, { handle?: NativeHandle }>)[key]?.handle : undefined
+}
+
+/**
+ * What child_process calls a handle, with the type its message names, and the libuv handle
+ * whose descriptor goes over; null for anything else (ERR_INVALID_HANDLE_TYPE).
+ */
+function handleOf(handle: object): { type: string; native: NativeHandle | null | undefined } | null {
+  if (handle instanceof net.Socket) return { type: 'net.Socket', native: (handle as unknown as { _handle?: NativeHandle | null })._handle }
+  if (handle instanceof net.Server) return { type: 'net.Server', native: (handle as unknown as { _handle?: NativeHandle | null })._handle }
+  if (handle instanceof dgram.Socket) return { type: 'dgram.Socket', native: dgramHandle(handle) }
+  // The native handles themselves (TCP, Pipe, UDP), as child_process also takes them.
+  const name = (handle as { constructor?: { name?: unknown } }).constructor?.name
+  if (name === 'TCP' || name === 'Pipe') return { type: 'net.Native', native: handle as NativeHandle }
+  if (name === 'UDP') return { type: 'dgram.Native', native: handle as NativeHandle }
+  return null
+}
+
+/** As child_process: a handle the child has not acknowledged is sent again, this many times. */
+const MAX_RETRANSMISSIONS = 3
+
 export type SendCallback = (error: Error | null) => void
+/** send()'s options: `keepOpen` (a socket sent stays open here too), and the legacy swallowErrors. */
+interface Options {
+  swallowErrors?: boolean
+  keepOpen?: boolean
+}
 
 /** The subprocess side of a channel: what setupChannel puts on it. */
 export interface ChannelTarget extends EventEmitter {
@@ -187,6 +218,16 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
   let open = true
   let warned = false
 
+  /**
+   * After a handle is sent, everything else waits for the child's ACK (or NACK), as in
+   * child_process: null when nothing waits.
+   */
+  let queue: Array<{ message: unknown; handle: object | undefined; options: Options; callback: SendCallback | undefined }> | null = null
+  /** The handle message waiting for its ACK: sent again on a NACK. */
+  let pending: { message: unknown; handle: object; options: Options; retransmissions: number } | null = null
+  /** Writes of ours not yet done: a handle goes only once they are (it bypasses the socket). */
+  let writing = 0
+
   const release = () => {
     if (!open) return
     open = false
@@ -215,7 +256,34 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       write({ cmd: 'NODE_HANDLE_NACK' }, { swallowErrors: true }, undefined)
       return
     }
+    if (internal && (message.cmd === 'NODE_HANDLE_ACK' || message.cmd === 'NODE_HANDLE_NACK')) {
+      process.nextTick(acknowledged, message.cmd === 'NODE_HANDLE_ACK')
+      return
+    }
     process.nextTick(emit, internal ? 'internalMessage' : 'message', message)
+  }
+
+  /**
+   * The child's answer to the handle sent: on a NACK it goes again (up to
+   * MAX_RETRANSMISSIONS times, then a warning, as child_process); then what waited goes.
+   */
+  function acknowledged(ack: boolean): void {
+    const sent = pending
+    const waiting = queue ?? []
+    pending = null
+    queue = null
+    if (sent) {
+      if (!ack && sent.retransmissions < MAX_RETRANSMISSIONS) {
+        sendMessage(sent.message, sent.handle, sent.options, undefined, sent.retransmissions + 1)
+      } else {
+        if (!ack) process.emitWarning('Handle did not reach the receiving process correctly', 'SentHandleNotReceivedWarning')
+        // A socket sent without keepOpen is the child's now: ours is closed.
+        if (sent.handle instanceof net.Socket && !sent.options.keepOpen) sent.handle.destroy()
+      }
+    }
+    for (const w of waiting) sendMessage(w.message, w.handle, w.options, w.callback)
+    // A disconnect() that waited for the queue.
+    if (!target.connected && target.channel === control && queue === null) closeChannel()
   }
 
   function onData(chunk: Buffer): void {
@@ -233,10 +301,15 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
 
   function onEnd(): void {
     if (!open) return
-    // As child_process at the end of the channel: disconnect (if not already), then our end is
-    // done with ('close' may come before the 'disconnect' of the next tick, as there).
-    if (target.connected) target.disconnect!()
-    target.channel = null
+    // As child_process at the end of the channel: disconnect (if not already, or if one waits
+    // for the child's ACK, which will not come now), then our end is done with ('close' may
+    // come before the 'disconnect' of the next tick, as there).
+    if (target.connected || target.channel === control) {
+      target.connected = false
+      queue = null
+      pending = null
+      closeChannel()
+    }
     release()
   }
 
@@ -249,12 +322,16 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     })
   })
 
-  function write(message: unknown, options: { swallowErrors?: boolean }, callback: SendCallback | undefined): boolean {
-    const frame = codec.encode(message)
-    const failed = (err: Error) => {
+  function failure(options: Options, callback: SendCallback | undefined): (err: Error) => void {
+    return (err) => {
       if (typeof callback === 'function') callback(err)
       else if (!options.swallowErrors) target.emit('error', err)
     }
+  }
+
+  function write(message: unknown, options: Options, callback: SendCallback | undefined): boolean {
+    const frame = codec.encode(message)
+    const failed = failure(options, callback)
     if (socket === null || socket.destroyed) {
       process.nextTick(failed, systemError('EPIPE', 'write'))
       return true
@@ -263,12 +340,93 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     // for the callback or else 'error' (net destroys the socket there and then); one that fails
     // later, queued (the channel closed, ECONNRESET), is not reported: the callback gets null.
     let refused = false
+    writing++
     socket.write(frame, (err) => {
+      writing--
       if (err && refused) failed(err)
       else if (typeof callback === 'function') callback(null)
+      if (writing === 0) flushed()
     })
     refused = socket.destroyed
     return queued(socket) < HIGH_WATER
+  }
+
+  /** A handle message waiting for our earlier writes to be done. */
+  let handoff: (() => void) | null = null
+  function flushed(): void {
+    const next = handoff
+    handoff = null
+    next?.()
+  }
+
+  /**
+   * The frame of a handle message with the handle's descriptor as SCM_RIGHTS, in one sendmsg
+   * (so the descriptor comes with the message's first byte, as libuv reads it): after our
+   * earlier writes, and again a moment later while the socket is full.
+   */
+  function sendWithFd(frame: Buffer, fd: number, options: Options, callback: SendCallback | undefined): void {
+    if (socket === null || socket.destroyed) {
+      process.nextTick(failure(options, callback), systemError('EPIPE', 'write'))
+      return
+    }
+    if (writing > 0) {
+      handoff = () => sendWithFd(frame, fd, options, callback)
+      return
+    }
+    const ours = control.fd ?? -1
+    let sent: number
+    try {
+      sent = binding.ipcSendHandle(ours, frame, fd)
+    } catch (raw) {
+      const err = fromNative(raw) as Error & { code?: string }
+      if (err.code === 'EAGAIN') {
+        setTimeout(() => sendWithFd(frame, fd, options, callback), 1)
+        return
+      }
+      process.nextTick(failure(options, callback), err)
+      return
+    }
+    if (sent < frame.length) {
+      // The descriptor went with the first part; the rest follows on the socket.
+      writing++
+      socket.write(frame.subarray(sent), () => {
+        writing--
+        if (typeof callback === 'function') callback(null)
+        if (writing === 0) flushed()
+      })
+    } else if (typeof callback === 'function') process.nextTick(callback, null)
+  }
+
+  /** child_process's _send: a handle goes with a NODE_HANDLE message; what comes after it waits for the ACK. */
+  function sendMessage(message: unknown, handle: object | undefined, options: Options, callback: SendCallback | undefined, retransmissions = 0): boolean {
+    if (handle) {
+      const found = handleOf(handle)
+      if (found === null) throw invalidHandleType()
+      if (queue) {
+        queue.push({ message, handle, options, callback })
+        return queue.length === 1
+      }
+      const fd = found.native?.fd
+      // As child_process: a handle with nothing left to send (closed) leaves the message alone.
+      if (typeof fd !== 'number' || fd < 0) return write(message, options, callback)
+      const wrapped: Record<string, unknown> = { cmd: 'NODE_HANDLE', type: found.type, msg: message }
+      if (handle instanceof dgram.Socket) wrapped.dgramType = (handle as unknown as { type: string }).type
+      if (handle instanceof net.Socket && !options.keepOpen) {
+        // The socket is the child's from here on: this process stops reading it.
+        found.native?.readStop?.()
+        handle.pause()
+      }
+      queue = []
+      pending = { message, handle, options, retransmissions }
+      const frame = codec.encode(wrapped)
+      sendWithFd(typeof frame === 'string' ? Buffer.from(frame) : frame, fd, options, callback)
+      return socket === null ? true : queued(socket) < HIGH_WATER
+    }
+    if (queue) {
+      queue.push({ message, handle: undefined, options, callback })
+      return queue.length === 1
+    }
+    return write(message, options, callback)
   }
 
   target.channel = control
@@ -285,7 +443,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     } else if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
       throw invalidArgType('options', 'Object', options)
     }
-    const opts = { swallowErrors: false, ...(options as object | undefined) }
+    const opts: Options = { swallowErrors: false, ...(options as object | undefined) }
     if (!target.connected) {
       const ex = ipcChannelClosed()
       if (typeof callback === 'function') process.nextTick(callback as SendCallback, ex)
@@ -296,21 +454,14 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     if (!['string', 'object', 'number', 'boolean'].includes(typeof message)) {
       throw invalidArgType('message', ['string', 'object', 'number', 'boolean'], message)
     }
-    if (handle) {
-      if (typeof handle === 'object' && isHandle(handle)) throw unsupported('Sending a handle over IPC (sendHandle)')
-      throw invalidHandleType()
-    }
-    return write(message, opts, callback as SendCallback | undefined)
+    if (handle !== undefined && handle !== null && typeof handle !== 'object') throw invalidHandleType()
+    return sendMessage(message, (handle || undefined) as object | undefined, opts, callback as SendCallback | undefined)
   }
 
-  target.disconnect = function disconnect(): void {
-    if (!target.connected) {
-      target.emit('error', ipcDisconnected())
-      return
-    }
-    target.connected = false
+  /** The disconnect itself: our end closed a tick later, then 'disconnect'. */
+  function closeChannel(): void {
     target.channel = null
-    const finish = () => {
+    process.nextTick(() => {
       // Our end is closed at once (writes still queued are dropped, as child_process drops
       // them); 'close' waits for it, so it comes after 'disconnect'.
       const wasOpen = open
@@ -319,8 +470,17 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       socket?.destroy()
       target.emit('disconnect')
       if (wasOpen) closed()
+    })
+  }
+
+  target.disconnect = function disconnect(): void {
+    if (!target.connected) {
+      target.emit('error', ipcDisconnected())
+      return
     }
-    process.nextTick(finish)
+    target.connected = false
+    // Messages waiting behind a handle go first, as child_process lets them.
+    if (queue === null) closeChannel()
   }
 
   if (socket === null) {
