@@ -240,8 +240,3 @@ export function missingArgs(name: string): Coded<TypeError> {
 export function invalidHandleType(): Coded<TypeError> {
   return coded(new TypeError('This handle type cannot be sent'), 'ERR_INVALID_HANDLE_TYPE')
 }
-
-/** Something child_process can do that this package cannot (yet): passing handles over IPC. */
-export function unsupported(what: string): Coded<Error> {
-  return coded(new Error(`${what} is not supported by pidfd`), 'ERR_PIDFD_UNSUPPORTED')
-}
