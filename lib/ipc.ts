@@ -116,6 +116,8 @@ function isInternal(message: unknown): message is { cmd: string } {
 interface NativeHandle {
   fd?: number
   readStop?: () => void
+  onread?: unknown
+  close?: () => void
 }
 
 /** dgram keeps its handle under a symbol of its own ('state symbol'). */
@@ -224,7 +226,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
    */
   let queue: Array<{ message: unknown; handle: object | undefined; options: Options; callback: SendCallback | undefined }> | null = null
   /** The handle message waiting for its ACK: sent again on a NACK. */
-  let pending: { message: unknown; handle: object; options: Options; retransmissions: number } | null = null
+  let pending: { message: unknown; handle: object; options: Options; retransmissions: number; detached: NativeHandle | null } | null = null
   /** Writes of ours not yet done: a handle goes only once they are (it bypasses the socket). */
   let writing = 0
 
@@ -275,10 +277,12 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     if (sent) {
       if (!ack && sent.retransmissions < MAX_RETRANSMISSIONS) {
         sendMessage(sent.message, sent.handle, sent.options, undefined, sent.retransmissions + 1)
+        // Still ours to close once the child has it.
+        if (pending) (pending as { detached: NativeHandle | null }).detached ??= sent.detached
       } else {
         if (!ack) process.emitWarning('Handle did not reach the receiving process correctly', 'SentHandleNotReceivedWarning')
-        // A socket sent without keepOpen is the child's now: ours is closed.
-        if (sent.handle instanceof net.Socket && !sent.options.keepOpen) sent.handle.destroy()
+        // A socket sent without keepOpen is the child's now: our copy is closed.
+        sent.detached?.close?.()
       }
     }
     for (const w of waiting) sendMessage(w.message, w.handle, w.options, w.callback)
@@ -411,13 +415,23 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       if (typeof fd !== 'number' || fd < 0) return write(message, options, callback)
       const wrapped: Record<string, unknown> = { cmd: 'NODE_HANDLE', type: found.type, msg: message }
       if (handle instanceof dgram.Socket) wrapped.dgramType = (handle as unknown as { type: string }).type
+      let detached: NativeHandle | null = null
       if (handle instanceof net.Socket && !options.keepOpen) {
-        // The socket is the child's from here on: this process stops reading it.
-        found.native?.readStop?.()
-        handle.pause()
+        // As child_process: the socket is the child's from here on. Its libuv handle is taken
+        // off it (no more reading, no timeout) and closed once the child has the descriptor.
+        detached = found.native as NativeHandle
+        detached.onread = () => {}
+        detached.readStop?.()
+        ;(handle as unknown as { _handle: unknown })._handle = null
+        handle.setTimeout(0)
+        // …and its server no longer counts it (Node's server asks the child about it instead;
+        // this package does not track sent sockets: see the top of this file).
+        const server = (handle as unknown as { server?: { _connections: number } | null }).server
+        if (server) server._connections--
       }
       queue = []
-      pending = { message, handle, options, retransmissions }
+      // Sent again on a NACK: the libuv handle itself where the socket gave it up.
+      pending = { message, handle: detached ?? handle, options, retransmissions, detached }
       const frame = codec.encode(wrapped)
       sendWithFd(typeof frame === 'string' ? Buffer.from(frame) : frame, fd, options, callback)
       return socket === null ? true : queued(socket) < HIGH_WATER
