@@ -63,6 +63,12 @@ export declare class NativePidFd {
 export declare function features(): NativeFeatures
 
 /**
+ * Sends `bytes` on the IPC socket `sock` with the descriptor `fd` as SCM_RIGHTS, not waiting:
+ * the count of bytes the socket took (EAGAIN when none).
+ */
+export declare function ipcSendHandle(sock: number, bytes: Buffer, fd: number): number
+
+/**
  * Whether this kernel has what the package needs: `pidfd_open` and `waitid(P_PIDFD)`
  * (Linux ≥ 5.4), not blocked by seccomp. Detected once.
  */

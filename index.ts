@@ -4,6 +4,8 @@ import { binding } from './lib/native.js'
 
 export { PidFd, AsyncPidFd, type FromPidOptions, type WaitOptions } from './lib/pidfd.js'
 export { spawn, Subprocess, type SpawnedExit, type SpawnExtras, type SpawnOptions, type StdioKind, type StdioEntry } from './lib/subprocess.js'
+export { fork, type ForkOptions } from './lib/fork.js'
+export { Channel, type Serialization, type SendCallback } from './lib/ipc.js'
 export {
   exec,
   execFile,

@@ -210,3 +210,33 @@ export function abortError(cause: unknown): Error & { code: string } {
   // Not one of Node's ERR_* errors: its string is plain "AbortError: …", as Node's is.
   return new AbortError(undefined, { cause })
 }
+
+/** send() after the channel was closed (through the callback, or 'error'). */
+export function ipcChannelClosed(): Coded<Error> {
+  return coded(new Error('Channel closed'), 'ERR_IPC_CHANNEL_CLOSED')
+}
+
+/** disconnect() on a channel that is no longer connected (emitted as 'error'). */
+export function ipcDisconnected(): Coded<Error> {
+  return coded(new Error('IPC channel is already disconnected'), 'ERR_IPC_DISCONNECTED')
+}
+
+/** Two 'ipc' entries in stdio. */
+export function ipcOnePipe(): Coded<Error> {
+  return coded(new Error('Child process can have only one IPC pipe'), 'ERR_IPC_ONE_PIPE')
+}
+
+/** fork() with a stdio array without 'ipc'. */
+export function ipcRequired(name: string): Coded<Error> {
+  return coded(new Error(`Forked processes must have an IPC channel, missing value 'ipc' in ${name}`), 'ERR_CHILD_PROCESS_IPC_REQUIRED')
+}
+
+/** A required argument left out ("The "message" argument must be specified"). */
+export function missingArgs(name: string): Coded<TypeError> {
+  return coded(new TypeError(`The "${name}" argument must be specified`), 'ERR_MISSING_ARGS')
+}
+
+/** send() with a sendHandle that is no handle at all. */
+export function invalidHandleType(): Coded<TypeError> {
+  return coded(new TypeError('This handle type cannot be sent'), 'ERR_INVALID_HANDLE_TYPE')
+}

@@ -7,7 +7,7 @@ import type { Stream } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { isMainThread } from 'node:worker_threads'
 
-import { invalidArgType, invalidArgValue, invalidSyncForkInput, ipcSyncFork, outOfRange, unknownSignal } from './errors.js'
+import { invalidArgType, invalidArgValue, invalidSyncForkInput, ipcOnePipe, ipcSyncFork, outOfRange, unknownSignal } from './errors.js'
 
 /**
  * child_process changed between Node versions (Node 24 warns DEP0190; Node 25 checks uid, gid,
@@ -97,11 +97,12 @@ function streamFd(stream: object): { fd: number; handle: boolean } | null {
 }
 
 /**
- * The stdio entries, as Node reads them: codes for the native side, and the streams handed
- * over. `sync`: as spawnSync reads them ('ipc' is ERR_IPC_SYNC_FORK; a string or a buffer entry
- * is left out, as Node's getValidStdio leaves it out, so later entries move down).
+ * The stdio entries, as Node reads them: codes for the native side, the streams handed over,
+ * and the index of the 'ipc' entry (a socket pair, as a pipe is; one at most). `sync`: as
+ * spawnSync reads them ('ipc' is ERR_IPC_SYNC_FORK; a string or a buffer entry is left out, as
+ * Node's getValidStdio leaves it out, so later entries move down).
  */
-export function stdioCodes(stdio: unknown, sync = false): { codes: number[]; handedOver: Stream[] } {
+export function stdioCodes(stdio: unknown, sync = false): { codes: number[]; handedOver: Stream[]; ipc: number | undefined } {
   let list: unknown[]
   // A missing or falsy stdio is 'pipe', as child_process has it.
   if (!stdio) stdio = 'pipe'
@@ -114,13 +115,16 @@ export function stdioCodes(stdio: unknown, sync = false): { codes: number[]; han
   while (list.length < 3) list.push(undefined)
   const handedOver: Stream[] = []
   const codes: number[] = []
+  let ipc: number | undefined
   list.forEach((entry, i) => {
     entry ??= i < 3 ? 'pipe' : 'ignore'
     if (entry === 'ignore') codes.push(IGNORE)
     else if (entry === 'pipe' || entry === 'overlapped' || (typeof entry === 'number' && entry < 0)) codes.push(PIPE)
     else if (entry === 'ipc') {
       if (sync) throw ipcSyncFork()
-      throw invalidArgValue(`options.stdio[${i}]`, entry, 'is not supported: pidfd.spawn has no IPC channel (use child_process.fork)')
+      if (ipc !== undefined) throw ipcOnePipe()
+      ipc = codes.length
+      codes.push(PIPE)
     } else if (entry === 'inherit') codes.push(INHERIT)
     else if (typeof entry === 'number') codes.push(Math.trunc(entry))
     else if (typeof entry === 'string' || ArrayBuffer.isView(entry)) {
@@ -132,7 +136,7 @@ export function stdioCodes(stdio: unknown, sync = false): { codes: number[]; han
       codes.push(found.fd)
     }
   })
-  return { codes, handedOver }
+  return { codes, handedOver, ipc }
 }
 
 /**

@@ -18,6 +18,7 @@ import type { Readable, Stream, Writable } from 'node:stream'
 import { binding, type NativePidFd } from './native.js'
 import { abortError, callNative, fromNative, invalidArgType, invalidArgValue } from './errors.js'
 import type { ExitInfo, ResourceUsage } from './exit.js'
+import { type Channel, type ChannelTarget, setupChannel, type Serialization } from './ipc.js'
 import { checkTimeout, envPairs, normalizeSpawnArguments, PIPE, stdioCodes } from './normalize.js'
 import { AsyncPidFd, kOwnChild, type OwnChild, type Waiter } from './pidfd.js'
 import { toSignalNumber } from './signals.js'
@@ -80,6 +81,21 @@ interface Resolved {
   signal: AbortSignal | undefined
   /** Streams of ours that became the child's descriptors: no longer read here. */
   handedOver: Stream[]
+  /** The index of the 'ipc' entry, if any. */
+  ipc: number | undefined
+  serialization: Serialization
+}
+
+/**
+ * The child's environment with its end of the IPC channel named in it, as child_process names
+ * it (NODE_CHANNEL_FD, NODE_CHANNEL_SERIALIZATION_MODE; the same names given in `env` are
+ * replaced).
+ */
+function withChannel(pairs: string[] | undefined, ipc: number, serialization: Serialization): string[] {
+  const base = pairs ?? envPairs({ ...process.env })!
+  return base
+    .filter((pair) => !pair.startsWith('NODE_CHANNEL_FD=') && !pair.startsWith('NODE_CHANNEL_SERIALIZATION_MODE='))
+    .concat(`NODE_CHANNEL_FD=${ipc}`, `NODE_CHANNEL_SERIALIZATION_MODE=${serialization}`)
 }
 
 /** Reads `spawn(file, args, options)` as child_process does: the same coercions and errors. */
@@ -98,19 +114,21 @@ function resolve(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Resol
   }
   const killSignal = toSignalNumber((killSignalOption as NodeJS.Signals | number | null | undefined) ?? 'SIGTERM')
 
-  const { codes, handedOver } = stdioCodes(opts.stdio)
-  // Checked as child_process checks it, and ignored: it only matters with an IPC channel.
-  const serialization = opts.serialization
-  if (serialization !== undefined && serialization !== 'json' && serialization !== 'advanced') {
-    throw invalidArgValue('options.serialization', serialization, "must be one of: undefined, 'json', 'advanced'")
+  const { codes, handedOver, ipc } = stdioCodes(opts.stdio)
+  // Checked as child_process checks it, with or without an IPC channel.
+  const serializationOption = opts.serialization
+  if (serializationOption !== undefined && serializationOption !== 'json' && serializationOption !== 'advanced') {
+    throw invalidArgValue('options.serialization', serializationOption, "must be one of: undefined, 'json', 'advanced'")
   }
+  const serialization: Serialization = serializationOption ?? 'json'
+  const env = envPairs(opts.env)
   return {
     file,
     spawnargs,
     native: {
       file,
       argv: spawnargs,
-      env: envPairs(opts.env),
+      env: ipc === undefined ? env : withChannel(env, ipc, serialization),
       cwd,
       stdio: codes,
       detached,
@@ -122,6 +140,8 @@ function resolve(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Resol
     timeout,
     signal: signal as AbortSignal | undefined,
     handedOver,
+    ipc,
+    serialization,
   }
 }
 
@@ -214,8 +234,13 @@ export class Subprocess extends ChildProcessBase {
   override signalCode: NodeJS.Signals | null = null
   /** Whether kill() delivered a signal. */
   override killed = false
-  /** Never: there is no IPC channel. */
-  override readonly connected = false
+  /** Whether send() can be called: an IPC channel was asked for and is not disconnected yet. */
+  override connected = false
+  /**
+   * The IPC channel ('ipc' in stdio, or fork()): ref()/unref() and its descriptor (`fd`); null
+   * once disconnected, undefined without one.
+   */
+  declare readonly channel?: Channel | null
   readonly #own: AsyncPidFd
   #pidfd: AsyncPidFd | null = null
   #exit: ExitInfo | null = null
@@ -238,8 +263,14 @@ export class Subprocess extends ChildProcessBase {
     } else {
       for (const stream of resolved.handedOver) stopReading(stream)
       const fds = native ? native.takeStdio() : resolved.native.stdio.map((code) => (code === PIPE ? -2 : -1))
+      let channel: Socket | null | undefined
       this.#pipes = fds.map((fd, i): Socket | null => {
         if (fd === -1) return null
+        if (i === resolved.ipc) {
+          // The IPC channel is no stdio stream (null in stdio, as child_process has it).
+          channel = fd >= 0 ? new Socket({ fd, readable: true, writable: true }) : null
+          return null
+        }
         // A failed spawn still gets its pipes, with nothing behind them, as child_process's has.
         const socket = fd >= 0 ? new Socket({ fd, readable: i !== 0, writable: i === 0 || i > 2 }) : new Socket({ readable: i > 0 })
         // 'close' waits for every descriptor but stdin to close, as child_process's does.
@@ -257,6 +288,14 @@ export class Subprocess extends ChildProcessBase {
       this.stdin = this.#pipes[0] ?? null
       this.stdout = this.#pipes[1] ?? null
       this.stderr = this.#pipes[2] ?? null
+      if (channel !== undefined) {
+        // 'close' waits for the channel too.
+        this.#openStreams++
+        setupChannel(this as unknown as ChannelTarget, channel, resolved.serialization, () => {
+          this.#openStreams--
+          this.#maybeClose()
+        })
+      }
     }
 
     if (native === null || spawnError !== null) {

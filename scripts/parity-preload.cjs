@@ -1,8 +1,7 @@
-// Loaded with `node -r` by scripts/node-parity.ts: swaps `child_process.spawn` for pidfd's in
-// the process it is loaded into (PIDFD_PARITY_MODE=pidfd), or only wraps Node's own (=control,
-// to show the preload itself changes nothing). A call pidfd cannot serve (an 'ipc' entry in
-// stdio) goes to Node's spawn and is counted. Each call appends one word to
-// PIDFD_PARITY_LOG: "pidfd" or "ipc".
+// Loaded with `node -r` by scripts/node-parity.ts: swaps child_process's functions (spawn, fork,
+// exec, execFile and the synchronous three) for pidfd's in the process it is loaded into
+// (PIDFD_PARITY_MODE=pidfd), or only wraps Node's own (=control, to show the preload itself
+// changes nothing). Each call appends one word to PIDFD_PARITY_LOG: "pidfd".
 'use strict'
 
 const { openSync, writeSync } = require('node:fs')
@@ -27,20 +26,20 @@ function note(word) {
   }
 }
 
-function wantsIpc(args, options) {
-  const opts = Array.isArray(args) ? options : args
-  const stdio = opts !== null && typeof opts === 'object' ? opts.stdio : undefined
-  return Array.isArray(stdio) ? stdio.includes('ipc') : stdio === 'ipc'
-}
-
 childProcess.spawn = function spawn(file, args, options) {
   if (mode !== 'pidfd') return Reflect.apply(nodeSpawn, this, arguments)
-  if (wantsIpc(args, options)) {
-    note('ipc')
-    return Reflect.apply(nodeSpawn, this, arguments)
-  }
   note('pidfd')
   return Reflect.apply(pidfd.spawn, this, arguments)
+}
+
+// fork: pidfd's own with PIDFD_PARITY_FORK=1 (Node's calls its module's spawn directly, so it is
+// swapped by itself); without it Node's, as pidfd/child_process has it for now.
+const nodeFork = childProcess.fork
+const swapFork = process.env.PIDFD_PARITY_FORK === '1'
+childProcess.fork = function fork(modulePath, args, options) {
+  if (mode !== 'pidfd' || !swapFork) return Reflect.apply(nodeFork, this, arguments)
+  note('pidfd')
+  return Reflect.apply(pidfd.fork, this, arguments)
 }
 
 // exec and execFile (and their promisified forms): pidfd's own, which spawn through pidfd's

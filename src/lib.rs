@@ -271,6 +271,14 @@ pub fn spawn_sync(
     Ok(sync::spawn_sync(options, sync, input.as_deref())?)
 }
 
+/// Sends `bytes` on the IPC socket `sock` with the descriptor `fd` as SCM_RIGHTS, not waiting:
+/// the count of bytes the socket took (EAGAIN when none).
+#[napi(catch_unwind)]
+pub fn ipc_send_handle(sock: i32, bytes: Buffer, fd: i32) -> napi::Result<u32, String> {
+    let sent = sys::send_with_fd(sock, &bytes, fd).map_err(error::at("sendmsg"))?;
+    Ok(sent as u32)
+}
+
 /// The spawn helper's pid while it runs (it starts with the first spawn).
 #[napi(catch_unwind)]
 pub fn spawn_helper_pid() -> Option<i32> {

@@ -601,6 +601,19 @@ fn send_once(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::
     .map(|n| n as usize)
 }
 
+/// One `sendmsg` of `bytes` on the stream socket `sock` (not waiting, no SIGPIPE) with the
+/// descriptor `fd` as SCM_RIGHTS: how Node passes a handle over its IPC channel. The count of
+/// bytes sent (the descriptor goes with the first). Raw numbers: both belong to JavaScript
+/// objects (the channel's socket, the handle), which keep them open across the call.
+pub fn send_with_fd(sock: RawFd, bytes: &[u8], fd: RawFd) -> io::Result<usize> {
+    if sock < 0 || fd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: the caller's objects hold both descriptors open for the duration of the call.
+    let (sock, fd) = unsafe { (BorrowedFd::borrow_raw(sock), BorrowedFd::borrow_raw(fd)) };
+    send_once(sock, bytes, &[fd])
+}
+
 /// Sends all of `bytes` on a stream socket before `deadline` (`ETIMEDOUT` after it), with `fds`
 /// as SCM_RIGHTS: at most `FDS_PER_MESSAGE` a message, the first batch on the first `first`
 /// bytes, each later batch on one more byte. `bytes` must be long enough for every batch.

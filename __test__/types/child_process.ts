@@ -9,7 +9,7 @@ import type { Readable, Writable } from 'node:stream'
 import { promisify } from 'node:util'
 
 import * as cp from '../../lib/child_process.js'
-import type { ResourceUsage, SpawnedExit, Subprocess } from '../../index.js'
+import { fork as pidfdFork, type ResourceUsage, type SpawnedExit, type Subprocess } from '../../index.js'
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
 function expect<T extends true>(): T | void {}
@@ -20,6 +20,12 @@ export const spawn: typeof NodeCp.spawn = cp.spawn
 export const exec: typeof NodeCp.exec = cp.exec
 export const execFile: typeof NodeCp.execFile = cp.execFile
 export const child: NodeCp.ChildProcess = cp.spawn('true')
+export const fork: typeof NodeCp.fork = cp.fork
+// The package's fork (pidfd/child_process keeps Node's for now) stands where Node's does, and
+// gives the package's Subprocess (its exit with the usage), with Node's ForkOptions.
+export const ourFork: typeof NodeCp.fork = pidfdFork
+export const forked: Subprocess = pidfdFork('child.js', ['a'], { serialization: 'advanced', execArgv: [], silent: true })
+export const forkedExit: Promise<SpawnedExit> = pidfdFork('child.js', { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] }).exited
 
 export function checks(): void {
   // spawn: the streams follow the stdio option, as Node types them, on a Subprocess.

@@ -1,0 +1,508 @@
+// fork() and spawn with 'ipc' side by side with child_process's: real Node children, written to
+// a temp dir, talk over the channel in both serializations; the events, their order, send's
+// boolean and callback, the errors and the options come out as child_process's; and the child
+// is the package's, with its usage.
+
+import * as cp from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import dgram from 'node:dgram'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test from 'ava'
+
+import * as pidfd from '../index.js'
+import * as pidfdCp from '../lib/child_process.js'
+import { Subprocess } from '../index.js'
+import { runNode, sleep, until } from './helpers.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'pidfd-fork-'))
+function script(name: string, source: string): string {
+  const path = join(dir, name)
+  writeFileSync(path, source)
+  return path
+}
+
+// Echoes every message back; a few words steer it.
+const echo = script(
+  'echo.js',
+  `process.on('message', (m) => {
+  if (m === 'disconnect') return process.disconnect()
+  if (typeof m === 'string' && m.startsWith('exit:')) return process.exit(Number(m.slice(5)))
+  process.send(m)
+})
+`,
+)
+// Says what it was started with, then leaves.
+const argv = script(
+  'argv.js',
+  `process.send({ argv: process.argv.slice(2), execArgv: process.execArgv, cwd: process.cwd(), env: process.env.FORK_TEST, connected: process.connected })
+process.disconnect()
+`,
+)
+// Sends two messages, disconnects itself, and lives a little longer.
+const leaver = script(
+  'leaver.js',
+  `process.send('a')
+process.send('b')
+process.disconnect()
+setTimeout(() => process.exit(5), 100)
+`,
+)
+// Does not read its channel for a while (a blocked event loop).
+const blocked = script('blocked.js', `Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500)\n`)
+// Writes to stdout and stderr, and exits.
+const silent = script('silent.js', `process.stdout.write('out'); process.stderr.write('err'); process.send('done')\n`)
+// Sends a handle (a listening server), then a plain message.
+const handler = script(
+  'handle.js',
+  `const server = require('net').createServer().listen(0, () => {
+  process.send('server', server)
+  process.send('after')
+  process.on('message', () => process.exit(0))
+})
+`,
+)
+
+type Fork = typeof cp.fork
+const forks: Array<[string, Fork]> = [
+  ['child_process', cp.fork],
+  ['pidfd', pidfd.fork as unknown as Fork],
+]
+
+/** Collects events of a child in order, until 'close' (or a bound of time). */
+function record(child: cp.ChildProcess, events = ['message', 'disconnect', 'exit', 'close']): Promise<unknown[][]> {
+  const seen: unknown[][] = []
+  return new Promise((resolve) => {
+    for (const event of events) child.on(event, (...args: unknown[]) => seen.push([event, ...args.filter((a) => a !== undefined)]))
+    child.on('close', () => setImmediate(() => resolve(seen)))
+  })
+}
+
+test('fork returns the package Subprocess, an instanceof ChildProcess, from index and from pidfd/child_process', async (t) => {
+  t.is(pidfdCp.fork, pidfd.fork)
+  const child = pidfd.fork(argv)
+  t.true(child instanceof Subprocess)
+  t.true(child instanceof cp.ChildProcess)
+  t.true(child.connected)
+  const exit = await child.exited
+  t.is(exit.code, 0)
+  // The exit record has the child's usage and its own maxRSS (a Node process: megabytes).
+  t.truthy(exit.rusage)
+  t.true(exit.rusage.maxRSS > 10_000)
+  t.deepEqual(child.resourceUsage(), exit.rusage)
+})
+
+for (const serialization of ['json', 'advanced'] as const) {
+  test(`messages round-trip in ${serialization} mode as with child_process`, async (t) => {
+    const messages: unknown[] =
+      serialization === 'json'
+        ? ['text', 42, true, { a: [1, 'two', null], nested: { ok: true } }, 'ünïcödé ✓', 'x'.repeat(200_000)]
+        : [
+            'text',
+            Buffer.from('bytes'),
+            new Map<unknown, unknown>([['k', 1], [2, 'v']]),
+            new Set([1, 2]),
+            { big: 2n ** 70n },
+            new Uint16Array([1, 65535]),
+            new Date(0),
+            /re/g,
+            { deep: [Buffer.from([0, 255])] },
+            'x'.repeat(200_000),
+          ]
+    const results: unknown[][] = []
+    for (const [, fork] of forks) {
+      const child = fork(echo, [], { serialization })
+      const got: unknown[] = []
+      await new Promise<void>((resolve) => {
+        child.on('message', (m) => {
+          got.push(m)
+          if (got.length === messages.length) resolve()
+        })
+        for (const m of messages) child.send(m as string)
+      })
+      child.send('exit:0')
+      await new Promise((resolve) => child.on('close', resolve))
+      results.push(got)
+    }
+    t.deepEqual(results[1], messages.map((m) => (serialization === 'json' ? JSON.parse(JSON.stringify(m)) : m)))
+    t.deepEqual(results[1], results[0])
+    if (serialization === 'advanced') {
+      // A Buffer comes back as a Uint8Array-backed view, as child_process gives it.
+      t.is(Object.getPrototypeOf(results[1]![1]), Object.getPrototypeOf(results[0]![1]))
+    }
+  })
+}
+
+test("the child's own disconnect: 'message', 'disconnect', 'exit', 'close' in child_process's order", async (t) => {
+  const orders: unknown[][][] = []
+  for (const [, fork] of forks) orders.push(await record(fork(leaver)))
+  t.deepEqual(orders[1], [['message', 'a'], ['message', 'b'], ['disconnect'], ['exit', 5, null], ['close', 5, null]])
+  t.deepEqual(orders[1], orders[0])
+})
+
+test("the parent's disconnect: connected false at once, 'disconnect' next, the child sees its channel end", async (t) => {
+  for (const [name, fork] of forks) {
+    const child = fork(echo)
+    const events = record(child, ['disconnect', 'exit'])
+    const closed = new Promise((resolve) => child.on('close', resolve))
+    t.true(child.connected, name)
+    child.disconnect()
+    t.false(child.connected, name)
+    t.is(child.channel, null, name)
+    // A second disconnect is an 'error' (ERR_IPC_DISCONNECTED), not a throw.
+    const second = new Promise<Error>((resolve) => child.once('error', resolve))
+    child.disconnect()
+    t.is(((await second) as Error & { code: string }).code, 'ERR_IPC_DISCONNECTED', name)
+    // The child's channel ended, so nothing keeps it alive: it exits 0.
+    const exit = await new Promise((resolve) => child.on('exit', (code) => resolve(code)))
+    t.is(exit, 0, name)
+    if (name === 'pidfd') {
+      // child_process never emits 'close' after its own disconnect(); the package does.
+      await closed
+      t.deepEqual(await events, [['disconnect'], ['exit', 0, null]])
+    }
+  }
+})
+
+test('send after disconnect: false, ERR_IPC_CHANNEL_CLOSED through the callback or else an error event, as child_process', async (t) => {
+  const outcomes: unknown[] = []
+  for (const [, fork] of forks) {
+    const child = fork(echo)
+    child.disconnect()
+    const viaCallback = await new Promise<[boolean, unknown]>((resolve) => {
+      let returned: boolean | undefined
+      returned = child.send('late', (err) => resolve([returned!, err && [(err as Error & { code: string }).code, err.message]]))
+    })
+    const viaEvent = await new Promise<[boolean, unknown]>((resolve) => {
+      let returned: boolean | undefined
+      child.once('error', (err: Error & { code: string }) => resolve([returned!, [err.code, err.message]]))
+      returned = child.send('late')
+    })
+    await new Promise((resolve) => child.on('exit', resolve))
+    outcomes.push([viaCallback, viaEvent])
+  }
+  t.deepEqual(outcomes[1], [
+    [false, ['ERR_IPC_CHANNEL_CLOSED', 'Channel closed']],
+    [false, ['ERR_IPC_CHANNEL_CLOSED', 'Channel closed']],
+  ])
+  t.deepEqual(outcomes[1], outcomes[0])
+})
+
+test("send's boolean: true while little waits, false past the high-water mark; a write cut off by the child's death is no error", async (t) => {
+  const outcomes: unknown[] = []
+  for (const [, fork] of forks) {
+    const child = fork(blocked)
+    const errors: unknown[] = []
+    child.on('error', (err: Error & { code?: string }) => errors.push(err.code))
+    await new Promise((resolve) => child.once('spawn', resolve))
+    const small = child.send('small')
+    // Far more than the socket buffers take while the child does not read.
+    const written = new Promise<unknown>((resolve) => child.send('y'.repeat(4 << 20), (err) => resolve(err)))
+    const big = child.send('z')
+    // Killed with megabytes still queued: a write cut off later is not reported, and its
+    // callback gets null (child_process's does too).
+    child.kill()
+    await new Promise((resolve) => child.on('close', resolve))
+    outcomes.push([small, big, await written, errors])
+  }
+  t.deepEqual(outcomes[1], [true, false, null, []])
+  t.deepEqual(outcomes[1], outcomes[0])
+})
+
+test('argv, execArgv (default this process one, or the option), cwd and env reach the child as with child_process', async (t) => {
+  const seen: unknown[] = []
+  for (const [, fork] of forks) {
+    for (const options of [{}, { execArgv: ['--no-warnings'], cwd: dir, env: { ...process.env, FORK_TEST: 'yes' } }]) {
+      const child = fork(argv, ['one', 'two'], options)
+      seen.push(await new Promise((resolve) => child.once('message', resolve)))
+      await new Promise((resolve) => child.on('close', resolve))
+    }
+  }
+  t.deepEqual(seen[2], { argv: ['one', 'two'], execArgv: process.execArgv, cwd: process.cwd(), connected: true })
+  t.deepEqual(seen[3], { argv: ['one', 'two'], execArgv: ['--no-warnings'], cwd: dir, env: 'yes', connected: true })
+  t.deepEqual(seen.slice(2), seen.slice(0, 2))
+})
+
+test('silent pipes stdout and stderr; without it they are inherited (no streams)', async (t) => {
+  for (const [name, fork] of forks) {
+    const child = fork(silent, { silent: true })
+    t.truthy(child.stdout, name)
+    t.truthy(child.stderr, name)
+    t.is(child.stdio.length as number, 4, name)
+    t.is(child.stdio[3], null, name)
+    let out = ''
+    let err = ''
+    child.stdout!.on('data', (d) => (out += d))
+    child.stderr!.on('data', (d) => (err += d))
+    await new Promise((resolve) => child.on('close', resolve))
+    t.deepEqual([out, err], ['out', 'err'], name)
+    const inherited = fork(argv, { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] })
+    t.is(inherited.stdout, null, name)
+    await new Promise((resolve) => inherited.on('close', resolve))
+  }
+})
+
+test('exit codes and signals as child_process reports them', async (t) => {
+  const seen: unknown[] = []
+  for (const [, fork] of forks) {
+    const exited = fork(echo)
+    exited.send('exit:7')
+    seen.push(await new Promise((resolve) => exited.on('exit', (code, signal) => resolve([code, signal]))))
+    const killed = fork(echo)
+    killed.kill('SIGKILL')
+    seen.push(await new Promise((resolve) => killed.on('exit', (code, signal) => resolve([code, signal]))))
+  }
+  t.deepEqual(seen.slice(2), [[7, null], [null, 'SIGKILL']])
+  t.deepEqual(seen.slice(2), seen.slice(0, 2))
+})
+
+test('messages sent before anyone listens are kept for the first listener', async (t) => {
+  for (const [name, fork] of forks) {
+    const child = fork(leaver)
+    await new Promise((resolve) => child.on('disconnect', resolve))
+    // Both messages came before the 'disconnect'; nobody listened then.
+    const got: unknown[] = []
+    child.on('message', (m) => got.push(m))
+    await new Promise((resolve) => child.on('close', resolve))
+    t.deepEqual(got, [], name)
+  }
+  for (const [name, fork] of forks) {
+    const child = fork(echo)
+    child.send('early')
+    await sleep(300)
+    const got = await new Promise((resolve) => child.on('message', resolve))
+    t.is(got, 'early', name)
+    child.send('exit:0')
+    await new Promise((resolve) => child.on('close', resolve))
+  }
+})
+
+test('channel.unref() lets the parent exit while the child lives; a referenced channel keeps it alive', async (t) => {
+  const child = script('forever.js', `setTimeout(() => {}, 30_000); process.on('message', () => {})\n`)
+  for (const lib of ['child_process', 'pidfd']) {
+    const forkFn = lib === 'pidfd' ? 'pidfd.fork' : "require('child_process').fork"
+    const run = (unrefChannel: boolean) =>
+      runNode(
+        // The child's stdio is not the parent's, which runNode waits on.
+        `const child = ${forkFn}(${JSON.stringify(child)}, { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+console.log(child.pid);
+child.unref();
+${unrefChannel ? 'child.channel.unref();' : 'setTimeout(() => { console.log("still here"); child.kill(); }, 1500).unref();'}`,
+        { timeoutMs: 10_000 },
+      )
+    const unrefd = await run(true)
+    t.is(unrefd.code, 0, lib)
+    const pid = Number(unrefd.stdout.trim())
+    t.true(pid > 0, lib)
+    // The child outlives its parent.
+    t.notThrows(() => process.kill(pid, 0), lib)
+    process.kill(pid, 'SIGKILL')
+    const kept = await run(false)
+    t.is(kept.stdout.trim().split('\n')[1], 'still here', lib)
+  }
+})
+
+test("spawn with 'ipc' anywhere in stdio: NODE_CHANNEL_FD names it, the serialization is told, a Node child talks on it", async (t) => {
+  const env: string[] = []
+  for (const spawn of [cp.spawn, pidfd.spawn as unknown as typeof cp.spawn]) {
+    const sh = spawn('sh', ['-c', 'echo "$NODE_CHANNEL_FD $NODE_CHANNEL_SERIALIZATION_MODE"'], {
+      stdio: ['ignore', 'pipe', 'ignore', 'ignore', 'ignore', 'ipc'],
+      serialization: 'advanced',
+    })
+    let out = ''
+    sh.stdout!.on('data', (d) => (out += d))
+    await new Promise((resolve) => sh.on('close', resolve))
+    env.push(out)
+  }
+  t.deepEqual(env, ['5 advanced\n', '5 advanced\n'])
+
+  const child = pidfd.spawn(process.execPath, [echo], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] })
+  t.true(child.connected)
+  t.is(child.stdio[3], null)
+  t.is(typeof child.channel?.fd, 'number')
+  child.send({ hello: 'node' })
+  t.deepEqual(await new Promise((resolve) => child.once('message', resolve)), { hello: 'node' })
+  child.send('disconnect')
+  await new Promise((resolve) => child.on('close', resolve))
+  t.is(child.exitCode, 0)
+  t.truthy((await child.exited).rusage)
+})
+
+test('internal messages (cmd NODE_…) are no message, as child_process keeps them', async (t) => {
+  const internal = script(
+    'internal.js',
+    `process.send({ cmd: 'NODE_SOMETHING', x: 1 }); process.send({ cmd: 'NODE_' }); process.send('plain'); process.disconnect()\n`,
+  )
+  const seen: unknown[] = []
+  for (const [, fork] of forks) {
+    const child = fork(internal)
+    const got: unknown[] = []
+    child.on('message', (m) => got.push(['message', m]))
+    child.on('internalMessage', (m: unknown) => got.push(['internal', m]))
+    await new Promise((resolve) => child.on('close', resolve))
+    seen.push(got)
+  }
+  t.deepEqual(seen[1], [['internal', { cmd: 'NODE_SOMETHING', x: 1 }], ['message', { cmd: 'NODE_' }], ['message', 'plain']])
+  t.deepEqual(seen[1], seen[0])
+})
+
+/** The error a call throws, in a comparable shape. */
+function thrown(fn: () => unknown): unknown {
+  try {
+    const child = fn() as cp.ChildProcess | undefined
+    child?.kill?.()
+    return 'no throw'
+  } catch (err) {
+    const e = err as Error & { code?: string }
+    return [e.constructor.name, e.code, e.message]
+  }
+}
+
+test('bad arguments throw as child_process throws', async (t) => {
+  const calls: Array<(fork: Fork) => unknown> = [
+    (f) => f(1 as never),
+    (f) => f('a\0b'),
+    (f) => f(echo, 'nope' as never),
+    (f) => f(echo, [], 'nope' as never),
+    (f) => f(echo, { stdio: ['pipe', 'pipe', 'pipe'] }),
+    (f) => f(echo, { stdio: ['pipe', 'pipe', 'pipe', 'ipc', 'ipc'] }),
+    (f) => f(echo, { stdio: 'bogus' as never }),
+    (f) => f(echo, { execPath: 'no\0de' }),
+    (f) => f(echo, { serialization: 'xml' as never }),
+    (f) => f(echo, { timeout: -1 }),
+    (f) => f(echo, { killSignal: 'SIGNOPE' as never }),
+  ]
+  for (const call of calls) t.deepEqual(thrown(() => call(forks[1]![1])), thrown(() => call(forks[0]![1])), String(call))
+  t.deepEqual(thrown(() => pidfd.spawn('true', { stdio: ['ipc', 'pipe', 'ipc'] })), ['Error', 'ERR_IPC_ONE_PIPE', 'Child process can have only one IPC pipe'])
+
+  // send()'s own checks, on a live channel.
+  const sends: Array<(child: cp.ChildProcess) => unknown> = [
+    (c) => c.send(undefined as never),
+    (c) => c.send((() => {}) as never),
+    (c) => c.send(Symbol('s') as never),
+    (c) => c.send(1n as never),
+    (c) => c.send('x', undefined, 'nope' as never),
+    (c) => c.send('x', {} as never),
+  ]
+  const children = forks.map(([, fork]) => fork(echo))
+  for (const send of sends) t.deepEqual(thrown(() => send(children[1]!)), thrown(() => send(children[0]!)), String(send))
+  for (const child of children) child.kill()
+  await Promise.all(children.map((c) => new Promise((resolve) => c.on('close', resolve))))
+})
+
+// Takes the handles the parent sends: a server it answers on, a socket it writes to, a UDP
+// socket it names; says what it got, in order.
+const taker = script(
+  'taker.js',
+  `process.on('message', (m, handle) => {
+  // The handles it holds would keep it alive.
+  if (m === 'bye') return process.exit(0)
+  const kind = handle && handle.constructor.name
+  if (m === 'server') handle.on('connection', (c) => c.end('served by the child'))
+  if (m === 'socket') handle.end('written by the child')
+  process.send({ m, kind, udp: m === 'udp' ? typeof handle.address().port : undefined })
+})
+`,
+)
+
+for (const serialization of ['json', 'advanced'] as const) {
+  test(`handles sent to the child (${serialization}): a net.Server, a net.Socket, a dgram.Socket arrive and work there, as with child_process`, async (t) => {
+    const results: unknown[] = []
+    for (const [, fork] of forks) {
+      const child = fork(taker, { serialization })
+      const got: unknown[] = []
+      // (As JSON: the advanced serialization keeps undefined members.)
+      child.on('message', (m) => got.push(JSON.parse(JSON.stringify(m))))
+      const server = net.createServer()
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      const port = (server.address() as net.AddressInfo).port
+      // What comes after a handle waits for the child's ACK, and keeps its order.
+      const returned = [child.send('server', server), child.send('plain')]
+      await until(() => got.length === 2)
+      server.close()
+      // The child answers on the server it was given.
+      const answer = await new Promise<string>((resolve) => {
+        let text = ''
+        net.connect(port, '127.0.0.1').on('data', (d) => (text += d)).on('end', () => resolve(text))
+      })
+      // A connection of ours, handed over: the child writes to it.
+      const peer = net.createServer((socket) => child.send('socket', socket))
+      await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve))
+      const written = await new Promise<string>((resolve) => {
+        let text = ''
+        net.connect((peer.address() as net.AddressInfo).port, '127.0.0.1').on('data', (d) => (text += d)).on('end', () => resolve(text))
+      })
+      peer.close()
+      const udp = dgram.createSocket('udp4')
+      await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve))
+      const callback = await new Promise((resolve) => child.send('udp', udp, resolve))
+      await until(() => got.length === 4)
+      udp.close()
+      child.send('bye')
+      await new Promise((resolve) => child.on('close', resolve))
+      results.push({ returned, got, answer, written, callback })
+    }
+    t.deepEqual(results[1], {
+      // The second waits behind the handle: true, as the first in the queue (child_process's rule).
+      returned: [true, true],
+      got: [
+        { m: 'server', kind: 'Server' },
+        { m: 'plain' },
+        { m: 'socket', kind: 'Socket' },
+        { m: 'udp', kind: 'Socket', udp: 'number' },
+      ],
+      answer: 'served by the child',
+      written: 'written by the child',
+      callback: null,
+    })
+    t.deepEqual(results[1], results[0])
+  })
+}
+
+test('a handle the child sends is refused (ERR_PIDFD_UNSUPPORTED warning); later messages still come; no handle is no handle', async (t) => {
+  const child = pidfd.fork(handler)
+  t.throws(() => child.send('s', {} as never), { code: 'ERR_INVALID_HANDLE_TYPE' })
+  t.throws(() => child.send('s', 'nope' as never), { code: 'ERR_INVALID_HANDLE_TYPE' })
+  const warnings: Array<Error & { code?: string }> = []
+  const onWarning = (w: Error) => warnings.push(w)
+  process.on('warning', onWarning)
+  const got: unknown[] = []
+  child.on('message', (m, handle) => {
+    got.push([m, handle])
+    child.send('bye')
+  })
+  await new Promise((resolve) => child.on('close', resolve))
+  process.off('warning', onWarning)
+  t.deepEqual(got, [['after', undefined]])
+  t.true(warnings.some((w) => w.code === 'ERR_PIDFD_UNSUPPORTED'))
+  t.is(child.exitCode, 0)
+})
+
+test('a failed fork (no such execPath): error, the send fails with EPIPE, then close, as child_process', async (t) => {
+  const seen: unknown[] = []
+  for (const [, fork] of forks) {
+    const child = fork(echo, { execPath: join(dir, 'no-such-node') })
+    const events: unknown[] = []
+    child.on('error', (e: Error & { code: string }) => events.push(['error', e.code]))
+    child.on('disconnect', () => events.push(['disconnect']))
+    events.push(['connected', child.connected, child.send('x', (e) => events.push(['callback', (e as Error & { code: string }).code]))])
+    await new Promise((resolve) => child.on('close', (code) => resolve(events.push(['close', code]))))
+    await until(() => events.some((e) => (e as unknown[])[0] === 'disconnect'), 2000)
+    seen.push(events)
+  }
+  t.deepEqual(seen[1], [['connected', true, true], ['error', 'ENOENT'], ['callback', 'EPIPE'], ['close', -2], ['disconnect']])
+  t.deepEqual(seen[1], seen[0])
+})
+
+test('timeout, signal and killSignal reach the forked child', async (t) => {
+  const timed = pidfd.fork(echo, { timeout: 200, killSignal: 'SIGKILL' })
+  const [code, signal] = await new Promise<unknown[]>((resolve) => timed.on('exit', (...a) => resolve(a)))
+  t.deepEqual([code, signal], [null, 'SIGKILL'])
+  const controller = new AbortController()
+  const aborted = pidfd.fork(echo, { signal: controller.signal })
+  const error = new Promise<Error>((resolve) => aborted.on('error', resolve))
+  controller.abort()
+  t.is((await error).name, 'AbortError')
+  t.is((await aborted.exited).signal, 'SIGTERM')
+})

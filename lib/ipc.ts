@@ -1,0 +1,510 @@
+// The IPC channel of a child spawned with 'ipc' in its stdio (fork() always has one): a socket
+// pair as the package's pipes are, our end a net.Socket, the child's end announced to it in
+// NODE_CHANNEL_FD, as child_process announces it, so a Node child's process.send(),
+// process.on('message') and process.disconnect() talk to it. The messages are framed as
+// child_process frames them (NODE_CHANNEL_SERIALIZATION_MODE):
+//   json      one JSON text per message, ended by '\n';
+//   advanced  a 4-byte big-endian length, then the v8 serialization of the message, with the
+//             host-object rule of child_process (a tag 0 before an ArrayBufferView, written by
+//             v8; a tag 1 before any other host object, written as a plain object).
+// Handles (net.Socket, net.Server, dgram.Socket, and the native TCP, Pipe, UDP) go as Node
+// sends them: a NODE_HANDLE message written with the handle's descriptor as SCM_RIGHTS (one
+// sendmsg, src/sys.rs), then nothing else until the child's NODE_HANDLE_ACK (a NACK sends it
+// again). Receiving one is not supported (our end is read as a plain stream, which drops the
+// descriptors): a handle the child sends is refused with the NACK Node's own parent sends when a
+// handle goes missing, and this process warns once (ERR_PIDFD_UNSUPPORTED).
+
+import dgram from 'node:dgram'
+import { EventEmitter } from 'node:events'
+import net, { type Socket } from 'node:net'
+import { StringDecoder } from 'node:string_decoder'
+import { DefaultDeserializer, DefaultSerializer } from 'node:v8'
+
+import { fromNative, invalidArgType, invalidHandleType, ipcChannelClosed, ipcDisconnected, missingArgs, systemError } from './errors.js'
+import { binding } from './native.js'
+
+export type Serialization = 'json' | 'advanced'
+
+/** As child_process: send() says false once this many bytes wait to be written. */
+const HIGH_WATER = 65536 * 2
+
+interface Codec {
+  /** The messages complete in the bytes read so far. */
+  decode(chunk: Buffer): unknown[]
+  /** Part of a message is read, not all. */
+  buffering(): boolean
+  encode(message: unknown): Buffer | string
+}
+
+function jsonCodec(): Codec {
+  const decoder = new StringDecoder('utf8')
+  let partial = ''
+  return {
+    decode(chunk) {
+      const lines = (partial + decoder.write(chunk)).split('\n')
+      partial = lines.pop()!
+      return lines.map((line) => JSON.parse(line) as unknown)
+    },
+    buffering: () => partial.length > 0,
+    encode: (message) => `${JSON.stringify(message)}\n`,
+  }
+}
+
+const VIEW = 0
+const OTHER = 1
+
+// v8's host-object hooks, which @types/node leaves out.
+const SerializerBase = DefaultSerializer as unknown as new () => DefaultSerializer & { _writeHostObject(object: object): void }
+const DeserializerBase = DefaultDeserializer as unknown as new (buffer: Uint8Array) => DefaultDeserializer & { _readHostObject(): unknown }
+
+class Serializer extends SerializerBase {
+  override _writeHostObject(object: object): void {
+    if (ArrayBuffer.isView(object)) {
+      this.writeUint32(VIEW)
+      super._writeHostObject(object)
+    } else {
+      this.writeUint32(OTHER)
+      this.writeValue({ ...object })
+    }
+  }
+}
+
+class Deserializer extends DeserializerBase {
+  override _readHostObject(): unknown {
+    if (this.readUint32() === VIEW) return super._readHostObject()
+    return this.readValue()
+  }
+}
+
+function advancedCodec(): Codec {
+  let pending: Buffer = Buffer.alloc(0)
+  return {
+    decode(chunk) {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+      const messages: unknown[] = []
+      while (pending.length >= 4) {
+        const end = 4 + pending.readUInt32BE(0)
+        if (pending.length < end) break
+        const reader = new Deserializer(pending.subarray(4, end))
+        reader.readHeader()
+        messages.push(reader.readValue())
+        pending = pending.subarray(end)
+      }
+      return messages
+    },
+    buffering: () => pending.length > 0,
+    encode(message) {
+      const writer = new Serializer()
+      writer.writeHeader()
+      writer.writeValue(message)
+      const body = writer.releaseBuffer()
+      const frame = Buffer.allocUnsafe(4 + body.length)
+      frame.writeUInt32BE(body.length, 0)
+      body.copy(frame, 4)
+      return frame
+    },
+  }
+}
+
+/** Messages child_process keeps to itself ('internalMessage'): a `cmd` starting with NODE_. */
+function isInternal(message: unknown): message is { cmd: string } {
+  const cmd = (message as { cmd?: unknown } | null)?.cmd
+  return typeof message === 'object' && typeof cmd === 'string' && cmd.length > 5 && cmd.startsWith('NODE_')
+}
+
+/** A libuv handle as Node's objects hold it: its descriptor, and reading to stop. */
+interface NativeHandle {
+  fd?: number
+  readStop?: () => void
+  onread?: unknown
+  close?: () => void
+}
+
+/** dgram keeps its handle under a symbol of its own ('state symbol'). */
+function dgramHandle(socket: dgram.Socket): NativeHandle | undefined {
+  const key = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'state symbol')
+  return key ? (socket as unknown as Record<symbol, { handle?: NativeHandle }>)[key]?.handle : undefined
+}
+
+/**
+ * What child_process calls a handle, with the type its message names, and the libuv handle
+ * whose descriptor goes over; null for anything else (ERR_INVALID_HANDLE_TYPE).
+ */
+function handleOf(handle: object): { type: string; native: NativeHandle | null | undefined } | null {
+  if (handle instanceof net.Socket) return { type: 'net.Socket', native: (handle as unknown as { _handle?: NativeHandle | null })._handle }
+  if (handle instanceof net.Server) return { type: 'net.Server', native: (handle as unknown as { _handle?: NativeHandle | null })._handle }
+  if (handle instanceof dgram.Socket) return { type: 'dgram.Socket', native: dgramHandle(handle) }
+  // The native handles themselves (TCP, Pipe, UDP), as child_process also takes them.
+  const name = (handle as { constructor?: { name?: unknown } }).constructor?.name
+  if (name === 'TCP' || name === 'Pipe') return { type: 'net.Native', native: handle as NativeHandle }
+  if (name === 'UDP') return { type: 'dgram.Native', native: handle as NativeHandle }
+  return null
+}
+
+/** As child_process: a handle the child has not acknowledged is sent again, this many times. */
+const MAX_RETRANSMISSIONS = 3
+
+export type SendCallback = (error: Error | null) => void
+/** send()'s options: `keepOpen` (a socket sent stays open here too), and the legacy swallowErrors. */
+interface Options {
+  swallowErrors?: boolean
+  keepOpen?: boolean
+}
+
+/** The subprocess side of a channel: what setupChannel puts on it. */
+export interface ChannelTarget extends EventEmitter {
+  connected: boolean
+  channel: Channel | null | undefined
+  send?: (message: unknown, sendHandle?: unknown, options?: unknown, callback?: unknown) => boolean
+  disconnect?: () => void
+}
+
+/**
+ * `subprocess.channel`: ref() and unref() of the channel (a connected channel keeps the event
+ * loop alive, as child_process's does; unref() lets the process exit while it is open), and its
+ * descriptor.
+ */
+export class Channel extends EventEmitter {
+  readonly #socket: Socket | null
+
+  /** @internal */
+  constructor(socket: Socket | null) {
+    super()
+    this.#socket = socket
+  }
+
+  /** Keep the event loop alive while the channel is open (the default). */
+  ref(): void {
+    this.#socket?.ref()
+  }
+
+  /** Let the event loop end while the channel is open. */
+  unref(): void {
+    this.#socket?.unref()
+  }
+
+  /** Our end's descriptor. */
+  get fd(): number | undefined {
+    const fd = (this.#socket as { _handle?: { fd?: number } } | null)?._handle?.fd
+    return typeof fd === 'number' && fd >= 0 ? fd : undefined
+  }
+}
+
+interface WritableInternals {
+  _writableState?: { writing?: boolean; writelen?: number }
+  _handle?: { writeQueueSize?: number } | null
+}
+
+/**
+ * Bytes waiting to be written, measured as child_process measures its channel's: what the
+ * kernel has not taken of the write under way, and the whole of the writes queued behind it.
+ */
+function queued(socket: Socket): number {
+  const s = socket as Socket & WritableInternals
+  const state = s._writableState
+  const inFlight = state?.writing ? (state.writelen ?? 0) : 0
+  return socket.writableLength - inFlight + (s._handle?.writeQueueSize ?? 0)
+}
+
+/**
+ * Gives `target` child_process's IPC face: send(), disconnect(), connected, channel, and the
+ * 'message', 'internalMessage' and 'disconnect' events. `socket` null: the spawn failed and
+ * nothing is behind the channel (writes fail with EPIPE, then it is closed, as child_process's
+ * is). `closed` is called once our end is done with, for 'close'.
+ */
+export function setupChannel(target: ChannelTarget, socket: Socket | null, mode: Serialization, closed: () => void): void {
+  const codec = mode === 'advanced' ? advancedCodec() : jsonCodec()
+  const control = new Channel(socket)
+  /** Messages that came while nobody listened to 'message', delivered to the first listener. */
+  let unheard: Array<[string, unknown, unknown]> = []
+  let open = true
+  let warned = false
+
+  /**
+   * After a handle is sent, everything else waits for the child's ACK (or NACK), as in
+   * child_process: null when nothing waits.
+   */
+  let queue: Array<{ message: unknown; handle: object | undefined; options: Options; callback: SendCallback | undefined }> | null = null
+  /** The handle message waiting for its ACK: sent again on a NACK. */
+  let pending: { message: unknown; handle: object; options: Options; retransmissions: number; detached: NativeHandle | null } | null = null
+  /** Writes of ours not yet done: a handle goes only once they are (it bypasses the socket). */
+  let writing = 0
+
+  const release = () => {
+    if (!open) return
+    open = false
+    socket?.removeListener('data', onData)
+    socket?.destroy()
+    closed()
+  }
+
+  function emit(event: string, message: unknown): void {
+    if (event === 'internalMessage' || target.listenerCount('message') > 0) target.emit(event, message, undefined)
+    else unheard.push([event, message, undefined])
+  }
+
+  function deliver(message: unknown): void {
+    if (!target.channel) return
+    const internal = isInternal(message)
+    if (internal && message.cmd === 'NODE_HANDLE') {
+      // The handle could not come with it (see the top of this file): refused, as child_process
+      // refuses a handle that went missing; the child retries, then gives up with a warning.
+      if (!warned) {
+        warned = true
+        process.emitWarning('The child sent a handle over IPC: pidfd cannot receive handles, the message was refused', {
+          code: 'ERR_PIDFD_UNSUPPORTED',
+        })
+      }
+      write({ cmd: 'NODE_HANDLE_NACK' }, { swallowErrors: true }, undefined)
+      return
+    }
+    if (internal && (message.cmd === 'NODE_HANDLE_ACK' || message.cmd === 'NODE_HANDLE_NACK')) {
+      process.nextTick(acknowledged, message.cmd === 'NODE_HANDLE_ACK')
+      return
+    }
+    process.nextTick(emit, internal ? 'internalMessage' : 'message', message)
+  }
+
+  /**
+   * The child's answer to the handle sent: on a NACK it goes again (up to
+   * MAX_RETRANSMISSIONS times, then a warning, as child_process); then what waited goes.
+   */
+  function acknowledged(ack: boolean): void {
+    const sent = pending
+    const waiting = queue ?? []
+    pending = null
+    queue = null
+    if (sent) {
+      if (!ack && sent.retransmissions < MAX_RETRANSMISSIONS) {
+        sendMessage(sent.message, sent.handle, sent.options, undefined, sent.retransmissions + 1)
+        // Still ours to close once the child has it.
+        if (pending) (pending as { detached: NativeHandle | null }).detached ??= sent.detached
+      } else {
+        if (!ack) process.emitWarning('Handle did not reach the receiving process correctly', 'SentHandleNotReceivedWarning')
+        // A socket sent without keepOpen is the child's now: our copy is closed.
+        sent.detached?.close?.()
+      }
+    }
+    for (const w of waiting) sendMessage(w.message, w.handle, w.options, w.callback)
+    // A disconnect() that waited for the queue.
+    if (!target.connected && target.channel === control && queue === null) closeChannel()
+  }
+
+  function onData(chunk: Buffer): void {
+    let messages: unknown[]
+    try {
+      messages = codec.decode(chunk)
+    } catch (err) {
+      // A frame that does not parse: the channel is unusable from here on.
+      target.emit('error', err)
+      onEnd()
+      return
+    }
+    for (const message of messages) deliver(message)
+  }
+
+  function onEnd(): void {
+    if (!open) return
+    // As child_process at the end of the channel: disconnect (if not already, or if one waits
+    // for the child's ACK, which will not come now), then our end is done with ('close' may
+    // come before the 'disconnect' of the next tick, as there).
+    if (target.connected || target.channel === control) {
+      target.connected = false
+      queue = null
+      pending = null
+      closeChannel()
+    }
+    release()
+  }
+
+  target.on('newListener', () => {
+    process.nextTick(() => {
+      if (!target.channel || target.listenerCount('message') === 0 || unheard.length === 0) return
+      const waiting = unheard
+      unheard = []
+      for (const [event, message, handle] of waiting) target.emit(event, message, handle)
+    })
+  })
+
+  function failure(options: Options, callback: SendCallback | undefined): (err: Error) => void {
+    return (err) => {
+      if (typeof callback === 'function') callback(err)
+      else if (!options.swallowErrors) target.emit('error', err)
+    }
+  }
+
+  function write(message: unknown, options: Options, callback: SendCallback | undefined): boolean {
+    const frame = codec.encode(message)
+    const failed = failure(options, callback)
+    if (socket === null || socket.destroyed) {
+      process.nextTick(failed, systemError('EPIPE', 'write'))
+      return true
+    }
+    // As child_process: a write the kernel refuses at once (EPIPE: the child is gone) is an error,
+    // for the callback or else 'error' (net destroys the socket there and then); one that fails
+    // later, queued (the channel closed, ECONNRESET), is not reported: the callback gets null.
+    let refused = false
+    writing++
+    socket.write(frame, (err) => {
+      writing--
+      if (err && refused) failed(err)
+      else if (typeof callback === 'function') callback(null)
+      if (writing === 0) flushed()
+    })
+    refused = socket.destroyed
+    return queued(socket) < HIGH_WATER
+  }
+
+  /** A handle message waiting for our earlier writes to be done. */
+  let handoff: (() => void) | null = null
+  function flushed(): void {
+    const next = handoff
+    handoff = null
+    next?.()
+  }
+
+  /**
+   * The frame of a handle message with the handle's descriptor as SCM_RIGHTS, in one sendmsg
+   * (so the descriptor comes with the message's first byte, as libuv reads it): after our
+   * earlier writes, and again a moment later while the socket is full.
+   */
+  function sendWithFd(frame: Buffer, fd: number, options: Options, callback: SendCallback | undefined): void {
+    if (socket === null || socket.destroyed) {
+      process.nextTick(failure(options, callback), systemError('EPIPE', 'write'))
+      return
+    }
+    if (writing > 0) {
+      handoff = () => sendWithFd(frame, fd, options, callback)
+      return
+    }
+    const ours = control.fd ?? -1
+    let sent: number
+    try {
+      sent = binding.ipcSendHandle(ours, frame, fd)
+    } catch (raw) {
+      const err = fromNative(raw) as Error & { code?: string }
+      if (err.code === 'EAGAIN') {
+        setTimeout(() => sendWithFd(frame, fd, options, callback), 1)
+        return
+      }
+      process.nextTick(failure(options, callback), err)
+      return
+    }
+    if (sent < frame.length) {
+      // The descriptor went with the first part; the rest follows on the socket.
+      writing++
+      socket.write(frame.subarray(sent), () => {
+        writing--
+        if (typeof callback === 'function') callback(null)
+        if (writing === 0) flushed()
+      })
+    } else if (typeof callback === 'function') process.nextTick(callback, null)
+  }
+
+  /** child_process's _send: a handle goes with a NODE_HANDLE message; what comes after it waits for the ACK. */
+  function sendMessage(message: unknown, handle: object | undefined, options: Options, callback: SendCallback | undefined, retransmissions = 0): boolean {
+    if (handle) {
+      const found = handleOf(handle)
+      if (found === null) throw invalidHandleType()
+      if (queue) {
+        queue.push({ message, handle, options, callback })
+        return queue.length === 1
+      }
+      const fd = found.native?.fd
+      // As child_process: a handle with nothing left to send (closed) leaves the message alone.
+      if (typeof fd !== 'number' || fd < 0) return write(message, options, callback)
+      const wrapped: Record<string, unknown> = { cmd: 'NODE_HANDLE', type: found.type, msg: message }
+      if (handle instanceof dgram.Socket) wrapped.dgramType = (handle as unknown as { type: string }).type
+      let detached: NativeHandle | null = null
+      if (handle instanceof net.Socket && !options.keepOpen) {
+        // As child_process: the socket is the child's from here on. Its libuv handle is taken
+        // off it (no more reading, no timeout) and closed once the child has the descriptor.
+        detached = found.native as NativeHandle
+        detached.onread = () => {}
+        detached.readStop?.()
+        ;(handle as unknown as { _handle: unknown })._handle = null
+        handle.setTimeout(0)
+        // …and its server no longer counts it (Node's server asks the child about it instead;
+        // this package does not track sent sockets: see the top of this file).
+        const server = (handle as unknown as { server?: { _connections: number } | null }).server
+        if (server) server._connections--
+      }
+      queue = []
+      // Sent again on a NACK: the libuv handle itself where the socket gave it up.
+      pending = { message, handle: detached ?? handle, options, retransmissions, detached }
+      const frame = codec.encode(wrapped)
+      sendWithFd(typeof frame === 'string' ? Buffer.from(frame) : frame, fd, options, callback)
+      return socket === null ? true : queued(socket) < HIGH_WATER
+    }
+    if (queue) {
+      queue.push({ message, handle: undefined, options, callback })
+      return queue.length === 1
+    }
+    return write(message, options, callback)
+  }
+
+  target.channel = control
+  target.connected = true
+
+  target.send = function send(message: unknown, handle?: unknown, options?: unknown, callback?: unknown): boolean {
+    if (typeof handle === 'function') {
+      callback = handle
+      handle = undefined
+      options = undefined
+    } else if (typeof options === 'function') {
+      callback = options
+      options = undefined
+    } else if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+      throw invalidArgType('options', 'Object', options)
+    }
+    const opts: Options = { swallowErrors: false, ...(options as object | undefined) }
+    if (!target.connected) {
+      const ex = ipcChannelClosed()
+      if (typeof callback === 'function') process.nextTick(callback as SendCallback, ex)
+      else process.nextTick(() => target.emit('error', ex))
+      return false
+    }
+    if (message === undefined) throw missingArgs('message')
+    if (!['string', 'object', 'number', 'boolean'].includes(typeof message)) {
+      throw invalidArgType('message', ['string', 'object', 'number', 'boolean'], message)
+    }
+    if (handle !== undefined && handle !== null && typeof handle !== 'object') throw invalidHandleType()
+    return sendMessage(message, (handle || undefined) as object | undefined, opts, callback as SendCallback | undefined)
+  }
+
+  /** The disconnect itself: our end closed a tick later, then 'disconnect'. */
+  function closeChannel(): void {
+    target.channel = null
+    process.nextTick(() => {
+      // Our end is closed at once (writes still queued are dropped, as child_process drops
+      // them); 'close' waits for it, so it comes after 'disconnect'.
+      const wasOpen = open
+      open = false
+      socket?.removeListener('data', onData)
+      socket?.destroy()
+      target.emit('disconnect')
+      if (wasOpen) closed()
+    })
+  }
+
+  target.disconnect = function disconnect(): void {
+    if (!target.connected) {
+      target.emit('error', ipcDisconnected())
+      return
+    }
+    target.connected = false
+    // Messages waiting behind a handle go first, as child_process lets them.
+    if (queue === null) closeChannel()
+  }
+
+  if (socket === null) {
+    // Nothing behind it: the channel ends once the spawn's 'error' is out.
+    setImmediate(onEnd)
+    return
+  }
+  socket.on('data', onData)
+  socket.once('end', onEnd)
+  socket.once('close', onEnd)
+  // Write errors reach send()'s callback or 'error'; the socket's own copy is not fatal.
+  socket.on('error', () => {})
+}
