@@ -94,7 +94,8 @@ test('--leftovers wait: until they are gone; bounded by --timeout, which then en
 })
 
 test('--fail-on-leftovers exits 122 when something was left running, the command\'s status otherwise', async (t) => {
-  const left = await pidfd(['time', '--fail-on-leftovers', '--leftovers', 'kill', '--', 'sh', '-c', '(sleep 30) & exit 3'])
+  // The command waits a moment, so its background subshell has become `sleep 30` when listed.
+  const left = await pidfd(['time', '--fail-on-leftovers', '--leftovers', 'kill', '--', 'sh', '-c', '(sleep 30) & sleep 0.2; exit 3'])
   t.is(left.code, 122)
   const clean = await pidfd(['time', '--fail-on-leftovers', '--', 'sh', '-c', 'sleep 0.05 & wait; exit 3'])
   t.is(clean.code, 3)
@@ -103,7 +104,7 @@ test('--fail-on-leftovers exits 122 when something was left running, the command
 })
 
 test('under GitHub Actions the leftovers are a warning annotation on stdout', async (t) => {
-  const r = await pidfd(['time', '--leftovers', 'kill', '--', 'sh', '-c', '(sleep 30) & exit 0'], { GITHUB_ACTIONS: 'true' })
+  const r = await pidfd(['time', '--leftovers', 'kill', '--', 'sh', '-c', '(sleep 30) & sleep 0.2; exit 0'], { GITHUB_ACTIONS: 'true' })
   t.regex(r.stdout, /^::warning title=pidfd time::1 process left running by the command \(killed\): \d+ sleep 30\n$/m)
   const quiet = await pidfd(['time', '--leftovers', 'kill', '--', 'sh', '-c', '(sleep 30) & exit 0'])
   t.is(quiet.stdout, '')
