@@ -168,7 +168,8 @@ function ranOnce(t: ExecutionContext, r: Result): void {
 function healthy(t: ExecutionContext, r: Result): void {
   t.deepEqual(r.zombies, [], 'no zombie child of Node')
   t.deepEqual(r.others, [], 'no child of Node left but the helper')
-  t.is(r.after, r.before, 'descriptors are back where they were')
+  // None left open (Node 24 may close one of its own start-up descriptors meanwhile).
+  t.true(r.after <= r.before, `descriptors: ${r.before} before, ${r.after} after`)
   t.is(r.next, 7, 'the next spawn works')
   t.true(r.helperAfter > 0, 'a helper runs again')
 }

@@ -261,21 +261,24 @@ test('exit codes and signals as child_process reports them', async (t) => {
 test('messages sent before anyone listens are kept for the first listener', async (t) => {
   for (const [name, fork] of forks) {
     const child = fork(leaver)
+    // Listened for from the start: 'close' may follow 'disconnect' within the same turn.
+    const closed = new Promise((resolve) => child.on('close', resolve))
     await new Promise((resolve) => child.on('disconnect', resolve))
     // Both messages came before the 'disconnect'; nobody listened then.
     const got: unknown[] = []
     child.on('message', (m) => got.push(m))
-    await new Promise((resolve) => child.on('close', resolve))
+    await closed
     t.deepEqual(got, [], name)
   }
   for (const [name, fork] of forks) {
     const child = fork(echo)
+    const closed = new Promise((resolve) => child.on('close', resolve))
     child.send('early')
     await sleep(300)
     const got = await new Promise((resolve) => child.on('message', resolve))
     t.is(got, 'early', name)
     child.send('exit:0')
-    await new Promise((resolve) => child.on('close', resolve))
+    await closed
   }
 })
 
