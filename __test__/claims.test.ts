@@ -128,6 +128,9 @@ test('the helper closes its copy of each child\'s pidfd: its descriptors stay as
       const fds = () => fs.readdirSync('/proc/' + native.spawnHelperPid() + '/fd').length;
       const before = fds();
       for (let i = 0; i < 200; i++) await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
+      // The helper closes the last request's copies after its reply: give it a moment (a copy
+      // kept per spawn would leave 200 more, and no wait brings those back).
+      for (let i = 0; i < 100 && fds() !== before; i++) await new Promise((r) => setTimeout(r, 20));
       console.log(JSON.stringify({ before, after: fds() }));
     })();
   `)

@@ -379,6 +379,7 @@ async function once(
 
   let timedOut = false
   let timer: NodeJS.Timeout | undefined
+  let killAfter: NodeJS.Timeout | undefined
   if (options.timeoutMs !== undefined) {
     // The whole tree: the command's group, and every descendant reparented here.
     const signalTree = (signal: NodeJS.Signals | number) => {
@@ -389,7 +390,7 @@ async function once(
     timer = setTimeout(() => {
       timedOut = true
       signalTree(options.killSignal)
-      setTimeout(() => signalTree('SIGKILL'), options.killAfterMs).unref()
+      killAfter = setTimeout(() => signalTree('SIGKILL'), options.killAfterMs).unref()
     }, options.timeoutMs)
   }
 
@@ -399,6 +400,8 @@ async function once(
   const left = tree.leftovers()
   await settleLeftovers(tree, left, options, () => timedOut)
   clearTimeout(timer)
+  // Its SIGKILL must not reach the next run's tree (--runs).
+  clearTimeout(killAfter)
   tree.reap()
   tree.stop()
   const traced = trace ? summarize(readTrace(trace.path)) : undefined
