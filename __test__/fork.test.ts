@@ -135,11 +135,15 @@ for (const serialization of ['json', 'advanced'] as const) {
   })
 }
 
-test("the child's own disconnect: 'message', 'disconnect', 'exit', 'close' in child_process's order", async (t) => {
+test("the child's own disconnect: its messages, then 'disconnect' and 'exit', then 'close', as child_process", async (t) => {
   const orders: unknown[][][] = []
   for (const [, fork] of forks) orders.push(await record(fork(leaver)))
-  t.deepEqual(orders[1], [['message', 'a'], ['message', 'b'], ['disconnect'], ['exit', 5, null], ['close', 5, null]])
-  t.deepEqual(orders[1], orders[0])
+  for (const order of orders) {
+    // 'disconnect' (the channel's end) and 'exit' (the process's) are two events of the loop,
+    // the package's from two sources: a Node 24 run under load had them the other way round.
+    const middle = order.slice(2, 4).sort((a, b) => String(a[0]).localeCompare(String(b[0])))
+    t.deepEqual([...order.slice(0, 2), ...middle, ...order.slice(4)], [['message', 'a'], ['message', 'b'], ['disconnect'], ['exit', 5, null], ['close', 5, null]])
+  }
 })
 
 test("the parent's disconnect: connected false at once, 'disconnect' next, the child sees its channel end", async (t) => {
