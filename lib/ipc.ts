@@ -230,6 +230,8 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
   /** Writes of ours not yet done: a handle goes only once they are (it bypasses the socket). */
   let writing = 0
 
+  /** The end was seen and 'disconnect' is on its way: the next tick closes our end. */
+  let ending = false
   const release = () => {
     if (!open) return
     open = false
@@ -303,16 +305,22 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     for (const message of messages) deliver(message)
   }
 
-  function onEnd(): void {
-    if (!open) return
+  function onEnd(releaseNow = false): void {
+    if (!open || ending) return
     // As child_process at the end of the channel: disconnect (if not already, or if one waits
-    // for the child's ACK, which will not come now), then our end is done with ('close' may
-    // come before the 'disconnect' of the next tick, as there).
+    // for the child's ACK, which will not come now). Our end is then done with in the tick that
+    // emits 'disconnect', so 'close' (which waits for it) can only come after.
     if (target.connected || target.channel === control) {
       target.connected = false
       queue = null
       pending = null
       closeChannel()
+      // A failed spawn's channel (nothing behind it) is done with at once, and its 'close' comes
+      // before the 'disconnect' of the next tick, as child_process orders them.
+      if (!releaseNow) {
+        ending = true
+        return
+      }
     }
     release()
   }
@@ -499,12 +507,12 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
 
   if (socket === null) {
     // Nothing behind it: the channel ends once the spawn's 'error' is out.
-    setImmediate(onEnd)
+    setImmediate(() => onEnd(true))
     return
   }
   socket.on('data', onData)
-  socket.once('end', onEnd)
-  socket.once('close', onEnd)
+  socket.once('end', () => onEnd())
+  socket.once('close', () => onEnd())
   // Write errors reach send()'s callback or 'error'; the socket's own copy is not fatal.
   socket.on('error', () => {})
 }
