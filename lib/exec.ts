@@ -4,7 +4,8 @@
 
 import { promisify } from 'node:util'
 
-import { errnoName, invalidArgType, invalidArgValue, maxBufferExceeded, outOfRange } from './errors.js'
+import { errnoName, invalidArgType, maxBufferExceeded } from './errors.js'
+import { checkMaxBuffer, checkString, checkTimeout } from './normalize.js'
 import type * as Node from 'node:child_process'
 
 import type { ResourceUsage } from './exit.js'
@@ -13,7 +14,6 @@ import { spawn, type SpawnOptions, type Subprocess } from './subprocess.js'
 
 /** child_process's default for exec and execFile: 1 MiB of stdout, and as much of stderr. */
 const MAX_BUFFER = 1024 * 1024
-const NODE_25 = Number(process.versions.node.split('.')[0]) >= 25
 
 /** exec's options: child_process's type. */
 export type ExecOptions = Node.ExecOptions
@@ -54,35 +54,6 @@ function checkFunction(name: string, value: unknown): void {
 
 function checkObject(name: string, value: unknown): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgType(name, 'Object', value)
-}
-
-function checkString(name: string, value: unknown): string {
-  if (typeof value !== 'string') throw invalidArgType(name, 'string', value)
-  if (value.includes('\0')) throw invalidArgValue(name, value, 'must be a string without null bytes')
-  return value
-}
-
-/** The timeout, as the Node it runs under checks it (Node 25 uses its generic validator). */
-function checkTimeout(value: unknown): void {
-  if (value === undefined || value === null) return
-  if (!NODE_25) {
-    if (!(Number.isInteger(value) && (value as number) >= 0)) throw outOfRange('timeout', 'an unsigned integer', value)
-    return
-  }
-  if (typeof value !== 'number') throw invalidArgType('timeout', 'number', value)
-  if (!Number.isInteger(value)) throw outOfRange('timeout', 'an integer', value)
-  if (value < 0 || value > Number.MAX_SAFE_INTEGER) throw outOfRange('timeout', `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`, value)
-}
-
-/** maxBuffer: a number, at least 0 (Infinity keeps everything). */
-export function checkMaxBuffer(value: unknown): void {
-  if (value === undefined || value === null) return
-  if (!NODE_25) {
-    if (!(typeof value === 'number' && value >= 0)) throw outOfRange('options.maxBuffer', 'a positive number', value)
-    return
-  }
-  if (typeof value !== 'number') throw invalidArgType('options.maxBuffer', 'number', value)
-  if (!(value >= 0)) throw outOfRange('options.maxBuffer', '>= 0', value)
 }
 
 function checkKillSignal(value: unknown): number | undefined {
