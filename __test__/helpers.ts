@@ -1,7 +1,7 @@
 // Shared by the tests: real processes, real descriptors, no mocks.
 
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { release } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,6 +19,24 @@ export function kernelAtLeast(major: number, minor: number): boolean {
 
 export function openFds(): number {
   return readdirSync('/proc/self/fd').length
+}
+
+/** Our open descriptors, each with what it points at (a pipe, a socket, anon_inode:[pidfd]…). */
+export function fdTable(): Map<string, string> {
+  const table = new Map<string, string>()
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      table.set(fd, readlinkSync(`/proc/self/fd/${fd}`))
+    } catch {
+      // closed between the listing and the read
+    }
+  }
+  return table
+}
+
+/** Descriptors open now that were not open (to the same thing) in `before`. */
+export function newFds(before: Map<string, string>): string[] {
+  return [...fdTable()].filter(([fd, target]) => before.get(fd) !== target).map(([fd, target]) => `${fd} → ${target}`)
 }
 
 /** The one-letter state of a process from /proc (Z: zombie), or null once it is reaped. */

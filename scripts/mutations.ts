@@ -137,6 +137,7 @@ export const mutations: Mutation[] = [
   { file: 'lib/cli/time.ts', find: '    if (!isBrokenPipe(err)) toStderr', replace: '    if (isBrokenPipe(err) || true) throw err\n    toStderr', why: 'a report that cannot be written changes the status', tests: [T('cli')] },
 
   // src/sync.rs, lib/sync.ts, lib/normalize.ts: spawnSync, execSync, execFileSync
+  { file: "src/sync.rs", find: "        self.stdin_done = Some(fd);\n", replace: "        std::mem::forget(fd);\n", why: "the stdin pipe of a call with input is never closed", tests: ["*no descriptor leaks*"] },
   { file: "src/sync.rs", find: "self.max_buffer.is_some_and(|max| self.total > max)", replace: "self.max_buffer.is_some_and(|max| self.total >= max)", why: "maxBuffer reached (not exceeded) is ENOBUFS", tests: ["*default is 1 MiB*"] },
   { file: "src/sync.rs", find: "        for output in self.outputs.iter_mut().flatten() {\n            output.fd = None;\n        }\n", replace: "", why: "the kill leaves the pipes open (a child ignoring killSignal is never ended by SIGPIPE)", tests: ["*SIGPIPE*"] },
   { file: "src/sync.rs", find: "if let Some(exit) = self.process.wait(self.deadline)? {", replace: "if let Some(exit) = self.process.wait(None)? {", why: "the wait after the pipes ignores the timeout", tests: ["*pipes closed: the blocking wait*"] },
