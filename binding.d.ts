@@ -63,6 +63,12 @@ export declare class NativePidFd {
 export declare function features(): NativeFeatures
 
 /**
+ * A copy of the descriptor `fd` (close-on-exec), which the caller owns: the IPC channel opens
+ * one to learn the class of Node's pipe handles, whose IPC kind it then builds on `fd`.
+ */
+export declare function ipcDup(fd: number): number
+
+/**
  * Sends `bytes` on the IPC socket `sock` with the descriptor `fd` as SCM_RIGHTS, not waiting:
  * the count of bytes the socket took (EAGAIN when none).
  */

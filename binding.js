@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.Channel = nativeBinding.Channel
 module.exports.NativePidFd = nativeBinding.NativePidFd
 module.exports.features = nativeBinding.features
+module.exports.ipcDup = nativeBinding.ipcDup
 module.exports.ipcSendHandle = nativeBinding.ipcSendHandle
 module.exports.isSupported = nativeBinding.isSupported
 module.exports.orphans = nativeBinding.orphans

@@ -87,32 +87,29 @@ test('loading it prints nothing, loads nothing native until a call, and leaves w
   t.deepEqual(plain, { code: 0, stdout: 'only this\n', stderr: '' })
 })
 
-test('a call the package cannot serve goes to Node\'s own function: spawn with an IPC channel, fork', async (t) => {
+test("spawn with an IPC channel and fork are the package's; where the kernel cannot serve them (no pidfd_open), Node's own, unchanged", async (t) => {
   const dir = tmp()
   writeFileSync(join(dir, 'child.js'), `process.on('message', (m) => process.send({ echo: m }))`)
-  const r = await node(
-    [
-      '--import',
-      pathToFileURL(registerFile).href,
-      '-e',
-      `const cp = require('node:child_process')
+  const script = `const cp = require('node:child_process')
        const a = cp.spawn(process.execPath, ['child.js'], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] })
        a.on('message', (m) => {
          a.disconnect()
          const b = cp.fork('child.js')
          b.on('message', (n) => {
            b.disconnect()
-           console.log(JSON.stringify([m, n, typeof a.exited, typeof cp.spawn('true').exited]))
+           console.log(JSON.stringify([m, n, typeof a.exited, typeof b.exited, typeof cp.spawn('true').exited]))
          })
          b.send(2)
        })
-       a.send(1)`,
-    ],
-    {},
-    dir,
-  )
-  t.is(r.stderr, '')
-  t.deepEqual(JSON.parse(r.stdout), [{ echo: 1 }, { echo: 2 }, 'undefined', 'object'])
+       a.send(1)`
+  for (const [env, kind] of [
+    [{}, 'object'],
+    [{ PIDFD_DISABLE: 'pidfdOpen' }, 'undefined'],
+  ] as const) {
+    const r = await node(['--import', pathToFileURL(registerFile).href, '-e', script], env, dir)
+    t.is(r.stderr, '')
+    t.deepEqual(JSON.parse(r.stdout), [{ echo: 1 }, { echo: 2 }, kind, kind, kind], JSON.stringify(env))
+  }
 })
 
 test('util.promisify of the swapped exec and execFile gives { stdout, stderr } and the package\'s child', async (t) => {

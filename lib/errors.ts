@@ -216,6 +216,11 @@ export function ipcChannelClosed(): Coded<Error> {
   return coded(new Error('Channel closed'), 'ERR_IPC_CHANNEL_CLOSED')
 }
 
+/** A question about sockets sent to a child, which disconnected before it answered. */
+export function childClosedBeforeReply(): Coded<Error> {
+  return coded(new Error('Child closed before reply received'), 'ERR_CHILD_CLOSED_BEFORE_REPLY')
+}
+
 /** disconnect() on a channel that is no longer connected (emitted as 'error'). */
 export function ipcDisconnected(): Coded<Error> {
   return coded(new Error('IPC channel is already disconnected'), 'ERR_IPC_DISCONNECTED')

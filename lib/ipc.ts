@@ -10,9 +10,11 @@
 // Handles (net.Socket, net.Server, dgram.Socket, and the native TCP, Pipe, UDP) go as Node
 // sends them: a NODE_HANDLE message written with the handle's descriptor as SCM_RIGHTS (one
 // sendmsg, src/sys.rs), then nothing else until the child's NODE_HANDLE_ACK (a NACK sends it
-// again). Receiving one is not supported (our end is read as a plain stream, which drops the
-// descriptors): a handle the child sends is refused with the NACK Node's own parent sends when a
-// handle goes missing, and this process warns once (ERR_PIDFD_UNSUPPORTED).
+// again). Our end is a libuv pipe of the IPC kind, as Node's own channel is, so a handle the child
+// sends is received too: libuv reads with recvmsg and gives the descriptor with the read that
+// holds the message's first byte; it is made what the message names (a net.Socket, net.Server,
+// dgram.Socket, or the native handle), acknowledged, and given with the 'message'. A server's
+// sockets sent either way keep counting for it (lib/socket-list.ts).
 
 import dgram from 'node:dgram'
 import { EventEmitter } from 'node:events'
@@ -20,8 +22,9 @@ import net, { type Socket } from 'node:net'
 import { StringDecoder } from 'node:string_decoder'
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8'
 
-import { fromNative, invalidArgType, invalidHandleType, ipcChannelClosed, ipcDisconnected, missingArgs, systemError } from './errors.js'
+import { errnoName, fromNative, invalidArgType, invalidHandleType, ipcChannelClosed, ipcDisconnected, missingArgs, systemError } from './errors.js'
 import { binding } from './native.js'
+import { SocketListReceive, SocketListSend } from './socket-list.js'
 
 export type Serialization = 'json' | 'advanced'
 
@@ -141,6 +144,64 @@ function handleOf(handle: object): { type: string; native: NativeHandle | null |
   return null
 }
 
+/** What a NODE_HANDLE message holds besides the descriptor. */
+interface HandleMessage {
+  cmd: 'NODE_HANDLE'
+  type: string
+  msg: unknown
+  key?: unknown
+  dgramType?: unknown
+}
+
+/** A libuv pipe handle as Node's net module wraps it. */
+interface PipeHandle extends NativeHandle {
+  open(fd: number): number
+  pendingHandle?: NativeHandle | null
+  onread?: (...args: unknown[]) => unknown
+}
+type PipeClass = new (kind: number) => PipeHandle
+
+/** libuv's pipe kinds (pipe_wrap's constants): an IPC pipe reads with recvmsg and keeps descriptors. */
+const PIPE_IPC = 2
+let Pipe: PipeClass | undefined
+
+/**
+ * Our end of the channel, `fd`, as a net.Socket over an IPC pipe handle. Node gives no public way
+ * to build one; the class is that of the handle net makes for a plain socket, learnt once per
+ * process from a throwaway socket over a copy of `fd`.
+ */
+export function channelSocket(fd: number): Socket {
+  if (Pipe === undefined) {
+    const probe = new net.Socket({ fd: binding.ipcDup(fd) })
+    Pipe = (probe as unknown as { _handle: { constructor: PipeClass } })._handle.constructor
+    probe.destroy()
+  }
+  const pipe = new Pipe(PIPE_IPC)
+  const err = pipe.open(fd)
+  if (err) throw systemError(errnoName(-err), 'open')
+  return new net.Socket({ handle: pipe, readable: true, writable: true } as net.SocketConstructorOpts)
+}
+
+/** What a net.Server has that child_process uses for the sockets it sends. */
+interface ServerInternals {
+  _connectionKey: string
+  _connections: number
+  _setupWorker?: (list: SocketListSend) => void
+}
+
+/**
+ * An HTTP server's socket sent away: its parser and its response let go of it, as child_process
+ * does, so neither holds the socket (nor writes to it) here once it is the child's.
+ */
+function releaseHttp(socket: net.Socket): void {
+  const s = socket as net.Socket & { parser?: unknown; _httpMessage?: { detachSocket?: (socket: net.Socket) => void } | null }
+  if (!s.parser) return
+  const common = require('node:_http_common') as { freeParser(parser: unknown, req: null, socket: net.Socket): void; HTTPParser: new () => unknown }
+  if (!(s.parser instanceof common.HTTPParser)) return
+  common.freeParser(s.parser, null, socket)
+  s._httpMessage?.detachSocket?.(socket)
+}
+
 /** As child_process: a handle the child has not acknowledged is sent again, this many times. */
 const MAX_RETRANSMISSIONS = 3
 
@@ -218,7 +279,13 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
   /** Messages that came while nobody listened to 'message', delivered to the first listener. */
   let unheard: Array<[string, unknown, unknown]> = []
   let open = true
-  let warned = false
+  /** A descriptor received (as a handle) for the NODE_HANDLE message it came with. */
+  let received: NativeHandle | null = null
+  /** The server-socket lists of this channel, by server key (lib/socket-list.ts). */
+  const lists = { send: new Map<string, SocketListSend>(), got: new Map<string, SocketListReceive>() }
+  const post = (message: Record<string, unknown>, swallowErrors: boolean) => {
+    sendMessage(message, undefined, { swallowErrors }, undefined)
+  }
 
   /**
    * After a handle is sent, everything else waits for the child's ACK (or NACK), as in
@@ -232,39 +299,83 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
 
   /** The end was seen and 'disconnect' is on its way: the next tick closes our end. */
   let ending = false
+  /** A descriptor received for a message that never came (the channel ended first). */
+  const dropReceived = () => {
+    received?.close?.()
+    received = null
+  }
   const release = () => {
     if (!open) return
     open = false
+    dropReceived()
     socket?.removeListener('data', onData)
     socket?.destroy()
     closed()
   }
 
-  function emit(event: string, message: unknown): void {
-    if (event === 'internalMessage' || target.listenerCount('message') > 0) target.emit(event, message, undefined)
-    else unheard.push([event, message, undefined])
+  function emit(event: string, message: unknown, handle: unknown): void {
+    if (event === 'internalMessage' || target.listenerCount('message') > 0) target.emit(event, message, handle)
+    else unheard.push([event, message, handle])
   }
 
   function deliver(message: unknown): void {
     if (!target.channel) return
     const internal = isInternal(message)
     if (internal && message.cmd === 'NODE_HANDLE') {
-      // The handle could not come with it (see the top of this file): refused, as child_process
-      // refuses a handle that went missing; the child retries, then gives up with a warning.
-      if (!warned) {
-        warned = true
-        process.emitWarning('The child sent a handle over IPC: pidfd cannot receive handles, the message was refused', {
-          code: 'ERR_PIDFD_UNSUPPORTED',
-        })
-      }
-      write({ cmd: 'NODE_HANDLE_NACK' }, { swallowErrors: true }, undefined)
+      // The descriptor read with this message's first byte, if it came.
+      const handle = received
+      received = null
+      process.nextTick(gotHandle, message as unknown as HandleMessage, handle)
       return
     }
     if (internal && (message.cmd === 'NODE_HANDLE_ACK' || message.cmd === 'NODE_HANDLE_NACK')) {
       process.nextTick(acknowledged, message.cmd === 'NODE_HANDLE_ACK')
       return
     }
-    process.nextTick(emit, internal ? 'internalMessage' : 'message', message)
+    process.nextTick(emit, internal ? 'internalMessage' : 'message', message, undefined)
+  }
+
+  /**
+   * A handle the child sent: acknowledged (a NACK if its descriptor went missing, and the child
+   * sends it again), made what the message says it is, then given with the message it carried.
+   */
+  function gotHandle(message: HandleMessage, handle: NativeHandle | null): void {
+    if (!target.channel) {
+      handle?.close?.()
+      return
+    }
+    if (handle === null) {
+      write({ cmd: 'NODE_HANDLE_NACK' }, { swallowErrors: true }, undefined)
+      return
+    }
+    write({ cmd: 'NODE_HANDLE_ACK' }, { swallowErrors: true }, undefined)
+    const give = (object: unknown) => emit(isInternal(message.msg) ? 'internalMessage' : 'message', message.msg, object)
+    switch (message.type) {
+      case 'net.Server': {
+        const server = new net.Server()
+        server.listen(handle as unknown as net.ListenOptions, () => give(server))
+        break
+      }
+      case 'net.Socket': {
+        const socket = new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts)
+        // A server's socket: counted for the sender until it closes here.
+        if (typeof message.key === 'string') {
+          let list = lists.got.get(message.key)
+          if (!list) lists.got.set(message.key, (list = new SocketListReceive(target, message.key, post)))
+          list.add(socket)
+        }
+        give(socket)
+        break
+      }
+      case 'dgram.Socket': {
+        const socket = dgram.createSocket(message.dgramType === 'udp6' ? 'udp6' : 'udp4')
+        ;(socket.bind as unknown as (handle: unknown, done: () => void) => void)(handle, () => give(socket))
+        break
+      }
+      default:
+        // 'net.Native' and 'dgram.Native': the handle itself.
+        give(handle)
+    }
   }
 
   /**
@@ -424,6 +535,18 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       const wrapped: Record<string, unknown> = { cmd: 'NODE_HANDLE', type: found.type, msg: message }
       if (handle instanceof dgram.Socket) wrapped.dgramType = (handle as unknown as { type: string }).type
       let detached: NativeHandle | null = null
+      const server = handle instanceof net.Socket ? (handle as unknown as { server?: ServerInternals | null }).server : null
+      if (server) {
+        // A server's socket: the child counts it for the server from here on (lib/socket-list.ts),
+        // and the server asks the child about it (getConnections(), close()).
+        wrapped.key = server._connectionKey
+        if (!lists.send.has(server._connectionKey)) {
+          const list = new SocketListSend(target, server._connectionKey, post)
+          lists.send.set(server._connectionKey, list)
+          server._setupWorker?.(list)
+        }
+        if (!options.keepOpen) server._connections--
+      }
       if (handle instanceof net.Socket && !options.keepOpen) {
         // As child_process: the socket is the child's from here on. Its libuv handle is taken
         // off it (no more reading, no timeout) and closed once the child has the descriptor.
@@ -432,10 +555,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
         detached.readStop?.()
         ;(handle as unknown as { _handle: unknown })._handle = null
         handle.setTimeout(0)
-        // …and its server no longer counts it (Node's server asks the child about it instead;
-        // this package does not track sent sockets: see the top of this file).
-        const server = (handle as unknown as { server?: { _connections: number } | null }).server
-        if (server) server._connections--
+        releaseHttp(handle)
       }
       queue = []
       // Sent again on a NACK: the libuv handle itself where the socket gave it up.
@@ -488,6 +608,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       // them); 'close' waits for it, so it comes after 'disconnect'.
       const wasOpen = open
       open = false
+      dropReceived()
       socket?.removeListener('data', onData)
       socket?.destroy()
       target.emit('disconnect')
@@ -509,6 +630,22 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     // Nothing behind it: the channel ends once the spawn's 'error' is out.
     setImmediate(() => onEnd(true))
     return
+  }
+  // A descriptor comes with the read (libuv's onread) that holds its message's first byte, before
+  // the bytes reach 'data': kept for the NODE_HANDLE message they start. The sender waits for our
+  // ACK before it sends another, so there is one at a time.
+  const pipe = (socket as unknown as { _handle: PipeHandle | null })._handle
+  const onread = pipe?.onread
+  if (pipe && onread) {
+    pipe.onread = function (this: PipeHandle, ...args: unknown[]) {
+      const handle = this.pendingHandle
+      if (handle) {
+        this.pendingHandle = null
+        received?.close?.()
+        received = handle
+      }
+      return onread.apply(this, args)
+    }
   }
   socket.on('data', onData)
   socket.once('end', () => onEnd())

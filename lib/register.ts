@@ -33,28 +33,14 @@ function load(): Module | null {
   return ours
 }
 
-/** Whether a spawn asks for what the package does not serve yet: an IPC channel. */
-function wantsIpc(args: unknown[]): boolean {
-  const options = Array.isArray(args[1]) ? args[2] : args[1]
-  const stdio = options !== null && typeof options === 'object' && Object.hasOwn(options, 'stdio') ? (options as { stdio: unknown }).stdio : undefined
-  return Array.isArray(stdio) ? stdio.includes('ipc') : stdio === 'ipc'
-}
+/** Every function the package has; a kernel it cannot serve (load() null) keeps Node's. */
+const served = ['spawn', 'fork', 'exec', 'execFile', 'spawnSync', 'execSync', 'execFileSync']
 
-const served: Record<string, (args: unknown[]) => boolean> = {
-  spawn: (args) => !wantsIpc(args),
-  exec: () => true,
-  execFile: () => true,
-  spawnSync: () => true,
-  execSync: () => true,
-  execFileSync: () => true,
-}
-
-for (const [name, serves] of Object.entries(served)) {
+for (const name of served) {
   const own = node[name]!
   const replacement = {
     [name](this: unknown, ...args: unknown[]): unknown {
-      const pidfd = serves(args) ? load() : null
-      return Reflect.apply(pidfd?.[name] ?? own, this, args)
+      return Reflect.apply(load()?.[name] ?? own, this, args)
     },
   }[name]!
   // exec and execFile: util.promisify gives their { stdout, stderr } form, from whichever serves.

@@ -18,7 +18,7 @@ import type { Readable, Stream, Writable } from 'node:stream'
 import { binding, type NativePidFd } from './native.js'
 import { abortError, callNative, fromNative, invalidArgType, invalidArgValue } from './errors.js'
 import type { ExitInfo, ResourceUsage } from './exit.js'
-import { type Channel, type ChannelTarget, setupChannel, type Serialization } from './ipc.js'
+import { type Channel, type ChannelTarget, channelSocket, setupChannel, type Serialization } from './ipc.js'
 import { checkTimeout, envPairs, normalizeSpawnArguments, PIPE, stdioCodes } from './normalize.js'
 import { AsyncPidFd, kOwnChild, type OwnChild, type Waiter } from './pidfd.js'
 import { toSignalNumber } from './signals.js'
@@ -268,7 +268,7 @@ export class Subprocess extends ChildProcessBase {
         if (fd === -1) return null
         if (i === resolved.ipc) {
           // The IPC channel is no stdio stream (null in stdio, as child_process has it).
-          channel = fd >= 0 ? new Socket({ fd, readable: true, writable: true }) : null
+          channel = fd >= 0 ? channelSocket(fd) : null
           return null
         }
         // A failed spawn still gets its pipes, with nothing behind them, as child_process's has.

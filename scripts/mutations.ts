@@ -117,7 +117,7 @@ export const mutations: Mutation[] = [
   // lib/register.ts, lib/trace.ts: the whole-app switch and the trace
   { file: 'lib/register.ts', find: 'syncBuiltinESMExports()\n', replace: 'void syncBuiltinESMExports\n', why: 'ESM named exports made before the swap keep Node\'s functions', tests: ['*CommonJS and ESM*'] },
   { file: 'lib/register.ts', find: 'let ours: Module | null | undefined\n', replace: 'let ours: Module | null | undefined = (require(\'../index.js\'), undefined)\n', why: 'the package loaded at start, whether or not anything spawns', tests: ['*loads nothing native*'] },
-  { file: 'lib/register.ts', find: '  spawn: (args) => !wantsIpc(args),', replace: '  spawn: () => true,', why: 'an IPC spawn goes to the package, which cannot serve it', tests: ['*cannot serve*'] },
+  { file: 'lib/register.ts', find: "const served = ['spawn', 'fork', 'exec',", replace: "const served = ['spawn', 'exec',", why: "fork left Node's under the flag", tests: ["*spawn with an IPC channel and fork are the package's*"] },
   { file: 'lib/trace.ts', find: "fd = openSync(start.path, 'a')", replace: "fd = openSync(start.path, 'r+')", why: 'trace lines written over each other', tests: ['*PIDFD_TRACE*'] },
   { file: 'lib/cli/time.ts', find: "env: { ...process.env, PIDFD_TRACE: path, NODE_OPTIONS: nodeOptions },", replace: "env: { ...process.env, PIDFD_TRACE: path },", why: '--trace does not reach the tree\'s Node processes', tests: ['*pidfd time --trace*'] },
 
@@ -158,7 +158,12 @@ export const mutations: Mutation[] = [
   { file: 'lib/ipc.ts', find: '    this.#socket?.unref()', replace: '', why: 'channel.unref() keeps the parent alive', tests: [T('fork'), '*channel.unref()*'] },
   { file: 'lib/ipc.ts', find: '    if (!target.connected) {\n      const ex = ipcChannelClosed()', replace: '    if (false) {\n      const ex = ipcChannelClosed()', why: 'send after disconnect writes on', tests: [T('fork'), '*send after disconnect*'] },
   { file: 'lib/ipc.ts', find: '    if (target.connected || target.channel === control) {', replace: '    if (false) {', why: "the child's own disconnect is not told ('disconnect')", tests: [T('fork'), "*the child's own disconnect*"] },
-  { file: 'lib/ipc.ts', find: '    else unheard.push([event, message, undefined])', replace: '', why: 'messages before the first listener are lost', tests: [T('fork'), '*before anyone listens*'] },
+  { file: 'lib/ipc.ts', find: '    else unheard.push([event, message, handle])', replace: '', why: 'messages before the first listener are lost', tests: [T('fork'), '*before anyone listens*'] },
+  { file: 'lib/ipc.ts', find: '      if (handle) {\n        this.pendingHandle = null', replace: '      if (handle && false) {\n        this.pendingHandle = null', why: 'a descriptor the child sends is never taken (every handle NACKed)', tests: ['*handles the child sends*'] },
+  { file: 'lib/ipc.ts', find: '  const pipe = new Pipe(PIPE_IPC)', replace: '  const pipe = new Pipe(0)', why: 'our end a plain pipe: the descriptors the child sends are dropped', tests: ['*handles the child sends*'] },
+  { file: 'lib/ipc.ts', find: '          server._setupWorker?.(list)', replace: '', why: "a server no longer asks the child about the sockets it sent", tests: ["*a server's sockets sent to the child*"] },
+  { file: 'lib/ipc.ts', find: '          list.add(socket)', replace: '', why: "sockets received from a child's server are not counted for it", tests: ["*child's server sends here*"] },
+  { file: 'lib/ipc.ts', find: '  common.freeParser(s.parser, null, socket)', replace: '', why: "an HTTP socket sent away keeps its parser here", tests: ["*HTTP server's socket*"] },
   { file: 'lib/subprocess.ts', find: '.concat(`NODE_CHANNEL_FD=${ipc}`,', replace: '.concat(`NODE_CHANNEL_FD=3`,', why: "the channel announced as descriptor 3 wherever 'ipc' is", tests: [T('fork'), "*'ipc' anywhere*"] },
   { file: 'lib/fork.ts', find: "  else if (!opts.stdio.includes('ipc')) throw ipcRequired('options.stdio')", replace: '', why: "fork's stdio without 'ipc' accepted", tests: [T('fork'), '*bad arguments throw as child_process*'] },
   { file: 'lib/fork.ts', find: "withIpc(opts.silent ? 'pipe' : 'inherit')", replace: "withIpc('inherit')", why: 'silent ignored', tests: [T('fork'), '*silent pipes*'] },

@@ -32,12 +32,11 @@ childProcess.spawn = function spawn(file, args, options) {
   return Reflect.apply(pidfd.spawn, this, arguments)
 }
 
-// fork: pidfd's own with PIDFD_PARITY_FORK=1 (Node's calls its module's spawn directly, so it is
-// swapped by itself); without it Node's, as pidfd/child_process has it for now.
+// fork: pidfd's own (Node's calls its module's spawn directly, so it is swapped by itself), as
+// pidfd/child_process has it.
 const nodeFork = childProcess.fork
-const swapFork = process.env.PIDFD_PARITY_FORK === '1'
 childProcess.fork = function fork(modulePath, args, options) {
-  if (mode !== 'pidfd' || !swapFork) return Reflect.apply(nodeFork, this, arguments)
+  if (mode !== 'pidfd') return Reflect.apply(nodeFork, this, arguments)
   note('pidfd')
   return Reflect.apply(pidfd.fork, this, arguments)
 }

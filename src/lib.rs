@@ -279,6 +279,15 @@ pub fn ipc_send_handle(sock: i32, bytes: Buffer, fd: i32) -> napi::Result<u32, S
     Ok(sent as u32)
 }
 
+/// A copy of the descriptor `fd` (close-on-exec), which the caller owns: the IPC channel opens
+/// one to learn the class of Node's pipe handles, whose IPC kind it then builds on `fd`.
+#[napi(catch_unwind)]
+pub fn ipc_dup(fd: i32) -> napi::Result<i32, String> {
+    use std::os::fd::IntoRawFd;
+    let copy = sys::dup_cloexec_at_least(fd, 3).map_err(error::at("fcntl"))?;
+    Ok(copy.into_raw_fd())
+}
+
 /// The spawn helper's pid while it runs (it starts with the first spawn).
 #[napi(catch_unwind)]
 pub fn spawn_helper_pid() -> Option<i32> {

@@ -21,8 +21,9 @@ export const exec: typeof NodeCp.exec = cp.exec
 export const execFile: typeof NodeCp.execFile = cp.execFile
 export const child: NodeCp.ChildProcess = cp.spawn('true')
 export const fork: typeof NodeCp.fork = cp.fork
-// The package's fork (pidfd/child_process keeps Node's for now) stands where Node's does, and
-// gives the package's Subprocess (its exit with the usage), with Node's ForkOptions.
+// The package's fork (the same in pidfd/child_process) stands where Node's does, and gives the
+// package's Subprocess (its exit with the usage), with Node's ForkOptions.
+export const moduleFork: Subprocess = cp.fork('child.js')
 export const ourFork: typeof NodeCp.fork = pidfdFork
 export const forked: Subprocess = pidfdFork('child.js', ['a'], { serialization: 'advanced', execArgv: [], silent: true })
 export const forkedExit: Promise<SpawnedExit> = pidfdFork('child.js', { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] }).exited
