@@ -2,6 +2,7 @@
 // validators it calls), shared by spawn() and the sync functions: the same coercions, the same
 // ERR_* errors, own properties only.
 
+import { existsSync } from 'node:fs'
 import { constants } from 'node:os'
 import type { Stream } from 'node:stream'
 import { fileURLToPath } from 'node:url'
@@ -252,5 +253,7 @@ function cgroupPath(value: unknown): string | undefined {
   const path = typeof value === 'object' && Object.hasOwn(value, 'path') ? (value as { path: unknown }).path : value
   if (typeof path !== 'string') throw invalidArgType('options.cgroup', ['string', 'Cgroup'], value)
   if (path === '' || path.includes('\0')) throw invalidArgValue('options.cgroup', path, 'must be a cgroup directory path, not empty and without null bytes')
+  // Every cgroup v2 directory has cgroup.controllers (a v1 one does not).
+  if (!existsSync(`${path}/cgroup.controllers`)) throw invalidArgValue('options.cgroup', path, 'must be a cgroup v2 directory (it has no cgroup.controllers)')
   return path
 }
