@@ -48,7 +48,7 @@ export const mutations: Mutation[] = [
 
   // src/spawn.rs
   { file: 'src/spawn.rs', find: '            STDIO_IGNORE if i >= 3 => None,\n', replace: '', why: "'ignore' beyond stdio opens /dev/null", tests: ['*250 to 600*'] },
-  { file: 'src/spawn.rs', find: '            drop(here);\n            drop(sources);\n            return adopt_reply(reply, ours);', replace: '            let kept = (here, sources);\n            let r = adopt_reply(reply, ours);\n            drop(kept);\n            return r;', why: 'a child whose pidfd found no room is killed after it ran', tests: ['*0 to 11*'] },
+  { file: 'src/spawn.rs', find: '            drop(here);\n            drop(sources);\n            drop(cgroup);\n            return adopt_reply(reply, ours);', replace: '            let kept = (here, sources, cgroup);\n            let r = adopt_reply(reply, ours);\n            drop(kept);\n            return r;', why: 'a child whose pidfd found no room is killed after it ran', tests: ['*0 to 11*'] },
   { file: 'src/spawn.rs', find: '            None => Some(sys::open_cwd().map_err(at("open"))?),', replace: '            None => None::<OwnedFd>,', why: "the child starts in the helper's cwd, not ours", tests: [T('helper'), T('shortages')] },
   { file: 'src/spawn.rs', find: '            let dir = if dir.is_empty() { "." } else { dir };', replace: '            let dir = if dir.is_empty() { "/" } else { dir };', why: 'an empty PATH entry is not the current directory', tests: ['*empty PATH entry*'] },
 
