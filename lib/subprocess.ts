@@ -237,7 +237,8 @@ export class Subprocess extends ChildProcessBase {
   readonly exited: Promise<SpawnedExit>
   /**
    * How the child went into the cgroup of `options.cgroup`: 'CLONE_INTO_CGROUP' (made there) or
-   * 'cgroup.procs' (it moved itself before exec); null without that option or a child.
+   * 'cgroup.procs' (it moved itself before exec); null without that option or a child (or where
+   * the spawn helper died before it said which: the child is in the cgroup all the same).
    */
   readonly cgroupVia: 'CLONE_INTO_CGROUP' | 'cgroup.procs' | null
   override readonly spawnfile: string

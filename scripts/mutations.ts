@@ -138,10 +138,10 @@ export const mutations: Mutation[] = [
   { file: 'lib/cgroup.ts', find: "    return /^populated 1$/m.test(events)", replace: '    return false', why: 'cgroup.events misread: the tree counts as empty at once', tests: ['*keeps forking*', '*--leftovers wait*'] },
   { file: 'lib/cgroup.ts', find: "    const cpuStat = read(join(this.path, 'cpu.stat'))", replace: '    const cpuStat = null as string | null', why: 'cpu.stat not read: a daemon nobody reaped has no CPU', tests: ['*method of each figure*'] },
   { file: 'lib/cgroup.ts', find: "    const peak = read(join(this.path, 'memory.peak'))", replace: '    const peak = null as string | null', why: 'memory.peak not read: the peak is the largest single process\'s', tests: ['*memory.peak is at least 200 MB*', 'kernel:6.12'] },
-  { file: 'lib/cli/time.ts', find: '    peakMemory: s?.memoryPeakKiB != null ?', replace: '    peakMemory: s !== null ?', why: 'the report says memory.peak where there is none', tests: ['*method of each figure*'] },
+  { file: 'lib/cli/time.ts', find: '    peakMemory: s?.memoryPeakKiB != null ?', replace: '    peakMemory: s?.memoryPeakKiB !== undefined ?', why: 'the report says memory.peak where there is none', tests: ['*method of each figure*'] },
   { file: 'lib/cli/time.ts', find: '    const pids = cgroup.moveOut()', replace: '    const pids: number[] = []', why: 'leftovers kept in the cgroup, which is never removed', tests: ['*moved to pidfd*'] },
   { file: 'lib/cli/time.ts', find: '  while (timedOut() && !gone()) await sleep(20)\n}', replace: '}', why: 'after a timeout the survivors of its first signal are not waited for (nor killed)', tests: ['*setsid escapee*'] },
-  { file: 'lib/cli/time.ts', find: "    if (options.cgroup === 'required') {\n      trace?.done()", replace: '    if (false) {\n      trace?.done()', why: '--cgroup required runs the command without a cgroup', tests: ['*--cgroup required where none*'] },
+  { file: 'lib/cli/time.ts', find: "    if (options.cgroup === 'required') {\n      trace?.done()", replace: "    if (options.cgroup === ('never' as string)) {\n      trace?.done()", why: '--cgroup required runs the command without a cgroup', tests: ['*--cgroup required where none*'] },
   // lib/cli/time.ts
   { file: 'lib/cli/time.ts', find: '  const ownGroup = options.timeoutMs !== undefined', replace: '  const ownGroup = false', why: 'the timeout ends the direct child only', tests: [T('cli')] },
   { file: 'lib/cli/time.ts', find: "  process.on('SIGHUP', forward)", replace: '', why: 'SIGHUP not passed on', tests: ['*SIGHUP*'] },

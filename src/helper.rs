@@ -546,9 +546,9 @@ fn exchange(helper: &Helper, req: &Request<'_>, umask: u32, deadline: Instant) -
             pid,
             pidfd: None,
             error: heard.failed,
-            // The helper's word on how is lost with it; the child is in its cgroup either way
-            // (a child that could not get there failed, and says so).
-            cgroup: req.cgroup.map(|_| CgroupVia::Procs),
+            // The child is in its cgroup either way (one that could not get there failed, and
+            // said so), but the helper's word on how is lost with it.
+            cgroup: None,
         })),
         // The child never reached its exec (stopped, frozen): it ran nothing; end it.
         Some(pid) => {

@@ -261,14 +261,14 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * or the timeout; report: nothing more. After a timeout, whatever the action, until the tree is
  * gone: the timeout's SIGKILL (cgroup.kill) ends what outlived its first signal.
  */
-async function settleLeftovers(tree: Subreaper, cgroup: Cgroup | null, left: Leftover[], o: TimeOptions, timedOut: () => boolean): Promise<void> {
+async function settleLeftovers(tree: Subreaper, cgroup: Cgroup | null, o: TimeOptions, timedOut: () => boolean): Promise<void> {
   // With a cgroup, cgroup.events says when the tree is empty.
   const gone = () => {
     tree.reap()
     return cgroup ? !cgroup.populated() : tree.leftovers().length === 0
   }
   if (gone()) return
-  if (o.leftovers === 'kill' && left.length > 0) {
+  if (o.leftovers === 'kill') {
     if (cgroup) cgroup.signal('SIGTERM')
     else tree.signal('SIGTERM')
     const end = Date.now() + o.killAfterMs
@@ -281,7 +281,7 @@ async function settleLeftovers(tree: Subreaper, cgroup: Cgroup | null, left: Lef
     return
   }
   // wait: bounded by --timeout, whose timer then ends the tree (and this wait with it).
-  if (o.leftovers === 'wait' && left.length > 0) while (!gone() && !timedOut()) await sleep(50)
+  if (o.leftovers === 'wait') while (!gone() && !timedOut()) await sleep(50)
   while (timedOut() && !gone()) await sleep(20)
 }
 
@@ -502,7 +502,7 @@ async function once(
   const wallTimeMs = Number(process.hrtime.bigint() - startedAt) / 1e6
   tree.reap()
   const left = tree.leftovers()
-  await settleLeftovers(tree, cgroup, left, options, () => timedOut)
+  await settleLeftovers(tree, cgroup, options, () => timedOut)
   clearTimeout(timer)
   // Its SIGKILL must not reach the next run's tree (--runs).
   clearTimeout(killAfter)
