@@ -64,7 +64,10 @@ function cgroupSetup() {
   }
   const s = pidfd.cgroupSupport()
   if (s.reason) return s.reason
-  if (!s.controllers.includes('memory')) return `the memory controller is not enabled in ${s.parent}/cgroup.subtree_control`
+  if (!s.controllers.includes('memory')) {
+    const available = readFileSync(join(s.parent, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('memory')
+    return available ? `the memory controller is not enabled in ${s.parent}/cgroup.subtree_control` : `the memory controller is not available in ${s.parent} (a hybrid host keeps it in cgroup v1)`
+  }
   return null
 }
 
