@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import test from 'ava'
 
-import { Cgroup, cgroupSupport, features, spawn } from '../index.js'
+import { Cgroup, cgroupSupport, features, spawn, spawnSync } from '../index.js'
 import { entry, isError, procState, root, runNode, runsIf, sleep, until } from './helpers.js'
 
 const support = cgroupSupport()
@@ -86,7 +86,7 @@ async function report(args: string[], command: string): Promise<{ run: Run; json
   return { run, json: JSON.parse(readFileSync(out, 'utf8')) as JsonReport }
 }
 
-runsIf(writable, 'spawn into a cgroup')('spawn({ cgroup }): the program is in the cgroup from its first act, made there by CLONE_INTO_CGROUP', async (t) => {
+runsIf(writable, 'spawn into a cgroup')('spawn({ cgroup }): the program is in the cgroup from its first act, made there by CLONE_INTO_CGROUP; spawnSync too', async (t) => {
   const cg = Cgroup.create()
   try {
     const child = spawn('cat', ['/proc/self/cgroup'], { cgroup: cg, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -97,6 +97,10 @@ runsIf(writable, 'spawn into a cgroup')('spawn({ cgroup }): the program is in th
     t.is(exit.code, 0)
     t.is(child.cgroupVia, features().cloneIntoCgroup ? 'CLONE_INTO_CGROUP' : 'cgroup.procs')
     t.is(/^0::.*$/m.exec(out)?.[0], expectedLine(cg))
+    // spawnSync takes it too.
+    const sync = spawnSync('cat', ['/proc/self/cgroup'], { cgroup: cg, encoding: 'utf8' })
+    t.is(sync.status, 0)
+    t.is(/^0::.*$/m.exec(sync.stdout)?.[0], expectedLine(cg))
     t.true(await cg.waitEmpty(2000))
   } finally {
     t.true(cg.remove())
