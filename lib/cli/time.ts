@@ -467,7 +467,8 @@ async function once(
   if (spawnError) {
     trace?.done()
     tree.stop()
-    cgroup?.remove()
+    // The child that failed its exec may still be on its way out of the cgroup.
+    if (cgroup) await removeCgroup(cgroup, finishCgroup(cgroup, null, null))
     const notFound = spawnError.code === 'ENOENT'
     toStderr(`pidfd: ${file}: ${notFound ? 'command not found' : `cannot run it (${spawnError.code})`}\n`)
     return notFound ? EXIT.NOT_FOUND : EXIT.CANNOT_EXECUTE
