@@ -119,6 +119,11 @@ export function text(r: Report): string {
 
 const DONE = { report: 'still running', kill: 'killed', wait: 'waited for' } as const
 
+/** What became of the leftovers: per --leftovers, unless the timeout ended them all. */
+function leftDone(r: Report): string {
+  return r.timedOut ? 'ended by the --timeout' : DONE[r.leftoversAction ?? 'report']
+}
+
 function leftoverLine(l: Leftover): string {
   return `pid ${l.pid}, ${millis(l.ageMs)} old${l.rssKiB === null ? '' : `, ${kib(l.rssKiB)}`}: ${commandLine(l.command)}`
 }
@@ -133,7 +138,7 @@ function treeText(r: Report): string[] {
   }
   const left = r.leftovers ?? []
   if (left.length > 0) {
-    lines.push(`  LEFTOVERS: ${left.length} process${left.length === 1 ? '' : 'es'} left running by the command (${DONE[r.leftoversAction ?? 'report']}):`)
+    lines.push(`  LEFTOVERS: ${left.length} process${left.length === 1 ? '' : 'es'} left running by the command (${leftDone(r)}):`)
     for (const l of left) lines.push(`    ${leftoverLine(l)}`)
   }
   return lines
@@ -249,7 +254,7 @@ export function markdown(r: Report): string {
           ['tree: orphans reaped here', count(r.tree.processes - 1)] as [string, string],
         ]
       : []),
-    ...(r.leftovers ?? []).map((l): [string, string] => [`**leftover** (${DONE[r.leftoversAction ?? 'report']})`, leftoverLine(l)]),
+    ...(r.leftovers ?? []).map((l): [string, string] => [`**leftover** (${leftDone(r)})`, leftoverLine(l)]),
     ...cgroupRows(r),
     ...r.breaches.map((b): [string, string] => [`**budget ${b.budget}**`, `**${breachLine(b)}**`]),
   ]
