@@ -30,6 +30,11 @@ export declare class NativePidFd {
   /** Another handle on the same process, sharing its exit. */
   share(): NativePidFd
   get pid(): number
+  /**
+   * How a spawned child went into the cgroup its options named: "CLONE_INTO_CGROUP" or
+   * "cgroup.procs"; null without one.
+   */
+  get cgroupVia(): string | null
   /** The descriptor number, -1 once closed. */
   get fd(): number
   /**
@@ -115,6 +120,11 @@ export interface NativeFeatures {
    * its reap, which the kernel does not announce.
    */
   reapWakeup: boolean
+  /**
+   * `clone3(CLONE_INTO_CGROUP)` (Linux 5.7): a child made in its cgroup. Without it (or where
+   * a seccomp filter refuses clone3) the child writes itself into `cgroup.procs` before exec.
+   */
+  cloneIntoCgroup: boolean
 }
 
 /**
@@ -197,6 +207,8 @@ export interface NativeSpawnOptions {
   processGroup?: boolean
   uid?: number
   gid?: number
+  /** A cgroup v2 directory the child must start in (it runs nothing outside it). */
+  cgroup?: string
 }
 
 /** What `spawnSync` adds to a spawn, as the JS layer resolved it. */

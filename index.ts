@@ -42,6 +42,7 @@ export type { ProcessInfo, NamespaceKind } from './lib/info.js'
 export { features, type Features } from './lib/features.js'
 export type { TraceLine } from './lib/trace.js'
 export { Subreaper, combineUsage, type Leftover, type Reaped } from './lib/tree.js'
+export { Cgroup, cgroupSupport, type CgroupSupport, type CgroupStats, type CgroupCpu } from './lib/cgroup.js'
 export type { SystemError } from './lib/errors.js'
 
 /** Whether this kernel has what the package needs: pidfd_open and waitid(P_PIDFD), Linux ≥ 5.4. */

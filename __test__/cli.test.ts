@@ -195,7 +195,7 @@ test('the report to a pipe whose reader has gone: nothing said, no stack trace, 
 })
 
 test('stdout whose reader has gone (pidfd info pid | head -c 1): nothing said, no stack trace, the status unchanged; a stdout that fails otherwise is one line and 1', async (t) => {
-  const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
+  const sub = spawn('sleep', ['60'], { stdio: 'ignore' })
   const ended = spawn('true', [], { stdio: 'ignore' })
   await ended.exited
   const cases: Array<[string[], number]> = [

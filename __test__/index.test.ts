@@ -9,7 +9,7 @@ test('exports the API and reports support on this kernel', (t) => {
   // ESM sees the CommonJS module's named exports, plus its exports object as 'default' (and,
   // since Node 23, as 'module.exports').
   const names = Object.keys(pidfd).filter((k) => k !== 'default' && k !== 'module.exports')
-  t.deepEqual(names.sort(), ['AsyncPidFd', 'Channel', 'PidFd', 'Subprocess', 'Subreaper', 'combineUsage', 'exec', 'execFile', 'execFileSync', 'execSync', 'features', 'fork', 'isSupported', 'spawn', 'spawnSync'])
+  t.deepEqual(names.sort(), ['AsyncPidFd', 'Cgroup', 'Channel', 'PidFd', 'Subprocess', 'Subreaper', 'cgroupSupport', 'combineUsage', 'exec', 'execFile', 'execFileSync', 'execSync', 'features', 'fork', 'isSupported', 'spawn', 'spawnSync'])
   t.true(pidfd.isSupported())
 })
 

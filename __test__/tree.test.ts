@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 
-import { procState, root, runNode, until } from './helpers.js'
+import { cgroupSupport } from '../index.js'
+import { procState, root, runNode, runsIf, until } from './helpers.js'
 
 interface Run {
   code: number | null
@@ -67,32 +68,41 @@ test('a double-forking daemon: listed as a leftover with what it is, and left ru
   process.kill(pid, 'SIGKILL')
 })
 
-test('--leftovers kill: the daemon is ended, reaped here, and its CPU counted in the tree\'s', async (t) => {
-  const file = join(tmp(), 'pid')
-  const { run, json } = await report(['--leftovers', 'kill', '--kill-after', '2s'], daemon(file, 0.5))
-  t.is(run.code, 0, run.stderr)
-  t.is(json.leftovers.length >= 1, true)
-  t.is(json.leftoversAction, 'kill')
-  const pid = Number(readFileSync(file, 'utf8'))
-  t.is(procState(pid), null, 'gone')
-  const command = json.rusage.userCPUTime + json.rusage.systemCPUTime
-  const tree = json.tree.rusage.userCPUTime + json.tree.rusage.systemCPUTime
-  t.true(json.tree.processes >= 2, 'the command and the reaped daemon')
-  // The daemon's loop ran 40,000 shell iterations: tens of ms no rusage of the command holds.
-  t.true(tree - command >= 10_000, `tree ${tree} µs, command ${command} µs`)
-})
+// The tree is ended by signals to what the subreaper finds (--cgroup off) or to the command's
+// cgroup, then cgroup.kill (auto, where cgroups are writable): both are run.
+const modes = [
+  { flag: 'off', skip: null },
+  { flag: 'auto', skip: cgroupSupport().reason },
+] as const
 
-test('--leftovers wait: until they are gone; bounded by --timeout, which then ends them (124)', async (t) => {
-  const quick = await report(['--leftovers', 'wait'], '(sleep 0.4) & exit 0')
-  t.is(quick.run.code, 0)
-  t.is(quick.json.leftovers.length, 1)
-  t.is(quick.json.tree.processes, 2, 'the sleep was reaped here when it ended')
-  const file = join(tmp(), 'pid')
-  const bounded = await report(['--leftovers', 'wait', '--timeout', '500ms', '--kill-after', '1s'], `(sh -c 'echo $PPID' > ${file}; exec sleep 30) & exit 0`)
-  t.is(bounded.run.code, 124)
-  await until(() => procState(Number(readFileSync(file, 'utf8'))) === null, 3000)
-  t.is(procState(Number(readFileSync(file, 'utf8'))), null)
-})
+for (const { flag, skip } of modes) {
+  runsIf(skip, `--cgroup ${flag}`)(`--leftovers kill: the daemon is ended, reaped here, and its CPU counted in the tree's (--cgroup ${flag})`, async (t) => {
+    const file = join(tmp(), 'pid')
+    const { run, json } = await report(['--cgroup', flag, '--leftovers', 'kill', '--kill-after', '2s'], daemon(file, 0.5))
+    t.is(run.code, 0, run.stderr)
+    t.is(json.leftovers.length >= 1, true)
+    t.is(json.leftoversAction, 'kill')
+    const pid = Number(readFileSync(file, 'utf8'))
+    t.is(procState(pid), null, 'gone')
+    const command = json.rusage.userCPUTime + json.rusage.systemCPUTime
+    const tree = json.tree.rusage.userCPUTime + json.tree.rusage.systemCPUTime
+    t.true(json.tree.processes >= 2, 'the command and the reaped daemon')
+    // The daemon's loop ran 40,000 shell iterations: tens of ms no rusage of the command holds.
+    t.true(tree - command >= 10_000, `tree ${tree} µs, command ${command} µs`)
+  })
+
+  runsIf(skip, `--cgroup ${flag}`)(`--leftovers wait: until they are gone; bounded by --timeout, which then ends them (124) (--cgroup ${flag})`, async (t) => {
+    const quick = await report(['--cgroup', flag, '--leftovers', 'wait'], '(sleep 0.4) & exit 0')
+    t.is(quick.run.code, 0)
+    t.is(quick.json.leftovers.length, 1)
+    t.is(quick.json.tree.processes, 2, 'the sleep was reaped here when it ended')
+    const file = join(tmp(), 'pid')
+    const bounded = await report(['--cgroup', flag, '--leftovers', 'wait', '--timeout', '500ms', '--kill-after', '1s'], `(sh -c 'echo $PPID' > ${file}; exec sleep 30) & exit 0`)
+    t.is(bounded.run.code, 124)
+    await until(() => procState(Number(readFileSync(file, 'utf8'))) === null, 3000)
+    t.is(procState(Number(readFileSync(file, 'utf8'))), null)
+  })
+}
 
 test('--fail-on-leftovers exits 122 when something was left running, the command\'s status otherwise', async (t) => {
   // The command waits a moment, so its background subshell has become `sleep 30` when listed.
@@ -111,31 +121,35 @@ test('under GitHub Actions the leftovers are a warning annotation on stdout', as
   t.is(quiet.stdout, '')
 })
 
-test('--timeout ends what escaped the process group (setsid) while the command still runs, and what it orphaned', async (t) => {
-  const dir = tmp()
-  // The command survives SIGTERM (a trap), so at the timeout the escapee is still below it, in a session
-  // of its own: the signal reaches it only through the walk of the command's descendants.
-  const r = await pidfd([
-    'time',
-    '--timeout',
-    '400ms',
-    '--kill-after',
-    '1500ms',
-    '--',
-    'sh',
-    '-c',
-    `trap ":" TERM
-     setsid sh -c 'trap "echo TERM > ${dir}/got; exit" TERM; echo $$ > ${dir}/setsid; while :; do sleep 0.1; done' </dev/null >/dev/null 2>&1 &
-     (sh -c 'echo $$ > ${dir}/orphan; exec sleep 30' </dev/null >/dev/null 2>&1 &)
-     while :; do sleep 0.1; done`,
-  ])
-  t.is(r.code, 124)
-  t.is(readFileSync(join(dir, 'got'), 'utf8'), 'TERM\n', 'the escapee got the timeout\'s signal')
-  for (const name of ['setsid', 'orphan']) {
-    const pid = Number(readFileSync(join(dir, name), 'utf8'))
-    t.true(await until(() => procState(pid) === null || procState(pid) === 'Z', 3000), `${name} ${pid} ended`)
-  }
-})
+for (const { flag, skip } of modes) {
+  runsIf(skip, `--cgroup ${flag}`)(`--timeout ends what escaped the process group (setsid) while the command still runs, and what it orphaned (--cgroup ${flag})`, async (t) => {
+    const dir = tmp()
+    // The command survives SIGTERM (a trap), so at the timeout the escapee is still below it, in a session
+    // of its own: the signal reaches it only through the walk of the command's descendants.
+    const r = await pidfd([
+      'time',
+      '--cgroup',
+      flag,
+      '--timeout',
+      '400ms',
+      '--kill-after',
+      '1500ms',
+      '--',
+      'sh',
+      '-c',
+      `trap ":" TERM
+       setsid sh -c 'trap "echo TERM > ${dir}/got; exit" TERM; echo $$ > ${dir}/setsid; while :; do sleep 0.1; done' </dev/null >/dev/null 2>&1 &
+       (sh -c 'echo $$ > ${dir}/orphan; exec sleep 30' </dev/null >/dev/null 2>&1 &)
+       while :; do sleep 0.1; done`,
+    ])
+    t.is(r.code, 124)
+    t.is(readFileSync(join(dir, 'got'), 'utf8'), 'TERM\n', 'the escapee got the timeout\'s signal')
+    for (const name of ['setsid', 'orphan']) {
+      const pid = Number(readFileSync(join(dir, name), 'utf8'))
+      t.true(await until(() => procState(pid) === null || procState(pid) === 'Z', 3000), `${name} ${pid} ended`)
+    }
+  })
+}
 
 test('the Subreaper never takes an exit the package is owed: every spawned child keeps its record', async (t) => {
   // A subreaper reaping orphans as fast as it can, while 60 children of the package exit.

@@ -25,7 +25,13 @@
  *   messages = struct message each: MSG_STARTED from the new child (its pid), MSG_FAILED from
  *              the child if it could not exec (errno and stage), and MSG_DONE from the helper
  *              last, with SCM_RIGHTS carrying the pidfd when there is one (a child whose exec
- *              failed is still Node's to reap).
+ *              failed is still Node's to reap). A MSG_DONE without an errno says in `stage`
+ *              how the child went into the cgroup the request named (CGROUP_*), if it did.
+ *
+ * A cgroup (`cgroup_source`, a passed descriptor of a cgroup v2 directory): the child is made
+ * in it by clone3(CLONE_INTO_CGROUP) (Linux 5.7), or, where that call is refused (an older
+ * kernel, a seccomp filter, F_NO_CLONE3), it writes itself into the cgroup's `cgroup.procs`
+ * before anything else it does. Either way it runs nothing outside the cgroup.
  * A request the helper cannot take (too large, too many descriptors) gets MSG_DONE with the
  * errno and no child; only a request that is not of this protocol ends the helper. EOF on the
  * socket (Node exited) ends it too.
@@ -43,6 +49,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -61,7 +68,9 @@
 /* The kernel's SCM_MAX_FD: descriptors one message can carry. */
 #define BATCH 253
 
-enum { F_DETACHED = 1, F_SETUID = 2, F_SETGID = 4, F_SETPGID = 8 };
+enum { F_DETACHED = 1, F_SETUID = 2, F_SETGID = 4, F_SETPGID = 8, F_NO_CLONE3 = 16 };
+/* How a child went into its cgroup, in MSG_DONE's `stage` when it has no errno. */
+enum { CGROUP_NONE = 0, CGROUP_CLONE3 = 1, CGROUP_PROCS = 2 };
 /* Where a child failed before exec, for the error Node reports. */
 enum {
 	STAGE_NONE = 0,
@@ -74,6 +83,7 @@ enum {
 	STAGE_CLONE, /* no child: the clone itself failed */
 	STAGE_SETPGID,
 	STAGE_REQUEST, /* no child: the request could not be taken */
+	STAGE_CGROUP, /* the child could not write itself into the cgroup's cgroup.procs */
 };
 enum { MSG_STARTED = 1, MSG_FAILED = 2, MSG_DONE = 3 };
 enum { PAUSE_NONE = 0, PAUSE_REQUEST, PAUSE_EXEC, PAUSE_REPLY };
@@ -84,6 +94,7 @@ struct request {
 	uint32_t uid, gid, umask;
 	uint32_t n_sources; /* descriptors passed with the request */
 	int32_t cwd_source; /* the passed descriptor to fchdir to, or -1 (then the cwd string) */
+	int32_t cgroup_source; /* the passed descriptor of the child's cgroup v2 directory, or -1 */
 	uint32_t n_fds, n_rlimits, n_paths, argc, envc;
 	uint32_t payload_len;
 };
@@ -165,8 +176,15 @@ static struct {
 	int have_limits[RLIM_NLIMITS];
 } own;
 
-/* Everything the child needs, on the helper's memory (CLONE_VM): the child writes only
- * `err` and `stage`, and the helper reads them once the child has exec'd or died. */
+/* Where a child that failed says why: on a page shared with the helper, which the child of a
+ * clone3 (its own copy of the helper's memory) writes too. */
+struct outcome {
+	int err, stage;
+};
+static struct outcome *outcome;
+
+/* Everything the child needs, on the helper's memory (CLONE_VM, or a copy of it after clone3):
+ * the child writes `*outcome`, and the helper reads it once the child has exec'd or died. */
 struct job {
 	const struct request *req;
 	const struct wire_rlimit *rl;
@@ -176,15 +194,15 @@ struct job {
 	int *high; /* room for nfds_passed descriptors */
 	const char *cwd;
 	char **paths, **argv, **envp;
-	int err, stage;
+	int in_cgroup; /* made in its cgroup by clone3: no cgroup.procs to write */
 	int sock; /* the child's copy of the socket, kept above its stdio range */
 };
 
 static int fail(struct job *job, int stage)
 {
-	job->err = errno ? errno : EIO;
-	job->stage = stage;
-	send_message(job->sock, MSG_FAILED, job->err, stage, 0, -1);
+	outcome->err = errno ? errno : EIO;
+	outcome->stage = stage;
+	send_message(job->sock, MSG_FAILED, outcome->err, stage, 0, -1);
 	_exit(127);
 }
 
@@ -203,6 +221,15 @@ static int child(void *arg)
 	job->sock = SOCK_FD;
 	send_message(SOCK_FD, MSG_STARTED, 0, 0, (int)syscall(SYS_getpid), -1);
 	pause_here(PAUSE_EXEC);
+
+	/* Into the cgroup before anything else, where the clone could not put it there: "0" is
+	 * the writer itself. */
+	if (req->cgroup_source >= 0 && !job->in_cgroup) {
+		int procs = (int)syscall(SYS_openat, job->fds[req->cgroup_source], "cgroup.procs", O_WRONLY | O_CLOEXEC);
+		if (procs < 0 || syscall(SYS_write, procs, "0", 1) != 1)
+			fail(job, STAGE_CGROUP);
+		(void)syscall(SYS_close, procs);
+	}
 
 	/* The socket must outlive the dup2s below (child descriptor 3 may be one of them). */
 	if (n > SOCK_FD) {
@@ -297,11 +324,63 @@ static char child_stack[256 * 1024] __attribute__((aligned(16)));
  * then, from the pid the child sends (its unreaped child, so the pid cannot be reused). */
 static int no_clone_pidfd;
 
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* Set once clone3 with CLONE_INTO_CGROUP was refused (Linux < 5.7, a seccomp filter): the
+ * child writes itself into cgroup.procs from then on. */
+static int no_clone3;
+
+/* clone3(CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD | CLONE_INTO_CGROUP) into the cgroup
+ * `cgroup_fd`: the child starts there. Without CLONE_VM (clone3 would need a stack and a
+ * return path of its own): the child runs on a copy of the helper's small map until its exec,
+ * which the helper still waits for. Returns the pid (0 in the child, which never returns),
+ * -1 with errno, or -2 where the call is refused here (then remembered). */
+static pid_t clone3_into(struct job *job, int cgroup_fd, int *pidfd)
+{
+	struct {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+			set_tid_size, cgroup;
+	} args;
+	memset(&args, 0, sizeof(args));
+	args.flags = CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD | CLONE_INTO_CGROUP;
+	args.pidfd = (uint64_t)(uintptr_t)pidfd;
+	args.cgroup = (uint64_t)cgroup_fd;
+	/* The exit signal is the helper's own (SIGCHLD) under CLONE_PARENT. */
+	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0) {
+		job->in_cgroup = 1;
+		_exit(child(job));
+	}
+	if (pid > 0)
+		return (pid_t)pid;
+	/* Not this kernel's call or flag (ENOSYS, E2BIG, EINVAL), or a filter's refusal (EPERM). */
+	if (errno == ENOSYS || errno == E2BIG || errno == EINVAL || errno == EPERM) {
+		no_clone3 = 1;
+		return -2;
+	}
+	return -1;
+}
+
 /* clone(CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD): no copy of the helper's map, the
  * helper resumes once the child has exec'd (or died), Node is the parent, and the pidfd
- * exists from the clone on. Returns the pid, or -1 with errno. */
-static pid_t start_child(struct job *job, int *pidfd)
+ * exists from the clone on. With a cgroup, clone3 first (see clone3_into). Returns the pid, or
+ * -1 with errno; `*how` says how the child went into its cgroup. */
+static pid_t start_child(struct job *job, int *pidfd, int *how)
 {
+	const struct request *req = job->req;
+	*how = CGROUP_NONE;
+	if (req->cgroup_source >= 0) {
+		*how = CGROUP_PROCS;
+		if (!no_clone3 && !(req->flags & F_NO_CLONE3)) {
+			pid_t pid = clone3_into(job, job->fds[req->cgroup_source], pidfd);
+			if (pid != -2) {
+				*how = CGROUP_CLONE3;
+				return pid;
+			}
+		}
+	}
 	/* The exit signal is the helper's own (SIGCHLD) under CLONE_PARENT. */
 	const int flags = CLONE_VM | CLONE_VFORK | CLONE_PARENT;
 	char *top = child_stack + sizeof(child_stack);
@@ -325,7 +404,7 @@ static void handle(const struct request *req, char *payload, int *fds, int nfds_
 	struct message done = { MSG_DONE, 0, STAGE_NONE, 0 };
 	/* Every count must fit the payload it indexes: a request is checked before it is used. */
 	uint64_t fixed = (uint64_t)req->n_rlimits * sizeof(struct wire_rlimit) + (uint64_t)req->n_fds * sizeof(int32_t);
-	if (fixed > req->payload_len || nfds_passed != (int)req->n_sources) {
+	if (fixed > req->payload_len || nfds_passed != (int)req->n_sources || req->cgroup_source >= nfds_passed) {
 		refuse(nfds_passed != (int)req->n_sources ? EMFILE : EINVAL);
 		return;
 	}
@@ -362,9 +441,11 @@ static void handle(const struct request *req, char *payload, int *fds, int nfds_
 	memcpy(envp, paths + req->n_paths + req->argc, req->envc * sizeof(char *));
 	envp[req->envc] = NULL;
 
-	struct job job = { req, rl, fd_map, fds, nfds_passed, high, strings[0], paths, argv, envp, 0, STAGE_NONE, SOCK_FD };
-	int pidfd = -1;
-	pid_t pid = start_child(&job, &pidfd);
+	struct job job = { req, rl, fd_map, fds, nfds_passed, high, strings[0], paths, argv, envp, 0, SOCK_FD };
+	int pidfd = -1, how = CGROUP_NONE;
+	outcome->err = 0;
+	outcome->stage = STAGE_NONE;
+	pid_t pid = start_child(&job, &pidfd, &how);
 	if (pid < 0) {
 		done.err = errno;
 		done.stage = STAGE_CLONE;
@@ -372,8 +453,8 @@ static void handle(const struct request *req, char *payload, int *fds, int nfds_
 	} else {
 		pause_here(PAUSE_REPLY);
 		done.pid = pid;
-		done.err = job.err;
-		done.stage = job.stage;
+		done.err = outcome->err;
+		done.stage = outcome->err ? outcome->stage : how;
 	}
 	send_message(SOCK_FD, MSG_DONE, done.err, done.stage, done.pid, pidfd);
 	if (pidfd >= 0)
@@ -478,6 +559,10 @@ int main(int argc, char **argv)
 	umask(own.umask);
 	for (int r = 0; r < RLIM_NLIMITS; r++)
 		own.have_limits[r] = getrlimit(r, &own.limits[r]) == 0;
+
+	outcome = mmap(NULL, sizeof(*outcome), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (outcome == MAP_FAILED)
+		return 2;
 
 	int *fds = NULL, cap = 0;
 	for (;;) {

@@ -24,6 +24,11 @@ export interface Features {
    * not this package's to reap is looked at again every 20 ms between its exit and its reap.
    */
   reapWakeup: boolean
+  /**
+   * clone3(CLONE_INTO_CGROUP) (Linux 5.7): spawn's `cgroup` makes the child in its cgroup.
+   * Without it the child writes itself into `cgroup.procs` before its exec.
+   */
+  cloneIntoCgroup: boolean
 }
 
 let last: Features | null = null

@@ -2,6 +2,7 @@
 // validators it calls), shared by spawn() and the sync functions: the same coercions, the same
 // ERR_* errors, own properties only.
 
+import { existsSync } from 'node:fs'
 import { constants } from 'node:os'
 import type { Stream } from 'node:stream'
 import { fileURLToPath } from 'node:url'
@@ -178,6 +179,8 @@ export interface Normalized {
   processGroup: boolean
   uid: number | undefined
   gid: number | undefined
+  /** The cgroup v2 directory the child starts in (options.cgroup: a path or a Cgroup). */
+  cgroup: string | undefined
 }
 
 /**
@@ -215,6 +218,7 @@ export function normalizeSpawnArguments(fileArg: unknown, argsArg: unknown, opti
   const processGroup = checkBoolean('options.processGroup', opts.processGroup) ?? false
   const uid = checkInt32('options.uid', opts.uid)
   const gid = checkInt32('options.gid', opts.gid)
+  const cgroup = cgroupPath(opts.cgroup)
   const shell = opts.shell
   if (shell !== undefined && shell !== null && typeof shell !== 'boolean' && typeof shell !== 'string') {
     throw invalidArgType('options.shell', ['boolean', 'string'], shell)
@@ -240,5 +244,16 @@ export function normalizeSpawnArguments(fileArg: unknown, argsArg: unknown, opti
   }
   // Non-string arguments become strings, as child_process makes them (`String(23)`).
   const spawnargs = [argv0 ?? program].concat(args.map(String))
-  return { file: program, spawnargs, opts, cwd, detached, processGroup, uid, gid }
+  return { file: program, spawnargs, opts, cwd, detached, processGroup, uid, gid, cgroup }
+}
+
+/** options.cgroup: a cgroup v2 directory's path, or an object with a string `path` (a Cgroup). */
+function cgroupPath(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined
+  const path = typeof value === 'object' && Object.hasOwn(value, 'path') ? (value as { path: unknown }).path : value
+  if (typeof path !== 'string') throw invalidArgType('options.cgroup', ['string', 'Cgroup'], value)
+  if (path === '' || path.includes('\0')) throw invalidArgValue('options.cgroup', path, 'must be a cgroup directory path, not empty and without null bytes')
+  // Every cgroup v2 directory has cgroup.controllers (a v1 one does not).
+  if (!existsSync(`${path}/cgroup.controllers`)) throw invalidArgValue('options.cgroup', path, 'must be a cgroup v2 directory (it has no cgroup.controllers)')
+  return path
 }

@@ -37,9 +37,15 @@ export interface SpawnExtras {
    * then reaches everything it starts that stays in its group. Not a child_process option.
    */
   processGroup?: boolean | undefined
+  /**
+   * Start the child in this cgroup v2 directory (a path, or a `Cgroup`): it runs nothing outside
+   * it (clone3's CLONE_INTO_CGROUP, else it writes itself into `cgroup.procs` before exec). Needs
+   * the spawn helper. Not a child_process option.
+   */
+  cgroup?: string | { readonly path: string } | undefined
 }
 
-/** child_process.spawn's options (the same type), and `processGroup`. */
+/** child_process.spawn's options (the same type), `processGroup` and `cgroup`. */
 export interface SpawnOptions extends NodeSpawnOptions, SpawnExtras {
   /** Working directory of the child (default: this process's, at the time of the call). */
   cwd?: string | URL | undefined
@@ -100,7 +106,7 @@ function withChannel(pairs: string[] | undefined, ipc: number, serialization: Se
 
 /** Reads `spawn(file, args, options)` as child_process does: the same coercions and errors. */
 function resolve(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Resolved {
-  const { file, spawnargs, opts, cwd, detached, processGroup, uid, gid } = normalizeSpawnArguments(fileArg, argsArg, optionsArg)
+  const { file, spawnargs, opts, cwd, detached, processGroup, uid, gid, cgroup } = normalizeSpawnArguments(fileArg, argsArg, optionsArg)
 
   // spawn()'s own checks, in child_process's order.
   const timeout = checkTimeout(opts.timeout)
@@ -135,6 +141,7 @@ function resolve(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Resol
       processGroup,
       uid,
       gid,
+      cgroup,
     },
     killSignal,
     timeout,
@@ -228,6 +235,12 @@ export class Subprocess extends ChildProcessBase {
   override readonly stdio: ChildProcess['stdio']
   /** Settles with the exit record, whose `rusage` is never null (this package reaps the child). */
   readonly exited: Promise<SpawnedExit>
+  /**
+   * How the child went into the cgroup of `options.cgroup`: 'CLONE_INTO_CGROUP' (made there) or
+   * 'cgroup.procs' (it moved itself before exec); null without that option or a child (or where
+   * the spawn helper died before it said which: the child is in the cgroup all the same).
+   */
+  readonly cgroupVia: 'CLONE_INTO_CGROUP' | 'cgroup.procs' | null
   override readonly spawnfile: string
   override readonly spawnargs: string[]
   override exitCode: number | null = null
@@ -255,6 +268,7 @@ export class Subprocess extends ChildProcessBase {
     super()
     this.spawnfile = resolved.file
     this.spawnargs = resolved.spawnargs
+    this.cgroupVia = (native?.cgroupVia ?? null) as Subprocess['cgroupVia']
     // As child_process: out of descriptors, a failed child gets no stdio at all (undefined).
     const noStdio = spawnError !== null && (spawnError.code === 'EMFILE' || spawnError.code === 'ENFILE')
     if (noStdio) {

@@ -99,7 +99,7 @@ function syncError(errno: number, file: string, spawnargs: string[]): Error {
 }
 
 function spawnSyncImpl(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Result {
-  const { file, spawnargs, opts, cwd, detached, processGroup, uid, gid } = normalizeSpawnArguments(fileArg, argsArg, optionsArg)
+  const { file, spawnargs, opts, cwd, detached, processGroup, uid, gid, cgroup } = normalizeSpawnArguments(fileArg, argsArg, optionsArg)
   const env = envPairs(opts.env)
   // spawnSync's own checks, in child_process's order. An own maxBuffer, even undefined, replaces
   // the default (undefined then means no limit, as there).
@@ -123,7 +123,7 @@ function spawnSyncImpl(fileArg: unknown, argsArg: unknown, optionsArg: unknown):
   const trace = traceStart(file, spawnargs, cwd)
   const native = callNative(() =>
     binding.spawnSync(
-      { file, argv: spawnargs, env, cwd, stdio: codes, detached, processGroup, uid, gid },
+      { file, argv: spawnargs, env, cwd, stdio: codes, detached, processGroup, uid, gid, cgroup },
       { timeout, maxBuffer, killSignal: killSignal ?? (checkKillSignal('SIGTERM') as number) },
       input,
     ),

@@ -3,6 +3,7 @@
 //
 //   npm run mutate                      # every mutation in scripts/mutations.ts
 //   npm run mutate -- --only src/helper # those whose file path contains this (comma-separated: any)
+//   npm run mutate -- --why cgroup      # those whose reason contains this (comma-separated: any)
 //   npm run mutate -- --list            # the list, without running it
 //
 // A mutation whose text no longer appears exactly once in its file is reported as stale (the
@@ -18,9 +19,10 @@ import { parseArgs } from 'node:util'
 import { mutations, type Mutation } from './mutations.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const { values } = parseArgs({ options: { only: { type: 'string' }, list: { type: 'boolean', default: false } } })
+const { values } = parseArgs({ options: { only: { type: 'string' }, why: { type: 'string' }, list: { type: 'boolean', default: false } } })
 const only = values.only?.split(',').filter(Boolean)
-const chosen = mutations.filter((m) => !only || only.some((part) => m.file.includes(part)))
+const why = values.why?.split(',').filter(Boolean)
+const chosen = mutations.filter((m) => (!only || only.some((part) => m.file.includes(part))) && (!why || why.some((part) => m.why.includes(part))))
 
 if (values.list) {
   for (const m of chosen) console.log(`${m.file}: ${m.why}  [${m.tests.join(' ')}]`)

@@ -48,7 +48,7 @@ export const mutations: Mutation[] = [
 
   // src/spawn.rs
   { file: 'src/spawn.rs', find: '            STDIO_IGNORE if i >= 3 => None,\n', replace: '', why: "'ignore' beyond stdio opens /dev/null", tests: ['*250 to 600*'] },
-  { file: 'src/spawn.rs', find: '            drop(here);\n            drop(sources);\n            return adopt_reply(reply, ours);', replace: '            let kept = (here, sources);\n            let r = adopt_reply(reply, ours);\n            drop(kept);\n            return r;', why: 'a child whose pidfd found no room is killed after it ran', tests: ['*0 to 11*'] },
+  { file: 'src/spawn.rs', find: '            drop(here);\n            drop(sources);\n            drop(cgroup);\n            return adopt_reply(reply, ours);', replace: '            let kept = (here, sources, cgroup);\n            let r = adopt_reply(reply, ours);\n            drop(kept);\n            return r;', why: 'a child whose pidfd found no room is killed after it ran', tests: ['*0 to 11*'] },
   { file: 'src/spawn.rs', find: '            None => Some(sys::open_cwd().map_err(at("open"))?),', replace: '            None => None::<OwnedFd>,', why: "the child starts in the helper's cwd, not ours", tests: [T('helper'), T('shortages')] },
   { file: 'src/spawn.rs', find: '            let dir = if dir.is_empty() { "." } else { dir };', replace: '            let dir = if dir.is_empty() { "/" } else { dir };', why: 'an empty PATH entry is not the current directory', tests: ['*empty PATH entry*'] },
 
@@ -129,6 +129,19 @@ export const mutations: Mutation[] = [
 
   { file: 'lib/cli/time.ts', find: '    if (i >= options.warmup) measured.push(run.report)', replace: '    measured.push(run.report)', why: '--warmup runs measured', tests: ['*--runs N --warmup K*'] },
   { file: 'lib/cli/time.ts', find: '    status = status === null ? ending : worse(status, ending)', replace: '    status = ending', why: '--runs exits with the last run\'s status, hiding an earlier failure', tests: ['*--runs N --warmup K*'] },
+  // cgroup v2: helper/pidfd-helper.c, src/spawn.rs, src/helper.rs, lib/cgroup.ts, lib/cli/time.ts
+  { file: 'helper/pidfd-helper.c', find: '\targs.flags = CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD | CLONE_INTO_CGROUP;', replace: '\targs.flags = CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD;', why: 'CLONE_INTO_CGROUP dropped: the child runs outside its cgroup', tests: ['*from its first act*'] },
+  { file: 'helper/pidfd-helper.c', find: '\tif (req->cgroup_source >= 0 && !job->in_cgroup) {', replace: '\tif (0) {', why: 'without clone3 the child never writes itself into cgroup.procs', tests: ['*writes itself into cgroup.procs*'] },
+  { file: 'src/helper.rs', find: '(!features::get().clone_into_cgroup, F_NO_CLONE3)', replace: '(false, F_NO_CLONE3)', why: 'PIDFD_DISABLE=cloneIntoCgroup does not reach the helper', tests: ['*writes itself into cgroup.procs*'] },
+  { file: 'src/spawn.rs', find: '    if cgroup.is_some() {\n        return Err(SysError::new("spawn", libc::ENOSYS)', replace: '    if false {\n        return Err(SysError::new("spawn", libc::ENOSYS)', why: 'in-process, the cgroup is ignored and the program runs outside it', tests: ['*in-process (no spawn helper)*', '*--cgroup required where none*'] },
+  { file: 'lib/cgroup.ts', find: "      writeFileSync(join(this.path, 'cgroup.kill'), '1')", replace: '', why: 'cgroup.kill never written: the tree is not ended', tests: ['*keeps forking*', '*setsid escapee*'] },
+  { file: 'lib/cgroup.ts', find: "    return /^populated 1$/m.test(events)", replace: '    return false', why: 'cgroup.events misread: the tree counts as empty at once', tests: ['*keeps forking*', '*--leftovers wait*'] },
+  { file: 'lib/cgroup.ts', find: "    const cpuStat = read(join(this.path, 'cpu.stat'))", replace: '    const cpuStat = null as string | null', why: 'cpu.stat not read: a daemon nobody reaped has no CPU', tests: ['*method of each figure*'] },
+  { file: 'lib/cgroup.ts', find: "    const peak = read(join(this.path, 'memory.peak'))", replace: '    const peak = null as string | null', why: 'memory.peak not read: the peak is the largest single process\'s', tests: ['*memory.peak is at least 200 MB*', 'kernel:6.12'] },
+  { file: 'lib/cli/time.ts', find: '    peakMemory: s?.memoryPeakKiB != null ?', replace: '    peakMemory: s?.memoryPeakKiB !== undefined ?', why: 'the report says memory.peak where there is none', tests: ['*method of each figure*'] },
+  { file: 'lib/cli/time.ts', find: '    const pids = cgroup.moveOut()', replace: '    const pids: number[] = []', why: 'leftovers kept in the cgroup, which is never removed', tests: ['*moved to pidfd*'] },
+  { file: 'lib/cli/time.ts', find: '  while (timedOut() && !gone()) await sleep(20)\n}', replace: '}', why: 'after a timeout the survivors of its first signal are not waited for (nor killed)', tests: ['*setsid escapee*'] },
+  { file: 'lib/cli/time.ts', find: "    if (options.cgroup === 'required') {\n      trace?.done()", replace: "    if (options.cgroup === ('never' as string)) {\n      trace?.done()", why: '--cgroup required runs the command without a cgroup', tests: ['*--cgroup required where none*'] },
   // lib/cli/time.ts
   { file: 'lib/cli/time.ts', find: '  const ownGroup = options.timeoutMs !== undefined', replace: '  const ownGroup = false', why: 'the timeout ends the direct child only', tests: [T('cli')] },
   { file: 'lib/cli/time.ts', find: "  process.on('SIGHUP', forward)", replace: '', why: 'SIGHUP not passed on', tests: ['*SIGHUP*'] },

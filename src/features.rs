@@ -35,6 +35,9 @@ pub struct NativeFeatures {
     /// process that is not ours to reap is re-checked at a short interval between its exit and
     /// its reap, which the kernel does not announce.
     pub reap_wakeup: bool,
+    /// `clone3(CLONE_INTO_CGROUP)` (Linux 5.7): a child made in its cgroup. Without it (or where
+    /// a seccomp filter refuses clone3) the child writes itself into `cgroup.procs` before exec.
+    pub clone_into_cgroup: bool,
 }
 
 /// The Linux version each capability needs, for ERR_PIDFD_UNSUPPORTED messages.
@@ -49,6 +52,7 @@ pub fn needs(feature: &str) -> &'static str {
         "infoExit" => "Linux 6.15",
         "namespaces" => "Linux 6.11",
         "reapWakeup" => "Linux 6.9",
+        "cloneIntoCgroup" => "Linux 5.7",
         _ => "a newer kernel",
     }
 }
@@ -146,6 +150,9 @@ fn detect() -> (NativeFeatures, bool) {
         // Cannot be probed without a process to reap: the kernel version says (commit
         // 43f0df54c96f, Linux 6.9), given that pidfds work at all.
         reap_wakeup: pidfd_open && (major, minor) >= (6, 9),
+        // A probe would make a child: the kernel version says, and the spawn helper remembers a
+        // refusal (a seccomp filter) at the first try and falls back to cgroup.procs.
+        clone_into_cgroup: (major, minor) >= (5, 7),
     };
     let features = NativeFeatures {
         pidfd_open: f.pidfd_open && !disabled("pidfdOpen"),
@@ -157,6 +164,7 @@ fn detect() -> (NativeFeatures, bool) {
         info_exit: f.info_exit && !disabled("infoExit") && !disabled("getInfo"),
         namespaces: f.namespaces && !disabled("namespaces"),
         reap_wakeup: f.reap_wakeup && !disabled("reapWakeup"),
+        clone_into_cgroup: f.clone_into_cgroup && !disabled("cloneIntoCgroup"),
     };
     (features, short)
 }

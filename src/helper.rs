@@ -34,8 +34,9 @@ const F_DETACHED: u32 = 1;
 const F_SETUID: u32 = 2;
 const F_SETGID: u32 = 4;
 const F_SETPGID: u32 = 8;
-/// The request header: 13 `u32`s (`struct request`).
-const HEADER: usize = 13 * 4;
+const F_NO_CLONE3: u32 = 16;
+/// The request header: 14 `u32`s (`struct request`).
+const HEADER: usize = 14 * 4;
 
 const MSG_STARTED: i32 = 1;
 const MSG_FAILED: i32 = 2;
@@ -63,6 +64,26 @@ pub struct Request<'a> {
     pub process_group: bool,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
+    /// `sources[i]` is the cgroup v2 directory the child must start in.
+    pub cgroup: Option<usize>,
+}
+
+/// How a child went into the cgroup its request named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CgroupVia {
+    /// `clone3(CLONE_INTO_CGROUP)`: it was made there (Linux 5.7).
+    Clone3,
+    /// It wrote itself into `cgroup.procs` before anything else (clone3 refused here).
+    Procs,
+}
+
+impl CgroupVia {
+    pub fn name(self) -> &'static str {
+        match self {
+            CgroupVia::Clone3 => "CLONE_INTO_CGROUP",
+            CgroupVia::Procs => "cgroup.procs",
+        }
+    }
 }
 
 /// A child the helper made (its exec may have failed: it is still ours to reap).
@@ -73,6 +94,8 @@ pub struct Reply {
     pub pidfd: Option<OwnedFd>,
     /// `(errno, stage)` when the child could not exec.
     pub error: Option<(i32, i32)>,
+    /// How it went into its cgroup, where the request named one.
+    pub cgroup: Option<CgroupVia>,
 }
 
 /// Where a child failed before exec (the helper's STAGE_* values).
@@ -84,6 +107,7 @@ pub fn stage_name(stage: i32) -> &'static str {
         4 => "dup2",
         5 => "chdir",
         8 => "setpgid",
+        10 => "cgroup.procs",
         _ => "execve",
     }
 }
@@ -383,6 +407,8 @@ fn encode(req: &Request<'_>, umask: u32) -> Result<Vec<u8>, SysError> {
         (req.process_group, F_SETPGID),
         (req.uid.is_some(), F_SETUID),
         (req.gid.is_some(), F_SETGID),
+        // Where CLONE_INTO_CGROUP is missing (or turned off): cgroup.procs from the start.
+        (!features::get().clone_into_cgroup, F_NO_CLONE3),
     ] {
         if on {
             flags |= flag;
@@ -400,6 +426,7 @@ fn encode(req: &Request<'_>, umask: u32) -> Result<Vec<u8>, SysError> {
         umask,
         len(req.sources.len())?,
         cwd_source as u32,
+        req.cgroup.map_or(-1, |i| i as i32) as u32,
         len(req.fd_map.len())?,
         len(limits.len())?,
         len(req.paths.len())?,
@@ -491,6 +518,7 @@ fn exchange(helper: &Helper, req: &Request<'_>, umask: u32, deadline: Instant) -
             pid,
             pidfd,
             error: (err != 0).then_some((err, stage)),
+            cgroup: cgroup_via(req, err, stage),
         });
     }
 
@@ -518,6 +546,9 @@ fn exchange(helper: &Helper, req: &Request<'_>, umask: u32, deadline: Instant) -
             pid,
             pidfd: None,
             error: heard.failed,
+            // The child is in its cgroup either way (one that could not get there failed, and
+            // said so), but the helper's word on how is lost with it.
+            cgroup: None,
         })),
         // The child never reached its exec (stopped, frozen): it ran nothing; end it.
         Some(pid) => {
@@ -535,5 +566,20 @@ fn refused(errno: i32) -> Reply {
         pid: 0,
         pidfd: None,
         error: Some((errno, STAGE_REQUEST)),
+        cgroup: None,
     }
+}
+
+/// The helper's MSG_DONE says in `stage`, when there is no errno, how the child went into its
+/// cgroup (1: clone3, 2: cgroup.procs).
+fn cgroup_via(req: &Request<'_>, err: i32, stage: i32) -> Option<CgroupVia> {
+    req.cgroup?;
+    if err != 0 {
+        return None;
+    }
+    Some(if stage == 1 {
+        CgroupVia::Clone3
+    } else {
+        CgroupVia::Procs
+    })
 }

@@ -36,6 +36,8 @@ pub struct NativePidFd {
     /// The libuv poll watcher peeking for this handle, if any.
     poll: Option<(Weak<watch::Polls>, u64)>,
     stdio: Vec<i32>,
+    /// How a spawned child went into the cgroup its options named.
+    cgroup_via: Option<&'static str>,
 }
 
 /// The numbers of the JS layer's exit buffer, checked to be enough.
@@ -62,6 +64,7 @@ impl NativePidFd {
             subscription: None,
             poll: None,
             stdio,
+            cgroup_via: None,
         }
     }
 
@@ -136,6 +139,13 @@ impl NativePidFd {
     #[napi(getter, catch_unwind)]
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// How a spawned child went into the cgroup its options named: "CLONE_INTO_CGROUP" or
+    /// "cgroup.procs"; null without one.
+    #[napi(getter, catch_unwind)]
+    pub fn cgroup_via(&self) -> Option<&'static str> {
+        self.cgroup_via
     }
 
     /// The descriptor number, -1 once closed.
@@ -253,10 +263,12 @@ fn spawnable(what: &str) -> JsResult<()> {
 #[napi(catch_unwind)]
 pub fn spawn(options: spawn::NativeSpawnOptions) -> napi::Result<NativePidFd, String> {
     spawnable("spawn")?;
-    let (process, stdio) = spawn::spawn(options)
+    let (process, stdio, cgroup_via) = spawn::spawn(options)
         .map_err(error::SysError::in_spawn)?
         .into_raw_stdio();
-    Ok(NativePidFd::new(process, stdio))
+    let mut handle = NativePidFd::new(process, stdio);
+    handle.cgroup_via = cgroup_via.map(helper::CgroupVia::name);
+    Ok(handle)
 }
 
 /// Runs a program to its end on this thread (see `sync.rs`): `input` goes to its stdin pipe,

@@ -35,24 +35,28 @@ pub struct NativeSpawnOptions {
     pub process_group: Option<bool>,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
+    /// A cgroup v2 directory the child must start in (it runs nothing outside it).
+    pub cgroup: Option<String>,
 }
 
 pub struct Spawned {
     pub process: Arc<Process>,
     /// Our end of each `'pipe'` (`None` elsewhere).
     pub stdio: Vec<Option<OwnedFd>>,
+    /// How the child went into the cgroup the options named.
+    pub cgroup: Option<helper::CgroupVia>,
 }
 
 impl Spawned {
     /// Our ends of the pipes as numbers for JavaScript (-1 where there is none), the caller's
     /// to close.
-    pub fn into_raw_stdio(self) -> (Arc<Process>, Vec<RawFd>) {
+    pub fn into_raw_stdio(self) -> (Arc<Process>, Vec<RawFd>, Option<helper::CgroupVia>) {
         let stdio = self
             .stdio
             .into_iter()
             .map(|fd| fd.map_or(-1, IntoRawFd::into_raw_fd))
             .collect();
-        (self.process, stdio)
+        (self.process, stdio, self.cgroup)
     }
 }
 
@@ -105,6 +109,16 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
         .map(|p| cstring("the file name", p))
         .collect::<Result<Vec<_>>>()?;
     let cwd = opts.cwd.map(|c| cstring("cwd", c)).transpose()?;
+    // Opened here, so a cgroup that is not there (or not a directory) fails the spawn before
+    // any child exists.
+    let cgroup = match opts.cgroup {
+        Some(path) => Some(
+            sys::open_dir(&cstring("the cgroup path", path)?).map_err(|e| {
+                SysError::from_io("open", e).with_detail("cannot open the cgroup directory")
+            })?,
+        ),
+        None => None,
+    };
 
     // Every source descriptor is close-on-exec and above the child's stdio range, so the
     // child's dup2s can neither clobber a later source nor leak a temporary. `map[i]` is the
@@ -170,6 +184,10 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
                 }
                 (None, path) => helper::Cwd::Path(path.as_deref().unwrap_or_default()),
             };
+            let cgroup_source = cgroup.as_ref().map(|fd| {
+                passed.push(fd.as_fd());
+                passed.len() - 1
+            });
             let fd_map: Vec<i32> = map.iter().map(|m| m.map_or(-1, |i| i as i32)).collect();
             helper::spawn(&helper::Request {
                 paths: &paths,
@@ -182,6 +200,7 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
                 process_group,
                 uid: opts.uid,
                 gid: opts.gid,
+                cgroup: cgroup_source,
             })?
         };
         if let Some(reply) = reply {
@@ -190,10 +209,17 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
             // open it, and the child that already runs is adopted rather than killed.
             drop(here);
             drop(sources);
+            drop(cgroup);
             return adopt_reply(reply, ours);
         }
     }
 
+    // posix_spawn cannot put the child in a cgroup before its exec (glibc 2.41's
+    // posix_spawnattr_setcgroup_np could): refused rather than run outside it.
+    if cgroup.is_some() {
+        return Err(SysError::new("spawn", libc::ENOSYS)
+            .with_detail("the cgroup option needs the spawn helper, which cannot run here"));
+    }
     if opts.uid.is_some() || opts.gid.is_some() {
         return Err(SysError::new("spawn", libc::ENOSYS)
             .with_detail("uid and gid need the spawn helper, which cannot run here"));
@@ -239,11 +265,16 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
     ))
 }
 
-fn into_spawned(process: Arc<Process>, ours: Vec<Option<OwnedFd>>) -> Spawned {
+fn into_spawned(
+    process: Arc<Process>,
+    ours: Vec<Option<OwnedFd>>,
+    cgroup: Option<helper::CgroupVia>,
+) -> Spawned {
     watch::start_reaper(&process);
     Spawned {
         process,
         stdio: ours,
+        cgroup,
     }
 }
 
@@ -264,7 +295,7 @@ fn adopt_reply(reply: helper::Reply, ours: Vec<Option<OwnedFd>>) -> Result<Spawn
     };
     let process = Process::adopt(reply.pid, pidfd);
     let Some((errno, stage)) = reply.error else {
-        return Ok(into_spawned(process, ours));
+        return Ok(into_spawned(process, ours, reply.cgroup));
     };
     watch::start_reaper(&process);
     let err = SysError::new("spawn", errno);
@@ -283,7 +314,7 @@ fn adopt(pid: i32, ours: Vec<Option<OwnedFd>>) -> Result<Spawned> {
             return Err(SysError::from_io("pidfd_open", e));
         }
     };
-    Ok(into_spawned(Process::adopt(pid, fd), ours))
+    Ok(into_spawned(Process::adopt(pid, fd), ours, None))
 }
 
 /// Kills our unreaped child `pid` and has the package reap it (it cannot be anyone else's:

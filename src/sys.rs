@@ -219,6 +219,20 @@ pub fn open_dev_null() -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+/// A directory opened for reading (`O_RDONLY | O_DIRECTORY`, close-on-exec): a cgroup v2
+/// directory, which clone3's `CLONE_INTO_CGROUP` takes (an `O_PATH` descriptor it refuses).
+pub fn open_dir(path: &CStr) -> io::Result<OwnedFd> {
+    // SAFETY: a NUL-terminated path.
+    let fd = cvt(unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    } as libc::c_long)?;
+    // SAFETY: a new descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
 /// What a `posix_spawn` needs, all already resolved and NUL-checked.
 pub struct SpawnRequest<'a> {
     pub path: &'a CStr,

@@ -1,5 +1,6 @@
 // The report of `pidfd time`: text for people, JSON for tools, markdown for CI summaries.
 
+import type { CgroupStats } from '../cgroup.js'
 import type { ExitInfo, ResourceUsage } from '../exit.js'
 import type { Leftover } from '../tree.js'
 import type { TraceSummary } from './trace.js'
@@ -25,6 +26,10 @@ export interface Report extends ExitInfo {
   leftovers?: Leftover[]
   /** What was done with them. */
   leftoversAction?: 'report' | 'kill' | 'wait'
+  /** The cgroup the command ran in (--cgroup), or why it ran in none. */
+  cgroup?: CgroupReport
+  /** Which method measured each figure of the tree, and why a better one was missing. */
+  methods?: Methods
   /** --runs: the measured runs' spread; the rest of the report is the last run's. */
   runs?: {
     count: number
@@ -33,6 +38,32 @@ export interface Report extends ExitInfo {
     cpuMs: Spread
     maxRSSKiB: Spread
   }
+}
+
+export interface CgroupReport {
+  /** Its directory; null when the command ran in none (`why` says why). */
+  path: string | null
+  /** How the command went into it. */
+  via: 'CLONE_INTO_CGROUP' | 'cgroup.procs' | null
+  /** Why there was none: --cgroup off, not writable, no cgroup v2, the spawn helper cannot run. */
+  why: string | null
+  /** Its figures, read when the tree was done (null without a cgroup). */
+  stats: CgroupStats | null
+  /** Whether it was removed at the end. */
+  removed: boolean
+  /** Leftovers still running, moved to pidfd's own cgroup so it could be removed. */
+  movedOut: { to: string; pids: number[] } | null
+}
+
+/** How each figure of the tree was measured (a sentence each, with the reason for a fallback). */
+export interface Methods {
+  peakMemory: string
+  cpu: string
+  processes: string
+  /** How pidfd knew the tree was empty. */
+  end: string
+  /** How --timeout ends the tree (with --timeout only). */
+  timeout?: string
 }
 
 export interface Spread {
@@ -78,6 +109,7 @@ export function text(r: Report): string {
     `  peak RSS ${kib(u.maxRSS)} · page faults ${count(u.minorPageFault)} minor, ${count(u.majorPageFault)} major`,
     `  context switches ${count(u.voluntaryContextSwitches)} voluntary, ${count(u.involuntaryContextSwitches)} involuntary · fs ${count(u.fsRead)} reads, ${count(u.fsWrite)} writes (512-byte blocks)`,
     ...treeText(r),
+    ...cgroupText(r),
     ...r.breaches.map((b) => `  BUDGET ${breachLine(b)}`),
     `  (${RUSAGE_NOTE})`,
     ...(r.trace ? traceText(r.trace) : []),
@@ -86,6 +118,11 @@ export function text(r: Report): string {
 }
 
 const DONE = { report: 'still running', kill: 'killed', wait: 'waited for' } as const
+
+/** What became of the leftovers: per --leftovers, unless the timeout ended them all. */
+function leftDone(r: Report): string {
+  return r.timedOut ? 'ended by the --timeout' : DONE[r.leftoversAction ?? 'report']
+}
 
 function leftoverLine(l: Leftover): string {
   return `pid ${l.pid}, ${millis(l.ageMs)} old${l.rssKiB === null ? '' : `, ${kib(l.rssKiB)}`}: ${commandLine(l.command)}`
@@ -101,10 +138,45 @@ function treeText(r: Report): string[] {
   }
   const left = r.leftovers ?? []
   if (left.length > 0) {
-    lines.push(`  LEFTOVERS: ${left.length} process${left.length === 1 ? '' : 'es'} left running by the command (${DONE[r.leftoversAction ?? 'report']}):`)
+    lines.push(`  LEFTOVERS: ${left.length} process${left.length === 1 ? '' : 'es'} left running by the command (${leftDone(r)}):`)
     for (const l of left) lines.push(`    ${leftoverLine(l)}`)
   }
   return lines
+}
+
+/** The cgroup's figures, and the method of each figure of the tree. */
+function cgroupText(r: Report): string[] {
+  const c = r.cgroup
+  if (!c) return []
+  const lines: string[] = []
+  if (c.path === null) lines.push(`  no cgroup: ${c.why ?? 'none'}`)
+  else {
+    const end = c.removed ? 'removed' : 'NOT removed'
+    lines.push(`  cgroup ${c.path} (entered by ${c.via ?? 'unknown'}; ${end})`)
+    lines.push(`    ${cgroupFigures(c).join(' · ')}`)
+    if (c.movedOut) lines.push(`    ${c.movedOut.pids.length} leftover${c.movedOut.pids.length === 1 ? '' : 's'} moved to ${c.movedOut.to}: ${c.movedOut.pids.join(' ')}`)
+  }
+  const m = r.methods
+  if (m) {
+    lines.push('  measured by:')
+    lines.push(`    peak memory: ${m.peakMemory}`)
+    lines.push(`    CPU: ${m.cpu}`)
+    lines.push(`    processes: ${m.processes}`)
+    lines.push(`    end of the tree: ${m.end}`)
+    if (m.timeout) lines.push(`    timeout: ${m.timeout}`)
+  }
+  return lines
+}
+
+/** The cgroup's figures that were had, each named by its file. */
+function cgroupFigures(c: CgroupReport): string[] {
+  const s = c.stats
+  if (!s) return []
+  const out: string[] = []
+  if (s.cpu) out.push(`tree CPU user ${millis(s.cpu.userUs / 1000)} · system ${millis(s.cpu.systemUs / 1000)} (cpu.stat)`)
+  out.push(s.memoryPeakKiB !== null ? `tree peak memory ${kib(s.memoryPeakKiB)} (memory.peak)` : 'tree peak memory not measured (no memory.peak)')
+  out.push(s.pidsPeak !== null ? `most processes at once ${count(s.pidsPeak)} (pids.peak)` : 'most processes at once not measured (no pids.peak)')
+  return out
 }
 
 function traceText(t: TraceSummary): string[] {
@@ -116,6 +188,22 @@ function traceText(t: TraceSummary): string[] {
     `    top by peak RSS: ${t.topByRss.map((p) => proc(p, kib(p.maxRssKiB))).join(' · ')}`,
     `    by command: ${t.groups.map((g) => `${g.command} ×${count(g.count)} ${millis(g.cpuMs)}, peak ${kib(g.maxRssKiB)}`).join(' · ')}`,
   ]
+}
+
+function cgroupRows(r: Report): Array<[string, string]> {
+  const c = r.cgroup
+  const rows: Array<[string, string]> = []
+  if (c) {
+    rows.push(['cgroup', c.path === null ? `none: ${c.why ?? ''}` : `\`${c.path}\` (entered by ${c.via ?? 'unknown'}; ${c.removed ? 'removed' : 'NOT removed'})`])
+    if (c.path !== null) rows.push(['cgroup figures', cgroupFigures(c).join(' · ')])
+    if (c.movedOut) rows.push(['leftovers moved out', `${c.movedOut.pids.join(' ')} to \`${c.movedOut.to}\``])
+  }
+  const m = r.methods
+  if (m) {
+    rows.push(['peak memory measured by', m.peakMemory], ['CPU measured by', m.cpu], ['processes measured by', m.processes], ['end of the tree known by', m.end])
+    if (m.timeout) rows.push(['timeout ends the tree by', m.timeout])
+  }
+  return rows
 }
 
 function traceMarkdown(t: TraceSummary): string[] {
@@ -166,7 +254,8 @@ export function markdown(r: Report): string {
           ['tree: orphans reaped here', count(r.tree.processes - 1)] as [string, string],
         ]
       : []),
-    ...(r.leftovers ?? []).map((l): [string, string] => [`**leftover** (${DONE[r.leftoversAction ?? 'report']})`, leftoverLine(l)]),
+    ...(r.leftovers ?? []).map((l): [string, string] => [`**leftover** (${leftDone(r)})`, leftoverLine(l)]),
+    ...cgroupRows(r),
     ...r.breaches.map((b): [string, string] => [`**budget ${b.budget}**`, `**${breachLine(b)}**`]),
   ]
   const cell = (s: string) => s.replaceAll('|', '\\|')

@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
-import { spawn } from '../subprocess.js'
+import { Cgroup } from '../cgroup.js'
+import { spawn, type Subprocess } from '../subprocess.js'
 import { combineUsage, Subreaper, type Leftover } from '../tree.js'
 import { toSignalNumber } from '../signals.js'
 import { isBrokenPipe, print, reason, toStderr } from './output.js'
-import { json, markdown, text, type Breach, type Report } from './report.js'
+import { json, markdown, text, type Breach, type CgroupReport, type Methods, type Report } from './report.js'
 import { readTrace, summarize } from './trace.js'
 import { loadHumanisers, parseDurationMs, parseSizeKiB } from './units.js'
 import { EXIT, UsageError } from './usage.js'
@@ -40,6 +41,14 @@ Options:
                                SIGTERM, SIGKILL after --kill-after; wait: until they are gone
                                (bounded by --timeout)
   --fail-on-leftovers          exit 122 when the command left processes running
+  --cgroup auto|off|required   run the command in a cgroup v2 of its own, made inside pidfd's
+                               cgroup (default auto: where the hierarchy is writable, as root
+                               or a subtree delegated by systemd; else without, and the report
+                               says why); required: exit 125 without running the command when
+                               none can be had. The tree's CPU (cpu.stat), peak memory
+                               (memory.peak) and most processes at once (pids.peak) come from
+                               it where the kernel keeps them; --timeout and --leftovers kill
+                               end it with cgroup.kill; cgroup.events says when it is empty
   --runs N                     run the command N times and report the min, median and max of
                                wall time, CPU and peak RSS (with the last run's details)
   --warmup K                   first run it K times more, unmeasured
@@ -52,13 +61,15 @@ Options:
 
 pidfd is the command's subreaper: descendants the command orphans (daemons, double forks) are
 reparented to it and reaped here, so the tree's usage counts them, and those still running when
-the command exits are its leftovers.
+the command exits are its leftovers. With a cgroup, leftovers still running when pidfd is done
+(--leftovers report) are moved to pidfd's own cgroup, and the command's cgroup is removed; the
+report says which method measured each figure, and why a better one was missing.
 
 Exit status: the command's own (a command killed by a signal makes pidfd kill itself with the
 same signal, so the calling shell sees the same wait status; 128+n where that cannot work);
 124 when --timeout killed it; 123 when a --max-rss or --max-cpu budget was exceeded; 122 with
 --fail-on-leftovers when processes were left running; 127 when the command was not found, 126
-when it cannot be run; 2 for bad usage. 124 wins over 123, 123 over 122, and 122 over the
+when it cannot be run; 125 when --cgroup required cannot be met; 2 for bad usage. 124 wins over 123, 123 over 122, and 122 over the
 command's own failure. The report is written in every case; one that cannot
 be written (--output, $GITHUB_STEP_SUMMARY) is one line on stderr and leaves the status alone,
 and a report to a pipe nobody reads any more (| head) is dropped without a word.
@@ -69,6 +80,7 @@ Examples:
   pidfd time --max-rss 512M --max-cpu 2m --timeout 10m -- ./build.sh
   pidfd time --trace -- npm test
   pidfd time --runs 10 --warmup 2 -- node build.js
+  pidfd time --cgroup required --timeout 5m -- ./start-services.sh
 `
 
 interface TimeOptions {
@@ -86,6 +98,7 @@ interface TimeOptions {
   failOnLeftovers: boolean
   runs: number
   warmup: number
+  cgroup: 'auto' | 'off' | 'required'
 }
 
 function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'help' {
@@ -107,6 +120,7 @@ function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'h
       'fail-on-leftovers': { type: 'boolean', default: false },
       runs: { type: 'string', default: '1' },
       warmup: { type: 'string', default: '0' },
+      cgroup: { type: 'string', default: 'auto' },
       'trace-file': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -126,6 +140,10 @@ function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'h
   const leftovers = values.leftovers
   if (leftovers !== 'report' && leftovers !== 'kill' && leftovers !== 'wait') {
     throw new UsageError(`--leftovers: '${leftovers}' is not one of report, kill, wait`)
+  }
+  const cgroup = values.cgroup
+  if (cgroup !== 'auto' && cgroup !== 'off' && cgroup !== 'required') {
+    throw new UsageError(`--cgroup: '${cgroup}' is not one of auto, off, required`)
   }
   const count = (name: string, raw: string, min: number) => {
     if (!/^\d+$/.test(raw) || Number(raw) < min) throw new UsageError(`--${name}: '${raw}' is not a whole number of at least ${min}`)
@@ -159,6 +177,7 @@ function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'h
       failOnLeftovers: values['fail-on-leftovers'],
       runs,
       warmup,
+      cgroup,
     },
   }
 }
@@ -237,26 +256,72 @@ function traceSetup(keep: string | undefined): { path: string; env: NodeJS.Proce
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
- * --leftovers kill: SIGTERM to each, SIGKILL after --kill-after, reaped (their usage counts);
- * wait: until none runs, or the timeout; report: nothing more.
+ * --leftovers kill: SIGTERM to each, SIGKILL after --kill-after (with a cgroup: SIGTERM to
+ * every process in it, then cgroup.kill), reaped (their usage counts); wait: until none runs,
+ * or the timeout; report: nothing more. After a timeout, whatever the action, until the tree is
+ * gone: the timeout's SIGKILL (cgroup.kill) ends what outlived its first signal.
  */
-async function settleLeftovers(tree: Subreaper, left: Leftover[], o: TimeOptions, timedOut: () => boolean): Promise<void> {
-  if (left.length === 0 || o.leftovers === 'report') return
+async function settleLeftovers(tree: Subreaper, cgroup: Cgroup | null, o: TimeOptions, timedOut: () => boolean): Promise<void> {
+  // With a cgroup, cgroup.events says when the tree is empty.
   const gone = () => {
     tree.reap()
-    return tree.leftovers().length === 0
+    return cgroup ? !cgroup.populated() : tree.leftovers().length === 0
   }
+  if (gone()) return
   if (o.leftovers === 'kill') {
-    tree.signal('SIGTERM')
+    if (cgroup) cgroup.signal('SIGTERM')
+    else tree.signal('SIGTERM')
     const end = Date.now() + o.killAfterMs
     while (!gone() && Date.now() < end) await sleep(20)
-    if (!gone()) tree.signal('SIGKILL')
+    if (!gone()) {
+      if (cgroup) cgroup.kill()
+      else tree.signal('SIGKILL')
+    }
     while (!gone()) await sleep(20)
     return
   }
   // wait: bounded by --timeout, whose timer then ends the tree (and this wait with it).
-  while (!gone() && !timedOut()) await sleep(50)
+  if (o.leftovers === 'wait') while (!gone() && !timedOut()) await sleep(50)
   while (timedOut() && !gone()) await sleep(20)
+}
+
+/**
+ * The command, started in `cgroup` where there is one. A cgroup it cannot be started in (the
+ * spawn helper cannot run here) is `cgroupError`, and no child: the caller decides (--cgroup
+ * auto starts it without, required does not start it).
+ */
+function start(file: string, args: string[], options: { processGroup: boolean; env?: NodeJS.ProcessEnv | undefined }, cgroup: Cgroup | null): { child: Subprocess | null; cgroupError: string | null } {
+  const base = { stdio: 'inherit' as const, processGroup: options.processGroup, ...(options.env && { env: options.env }) }
+  try {
+    return { child: spawn(file, args, cgroup ? { ...base, cgroup } : base), cgroupError: null }
+  } catch (err) {
+    const message = (err as Error).message
+    if (!cgroup || !message.includes('cgroup')) throw err
+    return { child: null, cgroupError: `the command cannot be started in ${cgroup.path}: ${message}` }
+  }
+}
+
+/** Waits for the child's 'spawn' or 'error'. */
+function started(child: Subprocess): Promise<(NodeJS.ErrnoException & { step?: string }) | null> {
+  return new Promise((resolve) => {
+    child.once('spawn', () => resolve(null))
+    child.once('error', (err: NodeJS.ErrnoException) => resolve(err))
+  })
+}
+
+/** Which method measured each figure of the tree, and why a better one was missing. */
+function methods(cgroup: CgroupReport, o: TimeOptions): Methods {
+  const s = cgroup.stats
+  const why = (missing: string | undefined) => missing ?? (cgroup.path === null ? 'no cgroup' : 'not in the cgroup')
+  return {
+    peakMemory: s?.memoryPeakKiB != null ? 'cgroup memory.peak (the whole tree at once)' : `largest single process maxRSS (rusage); ${why(s?.missing.memoryPeak)}`,
+    cpu: s?.cpu ? 'cgroup cpu.stat (every process that was in the cgroup)' : `rusage of the command, the descendants it waited for and the orphans reaped here; ${why(s?.missing.cpu)}`,
+    processes: s?.pidsPeak != null ? 'cgroup pids.peak (the most at once)' : `count of the command and the orphans reaped here; ${why(s?.missing.pidsPeak)}`,
+    end: cgroup.path ? 'cgroup.events (populated 0)' : "the subreaper's list of descendants",
+    ...(o.timeoutMs !== undefined && {
+      timeout: cgroup.path ? `${String(o.killSignal)} to every process in the cgroup, then cgroup.kill after --kill-after` : `${String(o.killSignal)} to the process group and every descendant reparented here, then SIGKILL after --kill-after`,
+    }),
+  }
 }
 
 /** A GitHub Actions warning annotation listing the leftovers (read from this step's stdout). */
@@ -358,20 +423,52 @@ async function once(
   forwardTo: (to: ((signal: NodeJS.Signals) => void) | null) => void,
 ): Promise<{ report: Report; left: Leftover[] } | number> {
   const [file, ...args] = command as [string, ...string[]]
+  // A cgroup of the command's own, where one can be had (--cgroup auto, required).
+  let cgroup: Cgroup | null = null
+  let cgroupWhy: string | null = options.cgroup === 'off' ? '--cgroup off' : null
+  if (options.cgroup !== 'off') {
+    try {
+      cgroup = Cgroup.create()
+    } catch (err) {
+      const e = err as Error & { code?: string; path?: string }
+      cgroupWhy = e.message.startsWith('cannot make a cgroup: ') ? e.message.slice(22) : `cannot make a cgroup (${e.code ?? e.message})`
+    }
+  }
+  const refuse = (why: string) => {
+    toStderr(`pidfd: --cgroup required: ${why}\n`)
+    return EXIT.CGROUP
+  }
+  if (!cgroup && options.cgroup === 'required') return refuse(cgroupWhy!)
   const trace = options.trace ? traceSetup(options.traceFile) : null
   // Orphans of the command are reparented here and reaped with their usage.
   const tree = Subreaper.start()
-  const started = process.hrtime.bigint()
-  const child = spawn(file, args, { stdio: 'inherit', processGroup: ownGroup, ...(trace && { env: trace.env }) })
+  const env = trace?.env
+  let startedAt = process.hrtime.bigint()
+  const first = start(file, args, { processGroup: ownGroup, env }, cgroup)
+  let child = first.child
+  let spawnError = child ? await started(child) : null
+  // The child could not enter the cgroup (it ran nothing): without it (auto), or not at all.
+  if (cgroup && (first.cgroupError || spawnError?.step === 'cgroup.procs')) {
+    cgroupWhy = first.cgroupError ?? `the command could not enter ${cgroup.path} (cgroup.procs: ${spawnError!.code})`
+    cgroup.remove()
+    cgroup = null
+    if (options.cgroup === 'required') {
+      trace?.done()
+      tree.stop()
+      return refuse(cgroupWhy)
+    }
+    startedAt = process.hrtime.bigint()
+    child = start(file, args, { processGroup: ownGroup, env }, null).child
+    spawnError = await started(child!)
+  }
+  if (!child) throw new Error('unreachable: no child and no cgroup error')
   const signalCommand = (signal: NodeJS.Signals | number) => (ownGroup ? child.killGroup(signal) : child.kill(signal))
   forwardTo(signalCommand)
-  const spawnError = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
-    child.once('spawn', () => resolve(null))
-    child.once('error', (err: NodeJS.ErrnoException) => resolve(err))
-  })
   if (spawnError) {
     trace?.done()
     tree.stop()
+    // The child that failed its exec may still be on its way out of the cgroup.
+    if (cgroup) await removeCgroup(cgroup, finishCgroup(cgroup, null, null))
     const notFound = spawnError.code === 'ENOENT'
     toStderr(`pidfd: ${file}: ${notFound ? 'command not found' : `cannot run it (${spawnError.code})`}\n`)
     return notFound ? EXIT.NOT_FOUND : EXIT.CANNOT_EXECUTE
@@ -381,8 +478,16 @@ async function once(
   let timer: NodeJS.Timeout | undefined
   let killAfter: NodeJS.Timeout | undefined
   if (options.timeoutMs !== undefined) {
-    // The whole tree: the command's group, and every descendant reparented here.
+    const tg = cgroup
+    // The whole tree: with a cgroup, every process in it (SIGKILL by cgroup.kill, which reaches
+    // a process forking meanwhile too); else the command's group, and every descendant
+    // reparented here.
     const signalTree = (signal: NodeJS.Signals | number) => {
+      if (tg) {
+        if (toSignalNumber(signal) === 9) tg.kill()
+        else tg.signal(signal)
+        return
+      }
       signalCommand(signal)
       // Also what left the group (setsid) below the command, and what it orphaned.
       tree.signal(signal, child.pid === undefined ? [] : [child.pid])
@@ -395,22 +500,56 @@ async function once(
   }
 
   const exit = await child.exited
-  const wallTimeMs = Number(process.hrtime.bigint() - started) / 1e6
+  const wallTimeMs = Number(process.hrtime.bigint() - startedAt) / 1e6
   tree.reap()
   const left = tree.leftovers()
-  await settleLeftovers(tree, left, options, () => timedOut)
+  await settleLeftovers(tree, cgroup, options, () => timedOut)
   clearTimeout(timer)
   // Its SIGKILL must not reach the next run's tree (--runs).
   clearTimeout(killAfter)
   tree.reap()
   tree.stop()
+  const cgroupReport = finishCgroup(cgroup, cgroupWhy, child.cgroupVia)
+  await removeCgroup(cgroup, cgroupReport)
   const traced = trace ? summarize(readTrace(trace.path)) : undefined
   trace?.done()
   const treeUsage = { processes: 1 + tree.reaped.length, rusage: combineUsage(exit.rusage, tree.usage()) }
-  const partial = { command, wallTimeMs, timedOut, ...exit, tree: treeUsage, leftovers: left, leftoversAction: options.leftovers, ...(traced && { trace: traced }) }
+  const partial = {
+    command,
+    wallTimeMs,
+    timedOut,
+    ...exit,
+    tree: treeUsage,
+    leftovers: left,
+    leftoversAction: options.leftovers,
+    cgroup: cgroupReport,
+    methods: methods(cgroupReport, options),
+    ...(traced && { trace: traced }),
+  }
   const report: Report = { ...partial, breaches: breaches(partial, options) }
   forwardTo(null)
   return { report, left }
 }
 
 
+
+/** The cgroup's figures, read once the run is done (before anything is moved out of it). */
+function finishCgroup(cgroup: Cgroup | null, why: string | null, via: Subprocess['cgroupVia']): CgroupReport {
+  if (!cgroup) return { path: null, via: null, why, stats: null, removed: false, movedOut: null }
+  return { path: cgroup.path, via, why: null, stats: cgroup.stats(), removed: false, movedOut: null }
+}
+
+/**
+ * Removes the cgroup once empty. Leftovers still running in it (--leftovers report) are moved to
+ * the cgroup pidfd runs in, where they would have been without one, so nothing is left behind
+ * in the hierarchy; the report says which and where.
+ */
+async function removeCgroup(cgroup: Cgroup | null, report: CgroupReport): Promise<void> {
+  if (!cgroup) return
+  if (cgroup.populated()) {
+    const pids = cgroup.moveOut()
+    if (pids.length > 0) report.movedOut = { to: cgroup.parent, pids }
+  }
+  // An exit just reaped may take the kernel a moment to count out of the cgroup.
+  for (let i = 0; i < 100 && !(report.removed = cgroup.remove()); i++) await sleep(10)
+}

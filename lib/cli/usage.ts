@@ -15,6 +15,8 @@ export const EXIT = {
   BUDGET: 123,
   /** --timeout expired and the command was killed (wins over everything). */
   TIMEOUT: 124,
+  /** --cgroup required, and no cgroup could be made or entered here (the command did not run). */
+  CGROUP: 125,
   /** The command exists but cannot be run. */
   CANNOT_EXECUTE: 126,
   /** The command was not found. */

@@ -1,0 +1,302 @@
+// cgroup v2: a child spawned into a cgroup of its own (CLONE_INTO_CGROUP, or cgroup.procs before
+// exec), the tree's figures from the kernel's files with the method of each, cgroup.kill at the
+// timeout, cgroup.events for the end, the cgroup removed. Real cgroups and real process trees;
+// where this machine cannot make a cgroup (not root, no delegation), or a controller is missing,
+// the test says why and is skipped.
+
+import { execFile, execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import test from 'ava'
+
+import { Cgroup, cgroupSupport, features, spawn, spawnSync } from '../index.js'
+import { entry, isError, procState, root, runNode, runsIf, sleep, until } from './helpers.js'
+
+const support = cgroupSupport()
+const writable = support.reason
+const memory =
+  writable ??
+  (support.controllers.includes('memory')
+    ? null
+    : `no memory.peak here: the memory controller is not ${readFileSync(join(support.parent!, 'cgroup.controllers'), 'utf8').includes('memory') ? `enabled in ${support.parent}/cgroup.subtree_control` : `available in ${support.parent} (a hybrid host keeps it in cgroup v1)`}; the kernel matrix checks it in a VM`)
+const tmp = () => mkdtempSync(join(tmpdir(), 'pidfd-cgroup-'))
+const bin = join(root, 'bin', 'pidfd.js')
+
+/** What /proc/<pid>/cgroup says of a process in `cg`: our own v2 path and its name. */
+function expectedLine(cg: Cgroup): string {
+  const own = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))![1]!
+  return `0::${own.replace(/\/$/, '')}/${basename(cg.path)}`
+}
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** The CLIs run here: whatever a failing one left in the hierarchy is ended and removed at the end. */
+const clis: number[] = []
+test.after.always(() => {
+  if (!support.parent) return
+  for (const pid of clis) {
+    for (const name of readdirSync(support.parent).filter((n) => n.startsWith(`pidfd-${pid}-`))) {
+      const dir = join(support.parent, name)
+      try {
+        writeFileSync(join(dir, 'cgroup.kill'), '1')
+        for (let i = 0; i < 200 && readFileSync(join(dir, 'cgroup.procs'), 'utf8') !== ''; i++) execFileSync('sleep', ['0.01'])
+        rmdirSync(dir)
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+})
+
+function pidfd(args: string[], env: Record<string, string | undefined> = {}, uid?: number): Promise<Run> {
+  return new Promise((resolve) => {
+    const options = { env: { ...process.env, GITHUB_STEP_SUMMARY: undefined, GITHUB_ACTIONS: undefined, ...env }, timeout: 30_000, ...(uid !== undefined && { uid, gid: uid }) }
+    const cli = execFile(process.execPath, [bin, ...args], options, (err, stdout, stderr) => {
+      const e = err as { code?: number | string } | null
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr })
+    })
+    if (cli.pid !== undefined) clis.push(cli.pid)
+  })
+}
+
+interface JsonReport {
+  code: number | null
+  rusage: { userCPUTime: number; systemCPUTime: number; maxRSS: number }
+  tree: { processes: number; rusage: { userCPUTime: number; systemCPUTime: number; maxRSS: number } }
+  leftovers: Array<{ pid: number }>
+  cgroup: {
+    path: string | null
+    via: string | null
+    why: string | null
+    removed: boolean
+    movedOut: { to: string; pids: number[] } | null
+    stats: { memoryPeakKiB: number | null; cpu: { usageUs: number; userUs: number; systemUs: number } | null; pidsPeak: number | null; missing: Record<string, string> } | null
+  }
+  methods: { peakMemory: string; cpu: string; processes: string; end: string; timeout?: string }
+}
+
+async function report(args: string[], command: string): Promise<{ run: Run; json: JsonReport }> {
+  const out = join(tmp(), 'report.json')
+  const run = await pidfd(['time', '--format', 'json', '--output', out, ...args, '--', 'sh', '-c', command])
+  return { run, json: JSON.parse(readFileSync(out, 'utf8')) as JsonReport }
+}
+
+runsIf(writable, 'spawn into a cgroup')('spawn({ cgroup }): the program is in the cgroup from its first act, made there by CLONE_INTO_CGROUP; spawnSync too', async (t) => {
+  const cg = Cgroup.create()
+  try {
+    const child = spawn('cat', ['/proc/self/cgroup'], { cgroup: cg, stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += String(d)))
+    const exit = await child.exited
+    await until(() => out.includes('0::'), 1000)
+    t.is(exit.code, 0)
+    t.is(child.cgroupVia, features().cloneIntoCgroup ? 'CLONE_INTO_CGROUP' : 'cgroup.procs')
+    t.is(/^0::.*$/m.exec(out)?.[0], expectedLine(cg))
+    // spawnSync takes it too.
+    const sync = spawnSync('cat', ['/proc/self/cgroup'], { cgroup: cg, encoding: 'utf8' })
+    t.is(sync.status, 0)
+    t.is(/^0::.*$/m.exec(sync.stdout)?.[0], expectedLine(cg))
+    t.true(await cg.waitEmpty(2000))
+  } finally {
+    t.true(cg.remove())
+  }
+  t.false(existsSync(cg.path))
+})
+
+runsIf(writable, 'cgroup.procs before exec')('without CLONE_INTO_CGROUP the child writes itself into cgroup.procs before its exec', async (t) => {
+  const r = await runNode(
+    `const cg = pidfd.Cgroup.create()
+     const child = pidfd.spawn('cat', ['/proc/self/cgroup'], { cgroup: cg, stdio: ['ignore', 'pipe', 'inherit'] })
+     let out = ''
+     child.stdout.on('data', (d) => (out += d))
+     child.on('close', () => { console.log(JSON.stringify({ via: child.cgroupVia, out, path: cg.path, feature: pidfd.features().cloneIntoCgroup })); cg.remove() })`,
+    { env: { PIDFD_DISABLE: 'cloneIntoCgroup' } },
+  )
+  t.is(r.code, 0, r.stderr)
+  const got = JSON.parse(r.stdout) as { via: string; out: string; path: string; feature: boolean }
+  t.false(got.feature)
+  t.is(got.via, 'cgroup.procs')
+  t.regex(got.out, new RegExp(`^0::/?(.*/)?${basename(got.path)}$`, 'm'))
+  t.false(existsSync(got.path))
+})
+
+runsIf(writable, 'in-process refusal')('in-process (no spawn helper) a cgroup is refused with ENOSYS, and the program never runs', async (t) => {
+  const marker = join(tmp(), 'ran')
+  const r = await runNode(
+    `const cg = pidfd.Cgroup.create()
+     try { pidfd.spawn('sh', ['-c', 'touch ${marker}'], { cgroup: cg }); console.log('spawned') }
+     catch (err) { console.log(err.code + ' ' + err.message) }
+     finally { cg.remove() }`,
+    { env: { PIDFD_SPAWN_HELPER: '0' } },
+  )
+  t.is(r.code, 0, r.stderr)
+  t.regex(r.stdout, /^ENOSYS .*the cgroup option needs the spawn helper/)
+  await sleep(200)
+  t.false(existsSync(marker), 'the program did not run')
+})
+
+test('bad cgroup options: Node-style errors, own properties only, no descriptor left open', async (t) => {
+  isError(t, t.throws(() => spawn('true', [], { cgroup: 42 as unknown as string })), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  isError(t, t.throws(() => spawn('true', [], { cgroup: { path: 5 } as unknown as string })), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  isError(t, t.throws(() => spawn('true', [], { cgroup: '' })), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  isError(t, t.throws(() => spawn('true', [], { cgroup: 'a\0b' })), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  isError(t, t.throws(() => spawn('true', [], { cgroup: tmpdir() })), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  // Inherited, not own: not read (a polluted prototype cannot move children).
+  const child = spawn('true', [], Object.create({ cgroup: 42 }) as object)
+  await child.exited
+  t.is(child.cgroupVia, null)
+  // Descriptors, in a process of its own (this file's other tests spawn meanwhile), once the
+  // helper runs: refused options leave nothing open.
+  const r = await runNode(
+    `const { readdirSync } = require('node:fs')
+     const fds = () => readdirSync('/proc/self/fd').length
+     pidfd.spawn('true').exited.then(() => {
+       const before = fds()
+       for (const bad of [42, '', '/tmp']) try { pidfd.spawn('true', [], { cgroup: bad }) } catch {}
+       console.log(before, fds())
+     })`,
+  )
+  t.is(r.code, 0, r.stderr)
+  const [before, after] = r.stdout.trim().split(' ').map(Number)
+  t.is(after, before)
+})
+
+runsIf(writable, 'cgroup.kill')('Cgroup: kill() ends a tree that keeps forking at once (cgroup.kill), populated() turns false, remove() takes it away', async (t) => {
+  const cg = Cgroup.create()
+  // Forking while it is killed (a bounded number of times, should the kill fail).
+  const child = spawn('sh', ['-c', 'i=0; while [ $i -lt 3000 ]; do sleep 100 & i=$((i+1)); done; wait'], { cgroup: cg, stdio: 'ignore' })
+  try {
+    await until(() => cg.pids().length > 20, 3000)
+    t.true(cg.populated())
+    t.is(cg.kill(), 'cgroup.kill')
+    t.true(await cg.waitEmpty(5000), `still in it: ${cg.pids().length} processes`)
+    t.is((await child.exited).signal, 'SIGKILL')
+    t.deepEqual(cg.pids(), [])
+    t.true(cg.remove())
+    t.false(existsSync(cg.path))
+  } finally {
+    // Broken (a test that failed): the shell first, then everything it started, by signals.
+    child.kill('SIGKILL')
+    for (let i = 0; i < 3 && cg.signal('SIGKILL') > 0; i++) await sleep(50)
+    await cg.waitEmpty(2000)
+    cg.remove()
+  }
+})
+
+runsIf(writable, 'setsid escapee')('pidfd time --timeout: a setsid escapee that ignores SIGTERM is ended by cgroup.kill, and the cgroup removed', async (t) => {
+  const dir = tmp()
+  const { run, json } = await report(
+    ['--timeout', '400ms', '--kill-after', '300ms'],
+    `setsid sh -c 'trap "" TERM; echo $$ > ${dir}/escapee; while :; do sleep 0.1; done' </dev/null >/dev/null 2>&1 &
+     sleep 30`,
+  )
+  t.is(run.code, 124, run.stderr)
+  const pid = Number(readFileSync(join(dir, 'escapee'), 'utf8'))
+  t.true(procState(pid) === null || procState(pid) === 'Z', `escapee ${pid} ended`)
+  t.truthy(json.cgroup.path)
+  t.is(json.cgroup.removed, true)
+  t.false(existsSync(json.cgroup.path!))
+  t.regex(json.methods.timeout ?? '', /cgroup\.kill/)
+  t.is(json.methods.end, 'cgroup.events (populated 0)')
+})
+
+runsIf(writable, 'leftovers moved out')('pidfd time --leftovers report: a leftover runs on, moved to pidfd\'s own cgroup, and the command\'s cgroup removed', async (t) => {
+  const dir = tmp()
+  const { run, json } = await report([], `(sh -c 'echo $$ > ${dir}/pid; exec sleep 30' </dev/null >/dev/null 2>&1 &) ; sleep 0.2`)
+  t.is(run.code, 0, run.stderr)
+  const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'))
+  try {
+    t.not(procState(pid), null, 'still running')
+    t.deepEqual(json.cgroup.movedOut?.pids, [pid])
+    t.is(json.cgroup.movedOut?.to, support.parent ?? undefined)
+    t.is(json.cgroup.removed, true)
+    t.false(existsSync(json.cgroup.path!))
+    t.is(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), readFileSync('/proc/self/cgroup', 'utf8'))
+  } finally {
+    process.kill(pid, 'SIGKILL')
+  }
+})
+
+runsIf(writable, 'methods')('the report names the method of each figure: cpu.stat counts a daemon nobody reaped; peak memory from memory.peak only where it exists, else why not', async (t) => {
+  const dir = tmp()
+  // The daemon burns CPU, then sleeps on: no rusage holds its CPU (nobody reaps it here).
+  const { run, json } = await report(
+    ['--leftovers', 'report'],
+    `(sh -c 'echo $$ > ${dir}/pid; i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; exec sleep 30' </dev/null >/dev/null 2>&1 &) ; sleep 0.05; while [ ! -s ${dir}/pid ]; do sleep 0.01; done; sleep 0.6`,
+  )
+  t.is(run.code, 0, run.stderr)
+  process.kill(Number(readFileSync(join(dir, 'pid'), 'utf8')), 'SIGKILL')
+  const s = json.cgroup.stats!
+  t.truthy(s.cpu)
+  const rusage = json.tree.rusage.userCPUTime + json.tree.rusage.systemCPUTime
+  t.true(s.cpu!.usageUs - rusage >= 10_000, `cpu.stat ${s.cpu!.usageUs} µs, rusage ${rusage} µs`)
+  t.regex(json.methods.cpu, /^cgroup cpu\.stat/)
+  if (support.controllers.includes('memory')) {
+    t.regex(json.methods.peakMemory, /^cgroup memory\.peak/)
+    t.true(s.memoryPeakKiB! > 0)
+  } else {
+    t.is(s.memoryPeakKiB, null)
+    t.regex(json.methods.peakMemory, /^largest single process maxRSS \(rusage\); no memory\.peak: the memory controller is not (available|enabled) in /)
+    t.is(json.methods.peakMemory.slice(json.methods.peakMemory.indexOf('no memory.peak')), s.missing.memoryPeak ?? '')
+  }
+  if (support.controllers.includes('pids')) t.regex(json.methods.processes, /^cgroup pids\.peak/)
+  else t.regex(json.methods.processes, /no pids\.peak: the pids controller is not/)
+})
+
+runsIf(memory, 'memory.peak of the tree')('two 100 MB processes: the tree\'s memory.peak is at least 200 MB, where no single maxRSS is', async (t) => {
+  const hold = `node -e 'const b = Buffer.alloc(100 * 2 ** 20, 1); setTimeout(() => b, 1500)'`
+  const { run, json } = await report(['--cgroup', 'required'], `${hold} & ${hold} & wait`)
+  t.is(run.code, 0, run.stderr)
+  t.true(json.cgroup.stats!.memoryPeakKiB! >= 200 * 1024, `memory.peak ${json.cgroup.stats!.memoryPeakKiB} KiB`)
+  t.true(json.tree.rusage.maxRSS < 200 * 1024, 'the largest single process alone is below it')
+  t.regex(json.methods.peakMemory, /^cgroup memory\.peak/)
+})
+
+test('--cgroup required where none can be had: 125, one line saying why, and the command never runs', async (t) => {
+  const marker = join(tmp(), 'ran')
+  const r = await pidfd(['time', '--cgroup', 'required', '--', 'sh', '-c', `touch ${marker}`], { PIDFD_SPAWN_HELPER: '0' })
+  t.is(r.code, 125)
+  t.regex(r.stderr, /^pidfd: --cgroup required: .*(needs the spawn helper|not writable|no cgroup v2|cgroup)/)
+  t.is(r.stderr.trim().split('\n').length, 1)
+  t.false(existsSync(marker))
+})
+
+const nobody = (() => {
+  if (process.getuid?.() !== 0) return 'needs root, to run the CLI as uid 65534'
+  try {
+    execFileSync(process.execPath, ['-e', `require(${JSON.stringify(entry)})`], { uid: 65534, gid: 65534, stdio: 'pipe' })
+    return null
+  } catch (err) {
+    return `uid 65534 cannot load the package here (${String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n')[0]})`
+  }
+})()
+
+runsIf(nobody, 'unwritable cgroup')('where this process\'s cgroup is not writable: auto runs without one and says why; required exits 125', async (t) => {
+  const out = join(tmp(), 'r.json')
+  execFileSync('chmod', ['777', join(out, '..')])
+  const auto = await pidfd(['time', '--format', 'json', '--output', out, '--', 'true'], {}, 65534)
+  t.is(auto.code, 0, auto.stderr)
+  const json = JSON.parse(readFileSync(out, 'utf8')) as JsonReport
+  t.is(json.cgroup.path, null)
+  t.regex(json.cgroup.why ?? '', /not writable \(EACCES\)/)
+  t.regex(json.methods.peakMemory, /^largest single process maxRSS \(rusage\); no cgroup$/)
+  t.is(json.methods.end, "the subreaper's list of descendants")
+  const required = await pidfd(['time', '--cgroup', 'required', '--', 'true'], {}, 65534)
+  t.is(required.code, 125)
+  t.regex(required.stderr, /^pidfd: --cgroup required: .* is not writable \(EACCES\)/)
+})
+
+test('--cgroup off: none, and the report says so; a bad --cgroup is a usage error', async (t) => {
+  const { run, json } = await report(['--cgroup', 'off'], 'true')
+  t.is(run.code, 0)
+  t.deepEqual(json.cgroup, { path: null, via: null, why: '--cgroup off', stats: null, removed: false, movedOut: null })
+  t.is(json.methods.cpu, 'rusage of the command, the descendants it waited for and the orphans reaped here; no cgroup')
+  const bad = await pidfd(['time', '--cgroup', 'yes', '--', 'true'])
+  t.is(bad.code, 2)
+  t.regex(bad.stderr, /--cgroup: 'yes' is not one of auto, off, required/)
+})
