@@ -56,7 +56,7 @@ export const mutations: Mutation[] = [
 
   // src/spawn.rs
   { file: 'src/spawn.rs', find: '            STDIO_IGNORE if i >= 3 => None,\n', replace: '', why: "'ignore' beyond stdio opens /dev/null", tests: ['*250 to 600*'] },
-  { file: 'src/spawn.rs', find: '            drop(here);\n            drop(sources);\n            return adopt_reply(reply, ours);', replace: '            let kept = (here, sources);\n            let r = adopt_reply(reply, ours);\n            drop(kept);\n            return r;', why: 'a child whose pidfd found no room is killed after it ran', tests: ['*0 to 11*'] },
+  { file: 'src/spawn.rs', find: '            drop(here);\n            drop(sources);\n            return adopt_reply(reply, ours, on_loop);', replace: '            let kept = (here, sources);\n            let r = adopt_reply(reply, ours, on_loop);\n            drop(kept);\n            return r;', why: 'a child whose pidfd found no room is killed after it ran', tests: ['*0 to 11*'] },
   { file: 'src/spawn.rs', find: '            None => Some(sys::open_cwd().map_err(at("open"))?),', replace: '            None => None::<OwnedFd>,', why: "the child starts in the helper's cwd, not ours", tests: [T('helper'), T('shortages')] },
   { file: 'src/spawn.rs', find: '            let dir = if dir.is_empty() { "." } else { dir };', replace: '            let dir = if dir.is_empty() { "/" } else { dir };', why: 'an empty PATH entry is not the current directory', tests: ['*empty PATH entry*'] },
 
@@ -108,7 +108,7 @@ export const mutations: Mutation[] = [
   { file: 'lib/subprocess.ts', find: "const ASYNC_ERRORS = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT'])", replace: "const ASYNC_ERRORS = new Set(['EACCES', 'ENOENT'])", why: 'EMFILE and EAGAIN thrown instead of emitted', tests: [T('shortages')] },
   { file: 'lib/subprocess.ts', find: '    return this.#signal(signal, (own, number) => own.killGroup(number))', replace: '    return this.#signal(signal, (own, number) => own.kill(number))', why: 'killGroup signals the leader only', tests: [T('cli')] },
   { file: 'lib/normalize.ts', find: '    if (args.length > 0 && NODE_MAJOR >= 24 && !warnedShellArgs) {', replace: '    if (args.length > 0 && !warnedShellArgs) {', why: 'DEP0190 where this Node does not warn', tests: ['*DEP0190*'] },
-  { file: 'lib/subprocess.ts', find: "      if (!s || !s.readable || (s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]) continue", replace: "      if (!s || !s.readable || s.readableFlowing === false || (s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]) continue", why: 'a paused stdout is not drained', tests: ['*paused on purpose*'] },
+  { file: 'lib/subprocess.ts', find: "  return s !== null && s.readable && !(s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]", replace: "  return s !== null && s.readable && s.readableFlowing !== false && !(s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]", why: 'a paused stdout is not drained', tests: ['*paused on purpose*'] },
   { file: 'lib/subprocess.ts', find: '    const noStdio = spawnError !== null && (spawnError.code === \'EMFILE\' || spawnError.code === \'ENFILE\')', replace: '    const noStdio = false', why: 'EMFILE leaves stdio defined', tests: ['*first spawn*'] },
   { file: 'lib/subprocess.ts', find: '    return this.#signal(signal, (own, number) => own.kill(number))', replace: '    return false', why: 'kill() does nothing', tests: [T('subprocess'), T('parity')] },
 

@@ -19,7 +19,8 @@ import { cycles, report, status } from './protocol.js'
 
 // The package as built (index.js, lib/*.js: what users run), not its TypeScript sources, which
 // tsx would load in their place for an import of '../../index.js' from this file.
-const packageRoot = join(import.meta.dirname, '..', '..')
+// PIDFD_BENCH_PACKAGE names another built copy (an earlier commit's) to set beside this one.
+const packageRoot = process.env.PIDFD_BENCH_PACKAGE ?? join(import.meta.dirname, '..', '..')
 const { AsyncPidFd, PidFd, spawn } = createRequire(join(packageRoot, 'package.json'))(
   './index.js',
 ) as typeof import('../../index.js')
