@@ -123,7 +123,10 @@ impl LoopReaper {
     fn collect(&self) {
         let mut keys = Vec::with_capacity(64);
         let mut told = Vec::new();
-        while sys::epoll_ready(self.set.epoll.as_fd(), &mut keys).is_ok() && !keys.is_empty() {
+        // A short batch emptied the set: no second look (the loop calls again while it is readable).
+        let mut more = true;
+        while more && sys::epoll_ready(self.set.epoll.as_fd(), &mut keys).is_ok() {
+            more = keys.len() >= 64; // epoll_ready gives 64 at most
             for key in &keys {
                 let Some(process) = self.set.get(*key) else {
                     continue;
