@@ -51,7 +51,7 @@ export const mutations: Mutation[] = [
   { file: 'src/watch.rs', find: '            reaper.set_ref(false);', replace: '', why: "the loop's watcher keeps Node alive once no ref'd wait is left", tests: ['*unref:*'] },
   { file: 'src/watch.rs', find: '        let on_loop = (libuv && room && features::switches().loop_reap)', replace: '        let on_loop = (room && features::switches().loop_reap)', why: "the loop's set under Bun (whose uv_* abort)", tests: [T('bun')] },
   { file: 'src/watch.rs', find: '                    exit.write_to(out);', replace: '                    let _ = (exit, out);', why: 'the records handed over with a batch are not written (the exit reads as zeros)', tests: [T('subprocess')] },
-  { file: 'src/watch.rs', find: '                        told.extend(ids.into_iter().map(|id| (id, exit.clone())));', replace: '                        drop(ids);', why: "the loop reaps a spawned child and tells its environment's waiters nothing", tests: [T('subprocess')] },
+  { file: 'src/watch.rs', find: '                        told.extend(ids.into_iter().map(|id| (id, exit.clone())));', replace: '                        told.extend(ids.into_iter().map(|id| (id, exit.clone())).filter(|_| false));', why: "the loop reaps a spawned child and tells its environment's waiters nothing", tests: [T('subprocess')] },
   { file: 'src/sys.rs', find: '                        n::napi_fatal_exception(env, error);', replace: '', why: "what a listener throws in a call from the loop is lost, not uncaught", tests: ["*throwing 'exit' listener*"] },
 
   // src/spawn.rs
