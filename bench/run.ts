@@ -2,6 +2,9 @@
 // run, systems interleaved, figures as ratios to a C program doing the same with raw syscalls.
 //   npm run bench            (full: K up to 10,000 live children)
 //   npm run bench -- --quick (fewer rounds, K up to 1,000)
+//   npm run bench -- --only node-floor,pidfd-spawn,child_process --cycles-only --baseline DIR
+//     (only those systems, only the spawn + exit cycles in both modes, printed; with another
+//     built copy of the package in DIR, an earlier commit's, as one more system beside them)
 // Writes bench/out/results.json and results.md, and docs/bench.svg through bench/chart.ts.
 
 import { execFileSync, spawn as cpSpawn, spawnSync } from 'node:child_process'
@@ -10,7 +13,9 @@ import { cpus, release, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, baseline: { type: 'string' }, 'cycles-only': { type: 'boolean', default: false } },
+})
 const quick = values.quick
 const root = join(import.meta.dirname, '..')
 const bench = join(root, 'bench')
@@ -29,6 +34,8 @@ interface System {
   id: string
   name: string
   command: string[]
+  /** The environment's additions (the baseline's package). */
+  env?: Record<string, string>
   /** Also run with the stamp on a stdout pipe the parent reads while it waits (Node and Bun). */
   stdout?: boolean
 }
@@ -44,12 +51,23 @@ const all: System[] = [
   { id: 'bun', name: 'Bun.spawn + exited', command: [bunBin, join(bench, 'runners', 'bun.ts')], stdout: true },
   { id: 'python', name: 'Python posix_spawn + pidfd_open + waitid', command: ['python3', join(bench, 'runners', 'python.py')] },
 ]
-const systems = all.filter((s) => (s.id !== 'bun' || existsSync(bunBin)) && (!values.only || values.only.split(',').includes(s.id)))
+if (values.baseline) {
+  all.splice(3, 0, {
+    id: 'pidfd-spawn-baseline',
+    name: `pidfd spawn().exited (baseline: ${values.baseline})`,
+    command: node('pidfd-spawn'),
+    env: { PIDFD_BENCH_PACKAGE: values.baseline },
+    stdout: true,
+  })
+}
+const systems = all.filter(
+  (s) => (s.id !== 'bun' || existsSync(bunBin)) && (!values.only || values.only.split(',').includes(s.id) || s.id === 'pidfd-spawn-baseline'),
+)
 if (!systems.some((s) => s.id === 'bun')) console.error('bench: Bun is not installed (npm ci in bench/): left out')
 
 function run<T>(system: System, ...args: string[]): T {
   const [file, ...rest] = system.command as [string, ...string[]]
-  const r = spawnSync(file, [...rest, ...args], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 600_000 })
+  const r = spawnSync(file, [...rest, ...args], { cwd: root, env: { ...process.env, ...system.env }, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 600_000 })
   if (r.status !== 0) throw new Error(`${system.id} ${args.join(' ')}: exit ${r.status}\n${r.stderr}`)
   return JSON.parse(r.stdout) as T
 }
@@ -84,6 +102,15 @@ for (let r = 0; r < rounds; r++) {
       into.latencyNs.push(...got.latencyNs)
     }
   }
+}
+
+if (values['cycles-only']) {
+  const row = (id: string, c: { cycleNs: number[]; latencyNs: number[] }) =>
+    `| ${id} | ${(median(c.latencyNs) / 1e3).toFixed(0)} | ${(p99(c.latencyNs) / 1e3).toFixed(0)} | ${(median(c.cycleNs) / 1e3).toFixed(0)} |`
+  const table = (title: string, acc: typeof cycles) =>
+    [title, '', '| system | latency median µs | latency p99 µs | cycle median µs |', '| --- | ---: | ---: | ---: |', ...Object.entries(acc).map(([id, c]) => row(id, c)), ''].join('\n')
+  process.stdout.write(`${new Date().toISOString()}, ${rounds} interleaved rounds of ${perRound}\n\n${table('Stamp on a FIFO:', cycles)}\n${table('Stamp on a stdout pipe read while waiting:', stdoutCycles)}`)
+  process.exit(0)
 }
 
 // 2b: the synchronous calls, each beside child_process's own (and Bun.spawnSync), interleaved.
