@@ -160,7 +160,9 @@ impl LoopReaper {
         if let Some(poll) = self.poll.borrow_mut().take() {
             poll.close();
         }
-        if let Some(call) = self.call.borrow_mut().take() {
+        // Torn down from inside the call into JavaScript, the call is still borrowed: its
+        // references go with the environment.
+        if let Some(call) = self.call.try_borrow_mut().ok().and_then(|mut c| c.take()) {
             call.release();
         }
         let left: Vec<_> = lock(&self.set.watched).values().cloned().collect();
