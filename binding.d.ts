@@ -14,9 +14,12 @@ export declare class Channel {
   /**
    * `callback(id, errorCode, errorMessage)` runs on the environment's thread. The channel
    * starts unref'd: `ref()` while a ref'd wait is pending. `libuv`: the host is Node, whose
-   * event loop may be watched through libuv (elsewhere the watcher thread alone serves).
+   * event loop may be watched through libuv (elsewhere the watcher thread alone serves);
+   * there, `onExits(ids)` is called straight from the loop with the ids of the spawned
+   * children it reaped, their exit records written into `exits` (`EXIT_SLOTS` numbers each,
+   * in the order of `ids`; room for `EXITS_PER_CALL`).
    */
-  constructor(callback: (arg0: number, arg1?: string | undefined | null, arg2?: string | undefined | null) => void, libuv: boolean)
+  constructor(callback: (arg0: number, arg1?: string | undefined | null, arg2?: string | undefined | null) => void, onExits: (arg: Array<number>) => void, exits: Float64Array, libuv: boolean)
   /** Keeps the event loop alive (a ref'd wait is pending). */
   ref(): void
   /** Lets the event loop end (no ref'd wait is pending). */
@@ -251,8 +254,11 @@ export declare function reapOrphans(): Array<NativeOrphan>
  */
 export declare function setChildSubreaper(on: boolean): void
 
-/** Starts a program (see `NativeSpawnOptions`) and returns a handle on it. */
-export declare function spawn(options: NativeSpawnOptions): NativePidFd
+/**
+ * Starts a program (see `NativeSpawnOptions`) and returns a handle on it. `channel`: the
+ * calling environment's, whose event loop then collects the child where it can.
+ */
+export declare function spawn(options: NativeSpawnOptions, channel?: Channel | undefined | null): NativePidFd
 
 /** The spawn helper's pid while it runs (it starts with the first spawn). */
 export declare function spawnHelperPid(): number | null

@@ -109,3 +109,28 @@ test('worker threads: wait in several, terminate them mid-wait: no crash, no zom
   t.is(run.stdout, 'worker started number\n')
   t.true(Date.now() - started < 4000)
 })
+
+test('a spawned child waited for from a worker while the spawning thread is blocked: the worker is told (the watcher thread serves a child two environments wait for)', async (t) => {
+  const run = await runNode(`
+    const { Worker } = require('node:worker_threads');
+    const told = new Int32Array(new SharedArrayBuffer(4));
+    const sub = pidfd.spawn('sh', ['-c', 'sleep 0.3; exit 5'], { stdio: 'ignore' });
+    const w = new Worker(\`
+      const { workerData } = require('node:worker_threads');
+      const { AsyncPidFd } = require(${JSON.stringify(entry)});
+      AsyncPidFd.fromPid(workerData.pid).wait().then((e) => {
+        Atomics.store(workerData.told, 0, e.code);
+        Atomics.notify(workerData.told, 0);
+      });
+      require('node:worker_threads').parentPort.postMessage('waiting');
+    \`, { eval: true, workerData: { pid: sub.pid, told } });
+    w.once('message', () => {
+      // This thread's event loop cannot run until the wait below returns.
+      const outcome = Atomics.wait(told, 0, 0, 5000);
+      console.log(outcome, Atomics.load(told, 0));
+      sub.exited.then((e) => { console.log('exited', e.code); w.terminate(); });
+    });
+  `)
+  t.is(run.code, 0, run.stderr)
+  t.is(run.stdout, 'ok 5\nexited 5\n')
+})

@@ -2,7 +2,9 @@
 //
 // Asynchronous waits: the native side watches the pidfd on its own thread, caches the exit the
 // moment the process ends, then calls this environment's one completion channel with the id of
-// the handle to settle. Promises, waiter lists and the per-handle record live here.
+// the handle to settle; a child this package spawned is collected by this environment's own
+// event loop instead, which calls onExits directly. Promises, waiter lists and the per-handle
+// record live here.
 
 import { ChildProcess } from 'node:child_process'
 import { getSystemErrorName } from 'node:util'
@@ -34,6 +36,8 @@ export interface FromPidOptions {
 
 /** Lets only this package construct handles. */
 const token = Symbol('pidfd')
+/** Gives a handle the exit record the native side handed over with its notification. */
+const known = Symbol('known')
 
 function openNative(pid: unknown, options: unknown): NativePidFd {
   const checkedPid = validatePid(pid)
@@ -120,6 +124,11 @@ abstract class Handle {
   /** The exit the native side just wrote into `exitSlots`, kept as this handle's record. */
   protected record(): ExitInfo {
     return (this.#exit ??= exitFromSlots(exitSlots))
+  }
+
+  /** @internal */
+  [known](exit: ExitInfo): void {
+    this.#exit ??= exit
   }
 
   protected watchChild(child: ChildProcess): void {
@@ -305,8 +314,26 @@ function onNotify(id: number, code?: string | null, message?: string | null): vo
   handle[settle](code ? fromNative(Object.assign(new Error(message ?? code), { code })) : null)
 }
 
-function getChannel(): Channel {
-  return (channel ??= new binding.Channel(onNotify, IS_NODE))
+/** Where the native side writes the exit records of a batch told from the loop (64 at most). */
+const batchSlots = new Float64Array(exitSlots.length * 64)
+
+/**
+ * The spawned children this environment's event loop reaped, told straight from the loop: each
+ * id's exit record is in `batchSlots`, in the order of `ids`, so settling reads no more of the
+ * native side.
+ */
+function onExits(ids: number[]): void {
+  for (let i = 0; i < ids.length; i++) {
+    const handle = pending.get(ids[i]!)
+    if (!handle) continue
+    handle[known](exitFromSlots(batchSlots.subarray(i * exitSlots.length, (i + 1) * exitSlots.length)))
+    onNotify(ids[i]!)
+  }
+}
+
+/** @internal This environment's completion channel (spawn() hands it to the native side). */
+export function getChannel(): Channel {
+  return (channel ??= new binding.Channel(onNotify, onExits, batchSlots, IS_NODE))
 }
 
 function hold(): void {
@@ -451,25 +478,14 @@ export class AsyncPidFd extends Handle {
 
   /**
    * @internal For spawn(): `waiter` learns the exit (or the error) once, never during this
-   * call, with no promise of its own. An exit already known is told from the event loop, as
+   * call, with no promise of its own. Watched from this call on (a spawned child goes into
+   * this environment's own set at once, so its exit is collected by this thread's event loop
+   * however soon it comes); an exit already known is told from the event loop, as
    * child_process emits 'exit': after every nextTick and microtask of the code that spawned.
    */
   listen(waiter: Waiter): void {
-    process.nextTick(() => {
-      let now: ExitInfo | null
-      try {
-        now = this.tryWait()
-      } catch (err) {
-        return waiter.reject(err)
-      }
-      if (now) {
-        const exit = now
-        setImmediate(() => waiter.resolve(exit))
-        return
-      }
-      this.#add(waiter)
-      if (this.#id === 0) this.#watch()
-    })
+    this.#add(waiter)
+    if (this.#id === 0) this.#watch(true)
   }
 
   #add(waiter: Waiter): void {
@@ -498,7 +514,8 @@ export class AsyncPidFd extends Handle {
     if (this.#waiters.length === 0) this.#unwatch()
   }
 
-  #watch(): void {
+  /** `later`: a failure is told on the next tick, not during the call. */
+  #watch(later = false): void {
     const id = nextId
     nextId = nextId >= 0xffff_ffff ? 1 : nextId + 1
     let subscribed: boolean
@@ -506,7 +523,8 @@ export class AsyncPidFd extends Handle {
       const native = this.native
       subscribed = callNative(() => native.watch(getChannel(), id))
     } catch (err) {
-      this.#finish(err)
+      if (later) process.nextTick(() => this.#finish(err))
+      else this.#finish(err)
       return
     }
     if (!subscribed) {

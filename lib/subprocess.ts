@@ -20,7 +20,7 @@ import { abortError, callNative, fromNative, invalidArgType, invalidArgValue } f
 import type { ExitInfo, ResourceUsage } from './exit.js'
 import { type Channel, type ChannelTarget, channelSocket, setupChannel, type Serialization } from './ipc.js'
 import { checkTimeout, envPairs, normalizeSpawnArguments, PIPE, stdioCodes } from './normalize.js'
-import { AsyncPidFd, kOwnChild, type OwnChild, type Waiter } from './pidfd.js'
+import { AsyncPidFd, getChannel, kOwnChild, type OwnChild, type Waiter } from './pidfd.js'
 import { toSignalNumber } from './signals.js'
 import { traceExit, traceStart, type TraceStart } from './trace.js'
 
@@ -156,6 +156,11 @@ const onExit = Symbol('onExit')
 
 /** Marks a stream of ours that became a child's descriptor: its own child's drain skips it. */
 const kUsedAsStdio = Symbol('kUsedAsStdio')
+
+/** A pipe of ours that the drain at the child's exit reads to its end. */
+function flushable(s: Socket | null): s is Socket {
+  return s !== null && s.readable && !(s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]
+}
 
 /**
  * As child_process does with a stream it hands to a child: this process stops reading it, or it
@@ -357,7 +362,7 @@ export class Subprocess extends ChildProcessBase {
    */
   #flush(): void {
     for (const s of this.#pipes) {
-      if (!s || !s.readable || (s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]) continue
+      if (!flushable(s)) continue
       if (this.#failed) {
         // Their end comes from the event loop, as the end of child_process's unopened pipes
         // does: after whatever the code that saw 'error' does next.
@@ -441,7 +446,9 @@ export class Subprocess extends ChildProcessBase {
     // reading), output nobody reads is drained so that 'close' comes.
     this.stdin?.destroy()
     this.emit('exit', exit.code, exit.signal)
-    process.nextTick(() => this.#flush())
+    // No tick where there is nothing to drain (no pipe of ours): the exit's promise reactions
+    // then follow at once.
+    if (this.#pipes.some(flushable)) process.nextTick(() => this.#flush())
     this.#maybeClose()
   }
 
@@ -552,7 +559,7 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
   }
   const resolved = resolve(file, args ?? [], options)
   try {
-    return new Subprocess(resolved, binding.spawn(resolved.native), null)
+    return new Subprocess(resolved, binding.spawn(resolved.native, getChannel()), null)
   } catch (raw) {
     const err = fromNative(raw) as Error & { code?: string; syscall?: string; errno?: number }
     if (err.syscall !== 'spawn' || !ASYNC_ERRORS.has(err.code ?? '')) throw err

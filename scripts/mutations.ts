@@ -45,10 +45,18 @@ export const mutations: Mutation[] = [
   { file: 'src/watch.rs', find: '    if !channel.libuv\n', replace: '    if channel.libuv\n', why: 'the loop peek off under Node (on under Bun)', tests: [T('from-child'), T('bun')] },
   { file: 'src/watch.rs', find: '        .enable_time()\n', replace: '', why: 'no timer for the lingering processes (before 6.9)', tests: ['kernel:6.1'] },
   { file: 'src/watch.rs', find: '                    Ok(None) if process.lingers() => watcher.linger(&process),', replace: '                    Ok(None) if process.lingers() => {}', why: 'before 6.9 an exited non-child is never looked at again', tests: ['kernel:6.1'] },
+  // src/watch.rs: the environment's own set, collected by its event loop
+  { file: 'src/watch.rs', find: '                unwatch(&process, &mut w);\n                let _ = watch(&process, &mut w);', replace: '                unwatch(&process, &mut w);', why: "a terminated worker's children are never reaped (its loop's set is dropped, not handed to the thread)", tests: ['*terminate them mid-wait*'] },
+  { file: 'src/watch.rs', find: '    if matches!(&w.watched, Some((_, Some(set))) if !ours(set)) {', replace: '    if false {', why: "a child waited for from another environment stays with its spawner's loop, which may be blocked", tests: ['*spawning thread is blocked*'] },
+  { file: 'src/watch.rs', find: '            reaper.set_ref(false);', replace: '', why: "the loop's watcher keeps Node alive once no ref'd wait is left", tests: ['*unref:*'] },
+  { file: 'src/watch.rs', find: '        let on_loop = (libuv && room && features::switches().loop_reap)', replace: '        let on_loop = (room && features::switches().loop_reap)', why: "the loop's set under Bun (whose uv_* abort)", tests: [T('bun')] },
+  { file: 'src/watch.rs', find: '                    exit.write_to(out);', replace: '                    let _ = (exit, out);', why: 'the records handed over with a batch are not written (the exit reads as zeros)', tests: [T('subprocess')] },
+  { file: 'src/watch.rs', find: '                        told.extend(ids.into_iter().map(|id| (id, exit.clone())));', replace: '                        told.extend(ids.into_iter().map(|id| (id, exit.clone())).filter(|_| false));', why: "the loop reaps a spawned child and tells its environment's waiters nothing", tests: [T('subprocess')] },
+  { file: 'src/sys.rs', find: '                        n::napi_fatal_exception(env, error);', replace: '', why: "what a listener throws in a call from the loop is lost, not uncaught", tests: ["*throwing 'exit' listener*"] },
 
   // src/spawn.rs
   { file: 'src/spawn.rs', find: '            STDIO_IGNORE if i >= 3 => None,\n', replace: '', why: "'ignore' beyond stdio opens /dev/null", tests: ['*250 to 600*'] },
-  { file: 'src/spawn.rs', find: '            drop(here);\n            drop(sources);\n            drop(cgroup);\n            return adopt_reply(reply, ours);', replace: '            let kept = (here, sources, cgroup);\n            let r = adopt_reply(reply, ours);\n            drop(kept);\n            return r;', why: 'a child whose pidfd found no room is killed after it ran', tests: ['*0 to 11*'] },
+  { file: 'src/spawn.rs', find: '            drop(here);\n            drop(sources);\n            drop(cgroup);\n            return adopt_reply(reply, ours, on_loop);', replace: '            let kept = (here, sources, cgroup);\n            let r = adopt_reply(reply, ours, on_loop);\n            drop(kept);\n            return r;', why: 'a child whose pidfd found no room is killed after it ran', tests: ['*0 to 11*'] },
   { file: 'src/spawn.rs', find: '            None => Some(sys::open_cwd().map_err(at("open"))?),', replace: '            None => None::<OwnedFd>,', why: "the child starts in the helper's cwd, not ours", tests: [T('helper'), T('shortages')] },
   { file: 'src/spawn.rs', find: '            let dir = if dir.is_empty() { "." } else { dir };', replace: '            let dir = if dir.is_empty() { "/" } else { dir };', why: 'an empty PATH entry is not the current directory', tests: ['*empty PATH entry*'] },
 
@@ -85,7 +93,6 @@ export const mutations: Mutation[] = [
   { file: 'helper/pidfd-helper.c', find: '\tattr.runtime = ns;', replace: '\tattr.policy = SCHED_OTHER;\n\tattr.runtime = ns;', why: 'the slice setter resets the policy', tests: ['*chrt*'] },
 
   // lib/pidfd.ts
-  { file: 'lib/pidfd.ts', find: '        setImmediate(() => waiter.resolve(exit))', replace: '        waiter.resolve(exit)', why: "an exit already known is told before the spawner's nextTicks", tests: ['*from the event loop*'] },
   { file: 'lib/pidfd.ts', find: '    if (this.#refed && this.#id !== 0) release()\n    this.#refed = false', replace: '    this.#refed = false', why: 'unref() of a pending wait keeps Node alive', tests: ['*unref()*'] },
   { file: 'lib/pidfd.ts', find: "    if (this.#child === null || (code !== 'ECHILD' && code !== 'ESRCH')) return null", replace: "    if (this.#child === null || (code !== 'ECHILD_' && code !== 'ESRCH_')) return null", why: 'fromChild has no fallback to the child\'s record', tests: [T('from-child'), '*libuv reaps first*'] },
   { file: 'lib/pidfd.ts', find: "    if (this.#exit) throw systemError('ESRCH', syscall)", replace: '', why: 'kill() after the exit goes to the kernel', tests: [T('pidfd'), T('reuse')] },
@@ -94,13 +101,14 @@ export const mutations: Mutation[] = [
   { file: 'lib/pidfd.ts', find: '  if (!Number.isInteger(timeout) || timeout < 0 || timeout > 2 ** 31 - 1) {', replace: '  if (false) {', why: 'a bad wait timeout is accepted', tests: [T('pidfd'), T('waits')] },
 
   // lib/subprocess.ts
+  { file: 'lib/subprocess.ts', find: '    if (this.#pipes.some(flushable)) process.nextTick(() => this.#flush())', replace: '    if (this.#pipes.every(flushable)) process.nextTick(() => this.#flush())', why: "no drain at the exit where a descriptor is not a pipe of ours, so 'close' never comes", tests: ['*paused on purpose*'] },
   { file: 'lib/normalize.ts', find: 'const opts: Record<string, unknown> = { __proto__: null, ...(options as object | undefined) }', replace: 'const opts: Record<string, unknown> = (options ?? {}) as Record<string, unknown>', why: 'options read through the prototype', tests: ['*polluted*'] },
   { file: 'lib/normalize.ts', find: '  for (const key in source) {', replace: '  for (const key of Object.keys(source)) {', why: 'inherited env keys dropped', tests: ['*inherited through*'] },
   { file: 'lib/subprocess.ts', find: '      for (const stream of resolved.handedOver) stopReading(stream)', replace: '      void resolved.handedOver', why: 'a stream handed to a child is still read here', tests: ['*no byte is lost*'] },
   { file: 'lib/subprocess.ts', find: "const ASYNC_ERRORS = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT'])", replace: "const ASYNC_ERRORS = new Set(['EACCES', 'ENOENT'])", why: 'EMFILE and EAGAIN thrown instead of emitted', tests: [T('shortages')] },
   { file: 'lib/subprocess.ts', find: '    return this.#signal(signal, (own, number) => own.killGroup(number))', replace: '    return this.#signal(signal, (own, number) => own.kill(number))', why: 'killGroup signals the leader only', tests: [T('cli')] },
   { file: 'lib/normalize.ts', find: '    if (args.length > 0 && NODE_MAJOR >= 24 && !warnedShellArgs) {', replace: '    if (args.length > 0 && !warnedShellArgs) {', why: 'DEP0190 where this Node does not warn', tests: ['*DEP0190*'] },
-  { file: 'lib/subprocess.ts', find: "      if (!s || !s.readable || (s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]) continue", replace: "      if (!s || !s.readable || s.readableFlowing === false || (s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]) continue", why: 'a paused stdout is not drained', tests: ['*paused on purpose*'] },
+  { file: 'lib/subprocess.ts', find: "  return s !== null && s.readable && !(s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]", replace: "  return s !== null && s.readable && s.readableFlowing !== false && !(s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]", why: 'a paused stdout is not drained', tests: ['*paused on purpose*'] },
   { file: 'lib/subprocess.ts', find: '    const noStdio = spawnError !== null && (spawnError.code === \'EMFILE\' || spawnError.code === \'ENFILE\')', replace: '    const noStdio = false', why: 'EMFILE leaves stdio defined', tests: ['*first spawn*'] },
   { file: 'lib/subprocess.ts', find: '    return this.#signal(signal, (own, number) => own.kill(number))', replace: '    return false', why: 'kill() does nothing', tests: [T('subprocess'), T('parity')] },
 

@@ -193,6 +193,9 @@ pub struct Switches {
     pub spawn_memfd: bool,
     /// `PIDFD_LOOP_PEEK`: also peek from the event loop (off: the watcher thread alone).
     pub loop_peek: bool,
+    /// `PIDFD_LOOP_REAP`: a spawned child is collected by its environment's event loop, which
+    /// calls JavaScript directly (off: by the watcher thread, through the channel).
+    pub loop_reap: bool,
     /// `PIDFD_HELPER_DEADLINE` (ms, default 5000): how long one exchange with the spawn helper
     /// may take before the helper is killed.
     pub helper_deadline: std::time::Duration,
@@ -214,6 +217,7 @@ pub fn switches() -> &'static Switches {
             spawn_helper: on("PIDFD_SPAWN_HELPER"),
             spawn_memfd: on("PIDFD_SPAWN_MEMFD"),
             loop_peek: on("PIDFD_LOOP_PEEK"),
+            loop_reap: on("PIDFD_LOOP_REAP"),
             helper_deadline: std::time::Duration::from_millis(deadline_ms),
             helper_pause: std::env::var("PIDFD_HELPER_PAUSE")
                 .ok()

@@ -356,7 +356,7 @@ fn start(identity: Option<&Identity>) -> Result<Option<Helper>, SysError> {
         }
     };
     let process = Process::adopt(pid, pidfd);
-    watch::start_reaper(&process);
+    watch::start_reaper(&process, None);
     HELPER_PID.store(pid, Ordering::Relaxed);
     Ok(Some(Helper {
         sock: ours,

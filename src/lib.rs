@@ -259,11 +259,15 @@ fn spawnable(what: &str) -> JsResult<()> {
     Ok(())
 }
 
-/// Starts a program (see `NativeSpawnOptions`) and returns a handle on it.
+/// Starts a program (see `NativeSpawnOptions`) and returns a handle on it. `channel`: the
+/// calling environment's, whose event loop then collects the child where it can.
 #[napi(catch_unwind)]
-pub fn spawn(options: spawn::NativeSpawnOptions) -> napi::Result<NativePidFd, String> {
+pub fn spawn(
+    options: spawn::NativeSpawnOptions,
+    channel: Option<&Channel>,
+) -> napi::Result<NativePidFd, String> {
     spawnable("spawn")?;
-    let (process, stdio, cgroup_via) = spawn::spawn(options)
+    let (process, stdio, cgroup_via) = spawn::spawn(options, channel)
         .map_err(error::SysError::in_spawn)?
         .into_raw_stdio();
     let mut handle = NativePidFd::new(process, stdio);

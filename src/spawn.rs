@@ -85,7 +85,9 @@ fn candidates(file: &str, env: &[CString]) -> Vec<String> {
         .collect()
 }
 
-pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
+/// `on_loop`: the completion channel of the calling environment, whose event loop collects the
+/// child where it can (the watcher thread otherwise).
+pub fn spawn(opts: NativeSpawnOptions, on_loop: Option<&watch::Channel>) -> Result<Spawned> {
     if opts.file.is_empty() {
         return Err(SysError::new("spawn", libc::ENOENT));
     }
@@ -210,7 +212,7 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
             drop(here);
             drop(sources);
             drop(cgroup);
-            return adopt_reply(reply, ours);
+            return adopt_reply(reply, ours, on_loop);
         }
     }
 
@@ -247,7 +249,7 @@ pub fn spawn(opts: NativeSpawnOptions) -> Result<Spawned> {
             setpgid: process_group,
         };
         match sys::posix_spawn(&req) {
-            Ok(pid) => return adopt(pid, ours),
+            Ok(pid) => return adopt(pid, ours, on_loop),
             Err(e) => match e.raw_os_error().unwrap_or(libc::EIO) {
                 libc::ENOENT | libc::ENOTDIR => {}
                 libc::EACCES => saw_eacces = true,
@@ -269,8 +271,9 @@ fn into_spawned(
     process: Arc<Process>,
     ours: Vec<Option<OwnedFd>>,
     cgroup: Option<helper::CgroupVia>,
+    on_loop: Option<&watch::Channel>,
 ) -> Spawned {
-    watch::start_reaper(&process);
+    watch::start_reaper(&process, on_loop);
     Spawned {
         process,
         stdio: ours,
@@ -282,7 +285,11 @@ fn into_spawned(
 /// reaped it; or, where it did not come (a clone without CLONE_PIDFD, no room for it here), it
 /// is opened now: the child is our unreaped child, so its pid names it still. A child whose exec
 /// failed is still ours to reap.
-fn adopt_reply(reply: helper::Reply, ours: Vec<Option<OwnedFd>>) -> Result<Spawned> {
+fn adopt_reply(
+    reply: helper::Reply,
+    ours: Vec<Option<OwnedFd>>,
+    on_loop: Option<&watch::Channel>,
+) -> Result<Spawned> {
     let pidfd = match reply.pidfd {
         Some(fd) => fd,
         None => match sys::pidfd_open(reply.pid) {
@@ -295,9 +302,9 @@ fn adopt_reply(reply: helper::Reply, ours: Vec<Option<OwnedFd>>) -> Result<Spawn
     };
     let process = Process::adopt(reply.pid, pidfd);
     let Some((errno, stage)) = reply.error else {
-        return Ok(into_spawned(process, ours, reply.cgroup));
+        return Ok(into_spawned(process, ours, reply.cgroup, on_loop));
     };
-    watch::start_reaper(&process);
+    watch::start_reaper(&process, None);
     let err = SysError::new("spawn", errno);
     Err(match helper::stage_name(stage) {
         "execve" => err,
@@ -306,7 +313,11 @@ fn adopt_reply(reply: helper::Reply, ours: Vec<Option<OwnedFd>>) -> Result<Spawn
 }
 
 /// Opens the pidfd at once: the child cannot be reaped (nor its pid reused) before we do.
-fn adopt(pid: i32, ours: Vec<Option<OwnedFd>>) -> Result<Spawned> {
+fn adopt(
+    pid: i32,
+    ours: Vec<Option<OwnedFd>>,
+    on_loop: Option<&watch::Channel>,
+) -> Result<Spawned> {
     let fd = match sys::pidfd_open(pid) {
         Ok(fd) => fd,
         Err(e) => {
@@ -314,7 +325,7 @@ fn adopt(pid: i32, ours: Vec<Option<OwnedFd>>) -> Result<Spawned> {
             return Err(SysError::from_io("pidfd_open", e));
         }
     };
-    Ok(into_spawned(Process::adopt(pid, fd), ours, None))
+    Ok(into_spawned(Process::adopt(pid, fd), ours, None, on_loop))
 }
 
 /// Kills our unreaped child `pid` and has the package reap it (it cannot be anyone else's:
@@ -324,7 +335,7 @@ pub fn abandon(pid: i32) {
         Ok(fd) => {
             let process = Process::adopt(pid, fd);
             let _ = process.kill(libc::SIGKILL);
-            watch::start_reaper(&process);
+            watch::start_reaper(&process, None);
         }
         // Reaped by someone else already: the pid may name another process now.
         Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}

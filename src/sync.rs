@@ -93,7 +93,7 @@ pub fn spawn_sync(
         .filter(|&ms| ms > 0.0)
         .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok())
         .and_then(|d| Instant::now().checked_add(d));
-    let spawned = match spawn::spawn(options) {
+    let spawned = match spawn::spawn(options, None) {
         Ok(s) => s,
         Err(e) => {
             return Ok(NativeSyncResult {

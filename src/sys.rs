@@ -820,6 +820,7 @@ struct UvApi {
     poll_start: UvPollStart,
     close: UvClose,
     unref: UvUnref,
+    refer: UvUnref,
 }
 
 fn uv_api() -> Option<&'static UvApi> {
@@ -844,6 +845,7 @@ fn uv_api() -> Option<&'static UvApi> {
                 )?),
                 close: std::mem::transmute::<*mut libc::c_void, UvClose>(sym(c"uv_close")?),
                 unref: std::mem::transmute::<*mut libc::c_void, UvUnref>(sym(c"uv_unref")?),
+                refer: std::mem::transmute::<*mut libc::c_void, UvUnref>(sym(c"uv_ref")?),
             })
         }
     })
@@ -927,11 +929,160 @@ impl UvPoll {
         }
     }
 
+    /// Whether the watcher keeps the event loop alive (it starts unref'd).
+    pub fn set_ref(&self, on: bool) {
+        if let Some(api) = uv_api() {
+            // SAFETY: a handle started in `start` and not closed yet (`close` consumes it).
+            unsafe { (if on { api.refer } else { api.unref })(self.handle.as_ptr()) };
+        }
+    }
+
     /// Stops watching and frees the handle (once libuv has closed it).
     pub fn close(self) {
         if let Some(api) = uv_api() {
             // SAFETY: a handle started in `start` and not closed before (`self` is consumed).
             unsafe { (api.close)(self.handle.as_ptr(), Some(uv_poll_closed)) };
+        }
+    }
+}
+
+/// A JavaScript function called straight from a callback of its environment's event loop (a
+/// `UvPoll`'s), as Node calls its own I/O callbacks: through `napi_make_callback`, so the
+/// promise reactions and ticks it queues run before control returns to the loop; what it throws
+/// is an uncaught exception, as from any event. With it, a `Float64Array` of the same
+/// environment that the caller fills before each call.
+pub struct JsCall {
+    env: napi::sys::napi_env,
+    func: napi::sys::napi_ref,
+    slots: napi::sys::napi_ref,
+    context: napi::sys::napi_async_context,
+}
+
+impl JsCall {
+    /// Holds `func` and `slots` (a function and a `Float64Array` of `env`), during a native call
+    /// on the environment's thread.
+    pub fn new(
+        env: napi::sys::napi_env,
+        func: napi::sys::napi_value,
+        slots: napi::sys::napi_value,
+    ) -> Option<JsCall> {
+        use napi::sys::{self as n, Status};
+        // SAFETY: `env` is the live env of this thread, `func` and `slots` its values; the
+        // references and the async context are released in `release`, on the same thread.
+        unsafe {
+            let mut call = JsCall {
+                env,
+                func: std::ptr::null_mut(),
+                slots: std::ptr::null_mut(),
+                context: std::ptr::null_mut(),
+            };
+            let mut name = std::ptr::null_mut();
+            if n::napi_create_reference(env, func, 1, &mut call.func) != Status::napi_ok {
+                return None;
+            }
+            if n::napi_create_reference(env, slots, 1, &mut call.slots) != Status::napi_ok {
+                n::napi_delete_reference(env, call.func);
+                return None;
+            }
+            if n::napi_create_string_utf8(env, c"pidfd".as_ptr(), 5, &mut name) != Status::napi_ok
+                || n::napi_async_init(env, std::ptr::null_mut(), name, &mut call.context)
+                    != Status::napi_ok
+            {
+                n::napi_delete_reference(env, call.func);
+                n::napi_delete_reference(env, call.slots);
+                return None;
+            }
+            Some(call)
+        }
+    }
+
+    /// Has `fill` write into the numbers of the `Float64Array` (nothing is called where they
+    /// cannot be had), then calls the function with one array of numbers. Only from a callback
+    /// of the environment's own event loop (no JavaScript on the stack), on its thread.
+    pub fn call_with(&self, numbers: &[u32], fill: &mut dyn FnMut(&mut [f64])) {
+        use napi::sys::{self as n, Status};
+        // SAFETY: on the env's thread, from its loop: a handle scope is opened for the values
+        // made here and closed after the call; the references are live until `release`; the
+        // typed array's numbers are written while no JavaScript runs (it cannot detach them).
+        unsafe {
+            let env = self.env;
+            let mut scope = std::ptr::null_mut();
+            if n::napi_open_handle_scope(env, &mut scope) != Status::napi_ok {
+                return;
+            }
+            let (mut func, mut global, mut array, mut result) = (
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            );
+            let (mut slots, mut kind, mut len, mut data, mut buffer, mut offset) = (
+                std::ptr::null_mut(),
+                0,
+                0usize,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0usize,
+            );
+            // JavaScript does not run while the slice lives (it ends before the call below).
+            let filled = n::napi_get_reference_value(env, self.slots, &mut slots)
+                == Status::napi_ok
+                && !slots.is_null()
+                && n::napi_get_typedarray_info(
+                    env,
+                    slots,
+                    &mut kind,
+                    &mut len,
+                    &mut data,
+                    &mut buffer,
+                    &mut offset,
+                ) == Status::napi_ok
+                && kind == n::TypedarrayType::float64_array
+                && !data.is_null()
+                && {
+                    fill(std::slice::from_raw_parts_mut(data.cast::<f64>(), len));
+                    true
+                };
+            let ready = filled
+                && n::napi_get_reference_value(env, self.func, &mut func) == Status::napi_ok
+                && !func.is_null()
+                && n::napi_get_global(env, &mut global) == Status::napi_ok
+                && n::napi_create_array_with_length(env, numbers.len(), &mut array)
+                    == Status::napi_ok
+                && numbers.iter().enumerate().all(|(i, &v)| {
+                    let mut value = std::ptr::null_mut();
+                    n::napi_create_uint32(env, v, &mut value) == Status::napi_ok
+                        && n::napi_set_element(env, array, i as u32, value) == Status::napi_ok
+                });
+            if ready {
+                let args = [array];
+                let status = n::napi_make_callback(
+                    env,
+                    self.context,
+                    global,
+                    func,
+                    1,
+                    args.as_ptr(),
+                    &mut result,
+                );
+                if status == Status::napi_pending_exception {
+                    let mut error = std::ptr::null_mut();
+                    if n::napi_get_and_clear_last_exception(env, &mut error) == Status::napi_ok {
+                        n::napi_fatal_exception(env, error);
+                    }
+                }
+            }
+            n::napi_close_handle_scope(env, scope);
+        }
+    }
+
+    /// Lets go of the function (at the environment's teardown, on its thread).
+    pub fn release(self) {
+        // SAFETY: made in `new` on this env, released once (`self` is consumed).
+        unsafe {
+            napi::sys::napi_async_destroy(self.env, self.context);
+            napi::sys::napi_delete_reference(self.env, self.func);
+            napi::sys::napi_delete_reference(self.env, self.slots);
         }
     }
 }

@@ -5,6 +5,13 @@
 //! The task collects the exit the moment a pidfd turns readable (for a `child_process` child
 //! this races libuv's reap, so it must not wait for JavaScript), caches it in the `Process`, then
 //! tells every subscribed environment the id of the handle to settle.
+//!
+//! A child this package spawned, once a Node environment waits for it, moves to that
+//! environment's own epoll set, which its event loop watches (one libuv poll watcher per
+//! environment): the loop wakes once, reaps the ready children and calls into JavaScript with
+//! their ids directly, with no hop through the watcher thread. At the environment's teardown its
+//! set's children go back to the watcher thread, which also serves every other case (Bun, the
+//! children nobody waits for yet, processes that are not ours).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -14,9 +21,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::{JsResult, SysError};
+use crate::exit::EXIT_SLOTS;
 use crate::process::{lock, Process};
 use crate::{features, sys};
-use napi::bindgen_prelude::{FnArgs, Function};
+use napi::bindgen_prelude::{Float64ArraySlice, FnArgs, Function, JsValue};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
@@ -32,7 +40,7 @@ struct Notification {
 type NotifyArgs = FnArgs<(u32, Option<String>, Option<String>)>;
 type Tsfn = ThreadsafeFunction<Notification, (), NotifyArgs, Status, false, true>;
 
-struct ChannelInner {
+pub struct ChannelInner {
     /// `None` once the environment is torn down.
     tsfn: Mutex<Option<Tsfn>>,
 }
@@ -55,6 +63,123 @@ pub struct Channel {
     /// The host's event loop is Node's libuv, so the loop may peek (Bun's N-API reports a loop,
     /// but its `uv_*` functions are stubs that abort the process).
     libuv: bool,
+    /// The environment's own epoll set of its spawned children, watched by its event loop.
+    on_loop: Option<Rc<LoopReaper>>,
+}
+
+/// How many exits one call into JavaScript carries: the records of a batch fill the channel's
+/// `Float64Array` of `EXIT_SLOTS × EXITS_PER_CALL` numbers.
+pub const EXITS_PER_CALL: usize = 64;
+
+/// An environment's own epoll set of the children it waits for, watched by one libuv poll
+/// watcher on its event loop, which reaps the ready ones and calls JavaScript with their ids.
+/// Only touched on the environment's thread (the set itself is shared with the processes).
+struct LoopReaper {
+    set: Arc<Set>,
+    channel: Arc<ChannelInner>,
+    poll: RefCell<Option<sys::UvPoll>>,
+    call: RefCell<Option<sys::JsCall>>,
+}
+
+impl LoopReaper {
+    /// `None` where the loop cannot be watched: the set is not made then.
+    fn start(
+        env: &Env,
+        channel: &Arc<ChannelInner>,
+        on_exits: napi::sys::napi_value,
+        exits: napi::sys::napi_value,
+    ) -> Option<Rc<Self>> {
+        let set = Arc::new(Set::new().ok()?);
+        let call = sys::JsCall::new(env.raw(), on_exits, exits)?;
+        let reaper = Rc::new(LoopReaper {
+            set,
+            channel: channel.clone(),
+            poll: RefCell::new(None),
+            call: RefCell::new(Some(call)),
+        });
+        let weak = Rc::downgrade(&reaper);
+        let poll = sys::UvPoll::start(
+            env.raw(),
+            reaper.set.epoll.as_fd(),
+            Box::new(move || {
+                if let Some(reaper) = weak.upgrade() {
+                    reaper.collect();
+                }
+            }),
+        );
+        let Some(poll) = poll else {
+            if let Some(call) = reaper.call.borrow_mut().take() {
+                call.release();
+            }
+            return None;
+        };
+        *reaper.poll.borrow_mut() = Some(poll);
+        Some(reaper)
+    }
+
+    /// The loop saw the set readable: reaps every ready child, then tells this environment's
+    /// waiters in one call per batch, each id with its exit record (other environments' through
+    /// their channels).
+    fn collect(&self) {
+        let mut keys = Vec::with_capacity(64);
+        let mut told = Vec::new();
+        // A short batch emptied the set: no second look (the loop calls again while it is readable).
+        let mut more = true;
+        while more && sys::epoll_ready(self.set.epoll.as_fd(), &mut keys).is_ok() {
+            more = keys.len() >= 64; // epoll_ready gives 64 at most
+            for key in &keys {
+                let Some(process) = self.set.get(*key) else {
+                    continue;
+                };
+                match process.try_wait() {
+                    Ok(None) => {}
+                    Ok(Some(exit)) => {
+                        let mut ids = Vec::new();
+                        complete_here(&process, Ok(()), Some((&self.channel, &mut ids)));
+                        told.extend(ids.into_iter().map(|id| (id, exit.clone())));
+                    }
+                    Err(e) => complete(&process, Err(e)),
+                }
+            }
+        }
+        let call = self.call.borrow();
+        let Some(call) = &*call else { return };
+        for batch in told.chunks(EXITS_PER_CALL) {
+            let ids: Vec<u32> = batch.iter().map(|(id, _)| *id).collect();
+            call.call_with(&ids, &mut |slots| {
+                for ((_, exit), out) in batch.iter().zip(slots.chunks_exact_mut(EXIT_SLOTS)) {
+                    exit.write_to(out);
+                }
+            });
+        }
+    }
+
+    /// At the environment's teardown: the loop stops watching, and the children still in the
+    /// set go back to the watcher thread, which reaps them whenever they end.
+    fn stop(&self) {
+        if let Some(poll) = self.poll.borrow_mut().take() {
+            poll.close();
+        }
+        // Torn down from inside the call into JavaScript, the call is still borrowed: its
+        // references go with the environment.
+        if let Some(call) = self.call.try_borrow_mut().ok().and_then(|mut c| c.take()) {
+            call.release();
+        }
+        let left: Vec<_> = lock(&self.set.watched).values().cloned().collect();
+        for process in left {
+            let mut w = lock(&process.watch);
+            if matches!(&w.watched, Some((_, Some(set))) if Arc::ptr_eq(set, &self.set)) {
+                unwatch(&process, &mut w);
+                let _ = watch(&process, &mut w);
+            }
+        }
+    }
+
+    fn set_ref(&self, on: bool) {
+        if let Some(poll) = &*self.poll.borrow() {
+            poll.set_ref(on);
+        }
+    }
 }
 
 /// The libuv poll watchers of one environment's peeking handles, by key; closed at the latest
@@ -84,12 +209,17 @@ impl Polls {
 impl Channel {
     /// `callback(id, errorCode, errorMessage)` runs on the environment's thread. The channel
     /// starts unref'd: `ref()` while a ref'd wait is pending. `libuv`: the host is Node, whose
-    /// event loop may be watched through libuv (elsewhere the watcher thread alone serves).
+    /// event loop may be watched through libuv (elsewhere the watcher thread alone serves);
+    /// there, `onExits(ids)` is called straight from the loop with the ids of the spawned
+    /// children it reaped, their exit records written into `exits` (`EXIT_SLOTS` numbers each,
+    /// in the order of `ids`; room for `EXITS_PER_CALL`).
     #[napi(constructor, catch_unwind)]
     #[allow(clippy::type_complexity)] // spelled out so the generated typings name each argument
     pub fn new(
         env: Env,
         callback: Function<FnArgs<(u32, Option<String>, Option<String>)>, ()>,
+        on_exits: Function<Vec<u32>, ()>,
+        exits: Float64ArraySlice,
         libuv: bool,
     ) -> napi::Result<Self> {
         let tsfn = callback
@@ -110,23 +240,37 @@ impl Channel {
             tsfn: Mutex::new(Some(tsfn)),
         });
         let polls = Rc::new(Polls::default());
-        env.add_env_cleanup_hook((inner.clone(), polls.clone()), |(inner, polls)| {
-            polls.close_all();
-            #[allow(deprecated)]
-            if let Some(tsfn) = lock(&inner.tsfn).take() {
-                let _ = tsfn.abort();
-            }
-        })?;
+        let room = exits.len() >= EXIT_SLOTS * EXITS_PER_CALL;
+        let on_loop = (libuv && room && features::switches().loop_reap)
+            .then(|| LoopReaper::start(&env, &inner, on_exits.value().value, exits.value().value))
+            .flatten();
+        env.add_env_cleanup_hook(
+            (inner.clone(), polls.clone(), on_loop.clone()),
+            |(inner, polls, on_loop)| {
+                polls.close_all();
+                if let Some(reaper) = on_loop {
+                    reaper.stop();
+                }
+                #[allow(deprecated)]
+                if let Some(tsfn) = lock(&inner.tsfn).take() {
+                    let _ = tsfn.abort();
+                }
+            },
+        )?;
         Ok(Self {
             inner,
             polls,
             libuv,
+            on_loop,
         })
     }
 
     /// Keeps the event loop alive (a ref'd wait is pending).
     #[napi(js_name = "ref", catch_unwind)]
     pub fn refer(&self, env: Env) -> napi::Result<()> {
+        if let Some(reaper) = &self.on_loop {
+            reaper.set_ref(true);
+        }
         #[allow(deprecated)]
         match &mut *lock(&self.inner.tsfn) {
             Some(tsfn) => tsfn.refer(&env),
@@ -137,6 +281,9 @@ impl Channel {
     /// Lets the event loop end (no ref'd wait is pending).
     #[napi(catch_unwind)]
     pub fn unref(&self, env: Env) -> napi::Result<()> {
+        if let Some(reaper) = &self.on_loop {
+            reaper.set_ref(false);
+        }
         #[allow(deprecated)]
         match &mut *lock(&self.inner.tsfn) {
             Some(tsfn) => tsfn.unref(&env),
@@ -154,11 +301,45 @@ struct Subscriber {
 /// Per-process watcher state, guarded by `Process::watch`.
 #[derive(Default)]
 pub struct WatchState {
-    /// The key of the pidfd in the watcher's epoll set, while it is there.
-    watched: Option<u64>,
+    /// The key of the pidfd in an epoll set, while it is there: the watcher thread's (`None`),
+    /// or an environment's own.
+    watched: Option<(u64, Option<Arc<Set>>)>,
     /// The exit is cached: nothing more to watch.
     done: bool,
     subscribers: Vec<Subscriber>,
+}
+
+/// An epoll set of pidfds (edge-triggered, by key) and the processes in it.
+pub struct Set {
+    epoll: OwnedFd,
+    watched: Mutex<HashMap<u64, Arc<Process>>>,
+}
+
+impl Set {
+    fn new() -> Result<Self, SysError> {
+        Ok(Set {
+            epoll: sys::epoll_create().map_err(|e| SysError::from_io("epoll_create1", e))?,
+            watched: Mutex::default(),
+        })
+    }
+
+    fn add(&self, process: &Arc<Process>, key: u64) -> Result<(), SysError> {
+        lock(&self.watched).insert(key, process.clone());
+        if let Err(e) = sys::epoll_add(self.epoll.as_fd(), process.fd(), key) {
+            lock(&self.watched).remove(&key);
+            return Err(SysError::from_io("epoll_ctl", e));
+        }
+        Ok(())
+    }
+
+    fn remove(&self, process: &Process, key: u64) {
+        let _ = sys::epoll_del(self.epoll.as_fd(), process.fd());
+        lock(&self.watched).remove(&key);
+    }
+
+    fn get(&self, key: u64) -> Option<Arc<Process>> {
+        lock(&self.watched).get(&key).cloned()
+    }
 }
 
 /// Every watched pidfd sits in one epoll set (edge-triggered, by key). One tokio task on the
@@ -166,8 +347,7 @@ pub struct WatchState {
 /// the exit of each ready process. Adding a process is one `epoll_ctl` on the caller's thread:
 /// no task, no wake-up of the watcher thread, a few bytes per process.
 struct Watcher {
-    epoll: OwnedFd,
-    watched: Mutex<HashMap<u64, Arc<Process>>>,
+    set: Set,
     /// Exited processes that are not ours to reap, on a kernel that will not announce their reap
     /// (before Linux 6.9): looked at again every `LINGER_MS` until reaped or no longer watched.
     lingering: Mutex<Vec<Arc<Process>>>,
@@ -187,7 +367,7 @@ impl Watcher {
 
 impl AsFd for Watcher {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.epoll.as_fd()
+        self.set.epoll.as_fd()
     }
 }
 
@@ -200,8 +380,7 @@ fn watcher() -> Result<&'static Watcher, SysError> {
         Some(w) => w,
         None => {
             let made = Watcher {
-                epoll: sys::epoll_create().map_err(|e| SysError::from_io("epoll_create1", e))?,
-                watched: Mutex::default(),
+                set: Set::new()?,
                 lingering: Mutex::default(),
                 linger: tokio::sync::Notify::new(),
             };
@@ -269,13 +448,14 @@ async fn collect(watcher: &'static Watcher, ready: AsyncFd<sys::Watched<&'static
             return; // the runtime is shutting down
         };
         loop {
-            if sys::epoll_ready(watcher.epoll.as_fd(), &mut keys).is_err() || keys.is_empty() {
+            if sys::epoll_ready(watcher.set.epoll.as_fd(), &mut keys).is_err() || keys.is_empty() {
                 guard.clear_ready();
                 break;
             }
             for key in &keys {
-                let process = lock(&watcher.watched).get(key).cloned();
-                let Some(process) = process else { continue };
+                let Some(process) = watcher.set.get(*key) else {
+                    continue;
+                };
                 match process.try_wait() {
                     // Exited, not yet reaped by its parent: the reap is the next edge, except
                     // on a kernel that does not announce it.
@@ -323,29 +503,60 @@ fn watch(process: &Arc<Process>, w: &mut WatchState) -> Result<(), SysError> {
     }
     let watcher = watcher()?;
     let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
-    lock(&watcher.watched).insert(key, process.clone());
-    if let Err(e) = sys::epoll_add(watcher.epoll.as_fd(), process.fd(), key) {
-        lock(&watcher.watched).remove(&key);
-        return Err(SysError::from_io("epoll_ctl", e));
-    }
-    w.watched = Some(key);
+    watcher.set.add(process, key)?;
+    w.watched = Some((key, None));
     Ok(())
 }
 
-/// Takes the process out of the watcher's set, if it is there.
-fn unwatch(process: &Process, w: &mut WatchState) {
-    if let (Some(key), Some(watcher)) = (w.watched.take(), WATCHER.get()) {
-        let _ = sys::epoll_del(watcher.epoll.as_fd(), process.fd());
-        lock(&watcher.watched).remove(&key);
+/// Moves a child this package spawned from the watcher thread's set into `reaper`'s (the
+/// caller holds its watch state): its environment's loop collects it from now on. One that is
+/// in an environment's set already stays there. Added while already readable, the pidfd is
+/// reported at once (an `EPOLL_CTL_ADD` looks at the present state); should the thread have
+/// taken it first, its `complete` waits for this lock and then takes it out of the new set.
+fn watch_on_loop(
+    process: &Arc<Process>,
+    w: &mut WatchState,
+    reaper: &LoopReaper,
+) -> Result<(), SysError> {
+    if w.done || matches!(w.watched, Some((_, Some(_)))) {
+        return Ok(());
+    }
+    unwatch(process, w);
+    let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+    match reaper.set.add(process, key) {
+        Ok(()) => {
+            w.watched = Some((key, Some(reaper.set.clone())));
+            Ok(())
+        }
+        Err(_) => watch(process, w),
     }
 }
 
-/// Starts watching a process this package spawned: it is reaped whether or not anyone waits.
-/// The caller made sure the watcher runs (`ensure_runtime`).
-pub fn start_reaper(process: &Arc<Process>) {
+/// Takes the process out of the set it is in, if any.
+fn unwatch(process: &Process, w: &mut WatchState) {
+    match w.watched.take() {
+        Some((key, Some(set))) => set.remove(process, key),
+        Some((key, None)) => {
+            if let Some(watcher) = WATCHER.get() {
+                watcher.set.remove(process, key);
+            }
+        }
+        None => {}
+    }
+}
+
+/// Starts watching a process this package spawned: it is reaped whether or not anyone waits;
+/// by the event loop of `on_loop`'s environment where it has one (from the first instant, so
+/// even a child that ends before its spawn call returns is collected there), by the watcher
+/// thread otherwise. The caller made sure the watcher runs (`ensure_runtime`).
+pub fn start_reaper(process: &Arc<Process>, on_loop: Option<&Channel>) {
     // The watcher runs, so only a failing epoll_ctl (ENOMEM) can fail here; a waiter would
     // then get that error from `subscribe`.
-    let _ = watch(process, &mut lock(&process.watch));
+    let mut w = lock(&process.watch);
+    let _ = match on_loop.and_then(|c| c.on_loop.as_deref()) {
+        Some(reaper) => watch_on_loop(process, &mut w, reaper),
+        None => watch(process, &mut w),
+    };
 }
 
 static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
@@ -357,7 +568,27 @@ pub fn subscribe(process: &Arc<Process>, channel: &Channel, id: u32) -> JsResult
     if w.done {
         return Ok(None);
     }
-    watch(process, &mut w)?;
+    // Waited for from another environment than the one whose loop collects it: the watcher
+    // thread serves them all (one loop may be blocked while the other waits).
+    let ours = |set: &Arc<Set>| {
+        channel
+            .on_loop
+            .as_ref()
+            .is_some_and(|r| Arc::ptr_eq(&r.set, set))
+    };
+    let shared = w
+        .subscribers
+        .iter()
+        .any(|s| !Arc::ptr_eq(&s.channel, &channel.inner));
+    if matches!(&w.watched, Some((_, Some(set))) if !ours(set)) {
+        unwatch(process, &mut w);
+    }
+    match &channel.on_loop {
+        Some(reaper) if process.owned() && process.reaps() && !shared => {
+            watch_on_loop(process, &mut w, reaper)?
+        }
+        _ => watch(process, &mut w)?,
+    }
     let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
     w.subscribers.push(Subscriber {
         key,
@@ -420,6 +651,16 @@ pub fn unsubscribe(process: &Process, key: u64) {
 /// Tells every subscriber, once: whoever learns the exit first (the watcher thread, or an
 /// event loop's poll watcher) takes the process out of the set and drains the list.
 fn complete(process: &Process, outcome: Result<(), SysError>) {
+    complete_here(process, outcome, None);
+}
+
+/// As `complete`; `here`: the channel of the environment whose loop runs this, whose ids go into
+/// the list for the caller to tell in one call, rather than through the channel.
+fn complete_here(
+    process: &Process,
+    outcome: Result<(), SysError>,
+    mut here: Option<(&Arc<ChannelInner>, &mut Vec<u32>)>,
+) {
     let subscribers = {
         let mut w = lock(&process.watch);
         w.done |= outcome.is_ok();
@@ -427,9 +668,14 @@ fn complete(process: &Process, outcome: Result<(), SysError>) {
         std::mem::take(&mut w.subscribers)
     };
     for s in subscribers {
-        s.channel.notify(Notification {
-            id: s.id,
-            error: outcome.clone().err(),
-        });
+        match &mut here {
+            Some((channel, ids)) if outcome.is_ok() && Arc::ptr_eq(channel, &s.channel) => {
+                ids.push(s.id)
+            }
+            _ => s.channel.notify(Notification {
+                id: s.id,
+                error: outcome.clone().err(),
+            }),
+        }
     }
 }

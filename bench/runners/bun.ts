@@ -1,6 +1,8 @@
 // The Bun system of the benchmark, with the protocol of bench/floor.c:
-//   bench/node_modules/.bin/bun bench/runners/bun.ts cycles N CHILD | batch N CHILD | longlived K CHILD | maxrss
-//                                                    | sync-cycles N CHILD | sync-maxrss
+//   bench/node_modules/.bin/bun bench/runners/bun.ts cycles N CHILD [stdout] | batch N CHILD
+//                           | longlived K CHILD [stdout] | maxrss | sync-cycles N CHILD | sync-maxrss
+// With `stdout`, the timed child writes its stamp to a stdout pipe that the parent reads while it
+// waits (the common case) instead of a pipe on its fd 3.
 // Bun.spawn, then `await proc.exited`. Every time is CLOCK_MONOTONIC read through bun:ffi
 // (clock_gettime from libc), the clock of the child's stamp; the stamp pipe is libc's pipe2.
 // Prints one JSON object on stdout; diagnostics go to stderr.
@@ -18,10 +20,11 @@ interface ResourceUsage {
 }
 interface Subprocess {
   readonly exited: Promise<number>
+  readonly stdout: ReadableStream<Uint8Array>
   kill(signal?: number | string): void
   resourceUsage(): ResourceUsage | undefined
 }
-type Stdio = 'ignore' | number
+type Stdio = 'ignore' | 'pipe' | number
 interface SyncSubprocess {
   exitCode: number | null
   /** A property in Bun 1.x's SyncSubprocess (a method on Subprocess). */
@@ -85,11 +88,24 @@ async function one(child: string): Promise<{ cycle: number; latency: number }> {
   return { cycle: Number(t1 - t0), latency: Number(t1 - stamp) }
 }
 
+/** As `one`, the stamp read from the child's stdout while the parent waits for the exit. */
+async function oneStdout(child: string): Promise<{ cycle: number; latency: number }> {
+  const t0 = now()
+  const proc = Bun.spawn([child, '--stdout'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const output = new Response(proc.stdout).arrayBuffer()
+  await proc.exited
+  const t1 = now()
+  const buf = Buffer.from(await output)
+  const stamp = buf.length >= 8 ? buf.readBigUInt64LE(0) : 0n
+  return { cycle: Number(t1 - t0), latency: Number(t1 - stamp) }
+}
+
 async function main(): Promise<unknown> {
   const [mode, ...rest] = process.argv.slice(2) as [string, ...string[]]
+  const timed = rest[2] === 'stdout' ? oneStdout : one
   if (mode === 'cycles') {
     const [n, child] = [Number(rest[0]), rest[1]!]
-    return cycles(n, () => one(child))
+    return cycles(n, () => timed(child))
   }
   if (mode === 'batch') {
     const [n, child] = [Number(rest[0]), rest[1]!]
@@ -104,7 +120,7 @@ async function main(): Promise<unknown> {
     const live = Array.from({ length: k }, () => start(child, ['--pause']))
     await new Promise((resolve) => setTimeout(resolve, 200)) // as the floor: let them reach pause()
     const latencyNs: number[] = []
-    for (let i = 0; i < 50; i++) latencyNs.push((await one(child)).latency)
+    for (let i = 0; i < 50; i++) latencyNs.push((await timed(child)).latency)
     const rssKiB = status('VmRSS:')
     const threads = status('Threads:')
     const fds = readdirSync('/proc/self/fd').length - 1 // less the listing's own descriptor
