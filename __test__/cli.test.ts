@@ -350,7 +350,8 @@ test('--help for each subcommand, with examples; --version', async (t) => {
 test('pidfd wait: any process, with its status; --timeout exits 124; json', async (t) => {
   // The orphan keeps nothing of sh's open, so its pid arrives at once (not when it exits), and it
   // lives long enough for the CLI to start and open it.
-  const sub = spawn('sh', ['-c', 'sleep 1.5 >/dev/null 2>&1 & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  // (4 s: a loaded machine took over 1.5 s to start the CLI, and the orphan was gone by then.)
+  const sub = spawn('sh', ['-c', 'sleep 4 >/dev/null 2>&1 & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'] })
   const orphan = Number(await text(sub.stdout!))
   const r = await cli(['wait', String(orphan)])
   t.is(r.code, 0)

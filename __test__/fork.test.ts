@@ -50,6 +50,8 @@ process.disconnect()
 setTimeout(() => process.exit(5), 100)
 `,
 )
+// Sends one message, then says so on stdout; leaves when told.
+const early = script('early.js', `process.send('early', () => process.stdout.write('sent'))\nprocess.on('message', () => process.exit(0))\n`)
 // Does not read its channel for a while (a blocked event loop).
 const blocked = script('blocked.js', `Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500)\n`)
 // Writes to stdout and stderr, and exits.
@@ -265,13 +267,15 @@ test('messages sent before anyone listens are kept for the first listener', asyn
     t.deepEqual(got, [], name)
   }
   for (const [name, fork] of forks) {
-    const child = fork(echo)
+    // The child says on stdout that its message is written; the message is then ours to read
+    // before anyone listens.
+    const child = fork(early, { silent: true })
     const closed = new Promise((resolve) => child.on('close', resolve))
-    child.send('early')
-    await sleep(300)
-    const got = await new Promise((resolve) => child.on('message', resolve))
+    await new Promise((resolve) => child.stdout!.once('data', resolve))
+    await sleep(200)
+    const got = await Promise.race([new Promise((resolve) => child.on('message', resolve)), sleep(2000).then(() => 'nothing')])
     t.is(got, 'early', name)
-    child.send('exit:0')
+    child.send('exit')
     await closed
   }
 })
@@ -430,6 +434,8 @@ for (const serialization of ['json', 'advanced'] as const) {
     const results: unknown[] = []
     for (const [, fork] of forks) {
       const child = fork(taker, { serialization })
+      // A failing check must not leave the child (and this test process) waiting.
+      t.teardown(() => child.kill('SIGKILL'))
       const got: unknown[] = []
       // (As JSON: the advanced serialization keeps undefined members.)
       child.on('message', (m) => got.push(JSON.parse(JSON.stringify(m))))
@@ -502,6 +508,8 @@ for (const serialization of ['json', 'advanced'] as const) {
     const results: unknown[] = []
     for (const [, fork] of forks) {
       const child = fork(giver, { serialization })
+      // A failing check must not leave the child (and this test process) waiting.
+      t.teardown(() => child.kill('SIGKILL'))
       const got: Array<{ m: string; port?: number; kind?: string; same?: boolean }> = []
       const handles = new Map<string, unknown>()
       child.on('message', (message: { m: string; port?: number }, handle: unknown) => {
@@ -567,6 +575,8 @@ test("a server's sockets sent to the child still count for it: getConnections() 
   const results: unknown[] = []
   for (const [, fork] of forks) {
     const child = fork(keeper)
+    // A failing check must not leave the child (and this test process) waiting.
+    t.teardown(() => child.kill('SIGKILL'))
     const server = net.createServer((socket) => child.send('keep', socket))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const clients = [0, 1, 2].map(() => net.connect((server.address() as net.AddressInfo).port, '127.0.0.1').on('error', () => {}))
@@ -624,6 +634,8 @@ test("sockets a child's server sends here count for that server until closed her
   const results: unknown[] = []
   for (const [, fork] of forks) {
     const child = fork(lender)
+    // A failing check must not leave the child (and this test process) waiting.
+    t.teardown(() => child.kill('SIGKILL'))
     const sockets: net.Socket[] = []
     const counts: unknown[] = []
     child.on('message', (m: unknown, socket: net.Socket | undefined) => {
@@ -661,6 +673,8 @@ test("an HTTP server's socket sent to the child: the parent's parser and respons
   const results: unknown[] = []
   for (const [, fork] of forks) {
     const child = fork(responder)
+    // A failing check must not leave the child (and this test process) waiting.
+    t.teardown(() => child.kill('SIGKILL'))
     let released: unknown
     const server = http.createServer((req, res) => {
       const socket = res.socket as net.Socket & { parser?: unknown; _httpMessage?: unknown }
