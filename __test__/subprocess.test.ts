@@ -1,7 +1,7 @@
 // spawn(): options, stdio, guaranteed rusage, no zombies.
 
 import test from 'ava'
-import { mkdtempSync, readFileSync, realpathSync } from 'node:fs'
+import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
@@ -190,6 +190,37 @@ test("a throwing 'exit' listener throws uncaught, as from a ChildProcess, and ex
   )
   t.is(run.code, 0, run.stderr)
   t.deepEqual(JSON.parse(run.stdout), { code: 0, seen: ['from child_process', 'from pidfd'] })
+})
+
+test("throwing 'exit' listeners of children that exit together: every child still gets its exit, each error is uncaught", async (t) => {
+  const run = await runNode(
+    `let errors = 0, exits = 0;
+     process.on('uncaughtException', () => errors++);
+     for (let i = 0; i < 30; i++) pidfd.spawn('true').on('exit', () => { exits++; throw new Error('listener ' + i) });
+     setTimeout(() => console.log(JSON.stringify({ exits, errors })), 1500);`,
+  )
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), { exits: 30, errors: 30 })
+})
+
+test("under node:test, an 'exit' listener that throws fails its own test and the run goes on, as with child_process", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-node-test-'))
+  const results: string[][] = []
+  for (const source of ["require('node:child_process')", `require(${JSON.stringify(entry)})`]) {
+    const file = join(dir, `t${results.length}.cjs`)
+    writeFileSync(
+      file,
+      `const { test } = require('node:test')
+       const { spawn } = ${source}
+       test('throws', (t, done) => { spawn('true').on('exit', () => { throw new Error('in exit') }) })
+       test('next', (t, done) => { spawn('true').on('exit', () => done()) })
+      `,
+    )
+    const run = await runNode('', { prelude: false, nodeArgs: ['--test-reporter=tap', file], timeoutMs: 30_000 })
+    results.push([String(run.code), ...run.stdout.split('\n').filter((l) => /^(not )?ok \d/.test(l))])
+  }
+  t.deepEqual(results[1], ['1', 'not ok 1 - throws', 'ok 2 - next'])
+  t.deepEqual(results[1], results[0])
 })
 
 test('the package reaps a spawned child nobody waits for: no zombie', async (t) => {

@@ -323,12 +323,28 @@ const batchSlots = new Float64Array(exitSlots.length * 64)
  * native side.
  */
 function onExits(ids: number[]): void {
+  // A listener that throws (an 'exit' listener runs in this loop) must not keep the rest of the
+  // batch from their exits: the first error is thrown once all are told, any other a tick later.
+  let failed = false
+  let failure: unknown
   for (let i = 0; i < ids.length; i++) {
     const handle = pending.get(ids[i]!)
     if (!handle) continue
-    handle[known](exitFromSlots(batchSlots.subarray(i * exitSlots.length, (i + 1) * exitSlots.length)))
-    onNotify(ids[i]!)
+    try {
+      handle[known](exitFromSlots(batchSlots.subarray(i * exitSlots.length, (i + 1) * exitSlots.length)))
+      onNotify(ids[i]!)
+    } catch (err) {
+      if (failed) {
+        process.nextTick(() => {
+          throw err
+        })
+      } else {
+        failed = true
+        failure = err
+      }
+    }
   }
+  if (failed) throw failure
 }
 
 /** @internal This environment's completion channel (spawn() hands it to the native side). */

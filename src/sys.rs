@@ -1054,23 +1054,25 @@ impl JsCall {
                     n::napi_create_uint32(env, v, &mut value) == Status::napi_ok
                         && n::napi_set_element(env, array, i as u32, value) == Status::napi_ok
                 });
-            if ready {
+            let mut callback_scope = std::ptr::null_mut();
+            // In the channel's async context, as a threadsafe function's call is; an exception
+            // is raised as uncaught while that context is still current (not after the scope is
+            // closed), so whoever maps errors to async contexts (node:test fails the test that
+            // spawned) still finds whose it is, and nothing hangs waiting for it.
+            if ready
+                && n::napi_open_callback_scope(env, global, self.context, &mut callback_scope)
+                    == Status::napi_ok
+            {
                 let args = [array];
-                let status = n::napi_make_callback(
-                    env,
-                    self.context,
-                    global,
-                    func,
-                    1,
-                    args.as_ptr(),
-                    &mut result,
-                );
+                let status =
+                    n::napi_call_function(env, global, func, 1, args.as_ptr(), &mut result);
                 if status == Status::napi_pending_exception {
                     let mut error = std::ptr::null_mut();
                     if n::napi_get_and_clear_last_exception(env, &mut error) == Status::napi_ok {
                         n::napi_fatal_exception(env, error);
                     }
                 }
+                n::napi_close_callback_scope(env, callback_scope);
             }
             n::napi_close_handle_scope(env, scope);
         }
