@@ -126,7 +126,15 @@ test('the helper closes its copy of each child\'s pidfd: its descriptors stay as
     (async () => {
       await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
       const fds = () => fs.readdirSync('/proc/' + native.spawnHelperPid() + '/fd').length;
-      const before = fds();
+      // The exit can reach us before the helper has closed that request's copies: its count is
+      // taken once it holds still (a CI run took it a moment early and saw one fewer after).
+      let before = fds();
+      for (let i = 0; i < 50; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        const now = fds();
+        if (now === before) break;
+        before = now;
+      }
       for (let i = 0; i < 200; i++) await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
       // The helper closes the last request's copies after its reply: give it a moment (a copy
       // kept per spawn would leave 200 more, and no wait brings those back).
