@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, rmdirSync, writeFileSync, accessSync, constant
 import { release } from 'node:os'
 import { join } from 'node:path'
 
-import { PidFd } from './pidfd.js'
+import { signalEach } from './pidfd.js'
 
 /** Where a cgroup of a command's own can be made here, or why not. */
 export interface CgroupSupport {
@@ -162,20 +162,7 @@ export class Cgroup {
 
   /** Sends `signal` to every process in it, each through a pidfd; returns how many it reached. */
   signal(signal: NodeJS.Signals | number): number {
-    let reached = 0
-    for (const pid of this.pids()) {
-      let handle: PidFd | null = null
-      try {
-        handle = PidFd.fromPid(pid)
-        handle.kill(signal)
-        reached++
-      } catch {
-        // gone meanwhile
-      } finally {
-        handle?.close()
-      }
-    }
-    return reached
+    return signalEach(this.pids(), signal)
   }
 
   /**

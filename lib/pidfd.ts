@@ -300,6 +300,28 @@ export class PidFd extends Handle {
   }
 }
 
+/**
+ * @internal Sends `signal` to each pid through a pidfd opened first (a pid freed and reused
+ * meanwhile is not hit, one already gone is skipped); returns how many it reached. The
+ * Subreaper's leftovers and a cgroup's processes are signalled so.
+ */
+export function signalEach(pids: Iterable<number>, signal: NodeJS.Signals | number): number {
+  let reached = 0
+  for (const pid of pids) {
+    let handle: PidFd | null = null
+    try {
+      handle = PidFd.fromPid(pid)
+      handle.kill(signal)
+      reached++
+    } catch {
+      // gone meanwhile
+    } finally {
+      handle?.close()
+    }
+  }
+  return reached
+}
+
 // One completion channel per environment (this module is loaded once per worker).
 let channel: Channel | null = null
 let refs = 0

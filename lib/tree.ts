@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { callNative } from './errors.js'
 import { toExitInfo, type ExitInfo, type ResourceUsage } from './exit.js'
 import { binding } from './native.js'
-import { PidFd } from './pidfd.js'
+import { signalEach } from './pidfd.js'
 
 /** A descendant still running when the command was done. */
 export interface Leftover {
@@ -137,20 +137,7 @@ export class Subreaper {
    * been freed and reused is not hit); returns how many it reached.
    */
   signal(signal: NodeJS.Signals | number, under: number[] = []): number {
-    let reached = 0
-    for (const l of this.leftovers(under)) {
-      let handle: PidFd | null = null
-      try {
-        handle = PidFd.fromPid(l.pid)
-        handle.kill(signal)
-        reached++
-      } catch {
-        // gone meanwhile
-      } finally {
-        handle?.close()
-      }
-    }
-    return reached
+    return signalEach(this.leftovers(under).map((l) => l.pid), signal)
   }
 
   /** The orphans' usage together (times and counts summed, the largest peak), or null if none. */
