@@ -20,7 +20,7 @@ const runs = ${runs};
 const fdList = () => readdirSync('/proc/self/fd').map((fd) => { try { return fd + ' ' + require('node:fs').readlinkSync('/proc/self/fd/' + fd) } catch { return fd } });
 const fds = () => readdirSync('/proc/self/fd').length;
 const documented = new Set(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_SYNC_FORK_INPUT', 'ERR_OUT_OF_RANGE', 'ERR_UNKNOWN_SIGNAL',
-  'ERR_PIDFD_CLOSED', 'ERR_PIDFD_SELF', 'ABORT_ERR', 'ESRCH', 'EINVAL', 'EBADF', 'EPERM', 'ENOENT', 'EACCES']);
+  'ERR_PIDFD_CLOSED', 'ERR_PIDFD_SELF', 'ERR_IPC_ONE_PIPE' /* two 'ipc' in stdio, as child_process */, 'ABORT_ERR', 'ESRCH', 'EINVAL', 'EBADF', 'EPERM', 'ENOENT', 'EACCES']);
 const undocumented = [];
 const note = (where, err) => { if (!documented.has(err && err.code)) undocumented.push(where + ': ' + (err && (err.code || err.message) || String(err))); };
 const settle = (sub) => new Promise((resolve) => {
