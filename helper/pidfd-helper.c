@@ -17,8 +17,9 @@
  *
  * Protocol, on a SOCK_STREAM socket at fd 3, one request at a time:
  *   request  = struct request, then `payload_len` bytes. `n_sources` descriptors ride along as
- *              SCM_RIGHTS, at most SCM_MAX_FD (253) per message: the first batch on the header,
- *              each later one on one byte of the payload.
+ *              SCM_RIGHTS, at most SCM_MAX_FD (253) per message: the first batch on the header
+ *              (Node sends a request whose descriptors fit one batch as one message, read
+ *              here header first), each later one on one byte of the payload.
  *   payload  = rlimits[n_rlimits] (struct wire_rlimit), fd_map[n_fds] (int32: index into the
  *              passed descriptors, or -1 for closed), then NUL-terminated strings: cwd, the
  *              candidate paths (n_paths), argv (argc), envp (envc).

@@ -503,7 +503,15 @@ fn exchange(helper: &Helper, req: &Request<'_>, umask: u32, deadline: Instant) -
         Err(e) => return Outcome::Done(refused(e.errno)),
     };
     let sock = helper.sock.as_fd();
-    if let Err(e) = sys::send_until(sock, &message, HEADER, req.sources, deadline) {
+    // One batch of descriptors rides on the whole request, sent in one message (one wake-up of
+    // the helper, which reads the header first and finds them with it); more ride on the header
+    // and then one payload byte each.
+    let first = if req.sources.len() <= sys::FDS_PER_MESSAGE {
+        message.len()
+    } else {
+        HEADER
+    };
+    if let Err(e) = sys::send_until(sock, &message, first, req.sources, deadline) {
         // Not all of the request reached the helper, so it made no child.
         return Outcome::NoChild(if e.raw_os_error() == Some(libc::ETIMEDOUT) {
             timed_out("did not take a request")

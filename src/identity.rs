@@ -37,10 +37,10 @@ const INHERITED: &[&[u8]] = &[
 /// The calling thread's identity (`None` where `/proc` cannot be read now, out of descriptors:
 /// unknown, not changed), and its process's umask (from the same read).
 pub fn current() -> (Option<Identity>, u32) {
-    let Ok(status) = std::fs::read("/proc/thread-self/status") else {
+    let Ok(status) = read_proc("/proc/thread-self/status") else {
         return (None, sys::umask_fallback());
     };
-    let Ok(cgroup) = std::fs::read("/proc/self/cgroup") else {
+    let Ok(cgroup) = read_proc("/proc/self/cgroup") else {
         return (None, sys::umask_fallback());
     };
     let mut kept = Vec::with_capacity(512);
@@ -62,4 +62,14 @@ pub fn current() -> (Option<Identity>, u32) {
         sched: sys::sched_policy(),
     };
     (Some(identity), umask.unwrap_or_else(sys::umask_fallback))
+}
+
+/// A small `/proc` file, read whole in one `read` where it fits 4 KiB: `fs::read` sizes its
+/// buffer from the file's size, which `/proc` reports as 0, and so reads it 32 bytes at first,
+/// doubling (eight reads for `status`, on every spawn).
+fn read_proc(path: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::with_capacity(4096);
+    std::fs::File::open(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
