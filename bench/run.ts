@@ -4,7 +4,9 @@
 //   npm run bench -- --quick (fewer rounds, K up to 1,000)
 //   npm run bench -- --only node-floor,pidfd-spawn,child_process --cycles-only --baseline DIR
 //     (only those systems, only the spawn + exit cycles in both modes, printed; with another
-//     built copy of the package in DIR, an earlier commit's, as one more system beside them)
+//     built copy of the package in DIR, an earlier commit's, as one more system beside them;
+//     node-floor-set, pidfd-spawn-exit and pidfd-spawn-inprocess, which explain gaps, run
+//     only so)
 // Writes bench/out/results.json and results.md, and docs/bench.svg through bench/chart.ts.
 
 import { execFileSync, spawn as cpSpawn, spawnSync } from 'node:child_process'
@@ -51,6 +53,24 @@ const all: System[] = [
   { id: 'bun', name: 'Bun.spawn + exited', command: [bunBin, join(bench, 'runners', 'bun.ts')], stdout: true },
   { id: 'python', name: 'Python posix_spawn + pidfd_open + waitid', command: ['python3', join(bench, 'runners', 'python.py')] },
 ]
+// Systems that explain a gap, run only when named in --only, and only with --cycles-only: the
+// Node floor with its pidfds watched through an epoll set (as the package's are), spawn() timed
+// at its 'exit' event (as child_process is), and spawn() without its spawn helper (the child
+// started from Node itself, whose memory its maxRSS then counts).
+const explain: System[] = [
+  { id: 'node-floor-set', name: 'Node floor through an epoll set', command: node('node-floor-set'), stdout: true },
+  { id: 'pidfd-spawn-exit', name: "pidfd spawn + 'exit'", command: node('pidfd-spawn-exit'), stdout: true },
+  {
+    id: 'pidfd-spawn-inprocess',
+    name: 'pidfd spawn().exited, PIDFD_SPAWN_HELPER=0',
+    command: node('pidfd-spawn'),
+    env: { PIDFD_SPAWN_HELPER: '0' },
+    stdout: true,
+  },
+]
+const named = values.only?.split(',') ?? []
+if (explain.some((s) => named.includes(s.id)) && !values['cycles-only']) throw new Error(`${explain.map((s) => s.id).join(', ')}: with --cycles-only`)
+all.splice(2, 0, ...explain.filter((s) => named.includes(s.id)))
 if (values.baseline) {
   all.splice(3, 0, {
     id: 'pidfd-spawn-baseline',

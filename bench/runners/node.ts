@@ -59,27 +59,49 @@ interface FloorChild {
   stdout: Socket | null
 }
 type FloorAddon = {
-  spawn(file: string, arg: string | null, fd3: number, out: boolean, callback: (code: number, maxRSSKiB: number) => void): [number, number]
+  spawn(
+    file: string,
+    arg: string | null,
+    fd3: number,
+    out: boolean,
+    callback: (code: number, maxRSSKiB: number) => void,
+    viaSet?: boolean,
+  ): [number, number]
 }
 let floorAddon: FloorAddon | undefined
-const nodeFloor: System<FloorChild> = {
+/** The Node floor; `viaSet`: its pidfds watched through one epoll set, as this package's are. */
+const floorOf = (viaSet: boolean): System<FloorChild> => ({
   start: (file, args, fd3, out = false) => {
     floorAddon ??= createRequire(import.meta.url)(join(import.meta.dirname, '..', 'out', 'nodefloor.node')) as FloorAddon
     let settle!: () => void
     const exit = new Promise<void>((resolve) => (settle = resolve))
-    const [pid, fd] = floorAddon.spawn(file, args[0] ?? null, fd3 ?? -1, out, () => settle())
+    const [pid, fd] = floorAddon.spawn(file, args[0] ?? null, fd3 ?? -1, out, () => settle(), viaSet)
     return { pid, exit, stdout: fd >= 0 ? new Socket({ fd, readable: true, writable: false }) : null }
   },
   stdout: (c) => c.stdout!,
   exited: (c) => c.exit.then(now),
   kill: (c) => process.kill(c.pid, 'SIGKILL'),
-}
+})
+const nodeFloor = floorOf(false)
 
 const pidfdSpawn: System<Subprocess> = {
   start: (file, args, fd3, out) => spawn(file, args, { stdio: stdio(fd3, out) }),
   stdout: (sub) => sub.stdout!,
   exited: (sub) => sub.exited.then(now),
   kill: (sub) => sub.kill('SIGKILL'),
+}
+
+// spawn() as a drop-in for child_process: its 'exit' listener attached at once, timed there, as
+// the child_process system is timed.
+const pidfdSpawnExit: System<{ sub: Subprocess; exit: Promise<bigint> }> = {
+  start: (file, args, fd3, out) => {
+    const sub = spawn(file, args, { stdio: stdio(fd3, out) })
+    return { sub, exit: new Promise<bigint>((resolve) => sub.once('exit', () => resolve(now()))) }
+  },
+  stdout: (l) => l.sub.stdout!,
+  exited: (l) => l.exit,
+  kill: (l) => l.sub.kill('SIGKILL'),
+  settled: (l) => l.sub.exited,
 }
 
 /** A child_process child and what its watcher resolves at the exit. */
@@ -131,6 +153,8 @@ const childProcess: System<Watched<bigint>> = {
 
 const systems: Record<string, System<never>> = {
   'node-floor': nodeFloor as System<never>,
+  'node-floor-set': floorOf(true) as System<never>,
+  'pidfd-spawn-exit': pidfdSpawnExit as System<never>,
   'pidfd-spawn': pidfdSpawn as System<never>,
   'pidfd-fromchild': fromChild as System<never>,
   'pidfd-sync': pidfdSync as System<never>,
