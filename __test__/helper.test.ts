@@ -2,11 +2,14 @@
 // this process's state at the moment of each spawn.
 
 import test from 'ava'
+import { execFile, execFileSync } from 'node:child_process'
 import { text } from 'node:stream/consumers'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 import { spawn } from '../index.js'
-import { runNode, runsIf } from './helpers.js'
+import { entry, runNode, runsIf } from './helpers.js'
 
 /** Runs /bin/true from a Node parent holding `mib` MiB and returns the maxRSS it reports (KiB). */
 async function maxRssFromBigParent(mib: number, env: Record<string, string> = {}): Promise<number> {
@@ -104,3 +107,48 @@ runsIf(sliceShown ? null : 'this kernel does not show the slice (no CONFIG_SCHED
   t.is(childSlice, slice(readFileSync('/proc/self/sched', 'utf8')))
   t.not(childSlice, '100000')
 })
+
+const noStrace = (() => {
+  try {
+    execFileSync('strace', ['-V'], { stdio: 'ignore' })
+    return null
+  } catch {
+    return 'strace is not installed'
+  }
+})()
+
+runsIf(noStrace, 'one spawn: one sendmsg to the helper, one read per /proc file')(
+  'one spawn costs Node one sendmsg to the helper and one read for each /proc file of its identity check (strace)',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pidfd-strace-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const out = join(dir, 'trace')
+    // The first spawn starts the helper; the second one, after the mark, is the one counted.
+    const script = `const pidfd = require(${JSON.stringify(entry)});
+      (async () => {
+        await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
+        process.stderr.write('MARK\\n');
+        await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
+      })();`
+    await new Promise<void>((resolve, reject) =>
+      execFile('strace', ['-f', '-o', out, '-e', 'trace=openat,read,sendmsg,write', process.execPath, '-e', script], { timeout: 30_000 }, (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    )
+    const lines = readFileSync(out, 'utf8').split('\n')
+    const main = lines[0]!.split(/\s+/)[0]!
+    const mark = lines.findIndex((l) => l.startsWith(main) && l.includes('write(2, "MARK'))
+    t.true(mark > 0, 'the mark is in the trace')
+    const after = lines.slice(mark).filter((l) => l.startsWith(`${main} `))
+    t.is(after.filter((l) => / sendmsg\(/.test(l)).length, 1, 'the request goes in one message')
+    for (const file of ['/proc/thread-self/status', '/proc/self/cgroup']) {
+      const at = after.findIndex((l) => l.includes(`openat(AT_FDCWD, "${file}"`))
+      t.true(at >= 0, `${file} is read`)
+      const fd = /= (\d+)$/.exec(after[at]!)?.[1]
+      const next = after.findIndex((l, i) => i > at && / openat\(/.test(l))
+      const reads = after.slice(at + 1, next < 0 ? undefined : next).filter((l) => l.includes(` read(${fd},`))
+      // One read with the file, one that finds its end.
+      t.true(reads.length <= 2, `${file}: ${reads.length} reads`)
+    }
+  },
+)
