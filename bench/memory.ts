@@ -37,6 +37,17 @@ async function measure(mode: string, k: number): Promise<void> {
   const rss0 = rssKiB()
   const heap0 = process.memoryUsage().heapUsed
   const kept: Array<{ kill(signal: number | 'SIGKILL'): unknown }> = []
+  // Whatever ends this process (an EMFILE past the descriptor limit, say), the paused children go
+  // with it: they would otherwise sleep on, orphaned, and skew every later measurement.
+  process.once('exit', () => {
+    for (const c of kept) {
+      try {
+        c.kill(mode === 'spawn' ? 'SIGKILL' : 9)
+      } catch {
+        // gone already
+      }
+    }
+  })
   for (let i = 0; i < k; i++) {
     if (mode === 'spawn') kept.push(spawn(child, ['--pause'], { stdio: 'ignore' }))
     else kept.push(binding.spawn({ file: child, argv: [child, '--pause'], stdio: [-3, -3, -3], detached: false }))
