@@ -254,3 +254,34 @@ test('fromPid(sub.pid, { reap: true }) on a spawned child shares its record: it 
     t.deepEqual(viaPid, exit, `round ${round}: one record`)
   }
 })
+
+test('exited is one promise, with the same record, whenever it is first read: before the exit, in the exit listener, after close', async (t) => {
+  const before = spawn('sh', ['-c', 'exit 3'], { stdio: 'ignore' })
+  const early = before.exited
+  t.is(before.exited, early, 'the same promise at each reading')
+  const inListener = spawn('sh', ['-c', 'exit 4'], { stdio: 'ignore' })
+  const seen = new Promise<Promise<unknown>>((resolve) => inListener.once('exit', () => resolve(inListener.exited)))
+  const late = spawn('sh', ['-c', 'exit 5'], { stdio: 'ignore' })
+  await once(late, 'close')
+  const [a, b, c] = await Promise.all([early, seen.then((p) => p), late.exited])
+  t.is((a as { code: number }).code, 3)
+  t.is((b as { code: number }).code, 4)
+  t.is((c as { code: number }).code, 5)
+  t.truthy((c as { rusage: unknown }).rusage, 'read after close, it still has the usage')
+  t.is(await late.exited, c, 'the record itself, at every reading')
+})
+
+test('a spawn that failed: exited, read late, rejects with the spawn error; never read, it raises no unhandled rejection', async (t) => {
+  const sub = spawn('/nonexistent/pidfd-test', [])
+  const error = await once(sub, 'error')
+  await once(sub, 'close')
+  const err = await t.throwsAsync(sub.exited)
+  t.is(err, error[0])
+  const run = await runNode(
+    `pidfd.spawn('/nonexistent/pidfd-test', []).on('error', () => {});
+     pidfd.spawn('true', [], { stdio: 'ignore' }).on('close', () => setTimeout(() => console.log('done'), 50));`,
+    { nodeArgs: ['--unhandled-rejections=strict'] },
+  )
+  t.is(run.code, 0, run.stderr)
+  t.is(run.stdout, 'done\n')
+})

@@ -188,16 +188,14 @@ function stopReading(stream: Stream): void {
   s[kUsedAsStdio] = true
 }
 
+const settleExited = Symbol('settleExited')
+
 /**
- * Settles a subprocess's `exited` from the waiter on its own handle: an object with prototype
- * methods, so a live child holds no closures for it.
+ * Tells a subprocess its exit from the waiter on its own handle: an object with one field and
+ * prototype methods, so a live child holds no closures for it.
  */
 class ExitedWaiter implements Waiter {
-  constructor(
-    private readonly sub: Subprocess,
-    private readonly fulfil: (exit: SpawnedExit) => void,
-    private readonly fail: (err: unknown) => void,
-  ) {}
+  constructor(private readonly sub: Subprocess) {}
 
   resolve(exit: ExitInfo): void {
     // A throwing 'exit' listener throws out of here, uncaught, as it would from a
@@ -205,15 +203,12 @@ class ExitedWaiter implements Waiter {
     try {
       this.sub[onExit](exit)
     } finally {
-      // The package reaps its own children with waitid, which always fills the rusage.
-      this.fulfil(exit as SpawnedExit)
+      this.sub[settleExited](exit, null)
     }
   }
 
   reject(err: unknown): void {
-    // A rejection nobody awaits must not crash the process; awaiting callers still see it.
-    this.sub.exited.catch(() => {})
-    this.fail(err)
+    this.sub[settleExited](null, err)
   }
 }
 
@@ -238,8 +233,6 @@ export class Subprocess extends ChildProcessBase {
   override readonly stderr: Readable | null
   /** Every child descriptor: a Socket where it is a pipe, null elsewhere (typed as Node types it). */
   override readonly stdio: ChildProcess['stdio']
-  /** Settles with the exit record, whose `rusage` is never null (this package reaps the child). */
-  readonly exited: Promise<SpawnedExit>
   /**
    * How the child went into the cgroup of `options.cgroup`: 'CLONE_INTO_CGROUP' (made there) or
    * 'cgroup.procs' (it moved itself before exec); null without that option or a child (or where
@@ -322,8 +315,6 @@ export class Subprocess extends ChildProcessBase {
       this.#spawnError = spawnError
       this.#own = AsyncPidFd.failed(spawnError ?? new Error('spawn failed'))
       this.#pidfd = this.#own
-      this.exited = this.#own.wait() as Promise<SpawnedExit>
-      this.exited.catch(() => {})
       process.nextTick(() => {
         this.exitCode = spawnError?.errno ?? -1
         this.#failed = true
@@ -338,13 +329,46 @@ export class Subprocess extends ChildProcessBase {
     this.pid = native.pid
     this.#trace = traceStart(resolved.file, resolved.spawnargs, resolved.native.cwd ?? undefined)
     this.#own = AsyncPidFd.fromNative(native)
-    let settle!: ExitedWaiter
-    this.exited = new Promise<SpawnedExit>((resolve, reject) => {
-      settle = new ExitedWaiter(this, resolve, reject)
-    })
-    this.#own.listen(settle)
+    this.#own.listen(new ExitedWaiter(this))
     process.nextTick(() => this.#emitSpawn())
     this.#arm(resolved)
+  }
+
+  /** `exited`, made when first read: a child whose exit nobody awaits holds no promise. */
+  #exited: Promise<SpawnedExit> | null = null
+  /** Settles `#exited` where it was made before the exit was known. */
+  #settle: { resolve(exit: SpawnedExit): void; reject(err: unknown): void } | null = null
+  /** The wait on the child's own handle failed (its pidfd could not be watched). */
+  #waitError: { error: unknown } | null = null
+
+  /**
+   * Settles with the exit record, whose `rusage` is never null (this package reaps the child);
+   * rejects with the spawn error. The same promise at every reading.
+   */
+  get exited(): Promise<SpawnedExit> {
+    if (this.#exited) return this.#exited
+    let made: Promise<SpawnedExit>
+    // The package reaps its own children with waitid, which always fills the rusage.
+    if (this.#exit) made = Promise.resolve(this.#exit as SpawnedExit)
+    else {
+      if (this.pid === undefined) made = this.#own.wait() as Promise<SpawnedExit>
+      else if (this.#waitError) made = Promise.reject(this.#waitError.error)
+      else made = new Promise<SpawnedExit>((resolve, reject) => (this.#settle = { resolve, reject }))
+      // A rejection nobody awaits must not crash the process; awaiting callers still see it.
+      made.catch(() => {})
+    }
+    return (this.#exited = made)
+  }
+
+  /** @internal The wait on the child's own handle ended: with its exit, or with `err`. */
+  [settleExited](exit: ExitInfo | null, err: unknown): void {
+    const settle = this.#settle
+    this.#settle = null
+    if (exit) settle?.resolve(exit as SpawnedExit)
+    else {
+      this.#waitError = { error: err }
+      settle?.reject(err)
+    }
   }
 
   /** Where PIDFD_TRACE wants this child's line at its exit, if it does. */
