@@ -91,18 +91,7 @@ const pidfdSpawn: System<Subprocess> = {
   kill: (sub) => sub.kill('SIGKILL'),
 }
 
-// spawn() as a drop-in for child_process: its 'exit' listener attached at once, timed there, as
-// the child_process system is timed.
-const pidfdSpawnExit: System<{ sub: Subprocess; exit: Promise<bigint> }> = {
-  start: (file, args, fd3, out) => {
-    const sub = spawn(file, args, { stdio: stdio(fd3, out) })
-    return { sub, exit: new Promise<bigint>((resolve) => sub.once('exit', () => resolve(now()))) }
-  },
-  stdout: (l) => l.sub.stdout!,
-  exited: (l) => l.exit,
-  kill: (l) => l.sub.kill('SIGKILL'),
-  settled: (l) => l.sub.exited,
-}
+
 
 /** A child_process child and what its watcher resolves at the exit. */
 interface Watched<T> {
@@ -140,16 +129,21 @@ const pidfdSync: System<ChildProcess> = {
   settled: reaped,
 }
 
-// child_process with its 'exit' listener attached at once, as its users do.
-const childProcess: System<Watched<bigint>> = {
+/** A child with its 'exit' listener attached at once, as its users do, and timed there. */
+type Start = (file: string, args: string[], options: { stdio: ReturnType<typeof stdio> }) => ChildProcess
+const timedAtExit = (start: Start): System<Watched<bigint>> => ({
   start: (file, args, fd3, out) => {
-    const child = cpSpawn(file, args, { stdio: stdio(fd3, out) })
+    const child = start(file, args, { stdio: stdio(fd3, out) })
     return { child, exit: new Promise<bigint>((resolve) => child.once('exit', () => resolve(now()))) }
   },
   stdout: (l) => l.child.stdout!,
   exited: (l) => l.exit,
   kill: (l) => l.child.kill('SIGKILL'),
-}
+})
+
+// child_process, and spawn() as a drop-in for it: both timed at their 'exit' event.
+const childProcess = timedAtExit(cpSpawn)
+const pidfdSpawnExit = timedAtExit(spawn)
 
 const systems: Record<string, System<never>> = {
   'node-floor': nodeFloor as System<never>,
