@@ -314,6 +314,7 @@ test('bad input: one clear line, a hint, exit 2, no stack trace', async (t) => {
     [['time', '--max-rss', '12X', '--', 'true'], /--max-rss: '12X' is not a size/],
     [['time', '--timeout', 'soon', '--', 'true'], /--timeout: 'soon' is not a duration/],
     [['time', '--kill-signal', 'SIGNOPE', '--', 'true'], /--kill-signal: 'SIGNOPE' is not a signal/],
+    [['time', '--kill-signal', '40', '--', 'true'], /--kill-signal: '40' is not a signal/],
     [['time', '--format', 'xml', '--', 'true'], /--format: 'xml' is not one of text, json, markdown/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['wait', 'abc'], /'abc' is not a pid/],

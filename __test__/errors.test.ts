@@ -1,11 +1,13 @@
 // Bad input: Node's error classes and codes, never a crash and never a leaked descriptor.
 
 import test from 'ava'
+import * as cp from 'node:child_process'
 import { spawn as cpSpawn } from 'node:child_process'
 import { once } from 'node:events'
 import { inspect } from 'node:util'
 
 import { AsyncPidFd, PidFd, spawn } from '../index.js'
+import * as pidfdCp from '../lib/child_process.js'
 import { fdTable, isError, newFds, sleep, until } from './helpers.js'
 
 const notNumbers = ['1', null, undefined, {}, [], true, 1n, Symbol('pid')]
@@ -36,11 +38,10 @@ test('fromPid: bad options are TypeErrors', (t) => {
   })
 })
 
-test('kill: unknown signal names and non-integer numbers are ERR_UNKNOWN_SIGNAL; other types ERR_INVALID_ARG_TYPE; out-of-range numbers EINVAL', async (t) => {
+test("a handle's kill, as process.kill: unknown signal names (in any other case too) and non-integer numbers are ERR_UNKNOWN_SIGNAL; other types ERR_INVALID_ARG_TYPE; out-of-range numbers EINVAL", async (t) => {
   const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
   for (const signal of ['SIGFOO', 'sigterm', 'TERM', '', 'constructor', 'toString', 1.5, NaN]) {
     isError(t, t.throws(() => sub.pidfd.kill(signal as never)), { instanceOf: TypeError, code: 'ERR_UNKNOWN_SIGNAL' })
-    isError(t, t.throws(() => sub.kill(signal as never)), { instanceOf: TypeError, code: 'ERR_UNKNOWN_SIGNAL' })
   }
   for (const signal of [null, {}, [], true, 9n]) {
     isError(t, t.throws(() => sub.pidfd.kill(signal as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
@@ -181,4 +182,49 @@ test('every errno gets its name and its negative number, from Node\'s own tables
     t.is(err.syscall, 'spawn')
     t.is(err.message, `spawn ${code} (a detail)`)
   }
+})
+
+/** What `call` does, in terms to compare with child_process: its value, or its error's code and message. */
+function outcome(call: () => unknown): string {
+  try {
+    return `returns ${String(call())}`
+  } catch (err) {
+    const e = err as Error & { code?: unknown }
+    return `throws ${e.name} ${String(e.code)}: ${e.message}`
+  }
+}
+
+test("a subprocess's kill() and every killSignal option read a signal as child_process reads it: a name in any case, a known number, anything else ERR_UNKNOWN_SIGNAL", async (t) => {
+  const inputs: unknown[] = ['sigterm', 'SIGterm', 'sigrtmin', 'TERM', '', 'toString', '0', 99, -1, 65, 1.5, NaN, null, {}, [], true, 0]
+  for (const signal of inputs) {
+    const ours = spawn('sleep', ['10'], { stdio: 'ignore' })
+    const theirs = cpSpawn('sleep', ['10'], { stdio: 'ignore' })
+    const got = outcome(() => ours.kill(signal as never))
+    const want = outcome(() => theirs.kill(signal as never))
+    t.is(got, want, `kill(${String(signal)})`)
+    ours.kill('SIGKILL')
+    theirs.kill('SIGKILL')
+    await Promise.all([ours.exited, once(theirs, 'exit')])
+  }
+  // The signal sent, where a lowercase name was accepted.
+  const lower = spawn('sleep', ['10'], { stdio: 'ignore' })
+  lower.kill('sigint' as never)
+  t.is((await lower.exited).signal, 'SIGINT')
+
+  const ks: unknown[] = ['sigkill', 'SIGkill', 'sigfoo', 9, 99, -1, 0, 1.5, null, {}, true]
+  const calls: Array<[string, (m: typeof cp, killSignal: unknown) => unknown]> = [
+    ['spawn', (m, killSignal) => m.spawn('sleep', ['0.01'], { stdio: 'ignore', killSignal } as never)],
+    ['execFile', (m, killSignal) => m.execFile('sleep', ['0.01'], { killSignal } as never, () => {})],
+    ['exec', (m, killSignal) => m.exec('sleep 0.01', { killSignal } as never, () => {})],
+    ['spawnSync', (m, killSignal) => m.spawnSync('true', [], { killSignal } as never).status],
+  ]
+  for (const [name, call] of calls) {
+    for (const killSignal of ks) {
+      const pick = (r: unknown) => (r && typeof r === 'object' && 'pid' in r ? 'a child' : String(r))
+      t.is(outcome(() => pick(call(pidfdCp, killSignal))), outcome(() => pick(call(cp, killSignal))), `${name} killSignal ${String(killSignal)}`)
+    }
+  }
+  // A lowercase killSignal is the signal the timeout sends.
+  const timed = spawn('sleep', ['10'], { stdio: 'ignore', timeout: 50, killSignal: 'sigusr1' as never })
+  t.is((await timed.exited).signal, 'SIGUSR1')
 })

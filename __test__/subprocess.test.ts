@@ -232,15 +232,16 @@ test('a child spawned by a worker that then exits is still reaped', async (t) =>
   const worker = new Worker(
     `const { parentPort } = require('node:worker_threads');
      const { spawn } = require(${JSON.stringify(entry)});
-     const sub = spawn('sleep', ['0.3'], { stdio: 'ignore' });
+     const sub = spawn('sleep', ['2'], { stdio: 'ignore' });
      sub.exited.then(() => {});
      parentPort.postMessage(sub.pid);`,
     { eval: true },
   )
   const pid = await new Promise<number>((resolve) => worker.once('message', resolve))
   await worker.terminate()
+  // Long enough to outlive a worker's end under a loaded run (0.3 s did not, once).
   t.not(procState(pid), null, 'still running after the worker ended')
-  t.true(await until(() => gone(pid)), `state ${procState(pid)}`)
+  t.true(await until(() => gone(pid), 10_000), `state ${procState(pid)}`)
 })
 
 test('fromPid(sub.pid, { reap: true }) on a spawned child shares its record: it cannot steal the exit and its rusage', async (t) => {

@@ -2,7 +2,7 @@
 // ERR_* argument errors of Node's own APIs.
 
 import { constants } from 'node:os'
-import { getSystemErrorMap, inspect } from 'node:util'
+import { format, getSystemErrorMap, inspect } from 'node:util'
 
 export interface SystemError extends Error {
   code: string
@@ -184,7 +184,8 @@ export function ipcSyncFork(): Coded<Error> {
 }
 
 export function unknownSignal(signal: unknown): Coded<TypeError> {
-  return coded(new TypeError(`Unknown signal: ${String(signal)}`), 'ERR_UNKNOWN_SIGNAL')
+  // As Node words it: '%s' of the value ('Unknown signal: {}' for an object).
+  return coded(new TypeError(`Unknown signal: ${format('%s', signal)}`), 'ERR_UNKNOWN_SIGNAL')
 }
 
 /** ERR_CHILD_PROCESS_STDIO_MAXBUFFER: exec's or execFile's output went past `maxBuffer`. */

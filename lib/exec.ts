@@ -5,11 +5,10 @@
 import { promisify } from 'node:util'
 
 import { errnoName, invalidArgType, maxBufferExceeded } from './errors.js'
-import { checkMaxBuffer, checkString, checkTimeout } from './normalize.js'
+import { checkKillSignal, checkMaxBuffer, checkString, checkTimeout } from './normalize.js'
 import type * as Node from 'node:child_process'
 
 import type { ResourceUsage } from './exit.js'
-import { toSignalNumber } from './signals.js'
 import { spawn, type SpawnOptions, type Subprocess } from './subprocess.js'
 
 /** child_process's default for exec and execFile: 1 MiB of stdout, and as much of stderr. */
@@ -56,11 +55,6 @@ function checkObject(name: string, value: unknown): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgType(name, 'Object', value)
 }
 
-function checkKillSignal(value: unknown): number | undefined {
-  if (typeof value === 'string' || typeof value === 'number') return toSignalNumber(value as NodeJS.Signals | number)
-  if (value !== undefined && value !== null) throw invalidArgType('options.killSignal', ['string', 'number'], value)
-  return undefined
-}
 
 function execFileImpl(fileArg: unknown, argsArg?: unknown, optionsArg?: unknown, callbackArg?: unknown): Subprocess {
   let file = fileArg

@@ -3,12 +3,12 @@
 // ERR_* errors, own properties only.
 
 import { existsSync } from 'node:fs'
-import { constants } from 'node:os'
 import type { Stream } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { isMainThread } from 'node:worker_threads'
 
-import { invalidArgType, invalidArgValue, invalidSyncForkInput, ipcOnePipe, ipcSyncFork, outOfRange, unknownSignal } from './errors.js'
+import { invalidArgType, invalidArgValue, invalidSyncForkInput, ipcOnePipe, ipcSyncFork, outOfRange } from './errors.js'
+import { toChildSignal } from './signals.js'
 
 /**
  * child_process changed between Node versions (Node 24 warns DEP0190; Node 25 checks uid, gid,
@@ -66,19 +66,13 @@ export function checkMaxBuffer(value: unknown): number | undefined {
   return value
 }
 
-const signalNumbers = new Set(Object.values(constants.signals as Record<string, number>))
 
 /**
- * A kill signal as the sync functions read it (Node's convertToValidSignal): a signal number
- * this system has, or a name in any case ('sigkill'); undefined stays undefined (SIGTERM).
+ * A `killSignal` option as child_process reads it (its sanitizeKillSignal): a signal number this
+ * system has, or a name in any case ('sigkill'); undefined and null stay undefined (SIGTERM).
  */
 export function checkKillSignal(value: unknown): number | undefined {
-  if (typeof value === 'number' && signalNumbers.has(value)) return value
-  if (typeof value === 'string') {
-    const name = value.toUpperCase()
-    if (Object.hasOwn(constants.signals, name)) return (constants.signals as Record<string, number>)[name]
-  }
-  if (typeof value === 'string' || typeof value === 'number') throw unknownSignal(value)
+  if (typeof value === 'string' || typeof value === 'number') return toChildSignal(value)
   if (value !== undefined && value !== null) throw invalidArgType('options.killSignal', ['string', 'number'], value)
   return undefined
 }

@@ -19,9 +19,9 @@ import { binding, type NativePidFd } from './native.js'
 import { abortError, callNative, fromNative, invalidArgType, invalidArgValue } from './errors.js'
 import type { ExitInfo, ResourceUsage } from './exit.js'
 import { type Channel, type ChannelTarget, channelSocket, setupChannel, type Serialization } from './ipc.js'
-import { checkTimeout, envPairs, normalizeSpawnArguments, PIPE, stdioCodes } from './normalize.js'
+import { checkKillSignal, checkTimeout, envPairs, normalizeSpawnArguments, PIPE, stdioCodes } from './normalize.js'
 import { AsyncPidFd, getChannel, kOwnChild, type OwnChild, type Waiter } from './pidfd.js'
-import { toSignalNumber } from './signals.js'
+import { toChildSignal } from './signals.js'
 import { traceExit, traceStart, type TraceStart } from './trace.js'
 
 /** The exit record of a child this package spawned and reaped: its usage is always there. */
@@ -114,11 +114,7 @@ function resolve(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Resol
   if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
     throw invalidArgType('options.signal', 'AbortSignal', signal)
   }
-  const killSignalOption = opts.killSignal
-  if (killSignalOption !== undefined && killSignalOption !== null && typeof killSignalOption !== 'string' && typeof killSignalOption !== 'number') {
-    throw invalidArgType('options.killSignal', ['string', 'number'], killSignalOption)
-  }
-  const killSignal = toSignalNumber((killSignalOption as NodeJS.Signals | number | null | undefined) ?? 'SIGTERM')
+  const killSignal = checkKillSignal(opts.killSignal) ?? toChildSignal('SIGTERM')
 
   const { codes, handedOver, ipc } = stdioCodes(opts.stdio)
   // Checked as child_process checks it, with or without an IPC channel.
@@ -499,9 +495,12 @@ export class Subprocess extends ChildProcessBase {
     return this.#signal(signal, (own, number) => own.killGroup(number))
   }
 
-  /** ChildProcess.kill's rules: ESRCH is false, EINVAL and ENOSYS throw, anything else is 'error'. */
+  /**
+   * ChildProcess.kill's rules: the signal read as it reads one (0 probes; a name in any case),
+   * ESRCH is false, EINVAL and ENOSYS throw, anything else is 'error'.
+   */
   #signal(signal: NodeJS.Signals | number, send: (own: AsyncPidFd, number: number) => void): boolean {
-    const number = toSignalNumber(signal)
+    const number = signal === 0 ? 0 : toChildSignal(signal)
     if (this.pid === undefined || this.#exit) return false
     try {
       send(this.#own, number)

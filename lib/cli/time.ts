@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util'
 import { Cgroup } from '../cgroup.js'
 import { spawn, type Subprocess } from '../subprocess.js'
 import { combineUsage, Subreaper, type Leftover } from '../tree.js'
-import { toSignalNumber } from '../signals.js'
+import { toChildSignal, toSignalNumber } from '../signals.js'
 import { isBrokenPipe, print, reason, toStderr } from './output.js'
 import { json, markdown, text, type Breach, type CgroupReport, type Methods, type Report } from './report.js'
 import { readTrace, summarize } from './trace.js'
@@ -155,7 +155,9 @@ function parse(argv: string[]): { options: TimeOptions; command: string[] } | 'h
   try {
     const raw = values['kill-signal']
     const name = /^\d+$/.test(raw) ? Number(raw) : raw.toUpperCase().startsWith('SIG') ? raw.toUpperCase() : `SIG${raw.toUpperCase()}`
-    toSignalNumber(name)
+    // Sent through the subprocess's kill, which reads it as child_process does: a signal Node
+    // names (a number with no name, a real-time one, is refused here rather than at the timeout).
+    toChildSignal(name)
     killSignal = name as NodeJS.Signals | number
   } catch {
     throw new UsageError(`--kill-signal: '${values['kill-signal']}' is not a signal`)
