@@ -4,9 +4,10 @@
 import test from 'ava'
 import { closeSync, fstatSync, readFileSync, readSync, statSync } from 'node:fs'
 import { constants } from 'node:os'
+import { join } from 'node:path'
 import { text } from 'node:stream/consumers'
 
-import { AsyncPidFd, PidFd, features, spawn } from '../index.js'
+import { AsyncPidFd, Cgroup, PidFd, cgroupSupport, features, spawn } from '../index.js'
 import { entry, isError, needsRoot, procState, runNode, runsIf, sleep, until } from './helpers.js'
 
 const infoExit = features().infoExit
@@ -90,9 +91,12 @@ function statusIds(pid: number) {
   return { pid, tgid: ids('Tgid')[0], ppid: ids('PPid')[0], ruid, euid, suid, fsuid, rgid, egid, sgid, fsgid }
 }
 
+/** The inode of `pid`'s cgroup v2 directory, under the cgroup2 mount (not assumed at /sys/fs/cgroup). */
 function cgroupIdOf(pid: number): bigint {
-  const path = readFileSync(`/proc/${pid}/cgroup`, 'utf8').match(/^0::(.*)$/m)![1]
-  return BigInt(statSync(`/sys/fs/cgroup${path}`).ino)
+  const path = readFileSync(`/proc/${pid}/cgroup`, 'utf8').match(/^0::(.*)$/m)![1]!
+  const mount = cgroupSupport().mount
+  if (mount === null) throw new Error('no cgroup2 mount')
+  return BigInt(statSync(join(mount, path)).ino)
 }
 
 test('info(): ids, credentials and cgroup as /proc shows them; -1 and the exit once reaped', async (t) => {
@@ -129,6 +133,39 @@ test('info() from /proc where PIDFD_GET_INFO is missing (PIDFD_DISABLE=getInfo)'
   t.is(run.code, 0, run.stderr)
   t.deepEqual(JSON.parse(run.stdout), { getInfo: false, pid: true, ppid: true, uid: true, cgroup: 'bigint', afterPid: -1, afterExit: null })
 })
+
+const nestedCgroup = cgroupSupport().reason
+
+runsIf(nestedCgroup, 'info() through /proc names the cgroup of a child in a nested cgroup v2')(
+  "info() through /proc (PIDFD_DISABLE=getInfo) gives a child's cgroup id under the cgroup2 mount wherever it is (a hybrid host mounts it at /sys/fs/cgroup/unified), as PIDFD_GET_INFO does",
+  async (t) => {
+    const cg = Cgroup.create()
+    t.teardown(async () => {
+      cg.kill()
+      await cg.waitEmpty(2000)
+      cg.remove()
+    })
+    const run = await runNode(
+      `const sub = pidfd.spawn('sleep', ['10'], { stdio: 'ignore', cgroup: ${JSON.stringify(cg.path)} });
+       setTimeout(async () => {
+         const id = sub.pidfd.info().cgroupId;
+         sub.kill('SIGKILL'); await sub.exited;
+         console.log(JSON.stringify({ getInfo: pidfd.features().getInfo, id: String(id) }));
+       }, 100);`,
+      { env: { PIDFD_DISABLE: 'getInfo' } },
+    )
+    t.is(run.code, 0, run.stderr)
+    const { getInfo, id } = JSON.parse(run.stdout) as { getInfo: boolean; id: string }
+    t.false(getInfo, 'read through /proc')
+    t.is(id, String(statSync(cg.path).ino), `the inode of ${cg.path}`)
+    if (features().getInfo) {
+      const sub = spawn('sleep', ['10'], { stdio: 'ignore', cgroup: cg })
+      t.is(String(sub.pidfd.info().cgroupId), id, 'the id PIDFD_GET_INFO gives')
+      sub.kill('SIGKILL')
+      await sub.exited
+    }
+  },
+)
 
 const kinds = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'pid_for_children', 'time', 'time_for_children', 'user', 'uts'] as const
 

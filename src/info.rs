@@ -117,11 +117,63 @@ fn ids(status: &str, key: &str) -> Option<Vec<i64>> {
     line.split_whitespace().map(|v| v.parse().ok()).collect()
 }
 
+/// The cgroup v2 id of `pid`: the inode of its directory, under whichever cgroup2 mount holds it
+/// (found in /proc/self/mountinfo, never assumed at /sys/fs/cgroup: a hybrid host mounts v2 at
+/// /sys/fs/cgroup/unified, beside v1, and its root's inode there is a tmpfs's).
 fn cgroup_id_of(pid: i32) -> Option<BigInt> {
     let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
     let path = cgroups.lines().find_map(|l| l.strip_prefix("0::"))?;
-    let meta = std::fs::metadata(format!("/sys/fs/cgroup{path}")).ok()?;
+    let dir = cgroup2_dir(&std::fs::read_to_string("/proc/self/mountinfo").ok()?, path)?;
+    let meta = std::fs::metadata(dir).ok()?;
     Some(BigInt::from(meta.ino()))
+}
+
+/// Where the cgroup v2 path `path` (as /proc/<pid>/cgroup names it) is, given `mountinfo`: under
+/// the first cgroup2 mount whose root holds it.
+fn cgroup2_dir(mountinfo: &str, path: &str) -> Option<String> {
+    mountinfo.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        if right.split(' ').next() != Some("cgroup2") {
+            return None;
+        }
+        let fields: Vec<&str> = left.split(' ').collect();
+        let (root, point) = (unescape(fields.get(3)?), unescape(fields.get(4)?));
+        let rel = if root == "/" {
+            path
+        } else if path == root {
+            "/"
+        } else {
+            path.strip_prefix(root.as_str())
+                .filter(|rest| rest.starts_with('/'))?
+        };
+        Some(format!("{}{}", point.trim_end_matches('/'), rel))
+    })
+}
+
+/// mountinfo's octal escapes (`\040` for a space).
+fn unescape(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        // Three octal digits for one byte (at most \377); anything else stays as it is.
+        let escaped = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)))
+            .map(|d| d.iter().fold(0u32, |n, b| n * 8 + u32::from(b - b'0')))
+            .and_then(|n| u8::try_from(n).ok());
+        match (bytes[i], escaped) {
+            (b'\\', Some(byte)) => {
+                out.push(byte);
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Without PIDFD_GET_INFO: fdinfo names the pid; `/proc/<pid>/status` is read, then fdinfo
