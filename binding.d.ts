@@ -67,6 +67,21 @@ export declare class NativePidFd {
   close(): void
 }
 
+/**
+ * Where the cgroup v2 path `path` (a `0::` line of /proc/<pid>/cgroup) is under this process's
+ * cgroup2 mounts (/proc/self/mountinfo): the mount that holds it and its directory there.
+ */
+export declare function cgroup2Place(path: string): Cgroup2Place
+
+/**
+ * Where a cgroup v2 path (as /proc/<pid>/cgroup names it) is: the first cgroup2 mount whose
+ * root holds it and its directory there; where none does, the first cgroup2 mount, if any.
+ */
+export interface Cgroup2Place {
+  mount?: string
+  dir?: string
+}
+
 /** What this kernel offers (detected once; `PIDFD_DISABLE` pretends some is missing). */
 export declare function features(): NativeFeatures
 

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Channel = nativeBinding.Channel
 module.exports.NativePidFd = nativeBinding.NativePidFd
+module.exports.cgroup2Place = nativeBinding.cgroup2Place
 module.exports.features = nativeBinding.features
 module.exports.ipcDup = nativeBinding.ipcDup
 module.exports.ipcSendHandle = nativeBinding.ipcSendHandle

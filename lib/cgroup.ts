@@ -2,8 +2,8 @@
 // systemd delegated): made beside nothing, under this process's own cgroup, so a child spawned
 // into it (`spawn(..., { cgroup })`) and everything that child starts are counted together,
 // however they leave the process tree (setsid, double forks). Plain file I/O on cgroupfs: the
-// v2 mount from /proc/self/mountinfo (never assumed at /sys/fs/cgroup), our own cgroup from
-// /proc/self/cgroup. The figures (memory.peak, cpu.stat, pids.peak) are read as the kernel
+// v2 mount from /proc/self/mountinfo (never assumed at /sys/fs/cgroup; looked up natively, as
+// info() looks it up), our own cgroup from /proc/self/cgroup. The figures (memory.peak, cpu.stat, pids.peak) are read as the kernel
 // keeps them, each with the reason when it cannot be had; cgroup.kill ends the whole tree at
 // once; cgroup.events says when it is empty.
 
@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, rmdirSync, writeFileSync, accessSync, constant
 import { release } from 'node:os'
 import { join } from 'node:path'
 
+import { binding } from './native.js'
 import { signalEach } from './pidfd.js'
 
 /** Where a cgroup of a command's own can be made here, or why not. */
@@ -52,10 +53,6 @@ function read(path: string): string | null {
   }
 }
 
-/** /proc/self/mountinfo's octal escapes (`\040` for a space). */
-function unescape(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
-}
 
 function kernelAtLeast(major: number, minor: number): boolean {
   const [a = 0, b = 0] = release().split('.').map((n) => parseInt(n, 10))
@@ -69,19 +66,10 @@ function kernelAtLeast(major: number, minor: number): boolean {
 function locate(): { mount: string | null; dir: string | null; reason: string | null } {
   const own = /^0::(.*)$/m.exec(read('/proc/self/cgroup') ?? '')?.[1]
   if (own === undefined) return { mount: null, dir: null, reason: 'this process is in no cgroup v2 hierarchy (no 0:: line in /proc/self/cgroup)' }
-  let mount: string | null = null
-  for (const line of (read('/proc/self/mountinfo') ?? '').split('\n')) {
-    const [left, right] = line.split(' - ')
-    if (!left || !right || right.split(' ')[0] !== 'cgroup2') continue
-    const fields = left.split(' ')
-    const root = unescape(fields[3] ?? '')
-    const point = unescape(fields[4] ?? '')
-    mount ??= point
-    const rel = root === '/' ? own : own === root ? '/' : own.startsWith(`${root}/`) ? own.slice(root.length) : null
-    if (rel === null) continue
-    // "/x (deleted)": a cgroup removed under us cannot hold another.
-    return { mount: point, dir: join(point, rel).replace(/(.)\/$/, '$1'), reason: null }
-  }
+  // The mountinfo lookup is the native side's, which info() uses too.
+  const place = binding.cgroup2Place(own)
+  const mount = place.mount ?? null
+  if (place.dir != null) return { mount, dir: place.dir, reason: null }
   return {
     mount,
     dir: null,

@@ -123,31 +123,59 @@ fn ids(status: &str, key: &str) -> Option<Vec<i64>> {
 fn cgroup_id_of(pid: i32) -> Option<BigInt> {
     let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
     let path = cgroups.lines().find_map(|l| l.strip_prefix("0::"))?;
-    let dir = cgroup2_dir(&std::fs::read_to_string("/proc/self/mountinfo").ok()?, path)?;
+    let dir = cgroup2_place(&std::fs::read_to_string("/proc/self/mountinfo").ok()?, path).dir?;
     let meta = std::fs::metadata(dir).ok()?;
     Some(BigInt::from(meta.ino()))
 }
 
-/// Where the cgroup v2 path `path` (as /proc/<pid>/cgroup names it) is, given `mountinfo`: under
-/// the first cgroup2 mount whose root holds it.
-fn cgroup2_dir(mountinfo: &str, path: &str) -> Option<String> {
-    mountinfo.lines().find_map(|line| {
-        let (left, right) = line.split_once(" - ")?;
+/// Where a cgroup v2 path (as /proc/<pid>/cgroup names it) is: the first cgroup2 mount whose
+/// root holds it and its directory there; where none does, the first cgroup2 mount, if any.
+#[napi(object)]
+pub struct Cgroup2Place {
+    pub mount: Option<String>,
+    pub dir: Option<String>,
+}
+
+/// `path`'s place among the cgroup2 mounts of `mountinfo` (the text of /proc/self/mountinfo).
+pub fn cgroup2_place(mountinfo: &str, path: &str) -> Cgroup2Place {
+    let mut first = None;
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
         if right.split(' ').next() != Some("cgroup2") {
-            return None;
+            continue;
         }
         let fields: Vec<&str> = left.split(' ').collect();
-        let (root, point) = (unescape(fields.get(3)?), unescape(fields.get(4)?));
+        let (Some(root), Some(point)) = (fields.get(3), fields.get(4)) else {
+            continue;
+        };
+        let (root, point) = (unescape(root), unescape(point));
+        first.get_or_insert_with(|| point.clone());
         let rel = if root == "/" {
-            path
+            Some(path)
         } else if path == root {
-            "/"
+            Some("/")
         } else {
             path.strip_prefix(root.as_str())
-                .filter(|rest| rest.starts_with('/'))?
+                .filter(|rest| rest.starts_with('/'))
         };
-        Some(format!("{}{}", point.trim_end_matches('/'), rel))
-    })
+        let Some(rel) = rel else { continue };
+        // "/x (deleted)": a cgroup removed under its process cannot hold another.
+        let dir = if rel == "/" {
+            point.clone()
+        } else {
+            format!("{}{rel}", point.trim_end_matches('/'))
+        };
+        return Cgroup2Place {
+            mount: Some(point),
+            dir: Some(dir),
+        };
+    }
+    Cgroup2Place {
+        mount: first,
+        dir: None,
+    }
 }
 
 /// mountinfo's octal escapes (`\040` for a space).

@@ -310,6 +310,14 @@ pub fn spawn_helper_pid() -> Option<i32> {
     helper::pid()
 }
 
+/// Where the cgroup v2 path `path` (a `0::` line of /proc/<pid>/cgroup) is under this process's
+/// cgroup2 mounts (/proc/self/mountinfo): the mount that holds it and its directory there.
+#[napi(catch_unwind)]
+pub fn cgroup2_place(path: String) -> info::Cgroup2Place {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    info::cgroup2_place(&mountinfo, &path)
+}
+
 /// Whether this kernel has what the package needs: `pidfd_open` and `waitid(P_PIDFD)`
 /// (Linux ≥ 5.4), not blocked by seccomp. Detected once.
 #[napi(catch_unwind)]
