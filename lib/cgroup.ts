@@ -3,9 +3,9 @@
 // into it (`spawn(..., { cgroup })`) and everything that child starts are counted together,
 // however they leave the process tree (setsid, double forks). Plain file I/O on cgroupfs: the
 // v2 mount from /proc/self/mountinfo (never assumed at /sys/fs/cgroup; looked up natively, as
-// info() looks it up), our own cgroup from /proc/self/cgroup. The figures (memory.peak, cpu.stat, pids.peak) are read as the kernel
-// keeps them, each with the reason when it cannot be had; cgroup.kill ends the whole tree at
-// once; cgroup.events says when it is empty.
+// info() looks it up), our own cgroup from /proc/self/cgroup. The figures (memory.peak,
+// cpu.stat, pids.peak) are read as the kernel keeps them, each with the reason when it cannot be
+// had; cgroup.kill ends the whole tree at once; cgroup.events says when it is empty.
 
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs'
 import { release } from 'node:os'
@@ -52,7 +52,6 @@ function read(path: string): string | null {
     return null
   }
 }
-
 
 function kernelAtLeast(major: number, minor: number): boolean {
   const [a = 0, b = 0] = release().split('.').map((n) => parseInt(n, 10))

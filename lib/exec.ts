@@ -55,7 +55,6 @@ function checkObject(name: string, value: unknown): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgType(name, 'Object', value)
 }
 
-
 function execFileImpl(fileArg: unknown, argsArg?: unknown, optionsArg?: unknown, callbackArg?: unknown): Subprocess {
   let file = fileArg
   let args = argsArg

@@ -66,7 +66,6 @@ export function checkMaxBuffer(value: unknown): number | undefined {
   return value
 }
 
-
 /**
  * A `killSignal` option as child_process reads it (its sanitizeKillSignal): a signal number this
  * system has, or a name in any case ('sigkill'); undefined and null stay undefined (SIGTERM).

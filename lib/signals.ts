@@ -24,15 +24,13 @@ export function toSignalNumber(signal: unknown): number {
   throw invalidArgType('signal', ['string', 'number'], signal)
 }
 
-const numbers = new Set(Object.values(byName))
-
 /**
  * A signal as child_process reads one (its `convertToValidSignal`: `ChildProcess.kill` and every
  * `killSignal` option): a signal number this system names, or a name in any case ('sigterm').
  * Anything else, 0 and other types included, is ERR_UNKNOWN_SIGNAL.
  */
 export function toChildSignal(signal: unknown): number {
-  if (typeof signal === 'number' && numbers.has(signal)) return signal
+  if (typeof signal === 'number' && byNumber.has(signal)) return signal
   if (typeof signal === 'string') {
     const name = signal.toUpperCase()
     if (Object.hasOwn(byName, name)) return byName[name]!

@@ -123,7 +123,7 @@ fn ids(status: &str, key: &str) -> Option<Vec<i64>> {
 fn cgroup_id_of(pid: i32) -> Option<BigInt> {
     let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
     let path = cgroups.lines().find_map(|l| l.strip_prefix("0::"))?;
-    let dir = cgroup2_place(&std::fs::read_to_string("/proc/self/mountinfo").ok()?, path).dir?;
+    let dir = cgroup2_place_here(path).dir?;
     let meta = std::fs::metadata(dir).ok()?;
     Some(BigInt::from(meta.ino()))
 }
@@ -136,8 +136,15 @@ pub struct Cgroup2Place {
     pub dir: Option<String>,
 }
 
+/// `path`'s place among this process's cgroup2 mounts (/proc/self/mountinfo; none where it
+/// cannot be read).
+pub fn cgroup2_place_here(path: &str) -> Cgroup2Place {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    cgroup2_place(&mountinfo, path)
+}
+
 /// `path`'s place among the cgroup2 mounts of `mountinfo` (the text of /proc/self/mountinfo).
-pub fn cgroup2_place(mountinfo: &str, path: &str) -> Cgroup2Place {
+fn cgroup2_place(mountinfo: &str, path: &str) -> Cgroup2Place {
     let mut first = None;
     for line in mountinfo.lines() {
         let Some((left, right)) = line.split_once(" - ") else {

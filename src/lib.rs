@@ -314,8 +314,7 @@ pub fn spawn_helper_pid() -> Option<i32> {
 /// cgroup2 mounts (/proc/self/mountinfo): the mount that holds it and its directory there.
 #[napi(catch_unwind)]
 pub fn cgroup2_place(path: String) -> info::Cgroup2Place {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    info::cgroup2_place(&mountinfo, &path)
+    info::cgroup2_place_here(&path)
 }
 
 /// Whether this kernel has what the package needs: `pidfd_open` and `waitid(P_PIDFD)`
