@@ -17,10 +17,6 @@ export function kernelAtLeast(major: number, minor: number): boolean {
   return a > major || (a === major && b >= minor)
 }
 
-export function openFds(): number {
-  return readdirSync('/proc/self/fd').length
-}
-
 /** Our open descriptors, each with what it points at (a pipe, a socket, anon_inode:[pidfd]…). */
 export function fdTable(): Map<string, string> {
   const table = new Map<string, string>()
