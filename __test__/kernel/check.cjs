@@ -8,7 +8,7 @@
 'use strict'
 
 const { execFileSync, spawn: cpSpawn } = require('node:child_process')
-const { mkdirSync, mkdtempSync, readFileSync, writeFileSync } = require('node:fs')
+const { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } = require('node:fs')
 const { release } = require('node:os')
 const { join } = require('node:path')
 
@@ -217,6 +217,20 @@ async function main() {
       },
       60_000,
     )
+    // Here cgroup2 is mounted at a path of this check's own: the id must be found under it,
+    // through /proc where the kernel has no PIDFD_GET_INFO (before 6.13).
+    await check("info(): a child's cgroup id is its cgroup directory's inode, under the cgroup2 mount wherever it is", async () => {
+      const cg = pidfd.Cgroup.create()
+      const sub = pidfd.spawn('sleep', ['5'], { stdio: 'ignore', cgroup: cg })
+      const id = sub.pidfd.info().cgroupId
+      const want = BigInt(statSync(cg.path).ino)
+      sub.kill('SIGKILL')
+      await sub.exited
+      await cg.waitEmpty(2000)
+      cg.remove()
+      assert(id === want, `cgroupId ${id}, the inode of ${cg.path} is ${want}`)
+      return `cgroupId ${id} through ${pidfd.features().getInfo ? 'PIDFD_GET_INFO' : '/proc'}, ${cg.path}`
+    })
   }
 
   await check('the CLI: pidfd time passes the command\'s status on and reports', async () => {
