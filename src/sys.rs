@@ -291,6 +291,18 @@ fn check_spawn(ret: libc::c_int) -> io::Result<()> {
     }
 }
 
+/// Sets signal `sig`'s bit in `set` directly: `sigaddset` refuses the C library's own signals.
+/// On Linux a `sigset_t` is an array of unsigned longs (glibc and musl), signal n at bit n − 1.
+fn add_signal_bit(set: &mut libc::sigset_t, sig: usize) {
+    let bits = 8 * std::mem::size_of::<libc::c_ulong>();
+    let len = std::mem::size_of::<libc::sigset_t>() / std::mem::size_of::<libc::c_ulong>();
+    // SAFETY: `set` is a whole sigset_t, `len` unsigned longs long, borrowed mutably here.
+    let words = unsafe {
+        std::slice::from_raw_parts_mut((set as *mut libc::sigset_t).cast::<libc::c_ulong>(), len)
+    };
+    words[(sig - 1) / bits] |= 1 << ((sig - 1) % bits);
+}
+
 /// `posix_spawn` with every signal reset to its default action and an empty signal mask,
 /// as libuv gives its children. Returns the pid. glibc and musl report exec failures here.
 pub fn posix_spawn(req: &SpawnRequest<'_>) -> io::Result<i32> {
@@ -329,6 +341,12 @@ pub fn posix_spawn(req: &SpawnRequest<'_>) -> io::Result<i32> {
 
         let mut all: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
+        // The C library's own signals (glibc's 32 and 33, musl's 32 to 34) are left out of a
+        // filled set, and its posix_spawn ignores them in the child unless they are in this
+        // one: the program would start with them ignored. libuv's children start with none.
+        for internal in 32..=34 {
+            add_signal_bit(&mut all, internal);
+        }
         let mut none: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut none);
         check_spawn(libc::posix_spawnattr_setsigdefault(&mut attr.0, &all))?;
