@@ -7,6 +7,9 @@
 //     built copy of the package in DIR, an earlier commit's, as one more system beside them;
 //     node-floor-set, pidfd-spawn-exit and pidfd-spawn-inprocess, which explain gaps, run
 //     only so)
+//   npm run bench -- --cycles-only --rounds 8 --cycles 250
+//     (the rounds, and the timed cycles of each system's process in a round: 10 and 50 by
+//     default, 3 and 30 with --quick; more cycles a process is code the JIT has warmed)
 // Writes bench/out/results.json and results.md, and docs/bench.svg through bench/chart.ts.
 
 import { execFileSync, spawn as cpSpawn, spawnSync } from 'node:child_process'
@@ -16,8 +19,23 @@ import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, baseline: { type: 'string' }, 'cycles-only': { type: 'boolean', default: false } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    baseline: { type: 'string' },
+    'cycles-only': { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    cycles: { type: 'string' },
+  },
 })
+/** A count option: a positive integer, or the default. */
+const count = (name: 'rounds' | 'cycles', fallback: number): number => {
+  const given = values[name]
+  if (given === undefined) return fallback
+  const n = Number(given)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: a positive integer, not ${given}`)
+  return n
+}
 const quick = values.quick
 const root = join(import.meta.dirname, '..')
 const bench = join(root, 'bench')
@@ -101,8 +119,9 @@ const p99 = (v: number[]) => {
   return s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)]!
 }
 
-const rounds = quick ? 3 : 10
-const perRound = quick ? 30 : 50
+// Each round runs every system in a fresh process: `perRound` timed cycles after 5 of warm-up.
+const rounds = count('rounds', quick ? 3 : 10)
+const perRound = count('cycles', quick ? 30 : 50)
 console.error(`bench: ${systems.length} systems, ${rounds} rounds`)
 
 // 1, 2: sequential spawn+wait cycles, and exit-to-notification latency; the stamp on a FIFO (fd 3),
