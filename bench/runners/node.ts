@@ -91,8 +91,6 @@ const pidfdSpawn: System<Subprocess> = {
   kill: (sub) => sub.kill('SIGKILL'),
 }
 
-
-
 /** A child_process child and what its watcher resolves at the exit. */
 interface Watched<T> {
   child: ChildProcess
