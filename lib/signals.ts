@@ -11,6 +11,9 @@ for (const [name, number] of Object.entries(byName)) {
   if (!byNumber.has(number)) byNumber.set(number, name as NodeJS.Signals)
 }
 
+/** The default `killSignal` of spawn and the sync functions, as a number (child_process's SIGTERM). */
+export const SIGTERM = byName.SIGTERM!
+
 /** The number to send for `signal` (a Node signal name or an integer, 0 probes). */
 export function toSignalNumber(signal: unknown): number {
   if (typeof signal === 'number') {

@@ -21,7 +21,7 @@ import type { ExitInfo, ResourceUsage } from './exit.js'
 import { type Channel, type ChannelTarget, channelSocket, setupChannel, type Serialization } from './ipc.js'
 import { checkKillSignal, checkTimeout, envPairs, normalizeSpawnArguments, PIPE, stdioCodes } from './normalize.js'
 import { AsyncPidFd, getChannel, kOwnChild, type OwnChild, type Waiter } from './pidfd.js'
-import { toChildSignal } from './signals.js'
+import { SIGTERM, toChildSignal } from './signals.js'
 import { traceExit, traceStart, type TraceStart } from './trace.js'
 
 /** The exit record of a child this package spawned and reaped: its usage is always there. */
@@ -114,7 +114,7 @@ function resolve(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Resol
   if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
     throw invalidArgType('options.signal', 'AbortSignal', signal)
   }
-  const killSignal = checkKillSignal(opts.killSignal) ?? toChildSignal('SIGTERM')
+  const killSignal = checkKillSignal(opts.killSignal) ?? SIGTERM
 
   const { codes, handedOver, ipc } = stdioCodes(opts.stdio)
   // Checked as child_process checks it, with or without an IPC channel.

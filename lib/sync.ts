@@ -20,7 +20,7 @@ import {
   PIPE,
   stdioCodes,
 } from './normalize.js'
-import { signalName } from './signals.js'
+import { SIGTERM, signalName } from './signals.js'
 import { traceExit, traceStart } from './trace.js'
 import type { SpawnExtras } from './subprocess.js'
 
@@ -124,7 +124,7 @@ function spawnSyncImpl(fileArg: unknown, argsArg: unknown, optionsArg: unknown):
   const native = callNative(() =>
     binding.spawnSync(
       { file, argv: spawnargs, env, cwd, stdio: codes, detached, processGroup, uid, gid, cgroup },
-      { timeout, maxBuffer, killSignal: killSignal ?? (checkKillSignal('SIGTERM') as number) },
+      { timeout, maxBuffer, killSignal: killSignal ?? SIGTERM },
       input,
     ),
   )
