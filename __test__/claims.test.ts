@@ -10,12 +10,12 @@ import { join } from 'node:path'
 import { AsyncPidFd, PidFd, spawn } from '../index.js'
 import { root, runNode } from './helpers.js'
 
-const binding = JSON.stringify(join(root, 'binding.js'))
+const binding = JSON.stringify(join(root, 'lib', 'native.js'))
 const isRoot = process.getuid?.() === 0
 
 test('the spawn helper runs from a memfd by default (the file beside the .node is only the fallback)', async (t) => {
   const run = await runNode(`
-    const native = require(${binding});
+    const native = require(${binding}).binding;
     pidfd.spawn('true').exited.then(() => console.log(require('node:fs').readlinkSync('/proc/' + native.spawnHelperPid() + '/exe')));
   `)
   t.is(run.code, 0, run.stderr)
@@ -121,7 +121,7 @@ function withIds(fsuid: number): Promise<{ pid: number; done: () => void }> {
 
 test('the helper closes its copy of each child\'s pidfd: its descriptors stay as they were after 200 spawns', async (t) => {
   const run = await runNode(`
-    const native = require(${binding});
+    const native = require(${binding}).binding;
     const fs = require('node:fs');
     (async () => {
       await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;

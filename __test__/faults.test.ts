@@ -36,7 +36,7 @@ function childrenOf(parent: number): Array<{ pid: number; state: string }> {
 /** The script the Node under test runs: warm up, report, spawn on 'go', report what happened. */
 const SCRIPT = `
 const pidfd = require(${JSON.stringify(entry)});
-const binding = require(${JSON.stringify(join(root, 'binding.js'))});
+const binding = require(${JSON.stringify(join(root, 'lib', 'native.js'))}).binding;
 const fs = require('node:fs');
 const marker = process.env.MARKER;
 const fds = () => fs.readdirSync('/proc/self/fd').length;
@@ -231,7 +231,7 @@ test('the helper survives the terminal\'s signals sent to the whole process grou
   const signals = ['SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTERM', 'SIGPIPE', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1']
   const script = `
     const pidfd = require(${JSON.stringify(entry)});
-    const binding = require(${JSON.stringify(join(root, 'binding.js'))});
+    const binding = require(${JSON.stringify(join(root, 'lib', 'native.js'))}).binding;
     const { text } = require('node:stream/consumers');
     for (const s of ${JSON.stringify(signals)}) process.on(s, () => {});
     (async () => {

@@ -73,7 +73,7 @@ test('under chrt --batch, children are SCHED_BATCH, and so are the helper and th
     'console.log(JSON.stringify(out));',
     `const fs = require('node:fs');
      const policy = (path) => { const s = fs.readFileSync(path, 'utf8'); return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[38]) };
-     const native = require(${JSON.stringify(entry.replace(/index\.js$/, 'binding.js'))});
+     const native = require(${JSON.stringify(entry.replace(/index\.js$/, 'lib/native.js'))}).binding;
      const tids = fs.readdirSync('/proc/self/task').filter((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'pidfd-watch');
      out.helper = policy('/proc/' + native.spawnHelperPid() + '/stat');
      out.watcher = tids.map((t) => policy('/proc/self/task/' + t + '/stat'));

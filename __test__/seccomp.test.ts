@@ -24,7 +24,7 @@ test.after.always(() => rmSync(dir, { recursive: true, force: true }))
 
 /** Runs `script` (with `pidfd` and `native` loaded) in a Node under the filter `rules`. */
 function underFilter(rules: string[], script: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const code = `const pidfd = require(${JSON.stringify(entry)}); const native = require(${JSON.stringify(join(root, 'binding.js'))});\n${script}`
+  const code = `const pidfd = require(${JSON.stringify(entry)}); const native = require(${JSON.stringify(join(root, 'lib', 'native.js'))}).binding;\n${script}`
   return new Promise((resolve) => {
     execFile(wrapper, [...rules, '--', process.execPath, '-e', code], { timeout: 20_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })

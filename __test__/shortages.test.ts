@@ -9,7 +9,7 @@ import { join } from 'node:path'
 
 import { entry, root, runNode } from './helpers.js'
 
-const binding = JSON.stringify(join(root, 'binding.js'))
+const binding = JSON.stringify(join(root, 'lib', 'native.js'))
 const isRoot = process.getuid?.() === 0
 
 /** Opens /dev/null until EMFILE, then frees `free` of them: `held` is what to close later. */
@@ -32,7 +32,7 @@ for (const free of [0, 1, 8]) {
   test(`no descriptor to spare at the first spawn (${free} free): EMFILE through 'error', as child_process; then spawn works again, through the helper`, async (t) => {
     const run = await runNode(`${EXHAUST}
       const cp = require('node:child_process');
-      const native = require(${binding});
+      const native = require(${binding}).binding;
       (async () => {
         let held = exhaust(${free});
         const ours = await settle(pidfd.spawn('sh', ['-c', 'exit 3'], { stdio: 'ignore' }));
@@ -192,7 +192,7 @@ test('stdio of 250 to 600 entries: pipes give the child the descriptors child_pr
 test('70 MB of arguments: the E2BIG child_process throws, and the helper is not harmed', async (t) => {
   const run = await runNode(`
     const cp = require('node:child_process');
-    const native = require(${binding});
+    const native = require(${binding}).binding;
     const big = 'x'.repeat(70 * 1024 * 1024);
     const shape = (f) => { try { f(); return null } catch (e) { return { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall } } };
     (async () => {

@@ -63,6 +63,25 @@
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
+/* Old kernel headers (a glibc 2.17 sysroot's, say) lack the newer calls: their numbers are
+ * fixed by the kernel's ABI. clone3 is 435 on every architecture; sched_setattr/getattr came
+ * before the numbers were unified. */
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#if !defined(SYS_sched_setattr) || !defined(SYS_sched_getattr)
+#undef SYS_sched_setattr
+#undef SYS_sched_getattr
+#if defined(__x86_64__)
+#define SYS_sched_setattr 314
+#define SYS_sched_getattr 315
+#elif defined(__aarch64__)
+#define SYS_sched_setattr 274
+#define SYS_sched_getattr 275
+#else
+#error "sched_setattr's number for this architecture"
+#endif
+#endif
 
 #define SOCK_FD 3
 #define MAGIC 0x70696466u /* "pidf" */
@@ -485,7 +504,12 @@ static int recv_part(char *buf, size_t len, int **fds, int *nfds, int *cap, int 
 			return -1;
 		if (msg.msg_flags & MSG_CTRUNC)
 			*lost = 1;
+		/* musl's CMSG_NXTHDR compares a signed with an unsigned length (-Wsign-compare):
+		 * the warning is the C library's macro, not this code. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+#pragma GCC diagnostic pop
 			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 				continue;
 			int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));

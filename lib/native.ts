@@ -1,4 +1,9 @@
-// Loads the native binding, or fails with one sentence that says why.
+// Loads the native binding for this machine, or fails with a few lines that say what is
+// missing, the likely cause and the fix.
+//
+// Where it looks: `pidfd.<platform>.node` at the package's root (a build from a clone, by `npm
+// run build`), then the platform package `pidfd-<platform>` (an install from the registry),
+// where <platform> is linux-<x64|arm64>-<gnu|musl>, the C library being this process's own.
 
 if (process.platform !== 'linux') {
   throw new Error(
@@ -6,16 +11,69 @@ if (process.platform !== 'linux') {
   )
 }
 
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
 import type * as Binding from '../binding.js'
 
-function load(): typeof Binding {
+/** The targets published as platform packages. */
+const published = ['linux-x64-gnu', 'linux-x64-musl', 'linux-arm64-gnu', 'linux-arm64-musl']
+const root = join(__dirname, '..')
+
+/** The C library this process runs on, from what it has mapped: musl's loader is its libc
+ * (Alpine's /lib/ld-musl-<arch>.so.1, Debian's /usr/lib/<arch>-linux-musl/libc.so). */
+function libc(): 'gnu' | 'musl' {
   try {
-    return require('../binding.js') as typeof Binding
-  } catch (cause) {
+    const maps = readFileSync('/proc/self/maps', 'latin1')
+    if (/\/(ld-musl-[^/\n]*|libc\.musl-[^/\n]*|[^/\n]*-linux-musl\/libc\.so)$/m.test(maps)) return 'musl'
+    if (/\/libc(\.so\.6|-2\.[0-9]+\.so)$/m.test(maps)) return 'gnu'
+  } catch {
+    // No /proc: ask Node's report, which names glibc's version where Node runs on it.
+  }
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
+  return report?.header?.glibcVersionRuntime ? 'gnu' : 'musl'
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version
+  } catch {
+    return 'latest'
+  }
+}
+
+function load(): typeof Binding {
+  const platform = `linux-${process.arch}-${libc()}`
+  const local = join(root, `pidfd.${platform}.node`)
+  if (existsSync(local)) return require(local) as typeof Binding
+  if (!published.includes(platform)) {
     throw new Error(
-      `The pidfd package has no prebuilt binary for linux-${process.arch} here: install its optional dependency for this platform, or build it with cargo (npm run build).`,
-      { cause },
+      `pidfd has no binary for ${platform}: it is published for ${published.join(', ')} (glibc 2.17 or later, or musl).`,
     )
+  }
+  // A clone of the repository builds its own binary.
+  if (existsSync(join(root, 'Cargo.toml'))) {
+    throw new Error(
+      `pidfd: no native build for ${platform} in ${root}.\n` +
+        'Fix: npm run build (it needs Rust, from https://rustup.rs, and a C compiler).',
+    )
+  }
+  const name = `pidfd-${platform}`
+  let path: string
+  try {
+    path = require.resolve(name)
+  } catch {
+    throw new Error(
+      `pidfd: the binary for ${platform} is missing: its package ${name} is not installed.\n` +
+        'Likely cause: an install with --omit=optional or --no-optional, or a lockfile made on another platform (npm leaves out the optional packages it did not record).\n' +
+        `Fix: npm install ${name}@${version()}, or delete node_modules and the lockfile and run npm install again.`,
+    )
+  }
+  try {
+    return require(path) as typeof Binding
+  } catch (cause) {
+    const first = String((cause as Error).message).split('\n')[0]
+    throw new Error(`pidfd: ${name} is installed but its binary does not load here: ${first}`, { cause })
   }
 }
 

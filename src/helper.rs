@@ -1,6 +1,6 @@
-//! The spawn helper's client. The helper (`helper/pidfd-helper.c`, built by build.rs and
-//! embedded here) is exec'd once per process from a memfd (or from a `pidfd-helper` file beside
-//! the `.node` where memfd exec is refused) and creates each child with
+//! The spawn helper's client. The helper (`helper/pidfd-helper.c`, built by build.rs, shipped as
+//! the `pidfd-helper` file beside the `.node`) is exec'd once per process from a memfd holding a
+//! copy of that file (or from the file itself where memfd exec is refused) and creates each child with
 //! `clone(CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD)`: the child's parent is this
 //! process, its accounting starts from the helper's half-MiB map instead of Node's, and its
 //! pidfd comes back here once it has exec'd.
@@ -26,8 +26,6 @@ use crate::error::SysError;
 use crate::identity::{self, Identity};
 use crate::process::{lock, Process};
 use crate::{features, sys, watch};
-
-static HELPER_EXE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pidfd-helper"));
 
 const MAGIC: u32 = 0x7069_6466;
 const F_DETACHED: u32 = 1;
@@ -312,32 +310,28 @@ fn start(identity: Option<&Identity>) -> Result<Option<Helper>, SysError> {
             shortage.get_or_insert(e);
         }
     };
+    // The helper ships once, as a file beside the `.node`; a memfd copy of it runs where the
+    // package's folder is mounted noexec or the file lost its mode.
+    let file = sys::own_module_path().and_then(|m| Some(m.parent()?.join("pidfd-helper")));
     let mut pid = None;
-    if features::switches().spawn_memfd {
-        match sys::memfd_create_exec(c"pidfd-helper") {
-            Ok(memfd) => {
-                let path = format!("/proc/self/fd/{}", memfd.as_raw_fd());
-                match sys::write_all(memfd.as_fd(), HELPER_EXE)
-                    .and_then(|()| run(&CString::new(path).map_err(io::Error::other)?))
-                {
-                    Ok(p) => pid = Some(p),
-                    Err(e) => note(e),
-                }
-            }
+    if let (Some(file), true) = (&file, features::switches().spawn_memfd) {
+        match std::fs::read(file).and_then(|exe| {
+            let memfd = sys::memfd_create_exec(c"pidfd-helper")?;
+            sys::write_all(memfd.as_fd(), &exe)?;
+            let path = format!("/proc/self/fd/{}", memfd.as_raw_fd());
+            run(&CString::new(path).map_err(io::Error::other)?)
+        }) {
+            Ok(p) => pid = Some(p),
             Err(e) => note(e),
         }
     }
-    if pid.is_none() {
-        if let Some(beside) =
-            sys::own_module_path().and_then(|m| Some(m.parent()?.join("pidfd-helper")))
+    if let (Some(file), None) = (file, pid) {
+        match CString::new(file.into_os_string().into_encoded_bytes())
+            .map_err(io::Error::other)
+            .and_then(|path| run(&path))
         {
-            match CString::new(beside.into_os_string().into_encoded_bytes())
-                .map_err(io::Error::other)
-                .and_then(|path| run(&path))
-            {
-                Ok(p) => pid = Some(p),
-                Err(e) => note(e),
-            }
+            Ok(p) => pid = Some(p),
+            Err(e) => note(e),
         }
     }
     let Some(pid) = pid else {

@@ -102,6 +102,26 @@ async function main() {
     return `maxRSS ${exit.rusage.maxRSS} KiB`
   })
 
+  await check('fork: a message each way over IPC, then the exit with rusage', async () => {
+    const dir = mkdtempSync(join(require('node:os').tmpdir(), 'pidfd-fork-'))
+    const file = join(dir, 'child.js')
+    writeFileSync(file, "process.on('message', (m) => { process.send({ echo: m, pid: process.pid }); process.disconnect() })")
+    const child = pidfd.fork(file, [], { stdio: 'ignore' })
+    const reply = new Promise((resolve) => child.once('message', resolve))
+    child.send({ n: 42 })
+    const m = await reply
+    const exit = await child.exited
+    assert(m.echo.n === 42 && m.pid === child.pid, JSON.stringify(m))
+    assert(exit.code === 0 && exit.rusage, `code ${exit.code}`)
+    return `echo ${m.echo.n} from ${m.pid}, maxRSS ${exit.rusage.maxRSS} KiB`
+  }, 30000)
+
+  await check('spawnSync: output, status and rusage', async () => {
+    const r = pidfd.spawnSync('sh', ['-c', 'echo out; echo err >&2; exit 5'], { encoding: 'utf8' })
+    assert(r.status === 5 && r.stdout === 'out\n' && r.stderr === 'err\n', JSON.stringify(r))
+    assert(r.resourceUsage && r.resourceUsage.maxRSS < 10 * 1024, `maxRSS ${r.resourceUsage && r.resourceUsage.maxRSS}`)
+  })
+
   await check('spawn: a missing program is ENOENT through \'error\'', async () => {
     const sub = pidfd.spawn('pidfd-no-such-program')
     const err = await new Promise((resolve) => sub.on('error', resolve))
