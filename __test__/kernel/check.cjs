@@ -94,6 +94,7 @@ function grandchild(ms, reapAfter = 0) {
 async function main() {
   console.log(`# Linux ${release()}, Node ${process.version}`)
   console.log(`# features ${JSON.stringify(pidfd.features())}`)
+  console.log(`# binary ${Object.keys(require.cache).find((f) => f.endsWith('.node'))}`)
 
   await check('spawn: exit status and rusage, maxRSS the child\'s own', async () => {
     const exit = await pidfd.spawn('sh', ['-c', 'exit 3'], { stdio: 'ignore' }).exited

