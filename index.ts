@@ -1,5 +1,7 @@
 // pidfd: race-free process handles for Node.js on Linux.
 
+// First: under Deno, a load refused a permission says which (lib/load.ts).
+import './lib/load.js'
 import { binding } from './lib/native.js'
 
 export { PidFd, AsyncPidFd, type FromPidOptions, type WaitOptions } from './lib/pidfd.js'

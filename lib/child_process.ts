@@ -4,6 +4,8 @@
 //   const cp = require('pidfd/child_process')     (CommonJS)
 // Every child it starts reports its resource usage and its own maxRSS.
 
+// First: under Deno, a load refused a permission says which (load.ts).
+import './load.js'
 import * as node from 'node:child_process'
 
 export { spawn, Subprocess } from './subprocess.js'

@@ -150,6 +150,25 @@ function resolve(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Resol
 
 const onExit = Symbol('onExit')
 
+/**
+ * Whether a net.Socket must be given its descriptor by `connect({ fd })`, as under Bun. Bun's
+ * net.Socket constructor never reads a descriptor it is given (it makes no handle, so 'data',
+ * 'end' and 'close' never come; a writable one is written with blocking synchronous writes),
+ * and its loop is not libuv's, so there is no Pipe handle to make one with: Bun adopts a
+ * descriptor in `connect({ fd })`, which Node's connect does not take. Asked of the runtime
+ * rather than probed: a probing constructor would already act on a descriptor (Node makes a
+ * Pipe handle of it). Node, and Deno (whose constructor takes it), keep the constructor.
+ */
+const connectsDescriptors = process.versions.bun !== undefined
+
+/** Our end of a 'pipe' (one end of a socket pair) as the stream the child's stdio entry is. */
+function pipeSocket(fd: number, readable: boolean, writable: boolean): Socket {
+  if (!connectsDescriptors) return new Socket({ fd, readable, writable })
+  const socket = new Socket({ readable, writable })
+  ;(socket as unknown as { connect(options: { fd: number }): Socket }).connect({ fd })
+  return socket
+}
+
 /** Marks a stream of ours that became a child's descriptor: its own child's drain skips it. */
 const kUsedAsStdio = Symbol('kUsedAsStdio')
 
@@ -280,7 +299,7 @@ export class Subprocess extends ChildProcessBase {
           return null
         }
         // A failed spawn still gets its pipes, with nothing behind them, as child_process's has.
-        const socket = fd >= 0 ? new Socket({ fd, readable: i !== 0, writable: i === 0 || i > 2 }) : new Socket({ readable: i > 0 })
+        const socket = fd >= 0 ? pipeSocket(fd, i !== 0, i === 0 || i > 2) : new Socket({ readable: i > 0 })
         // 'close' waits for every descriptor but stdin to close, as child_process's does.
         if (i > 0) {
           this.#openStreams++
