@@ -190,11 +190,12 @@ denoTest("under Deno: piped stdout and stderr, 'close' with the code, execFile a
   })
 })
 
-// What the loader reads first without each: the environment (NAPI_RS_WASI_FLAVOR), then the
-// binary's dlopen.
+// Loading the package needs --allow-ffi (its binary's dlopen) and --allow-read (the loader's look
+// for the C library, and the binary's file); without either, the error names it. A spawn reads
+// the environment it passes on, as child_process's does: --allow-env.
 for (const [missing, granted] of [
-  ['--allow-env', ['--allow-ffi', '--allow-read']],
   ['--allow-ffi', ['--allow-env', '--allow-read']],
+  ['--allow-read', ['--allow-env', '--allow-ffi']],
 ] as const) {
   denoTest(`under Deno: without ${missing}, the error says that permission is missing`, async (t) => {
     const out = (await script(
@@ -210,6 +211,20 @@ for (const [missing, granted] of [
     for (const message of out) t.true(message.startsWith(`The pidfd package cannot load without Deno's ${missing} permission (Requires `), message)
   })
 }
+
+denoTest('under Deno: --allow-ffi, --allow-read and --allow-env are enough to spawn and read the exit', async (t) => {
+  const out = await script(
+    t,
+    'least.mjs',
+    `
+    import { spawn } from 'pidfd'
+    const exit = await spawn('sh', ['-c', 'exit 6']).exited
+    console.log(JSON.stringify([exit.code, exit.rusage.maxRSS > 0]))
+  `,
+    ['--allow-ffi', '--allow-read', '--allow-env'],
+  )
+  t.deepEqual(out, [6, true])
+})
 
 // Deno reads a .js file outside node_modules as CommonJS only where its package.json says
 // `"type": "commonjs"`; the package's compiled files are CommonJS. Until package.json says so,

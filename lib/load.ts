@@ -1,11 +1,10 @@
 // Loads the native binding (native.js) before the rest of the package does, so that where Deno
 // refused the load a permission, the error says which. Without the permission, Deno answers the
-// binding loader's read of the environment at load time (NAPI_RS_WASI_FLAVOR: --allow-env), its
-// dlopen of the binary (--allow-ffi) or its look for the C library (/usr/bin/ldd: --allow-read,
-// else a process report: --allow-sys) with a NotCapable error, or an Error with the same
-// sentence; native.js reports any failed load as a missing binary, with Deno's sentence deep
-// among its causes. The entry points (index.js, child_process.js) import this first. Under Node,
-// and for any other failure, the error is the one native.js threw, unchanged.
+// loader's look for the C library (/usr/bin/ldd: --allow-read, else a process report:
+// --allow-sys) or its dlopen of the binary (--allow-ffi) with a NotCapable error, or an Error with
+// the same sentence, which may sit among the causes of the loader's own error. The entry points
+// (index.js, child_process.js) import this first. Under Node, and for any other failure, the
+// error is the one native.js threw, unchanged.
 
 /** Deno's refusal in the chain of causes of `err`: its sentence and the flag it names, if any. */
 function refusal(err: unknown): { sentence: string; flag: string } | null {
@@ -34,7 +33,7 @@ try {
   if (refused === null) throw err
   throw new Error(
     `The pidfd package cannot load without Deno's ${refused.flag} permission (${refused.sentence}). ` +
-      'Loading it needs --allow-env, --allow-ffi and --allow-read (or --allow-sys in its place), or -A.',
+      'It needs --allow-ffi and --allow-read to load, and --allow-env to spawn (the environment a child gets), or -A.',
     { cause: err },
   )
 }

@@ -21,14 +21,21 @@ const published = ['linux-x64-gnu', 'linux-x64-musl', 'linux-arm64-gnu', 'linux-
 const root = join(__dirname, '..')
 
 /** The C library this process runs on, from what it has mapped: musl's loader is its libc
- * (Alpine's /lib/ld-musl-<arch>.so.1, Debian's /usr/lib/<arch>-linux-musl/libc.so). */
+ * (Alpine's /lib/ld-musl-<arch>.so.1, Debian's /usr/lib/<arch>-linux-musl/libc.so). Where its
+ * maps cannot be read (Deno allows that only with -A), the system's ldd says, then Node's report. */
 function libc(): 'gnu' | 'musl' {
   try {
     const maps = readFileSync('/proc/self/maps', 'latin1')
     if (/\/(ld-musl-[^/\n]*|libc\.musl-[^/\n]*|[^/\n]*-linux-musl\/libc\.so)$/m.test(maps)) return 'musl'
     if (/\/libc(\.so\.6|-2\.[0-9]+\.so)$/m.test(maps)) return 'gnu'
   } catch {
-    // No /proc: ask Node's report, which names glibc's version where Node runs on it.
+    try {
+      return readFileSync('/usr/bin/ldd', 'latin1').includes('musl') ? 'musl' : 'gnu'
+    } catch (err) {
+      // Deno's refusal of --allow-read is the user's to hear; a system without ldd asks Node's
+      // report, which names glibc's version where Node runs on it.
+      if ((err as Error | null)?.name === 'NotCapable') throw err
+    }
   }
   const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
   return report?.header?.glibcVersionRuntime ? 'gnu' : 'musl'
