@@ -24,9 +24,10 @@ command -v qemu-system-aarch64 >/dev/null || {
   apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-arm >/dev/null
 }
-for tool in cpio; do
-  command -v $tool >/dev/null || { apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tool >/dev/null; }
-done
+command -v cpio >/dev/null || {
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cpio >/dev/null
+}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

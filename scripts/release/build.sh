@@ -46,7 +46,8 @@ for triple in "${targets[@]}"; do
   PIDFD_HELPER_CC="zig cc -target $arch-linux-musl" cargo zigbuild --quiet --release --target "$cargo_target"
   unset "$flags_var"
   out=target/$triple/release
-  helper=$(ls -t "$out"/build/pidfd-*/out/pidfd-helper | head -1)
+  # build.rs's output: the newest, where earlier builds left others.
+  helper=$(find "$out"/build/pidfd-*/out -name pidfd-helper -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
   node_file=$dir/pidfd.$platform.node
   cp "$out/libpidfd.so" "$node_file"
   cp "$helper" "$dir/pidfd-helper"

@@ -32,7 +32,8 @@ for step in "${steps[@]}"; do
   fi
   times+=("$step $((SECONDS - start)) s")
 done
-echo "== release check: $(IFS=,; echo "${times[*]}" | sed 's/,/, /g')"
+summary=$(printf '%s, ' "${times[@]}")
+echo "== release check: ${summary%, }"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "== release check FAILED: ${failed[*]}"
   exit 1

@@ -18,6 +18,7 @@ tools=$RELEASE_CACHE/verdaccio-$VERDACCIO_VERSION
 work=$(mktemp -d)
 chmod 755 "$work"
 pid=
+# shellcheck disable=SC2329 # the trap calls it
 cleanup() {
   [ -z "$pid" ] || kill "$pid" 2>/dev/null || true
   [ -z "$pid" ] || wait "$pid" 2>/dev/null || true

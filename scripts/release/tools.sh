@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The release's tools, installed where missing and pinned, each from its own registry: the Rust
 # targets (rustup), zig (PyPI's ziglang, in a venv of its own) and cargo-zigbuild (crates.io).
 # Sourced by build.sh; puts zig on PATH.
@@ -47,7 +48,7 @@ debian_apt_opts() {
   opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
     -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root
     -o APT::Architectures::=amd64 -o APT::Architectures::=arm64)
-  [ -n "$(ls "$apt/lists" | grep -v partial)" ] || apt-get "${opts[@]}" -qq update >&2
+  compgen -G "$apt/lists/*_Packages*" >/dev/null || apt-get "${opts[@]}" -qq update >&2
 }
 
 # The newest package of a suite whose name matches a pattern: debian_newest <suite> <regex>
