@@ -1,0 +1,132 @@
+// Where the native binary is missing or cannot load, the package says so in a few lines: the
+// platform, the package that should be there, the likely cause and the fix. Each case is a copy
+// of the built package laid out as npm installs it, loaded in a child process.
+
+import test from 'ava'
+import { execFile, execFileSync } from 'node:child_process'
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { root } from './helpers.js'
+
+const platform = `linux-${process.arch}-${(process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime ? 'gnu' : 'musl'}`
+const version = (JSON.parse(execFileSync(process.execPath, ['-p', `JSON.stringify(require(${JSON.stringify(join(root, 'package.json'))}))`], { encoding: 'utf8' })) as { version: string }).version
+
+/** The package as npm installs it in `app/node_modules/pidfd`: its JS, no binary, no Cargo.toml. */
+function installed(): { app: string; pkg: string; done: () => void } {
+  const app = mkdtempSync(join(tmpdir(), 'pidfd-loader-'))
+  const pkg = join(app, 'node_modules', 'pidfd')
+  mkdirSync(pkg, { recursive: true })
+  for (const f of ['index.js', 'package.json', 'lib']) cpSync(join(root, f), join(pkg, f), { recursive: true })
+  for (const dep of readdirSync(join(root, 'node_modules'))) {
+    if (['ms', 'bytes', 'pretty-ms', 'pretty-bytes', 'parse-ms'].includes(dep)) cpSync(join(root, 'node_modules', dep), join(app, 'node_modules', dep), { recursive: true })
+  }
+  return { app, pkg, done: () => rmSync(app, { recursive: true, force: true }) }
+}
+
+function load(app: string, preload?: string): Promise<{ code: number | null; stderr: string }> {
+  const args = [...(preload ? ['--require', preload] : []), '-e', "require('pidfd')"]
+  return new Promise((resolve) =>
+    execFile(process.execPath, args, { cwd: app }, (err, _stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stderr })),
+  )
+}
+
+/** The message of the error that ended the child: its lines between the source excerpt and the stack. */
+function message(stderr: string): string[] {
+  const lines = stderr.split('\n')
+  const start = lines.findIndex((l) => l.startsWith('Error: '))
+  const end = lines.findIndex((l, i) => i > start && /^\s+at /.test(l))
+  return lines.slice(start, end)
+}
+
+test('no platform package: at most 5 lines naming the platform, the package, the likely cause and the fix', async (t) => {
+  const { app, done } = installed()
+  try {
+    const r = await load(app)
+    t.is(r.code, 1)
+    const lines = message(r.stderr)
+    t.true(lines.length >= 3 && lines.length <= 5, lines.join('\n'))
+    const text = lines.join('\n')
+    t.true(text.includes(platform), text)
+    t.true(text.includes(`pidfd-${platform} is not installed`), text)
+    t.regex(text, /--omit=optional/)
+    t.regex(text, /lockfile made on another platform/)
+    t.true(text.includes(`npm install pidfd-${platform}@${version}`), text)
+    t.notRegex(r.stderr, /wasm|cargo/i)
+  } finally {
+    done()
+  }
+})
+
+test('a platform package whose binary does not load: one line that names it and the loader\'s reason', async (t) => {
+  const { app, done } = installed()
+  try {
+    const dir = join(app, 'node_modules', `pidfd-${platform}`)
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `pidfd-${platform}`, version, main: `pidfd.${platform}.node` }))
+    writeFileSync(join(dir, `pidfd.${platform}.node`), 'not an ELF file')
+    const r = await load(app)
+    t.is(r.code, 1)
+    const lines = message(r.stderr)
+    t.is(lines.length, 1, lines.join('\n'))
+    t.true(lines[0]!.startsWith(`Error: pidfd: pidfd-${platform} is installed but its binary does not load here: `), lines[0])
+  } finally {
+    done()
+  }
+})
+
+test('an architecture with no published binary: one line with what is published', async (t) => {
+  const { app, done } = installed()
+  try {
+    const preload = join(app, 'arch.cjs')
+    writeFileSync(preload, "Object.defineProperty(process, 'arch', { value: 'riscv64' })")
+    const r = await load(app, preload)
+    t.is(r.code, 1)
+    const lines = message(r.stderr)
+    t.is(lines.length, 1, lines.join('\n'))
+    t.regex(lines[0]!, /^Error: pidfd has no binary for linux-riscv64-(gnu|musl): it is published for linux-x64-gnu, linux-x64-musl, linux-arm64-gnu, linux-arm64-musl/)
+  } finally {
+    done()
+  }
+})
+
+test('a clone with no build says to build, and that it needs Rust', async (t) => {
+  const { app, pkg, done } = installed()
+  try {
+    writeFileSync(join(pkg, 'Cargo.toml'), '')
+    const r = await load(app)
+    const lines = message(r.stderr)
+    t.true(lines.length <= 2, lines.join('\n'))
+    t.regex(lines.join('\n'), /no native build for linux-.*\nFix: npm run build \(it needs Rust, from https:\/\/rustup\.rs, and a C compiler\)/)
+  } finally {
+    done()
+  }
+})
+
+test('npm run build without cargo on PATH: says Rust is needed and where it comes from, before any build', (t) => {
+  const bin = mkdtempSync(join(tmpdir(), 'pidfd-nocargo-'))
+  try {
+    for (const tool of ['sh', 'sed', 'gcc', 'cc', 'printf']) {
+      try {
+        const found = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim()
+        if (found.startsWith('/')) cpSync(found, join(bin, tool))
+      } catch {
+        // not here
+      }
+    }
+    let stderr = ''
+    let code = 0
+    try {
+      execFileSync('/bin/bash', [join(root, 'scripts', 'need-rust.sh')], { env: { PATH: bin }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    } catch (err) {
+      stderr = String((err as { stderr: string }).stderr)
+      code = (err as { status: number }).status
+    }
+    t.is(code, 1)
+    t.regex(stderr, /^Building pidfd from source needs Rust \(cargo\): https:\/\/rustup\.rs; install it, then run npm run build again\.\n/)
+    t.true(stderr.trim().split('\n').length <= 2, stderr)
+  } finally {
+    rmSync(bin, { recursive: true, force: true })
+  }
+})
