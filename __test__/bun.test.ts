@@ -146,3 +146,13 @@ function output(t: ExecutionContext, run: { err: Error | null; stdout: string; s
   `)
   t.deepEqual(output(t, run), { status: 4, signal: null, stdout: 'in', stderr: 'err\n', maxRSS: true })
 })
+
+;(available ? test : test.skip)("under Bun: fork and an 'ipc' stdio entry throw ERR_FEATURE_UNAVAILABLE_ON_PLATFORM saying why", async (t) => {
+  const run = await underBun(`
+    const seen = [() => pidfd.fork(__filename), () => cp.fork(__filename), () => pidfd.spawn('true', [], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] })].map((f) => {
+      try { f(); return 'no error' } catch (err) { return [err.code, /Bun does not have/.test(err.message)] }
+    });
+    console.log(JSON.stringify({ seen }));
+  `)
+  t.deepEqual(output(t, run), { seen: [['ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', true], ['ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', true], ['ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', true]] })
+})

@@ -227,6 +227,14 @@ export function ipcDisconnected(): Coded<Error> {
   return coded(new Error('IPC channel is already disconnected'), 'ERR_IPC_DISCONNECTED')
 }
 
+/** An 'ipc' entry under Bun, whose event loop has no libuv pipe handle for the channel. */
+export function ipcUnavailable(): Coded<Error> {
+  return coded(
+    new Error("pidfd's IPC channel ('ipc' in stdio, fork) needs Node's libuv pipe handle, which Bun does not have: use Bun's own child_process.fork or Bun.spawn's ipc there"),
+    'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM',
+  )
+}
+
 /** Two 'ipc' entries in stdio. */
 export function ipcOnePipe(): Coded<Error> {
   return coded(new Error('Child process can have only one IPC pipe'), 'ERR_IPC_ONE_PIPE')

@@ -7,7 +7,7 @@ import type { Stream } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { isMainThread } from 'node:worker_threads'
 
-import { invalidArgType, invalidArgValue, invalidSyncForkInput, ipcOnePipe, ipcSyncFork, outOfRange } from './errors.js'
+import { invalidArgType, invalidArgValue, invalidSyncForkInput, ipcOnePipe, ipcSyncFork, ipcUnavailable, outOfRange } from './errors.js'
 import { toChildSignal } from './signals.js'
 
 /**
@@ -117,6 +117,8 @@ export function stdioCodes(stdio: unknown, sync = false): { codes: number[]; han
     else if (entry === 'ipc') {
       if (sync) throw ipcSyncFork()
       if (ipc !== undefined) throw ipcOnePipe()
+      // Said before any child is made, rather than failing once it runs.
+      if (process.versions.bun !== undefined) throw ipcUnavailable()
       ipc = codes.length
       codes.push(PIPE)
     } else if (entry === 'inherit') codes.push(INHERIT)

@@ -43,9 +43,12 @@ for triple in "${targets[@]}"; do
   [ "$abi" = musl ] && export "$flags_var=-C target-feature=-crt-static"
   start=$SECONDS
   echo "== $platform: cargo zigbuild --release --target $cargo_target"
-  PIDFD_HELPER_CC="zig cc -target $arch-linux-musl" cargo zigbuild --quiet --release --target "$cargo_target"
+  # A target folder of its own: napi's host build (npm run build) writes target/<triple>/ too,
+  # with a helper from the host's compiler.
+  PIDFD_HELPER_CC="zig cc -target $arch-linux-musl" cargo zigbuild --quiet --release \
+    --target "$cargo_target" --target-dir target/release-zig
   unset "$flags_var"
-  out=target/$triple/release
+  out=target/release-zig/$triple/release
   # build.rs's output: the newest, where earlier builds left others.
   helper=$(find "$out"/build/pidfd-*/out -name pidfd-helper -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
   node_file=$dir/pidfd.$platform.node
@@ -60,8 +63,8 @@ for triple in "${targets[@]}"; do
   done
   readelf --dyn-syms -W "$node_file" | grep -q ' napi_register_module_v1$' \
     || { echo "$node_file exports no napi_register_module_v1" >&2; exit 1; }
-  if readelf -l "$dir/pidfd-helper" | grep -q 'INTERP'; then
-    echo "$dir/pidfd-helper is not static" >&2
+  if readelf -l "$dir/pidfd-helper" | grep -q 'INTERP' || grep -q 'GNU C Library' "$dir/pidfd-helper"; then
+    echo "$dir/pidfd-helper is not static against musl" >&2
     exit 1
   fi
   needed=$(readelf -d "$node_file" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')

@@ -16,16 +16,21 @@ kinds=("$@")
 [ -d node_modules/ava ] || npm ci --no-audit --no-fund
 npm run --silent build:ts
 
-use_build() {
+# The release builds at the root, where the tests load the package from: the gnu one alone, or
+# both for the musl run (Bun and Deno from npm are glibc programs: they load the gnu build while
+# the musl Node must load the musl one, which the run checks first).
+use_builds() {
   rm -f pidfd.*.node
-  cp "npm/linux-x64-$1/pidfd.linux-x64-$1.node" "npm/linux-x64-$1/pidfd-helper" .
+  for abi in "$@"; do
+    cp "npm/linux-x64-$abi/pidfd.linux-x64-$abi.node" "npm/linux-x64-$abi/pidfd-helper" .
+  done
 }
 
 failed=0
 for kind in "${kinds[@]}"; do
   case $kind in
     gnu)
-      use_build gnu
+      use_builds gnu
       for major in "${NODE_LINES[@]}"; do
         bin=$(node_from_npm x64 "$major")
         start=$SECONDS
@@ -35,7 +40,7 @@ for kind in "${kinds[@]}"; do
       done
       ;;
     musl)
-      use_build musl
+      use_builds gnu musl
       bin=$(musl_node x86_64)
       debs=$(debian_debs trixie musl:amd64)
       lower=$RELEASE_CACHE/musl-amd64
@@ -46,6 +51,9 @@ for kind in "${kinds[@]}"; do
       PATH="$bin:$PATH" unshare --mount --propagation private sh -euc '
         mount -t overlay overlay -o "lowerdir=$1/usr/lib:/usr/lib" /usr/lib
         node -e "if (process.report.getReport().header.glibcVersionRuntime) process.exit(1)"
+        loaded=$(node -p "require(\"./lib/native.js\"); Object.keys(require.cache).find((f) => f.endsWith(\".node\"))")
+        echo "== the musl Node loads $loaded"
+        case $loaded in */pidfd.linux-x64-musl.node) ;; *) exit 1 ;; esac
         node node_modules/ava/entrypoints/cli.js' sh "$lower" || failed=1
       echo "== linux-x64-musl: $((SECONDS - start)) s"
       ;;
