@@ -9,7 +9,7 @@
 // probe tells the two apart.
 
 import { execFile } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,6 +19,7 @@ import test, { type ExecutionContext } from 'ava'
 import { root } from './helpers.js'
 
 const work = mkdtempSync(join(tmpdir(), 'pidfd-fallback-'))
+test.after.always(() => rmSync(work, { recursive: true, force: true }))
 function file(name: string, source: string): string {
   const path = join(work, name)
   writeFileSync(path, source)
