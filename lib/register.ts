@@ -10,6 +10,8 @@ import childProcess = require('node:child_process')
 import { syncBuiltinESMExports } from 'node:module'
 import { promisify } from 'node:util'
 
+import type * as Serving from './serving.js'
+
 type Fn = (...args: unknown[]) => unknown
 type Module = Record<string, Fn>
 
@@ -20,14 +22,13 @@ const cp = childProcess as unknown as Module
 const node: Module = { ...cp }
 
 let ours: Module | null | undefined
-/** The package's functions, loaded at the first call; null where this kernel cannot serve them. */
+/** The package's functions, loaded at the first call; null where it cannot serve them (serving.ts). */
 function load(): Module | null {
   if (ours !== undefined) return ours
   try {
-    const pidfd = require('../index.js') as { isSupported(): boolean } & Module
-    ours = pidfd.isSupported() ? (require('./child_process.js') as Module) : null
+    ours = (require('./serving.js') as typeof Serving).served() as unknown as Module | null
   } catch {
-    // Not Linux, or no binary for this machine: child_process as it is.
+    // Under Deno, a permission refused: child_process as it is, as everywhere the package cannot load.
     ours = null
   }
   return ours

@@ -534,8 +534,11 @@ export class Subprocess extends ChildProcessBase {
     }
   }
 
-  /** The child's resource usage, process.resourceUsage()'s shape (maxRSS in KiB); undefined before it exits. */
-  resourceUsage(): ResourceUsage | undefined {
+  /**
+   * The child's resource usage, process.resourceUsage()'s shape (maxRSS in KiB); undefined before
+   * it exits. `null` where pidfd/child_process is Node's own (not Linux, no binary, Linux < 5.4).
+   */
+  resourceUsage(): ResourceUsage | null | undefined {
     return this.#exit?.rusage ?? undefined
   }
 

@@ -63,7 +63,8 @@ type OutputBuffer = ReturnType<typeof Buffer.concat>
 /** What `withUsage` returns: the plain form's return value, and the child's resource usage. */
 export interface OutputWithUsage<T> {
   stdout: T
-  resourceUsage: ResourceUsage
+  /** `null` where pidfd/child_process is Node's own (not Linux, no binary, Linux < 5.4). */
+  resourceUsage: ResourceUsage | null
 }
 
 /** What the sync functions throw: child_process's error, plus the child's resource usage. */

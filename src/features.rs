@@ -59,11 +59,17 @@ pub fn needs(feature: &str) -> &'static str {
 
 /// ERR_PIDFD_UNSUPPORTED for `what`, which needs `feature`.
 pub fn unsupported(what: &str, feature: &str) -> napi::Error<String> {
+    unsupported_all(what, needs(feature), &[feature])
+}
+
+/// ERR_PIDFD_UNSUPPORTED for `what`, which needs `kernel` (the one that has every capability it
+/// uses): it names the capabilities `missing` here, and the kernel one upgrade must reach.
+pub fn unsupported_all(what: &str, kernel: &str, missing: &[&str]) -> napi::Error<String> {
     js_error(
         "ERR_PIDFD_UNSUPPORTED",
         format!(
-            "{what} needs {} ({feature}), which this kernel does not offer (or a seccomp filter refuses)",
-            needs(feature)
+            "{what} needs {kernel} ({}), which this kernel does not offer (or a seccomp filter refuses)",
+            missing.join(" and ")
         ),
     )
 }

@@ -245,16 +245,22 @@ impl NativePidFd {
     }
 }
 
-/// What spawning needs from the kernel: `pidfd_open` and `waitid(P_PIDFD)`.
+/// What spawning needs from the kernel: `pidfd_open` and `waitid(P_PIDFD)`, both there from
+/// Linux 5.4. The error names that kernel whichever is missing: a kernel older than 5.3 lacks
+/// both, and naming pidfd_open's 5.3 would send its user to a kernel that still cannot spawn.
 fn spawnable(what: &str) -> JsResult<()> {
     let f = features::get();
-    if !f.pidfd_open || !f.waitid_pidfd {
-        let missing = if f.pidfd_open {
-            "waitidPidfd"
-        } else {
-            "pidfdOpen"
-        };
-        return Err(features::unsupported(what, missing));
+    let missing: Vec<&str> = [("pidfdOpen", f.pidfd_open), ("waitidPidfd", f.waitid_pidfd)]
+        .into_iter()
+        .filter(|&(_, present)| !present)
+        .map(|(name, _)| name)
+        .collect();
+    if !missing.is_empty() {
+        return Err(features::unsupported_all(
+            what,
+            features::needs("waitidPidfd"),
+            &missing,
+        ));
     }
     Ok(())
 }

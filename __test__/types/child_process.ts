@@ -9,6 +9,7 @@ import type { Readable, Writable } from 'node:stream'
 import { promisify } from 'node:util'
 
 import * as cp from '../../lib/child_process.js'
+import type * as Pidfd from '../../index.js'
 import { fork as pidfdFork, type ResourceUsage, type SpawnedExit, type Subprocess } from '../../index.js'
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
@@ -41,7 +42,7 @@ export function checks(): void {
   expect<Equal<typeof loose.stdout, Readable | null>>()
   // …and the package's additions are there on every form.
   expect<Equal<typeof piped.exited, Promise<SpawnedExit>>>()
-  expect<Equal<ReturnType<typeof mixed.resourceUsage>, ResourceUsage | undefined>>()
+  expect<Equal<ReturnType<typeof mixed.resourceUsage>, ResourceUsage | null | undefined>>()
   const grouped: Subprocess = cp.spawn('sh', { processGroup: true })
   grouped.killGroup('SIGTERM')
   // @ts-expect-error: a typo in an option is caught, as with Node's types
@@ -71,4 +72,19 @@ export function checks(): void {
   expect<Equal<Awaited<typeof shell>['stdout'], ReturnType<typeof Buffer.concat>>>()
   // @ts-expect-error: the output is a string, not a number
   promisify(cp.exec)('ls').then(({ stdout }) => stdout.toFixed())
+}
+
+// Whichever functions serve at run time (the package's, or Node's where it cannot: lib/fallback.ts),
+// each name is typed as the package's own function, exactly.
+export function sameTypes(): void {
+  expect<Equal<typeof cp.spawn, typeof Pidfd.spawn>>()
+  expect<Equal<typeof cp.fork, typeof Pidfd.fork>>()
+  expect<Equal<typeof cp.exec, typeof Pidfd.exec>>()
+  expect<Equal<typeof cp.execFile, typeof Pidfd.execFile>>()
+  expect<Equal<typeof cp.spawnSync, typeof Pidfd.spawnSync>>()
+  expect<Equal<typeof cp.execSync, typeof Pidfd.execSync>>()
+  expect<Equal<typeof cp.execFileSync, typeof Pidfd.execFileSync>>()
+  expect<Equal<typeof cp.Subprocess, typeof Pidfd.Subprocess>>()
+  expect<Equal<cp.Subprocess, Subprocess>>()
+  expect<Equal<typeof cp.ChildProcess, typeof NodeCp.ChildProcess>>()
 }

@@ -32,7 +32,7 @@ const systems: Record<string, { call: Call; usage: ((file: string) => number | n
   },
   'pidfd-execfilesync': {
     call: (file, fd3) => void pidfd.execFileSync(file, [], { stdio: ['ignore', 'pipe', 'pipe', fd3] }),
-    usage: (file) => pidfd.execFileSync.withUsage(file, []).resourceUsage.maxRSS,
+    usage: (file) => pidfd.execFileSync.withUsage(file, []).resourceUsage!.maxRSS,
   },
   'cp-execfilesync': {
     call: (file, fd3) => void cp.execFileSync(file, [], { stdio: ['ignore', 'pipe', 'pipe', fd3] }),
