@@ -199,6 +199,19 @@ try {
       run('node', [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', `tsconfig.${name}.json`])
     })
   }
+  // Elsewhere, npm installs pidfd alone (its optional platform packages all skipped), as npm
+  // decides it for a machine of that kind (--os, --cpu).
+  for (const [os, cpu] of [['darwin', 'arm64'], ['win32', 'x64'], ['freebsd', 'x64'], ['linux', 'ia32']]) {
+    check(`npm install pidfd for ${os}-${cpu}: pidfd alone`, () => {
+      const other = join(work, `app-${os}-${cpu}`)
+      mkdirSync(other)
+      writeFileSync(join(other, 'package.json'), JSON.stringify({ name: 'app', private: true }))
+      const r = spawnSync(join(bin, 'npm'), ['install', 'pidfd', `--os=${os}`, `--cpu=${cpu}`], { cwd: other, env, encoding: 'utf8' })
+      if (r.status !== 0) throw new Error(r.stderr + r.stdout)
+      const names = readdirSync(join(other, 'node_modules')).filter((d) => d.startsWith('pidfd'))
+      if (names.join() !== 'pidfd') throw new Error(`installed: ${names.join(', ')}`)
+    })
+  }
   console.log(`installed pidfd@${version} with pidfd-${platform} in ${installMs} ms`)
 } finally {
   rmSync(work, { recursive: true, force: true })
