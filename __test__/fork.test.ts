@@ -741,3 +741,38 @@ test('timeout, signal and killSignal reach the forked child', async (t) => {
   t.is((await error).name, 'AbortError')
   t.is((await aborted.exited).signal, 'SIGTERM')
 })
+
+test("the channel object is Node's, method for method: ref, unref, refCounted, unrefCounted, fd; the counts emit 'unref' at none unless ref() or unref() was called", async (t) => {
+  const seen: Record<string, unknown> = {}
+  for (const [name, fork] of forks) {
+    const child = fork(echo, [], { stdio: 'ignore' })
+    const channel = child.channel as unknown as {
+      refCounted(): void
+      unrefCounted(): void
+      ref(): void
+      unref(): void
+      fd: number | undefined
+    } & NodeJS.EventEmitter
+    const methods = new Set<string>()
+    for (let proto = Object.getPrototypeOf(channel); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+      for (const key of Object.getOwnPropertyNames(proto)) if (key !== 'constructor') methods.add(key)
+    }
+    const unrefs: string[] = []
+    channel.on('unref', () => unrefs.push('unref'))
+    channel.refCounted()
+    channel.refCounted()
+    channel.unrefCounted()
+    unrefs.push('one left')
+    channel.unrefCounted()
+    unrefs.push('none left')
+    channel.ref()
+    channel.refCounted()
+    channel.unrefCounted()
+    unrefs.push('after ref()')
+    seen[name] = { methods: [...methods].sort(), unrefs, fd: typeof channel.fd }
+    child.kill()
+    await new Promise((resolve) => child.once('close', resolve))
+  }
+  t.deepEqual(seen.pidfd, seen.child_process)
+  t.deepEqual((seen.pidfd as { unrefs: string[] }).unrefs, ['one left', 'unref', 'none left', 'after ref()'])
+})

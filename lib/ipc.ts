@@ -227,6 +227,10 @@ export interface ChannelTarget extends EventEmitter {
  */
 export class Channel extends EventEmitter {
   readonly #socket: Socket | null
+  /** Holds counted by refCounted() and not yet let go. */
+  #holds = 0
+  /** Set by ref() or unref(): the counted calls then leave the channel as the user said. */
+  #explicit = false
 
   /** @internal */
   constructor(socket: Socket | null) {
@@ -234,13 +238,31 @@ export class Channel extends EventEmitter {
     this.#socket = socket
   }
 
-  /** Keep the event loop alive while the channel is open (the default). */
+  /**
+   * One more reason to keep the event loop alive (a write under way, a listener waiting): the
+   * first refs the channel, unless ref() or unref() was called. As Node's channel counts them.
+   */
+  refCounted(): void {
+    if (++this.#holds === 1 && !this.#explicit) this.#socket?.ref()
+  }
+
+  /** One reason fewer: at none the channel is unref'd and emits 'unref', unless ref() or unref() was called. */
+  unrefCounted(): void {
+    if (--this.#holds === 0 && !this.#explicit) {
+      this.#socket?.unref()
+      this.emit('unref')
+    }
+  }
+
+  /** Keep the event loop alive while the channel is open (the default); the counts stop counting. */
   ref(): void {
+    this.#explicit = true
     this.#socket?.ref()
   }
 
-  /** Let the event loop end while the channel is open. */
+  /** Let the event loop end while the channel is open; the counts stop counting. */
   unref(): void {
+    this.#explicit = true
     this.#socket?.unref()
   }
 
@@ -463,14 +485,22 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     // for the callback or else 'error' (net destroys the socket there and then); one that fails
     // later, queued (the channel closed, ECONNRESET), is not reported: the callback gets null.
     let refused = false
+    let held = false
     writing++
     socket.write(frame, (err) => {
       writing--
+      if (held) control.unrefCounted()
       if (err && refused) failed(err)
       else if (typeof callback === 'function') callback(null)
       if (writing === 0) flushed()
     })
     refused = socket.destroyed
+    // A write the kernel did not take at once holds the loop until it is done, as Node's channel
+    // does (counted: an unref() or ref() of the user's stands).
+    if ((socket as WritableInternals & { _writableState?: { writing?: boolean } })._writableState?.writing) {
+      held = true
+      control.refCounted()
+    }
     return queued(socket) < HIGH_WATER
   }
 
