@@ -308,8 +308,10 @@ test('without PIDFD_INFO_EXIT a non-child ends as unknown; a child_process child
     `const cp = require('node:child_process');
      (async () => {
        const sub = pidfd.spawn('sh', ['-c', 'sh -c "sleep 1; exit 4" & wait'], { stdio: 'ignore' });
-       await new Promise((r) => setTimeout(r, 200));
-       const g = Number(require('node:fs').readFileSync('/proc/' + sub.pid + '/task/' + sub.pid + '/children', 'utf8').trim());
+       // The grandchild, once the shell has forked it (a condition, bounded: no fixed sleep).
+       let g = 0;
+       for (const end = Date.now() + 10000; !g && Date.now() < end; await new Promise((r) => setTimeout(r, 5)))
+         g = Number(require('node:fs').readFileSync('/proc/' + sub.pid + '/task/' + sub.pid + '/children', 'utf8').trim().split(' ')[0] || 0);
        const grand = await pidfd.AsyncPidFd.fromPid(g).wait();
        const child = cp.spawn('sh', ['-c', 'exit 6']);
        const viaChild = await pidfd.AsyncPidFd.fromChild(child).wait();

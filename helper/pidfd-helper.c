@@ -476,6 +476,11 @@ static void handle(const struct request *req, char *payload, int *fds, int nfds_
 		done.err = outcome->err;
 		done.stage = outcome->err ? outcome->stage : how;
 	}
+	/* The child has exec'd (or failed): our copies of its descriptors go before Node hears of
+	 * it, so a pipe whose only other writer is the child ends when the child does, not when the
+	 * helper gets round to it (Node's 'exit' comes after the ends of such pipes). */
+	for (int i = 0; i < nfds_passed; i++)
+		close(fds[i]), fds[i] = -1;
 	send_message(SOCK_FD, MSG_DONE, done.err, done.stage, done.pid, pidfd);
 	if (pidfd >= 0)
 		close(pidfd);
@@ -612,6 +617,7 @@ int main(int argc, char **argv)
 			handle(&req, payload, fds, nfds);
 		free(payload);
 		for (int i = 0; i < nfds; i++)
-			close(fds[i]);
+			if (fds[i] >= 0)
+				close(fds[i]);
 	}
 }

@@ -204,6 +204,7 @@ function stopReading(stream: Stream): void {
 }
 
 const settleExited = Symbol('settleExited')
+const readingPipes = Symbol('readingPipes')
 
 /**
  * Tells a subprocess its exit from the waiter on its own handle: an object with one field and
@@ -213,6 +214,17 @@ class ExitedWaiter implements Waiter {
   constructor(private readonly sub: Subprocess) {}
 
   resolve(exit: ExitInfo): void {
+    // The child closed its pipes before the kernel told of its exit, so their ends are already
+    // waiting to be read. While a pipe of ours is still open, 'exit' comes after the event
+    // loop's next I/O phase has read them (an immediate from this I/O phase runs before it;
+    // one set from that immediate, after it), as child_process's 'exit' comes after them: the
+    // drain at the exit then never takes bytes that a reader, moving on at a pipe's end,
+    // would have read.
+    if (this.sub[readingPipes]()) setImmediate(() => setImmediate(() => this.deliver(exit)))
+    else this.deliver(exit)
+  }
+
+  private deliver(exit: ExitInfo): void {
     // A throwing 'exit' listener throws out of here, uncaught, as it would from a
     // ChildProcess; `exited` settles all the same.
     try {
@@ -376,6 +388,11 @@ export class Subprocess extends ChildProcessBase {
   }
 
   /** @internal The wait on the child's own handle ended: with its exit, or with `err`. */
+  /** @internal Whether a pipe of ours from the child has not ended yet. */
+  [readingPipes](): boolean {
+    return this.#pipes.some((s) => flushable(s) && !s.readableEnded)
+  }
+
   [settleExited](exit: ExitInfo | null, err: unknown): void {
     const settle = this.#settle
     this.#settle = null

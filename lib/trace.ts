@@ -1,15 +1,24 @@
 // PIDFD_TRACE=FILE: every child this package spawns appends one JSON line to FILE at its exit
-// (pid, ppid, file, argv, cwd, start, wall time, code, signal, rusage). One write per line on a
-// descriptor opened with O_APPEND, so lines from many processes stay whole. Read at each spawn:
-// the variable, inherited, reaches the Node children of an app too.
+// (pid, ppid, file, argv, cwd, start, wall time, code, signal, rusage). Read at each spawn: the
+// variable, inherited, reaches the Node children of an app too.
+//
+// The trace never blocks the JS thread, whatever FILE is (a FIFO nobody reads, a full disk, a
+// slow mount): it is opened O_NONBLOCK, and lines are written in order by the event loop's
+// thread pool, one write at a time, each on a descriptor opened O_APPEND (so lines from many
+// processes stay whole). A sink that does not keep up holds at most MAX_QUEUED bytes; past that,
+// lines are dropped and counted, and the count is said once on stderr at exit. A sink that fails
+// (cannot be opened, ENOSPC, no reader) is said once, and its lines are dropped. At exit what is
+// queued is written if the sink takes it at once, without waiting.
 
-import { closeSync, openSync, writeSync } from 'node:fs'
+import { closeSync, constants, open, openSync, write, writeSync } from 'node:fs'
 
 import type { ExitInfo } from './exit.js'
 
 /** At most this many arguments, each at most this long, go in a line: lines stay small. */
 const MAX_ARGS = 32
 const MAX_ARG = 200
+/** The most a pipe takes in one write, whole: Linux's PIPE_BUF. */
+const PIPE_BUF = 4096
 
 /** What a traced spawn remembers until its exit. */
 export interface TraceStart {
@@ -49,7 +58,7 @@ export function traceStart(file: string, argv: string[], cwd: string | undefined
 
 const bound = (arg: string) => (arg.length > MAX_ARG ? `${arg.slice(0, MAX_ARG)}…` : arg)
 
-/** Appends the child's line. A trace that cannot be written never disturbs the app. */
+/** Appends the child's line, without blocking. A trace that cannot be written never disturbs the app. */
 export function traceExit(start: TraceStart, pid: number, exit: Pick<ExitInfo, 'code' | 'signal' | 'rusage'>): void {
   const line: TraceLine = {
     pid,
@@ -64,13 +73,149 @@ export function traceExit(start: TraceStart, pid: number, exit: Pick<ExitInfo, '
     rusage: exit.rusage,
   }
   if (start.argv.length > MAX_ARGS) line.argvDropped = start.argv.length - MAX_ARGS
-  let fd = -1
-  try {
-    fd = openSync(start.path, 'a')
-    writeSync(fd, `${JSON.stringify(line)}\n`)
-  } catch {
-    // the trace loses this line; the app must not notice
-  } finally {
-    if (fd >= 0) closeSync(fd)
+  // A line fits in PIPE_BUF, so that a FIFO takes it whole or not at all: arguments go first.
+  let text = `${JSON.stringify(line)}\n`
+  while (Buffer.byteLength(text) > PIPE_BUF && line.argv.length > 0) {
+    line.argv.pop()
+    line.argvDropped = (line.argvDropped ?? 0) + 1
+    text = `${JSON.stringify(line)}\n`
   }
+  if (Buffer.byteLength(text) > PIPE_BUF) {
+    line.cwd = bound(line.cwd)
+    line.file = bound(line.file)
+    text = `${JSON.stringify(line)}\n`
+  }
+  sink(start.path).push(text)
+}
+
+/** Bytes a sink may hold while it does not keep up; past them its lines are dropped. */
+const MAX_QUEUED = 1 << 20
+/** How long a full FIFO or socket is left before the next try. */
+const RETRY_MS = 20
+const FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK
+
+type FsError = NodeJS.ErrnoException
+
+/** One trace file: its descriptor, its queue of lines in order, and what it has said. */
+class Sink {
+  #fd = -1
+  #busy = false
+  #queue: Buffer[] = []
+  #queued = 0
+  #dropped = 0
+  #said = false
+
+  constructor(readonly path: string) {}
+
+  push(line: string): void {
+    const bytes = Buffer.from(line)
+    if (this.#queued + bytes.length > MAX_QUEUED) {
+      this.#dropped++
+      return
+    }
+    this.#queue.push(bytes)
+    this.#queued += bytes.length
+    this.#pump()
+  }
+
+  /** The next write (or the open first), unless one is under way. */
+  #pump(): void {
+    if (this.#busy || this.#queue.length === 0) return
+    this.#busy = true
+    if (this.#fd < 0) {
+      open(this.path, FLAGS, 0o666, (err, fd) => {
+        this.#busy = false
+        if (err) return this.#fail(err, this.#queue.length)
+        this.#fd = fd
+        this.#pump()
+      })
+      return
+    }
+    const head = this.#queue[0]!
+    write(this.#fd, head, 0, head.length, null, (err, written) => {
+      this.#busy = false
+      if (err?.code === 'EAGAIN') {
+        // A FIFO or socket that is full: tried again later, without holding the app open.
+        this.#busy = true
+        setTimeout(() => {
+          this.#busy = false
+          this.#pump()
+        }, RETRY_MS).unref()
+        return
+      }
+      if (err) return this.#fail(err, 1)
+      this.#take(written)
+      this.#pump()
+    })
+  }
+
+  /** `written` bytes of the queue's head went out: the rest of a line stays first. */
+  #take(written: number): void {
+    const head = this.#queue[0]!
+    this.#queued -= written
+    if (written < head.length) this.#queue[0] = head.subarray(written)
+    else this.#queue.shift()
+  }
+
+  /** The sink refused: said once; `lines` lines are dropped (all that wait, when it cannot be opened). */
+  #fail(err: FsError, lines: number): void {
+    for (let i = 0; i < lines; i++) this.#queued -= this.#queue.shift()?.length ?? 0
+    this.#dropped += lines
+    if (this.#fd >= 0 && err.code !== 'ENOSPC') {
+      // Opened anew for the next line (a FIFO's reader may come back).
+      closeQuietly(this.#fd)
+      this.#fd = -1
+    }
+    if (!this.#said) {
+      this.#said = true
+      process.stderr.write(`pidfd: PIDFD_TRACE: cannot write ${this.path}: ${err.code ?? 'error'}; its lines are dropped\n`)
+    }
+    this.#pump()
+  }
+
+  /**
+   * At exit: what is queued, if the sink takes it now; the count of what it did not. A write
+   * still in the thread pool (only after process.exit(): it holds the loop otherwise) is left to
+   * it, and the lines behind it follow.
+   */
+  drainAtExit(): void {
+    const queue = this.#busy ? this.#queue.slice(1) : this.#queue
+    try {
+      if (queue.length > 0 && this.#fd < 0) this.#fd = openSync(this.path, FLAGS, 0o666)
+      while (queue.length > 0) {
+        const head = queue[0]!
+        const written = writeSync(this.#fd, head)
+        if (written < head.length) queue[0] = head.subarray(written)
+        else queue.shift()
+      }
+    } catch {
+      // EAGAIN, ENOSPC, no reader: what is left is dropped
+    }
+    this.#dropped += queue.length
+    this.#queue = []
+    if (this.#fd >= 0) closeQuietly(this.#fd)
+    if (this.#dropped > 0) {
+      process.stderr.write(`pidfd: PIDFD_TRACE: ${this.#dropped} line${this.#dropped === 1 ? '' : 's'} dropped: ${this.path} did not take them\n`)
+    }
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd)
+  } catch {
+    // already gone
+  }
+}
+
+const sinks = new Map<string, Sink>()
+
+function sink(path: string): Sink {
+  let found = sinks.get(path)
+  if (!found) {
+    if (sinks.size === 0) process.once('exit', () => sinks.forEach((s) => s.drainAtExit()))
+    found = new Sink(path)
+    sinks.set(path, found)
+  }
+  return found
 }

@@ -138,7 +138,10 @@ export const mutations: Mutation[] = [
   { file: 'lib/register.ts', find: 'syncBuiltinESMExports()\n', replace: 'void syncBuiltinESMExports\n', why: 'ESM named exports made before the swap keep Node\'s functions', tests: ['*CommonJS and ESM*'] },
   { file: 'lib/register.ts', find: 'let ours: Module | null | undefined\n', replace: 'let ours: Module | null | undefined = (require(\'../index.js\'), undefined)\n', why: 'the package loaded at start, whether or not anything spawns', tests: ['*loads nothing native*'] },
   { file: 'lib/register.ts', find: "const served = ['spawn', 'fork', 'exec',", replace: "const served = ['spawn', 'exec',", why: "fork left Node's under the flag", tests: ["*spawn with an IPC channel and fork are the package's*"] },
-  { file: 'lib/trace.ts', find: "fd = openSync(start.path, 'a')", replace: "fd = openSync(start.path, 'r+')", why: 'trace lines written over each other', tests: ['*PIDFD_TRACE*'] },
+  { file: 'lib/subprocess.ts', find: '    if (this.sub[readingPipes]()) setImmediate(', replace: '    if (false) setImmediate(', why: "'exit' before the ends of the pipes the child closed: a reader of stderr first loses stdout (tinyexec)", tests: [T('read-order')] },
+  { file: 'lib/trace.ts', find: 'constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT', replace: 'constants.O_WRONLY | constants.O_CREAT', why: 'trace lines written over each other', tests: ['*PIDFD_TRACE*'] },
+  { file: 'lib/trace.ts', find: 'constants.O_CREAT | constants.O_NONBLOCK', replace: 'constants.O_CREAT', why: 'a trace FIFO nobody reads holds the app open for ever', tests: [T('trace'), '*FIFO nobody reads*'] },
+  { file: 'lib/trace.ts', find: '    if (this.#queued + bytes.length > MAX_QUEUED) {', replace: '    if (false) {', why: "a trace sink that stopped reading holds the app's lines without bound, and none is counted as dropped", tests: [T('trace'), '*reader stopped reading*'] },
   { file: 'lib/cli/time.ts', find: "env: { ...process.env, PIDFD_TRACE: path, NODE_OPTIONS: nodeOptions },", replace: "env: { ...process.env, PIDFD_TRACE: path },", why: '--trace does not reach the tree\'s Node processes', tests: ['*pidfd time --trace*'] },
 
   // lib/tree.ts, lib/cli/time.ts: the command's whole tree
@@ -187,7 +190,8 @@ export const mutations: Mutation[] = [
   { file: 'lib/ipc.ts', find: 'const HIGH_WATER = 65536 * 2', replace: 'const HIGH_WATER = 65536 * 2 * 1024', why: "send() never says false", tests: [T('fork'), "*send's boolean*"] },
   { file: 'src/sys.rs', find: '    send_once(sock, bytes, &[fd])', replace: '    let _ = fd;\n    send_once(sock, bytes, &[])', why: 'a handle message goes without its descriptor', tests: [T('fork'), '*handles sent*'] },
   { file: 'lib/ipc.ts', find: '      if (err && refused) failed(err)', replace: '      if (err) failed(err)', why: "a queued write cut off by the child's death becomes an 'error' (child_process reports only a refused write)", tests: [T('fork'), "*send's boolean*"] },
-  { file: 'lib/ipc.ts', find: '    this.#socket?.unref()', replace: '', why: 'channel.unref() keeps the parent alive', tests: [T('fork'), '*channel.unref()*'] },
+  { file: 'lib/ipc.ts', find: '    this.#explicit = true\n    this.#socket?.unref()', replace: '    this.#explicit = true', why: 'channel.unref() keeps the parent alive', tests: [T('fork'), '*channel.unref()*'] },
+  { file: 'lib/ipc.ts', find: '    if (--this.#holds === 0 && !this.#explicit) {', replace: '    if (--this.#holds === 0) {', why: "the channel's counted unref overrides the user's own ref() (Node's channel leaves it be)", tests: [T('fork'), "*channel object is Node's*"] },
   { file: 'lib/ipc.ts', find: '    if (!target.connected) {\n      const ex = ipcChannelClosed()', replace: '    if (false) {\n      const ex = ipcChannelClosed()', why: 'send after disconnect writes on', tests: [T('fork'), '*send after disconnect*'] },
   { file: 'lib/ipc.ts', find: '    if (target.connected || target.channel === control) {', replace: '    if (false) {', why: "the child's own disconnect is not told ('disconnect')", tests: [T('fork'), "*the child's own disconnect*"] },
   { file: 'lib/ipc.ts', find: '    else unheard.push([event, message, handle])', replace: '', why: 'messages before the first listener are lost', tests: [T('fork'), '*before anyone listens*'] },

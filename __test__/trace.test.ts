@@ -1,0 +1,109 @@
+// PIDFD_TRACE never blocks the JS thread, whatever it names: a FIFO nobody reads, one whose
+// reader stopped, a full disk, a path that cannot be written. Each case is an app in its own
+// Node process that spawns children and must see their exits and end on its own; what the
+// package says of the sink is said once on stderr. Lines stay whole and in order.
+
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test from 'ava'
+
+import { needsRoot, runNode, runsIf } from './helpers.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'pidfd-trace-'))
+test.after.always(() => rmSync(dir, { recursive: true, force: true }))
+
+/** An app that spawns `n` children (`true` with `args` long arguments), one after the other. */
+function app(n: number, argBytes = 0): string {
+  return `
+    const args = Array.from({ length: 32 }, (_, i) => String(i).padEnd(${argBytes}, 'x'));
+    (async () => {
+      let codes = 0;
+      for (let i = 0; i < ${n}; i++) codes += (await pidfd.spawn('true', ${argBytes ? 'args' : '[]'}, { stdio: 'ignore' }).exited).code === 0 ? 1 : 0;
+      console.log('exits seen', codes);
+    })();
+  `
+}
+
+function said(stderr: string, pattern: RegExp): number {
+  return stderr.split('\n').filter((l) => pattern.test(l)).length
+}
+
+test('a FIFO nobody reads: every exit is seen, the app ends, and the sink is said to fail once', async (t) => {
+  const fifo = join(dir, 'unread.fifo')
+  execFileSync('mkfifo', [fifo])
+  const r = await runNode(app(3), { env: { PIDFD_TRACE: fifo } })
+  t.is(r.signal, null, 'the app was not ended by the timeout')
+  t.is(r.code, 0, r.stderr)
+  t.is(r.stdout.trim(), 'exits seen 3')
+  t.is(said(r.stderr, /^pidfd: PIDFD_TRACE: cannot write .*unread\.fifo: ENXIO; its lines are dropped$/), 1, r.stderr)
+  t.is(said(r.stderr, /dropped: .* did not take them$/), 1, r.stderr)
+})
+
+test('a FIFO whose reader stopped reading: bounded memory, the app ends, dropped lines counted and said once, lines whole', async (t) => {
+  const fifo = join(dir, 'stalled.fifo')
+  execFileSync('mkfifo', [fifo])
+  // A reader that never reads until the app is done: the pipe fills at 64 KiB.
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    const r = await runNode(app(400, 150), { env: { PIDFD_TRACE: fifo }, timeoutMs: 60_000 })
+    t.is(r.signal, null, 'the app was not ended by the timeout')
+    t.is(r.stdout.trim(), 'exits seen 400')
+    const dropped = /^pidfd: PIDFD_TRACE: (\d+) lines dropped: .*stalled\.fifo did not take them$/m.exec(r.stderr)
+    t.truthy(dropped, r.stderr)
+    t.is(said(r.stderr, /PIDFD_TRACE/), 1, r.stderr)
+    // What the pipe took: whole lines, in the order of the spawns (pids grow here, no wrap).
+    const chunks: Buffer[] = []
+    const buf = Buffer.alloc(65536)
+    for (let n; (n = readSync(reader, buf)) > 0; ) chunks.push(Buffer.from(buf.subarray(0, n)))
+    const text = Buffer.concat(chunks).toString()
+    t.true(text.endsWith('\n'), 'the last line is whole')
+    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { pid: number; argvDropped?: number })
+    t.true(lines.length > 0 && lines.length + Number(dropped![1]) <= 400, `${lines.length} written, ${dropped![1]} dropped`)
+    t.true(lines.every((l, i) => i === 0 || l.pid > lines[i - 1]!.pid), 'in order')
+    t.true(lines.every((l) => l.argvDropped! > 0), 'arguments left out to keep each line within PIPE_BUF')
+  } finally {
+    closeSync(reader)
+  }
+})
+
+runsIf(needsRoot, 'PIDFD_TRACE on a full disk')('a full disk (a 64 KiB tmpfs): the app ends, the failure is said once, the file holds whole lines', async (t) => {
+  const mnt = join(dir, 'small')
+  mkdirSync(mnt)
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt])
+  try {
+    const trace = join(mnt, 'trace.jsonl')
+    const r = await runNode(app(150, 150), { env: { PIDFD_TRACE: trace }, timeoutMs: 60_000 })
+    t.is(r.signal, null)
+    t.is(r.stdout.trim(), 'exits seen 150')
+    t.is(said(r.stderr, /^pidfd: PIDFD_TRACE: cannot write .*trace\.jsonl: ENOSPC; its lines are dropped$/), 1, r.stderr)
+    const text = readFileSync(trace, 'utf8')
+    const whole = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1)
+    t.true(whole.trimEnd().split('\n').every((l) => typeof (JSON.parse(l) as { pid: number }).pid === 'number'))
+  } finally {
+    execFileSync('umount', [mnt])
+  }
+})
+
+test('a path that cannot be written: the app works, the failure is said once', async (t) => {
+  const r = await runNode(app(3), { env: { PIDFD_TRACE: dir } }) // a directory
+  t.is(r.code, 0, r.stderr)
+  t.is(r.stdout.trim(), 'exits seen 3')
+  t.is(said(r.stderr, /^pidfd: PIDFD_TRACE: cannot write .*: EISDIR; its lines are dropped$/), 1, r.stderr)
+})
+
+test('a regular file gets every line, in order, also when the app ends with process.exit() right after an exit', async (t) => {
+  const trace = join(dir, 'plain.jsonl')
+  const r = await runNode(`
+    (async () => {
+      for (let i = 0; i < 5; i++) await pidfd.spawn('sh', ['-c', 'exit ' + i], { stdio: 'ignore' }).exited;
+      pidfd.spawnSync('sh', ['-c', 'exit 9']);
+      process.exit(0);
+    })();
+  `, { env: { PIDFD_TRACE: trace } })
+  t.is(r.code, 0, r.stderr)
+  t.is(r.stderr, '')
+  const codes = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { code: number }).code)
+  t.deepEqual(codes, [0, 1, 2, 3, 4, 9])
+})
