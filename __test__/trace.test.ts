@@ -22,6 +22,9 @@ function app(n: number, argBytes = 0): string {
       let codes = 0;
       for (let i = 0; i < ${n}; i++) codes += (await pidfd.spawn('true', ${argBytes ? 'args' : '[]'}, { stdio: 'ignore' }).exited).code === 0 ? 1 : 0;
       console.log('exits seen', codes);
+      // What the queued lines hold, with the app done: Buffers are counted in arrayBuffers.
+      if (global.gc) global.gc();
+      console.error('arrayBuffers ' + process.memoryUsage().arrayBuffers);
     })();
   `
 }
@@ -47,12 +50,16 @@ test('a FIFO whose reader stopped reading: bounded memory, the app ends, dropped
   // A reader that never reads until the app is done: the pipe fills at 64 KiB.
   const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
   try {
-    const r = await runNode(app(400, 150), { env: { PIDFD_TRACE: fifo }, timeoutMs: 60_000 })
+    // 1,500 lines of about 4 KiB: 6 MiB, were they all held.
+    const r = await runNode(app(1500, 150), { env: { PIDFD_TRACE: fifo }, timeoutMs: 90_000, nodeArgs: ['--expose-gc'] })
     t.is(r.signal, null, 'the app was not ended by the timeout')
-    t.is(r.stdout.trim(), 'exits seen 400')
+    t.is(r.stdout.trim(), 'exits seen 1500')
+    const held = Number(/^arrayBuffers (\d+)$/m.exec(r.stderr)?.[1])
+    t.true(held < 2 * 2 ** 20, `${held} bytes of buffers held with 1,500 lines queued or dropped`)
     const dropped = /^pidfd: PIDFD_TRACE: (\d+) lines dropped: .*stalled\.fifo did not take them$/m.exec(r.stderr)
     t.truthy(dropped, r.stderr)
     t.is(said(r.stderr, /PIDFD_TRACE/), 1, r.stderr)
+    t.true(Number(dropped![1]) > 1000, `${dropped![1]} dropped`)
     // What the pipe took: whole lines, in the order of the spawns (pids grow here, no wrap).
     const chunks: Buffer[] = []
     const buf = Buffer.alloc(65536)
@@ -60,7 +67,7 @@ test('a FIFO whose reader stopped reading: bounded memory, the app ends, dropped
     const text = Buffer.concat(chunks).toString()
     t.true(text.endsWith('\n'), 'the last line is whole')
     const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { pid: number; argvDropped?: number })
-    t.true(lines.length > 0 && lines.length + Number(dropped![1]) <= 400, `${lines.length} written, ${dropped![1]} dropped`)
+    t.true(lines.length > 0 && lines.length + Number(dropped![1]) <= 1500, `${lines.length} written, ${dropped![1]} dropped`)
     t.true(lines.every((l, i) => i === 0 || l.pid > lines[i - 1]!.pid), 'in order')
     t.true(lines.every((l) => l.argvDropped! > 0), 'arguments left out to keep each line within PIPE_BUF')
   } finally {
