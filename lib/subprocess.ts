@@ -75,8 +75,15 @@ export interface SpawnOptions extends NodeSpawnOptions, SpawnExtras {
   windowsVerbatimArguments?: boolean | undefined
 }
 
-/** Spawn errors child_process reports through 'error' instead of throwing. */
+/** Spawn errors child_process reports through 'error': their message is exactly Node's. */
 const ASYNC_ERRORS = new Set(['EACCES', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT'])
+/**
+ * The system error that is the caller's argument, thrown as child_process throws it: a stdio
+ * entry naming no open descriptor. Every other error the OS, the spawn helper or a deadline
+ * gives is emitted as 'error' (child_process throws some, E2BIG or ENOMEM: an app written for
+ * it handles 'error' alone).
+ */
+const THROWN_ERRORS = new Set(['EBADF'])
 
 interface Resolved {
   file: string
@@ -624,12 +631,14 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
     return new Subprocess(resolved, binding.spawn(resolved.native, getChannel()), null)
   } catch (raw) {
     const err = fromNative(raw) as Error & { code?: string; syscall?: string; errno?: number }
-    if (err.syscall !== 'spawn' || !ASYNC_ERRORS.has(err.code ?? '')) throw err
+    if (typeof err.errno !== 'number' || THROWN_ERRORS.has(err.code ?? '')) throw err
     // As child_process names it: syscall "spawn <file>", with path and spawnargs, and the same
     // message (a failed chdir is ENOENT there too). What failed before the exec, where it was
-    // not the exec itself, stays on the error as `step` ('chdir', 'setuid', ...).
+    // not the exec itself, stays on the error as `step` ('chdir', 'setuid', ...). An error
+    // child_process does not emit keeps the package's detail in its message.
     const step = /\((\w+) failed in the child\)$/.exec(err.message)?.[1]
-    err.message = `spawn ${resolved.file} ${err.code}`
+    const detail = ASYNC_ERRORS.has(err.code ?? '') ? null : (/ \((.*)\)$/.exec(err.message)?.[1] ?? (err.syscall !== 'spawn' ? `${err.syscall} failed` : null))
+    err.message = `spawn ${resolved.file} ${err.code}${detail ? ` (${detail})` : ''}`
     Object.assign(err, { syscall: `spawn ${resolved.file}`, path: resolved.file, spawnargs: resolved.spawnargs.slice(1) })
     if (step) Object.assign(err, { step })
     return new Subprocess(resolved, null, err)
