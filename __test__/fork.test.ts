@@ -774,5 +774,7 @@ test("the channel object is Node's, method for method: ref, unref, refCounted, u
     await new Promise((resolve) => child.once('close', resolve))
   }
   t.deepEqual(seen.pidfd, seen.child_process)
-  t.deepEqual((seen.pidfd as { unrefs: string[] }).unrefs, ['one left', 'unref', 'none left', 'after ref()'])
+  // Node 24 no longer emits 'unref'; Node 22 does, at none left.
+  const unref = Number(process.versions.node.split('.')[0]) < 24 ? ['unref'] : []
+  t.deepEqual((seen.pidfd as { unrefs: string[] }).unrefs, ['one left', ...unref, 'none left', 'after ref()'])
 })

@@ -1,9 +1,9 @@
-// No output lost, whatever the order of reads: 'exit' comes after the ends of the pipes the
-// child closed by exiting, so the drain at the exit (which resumes the output nobody reads, for
-// 'close') never takes bytes a listener attached a moment later would have read. Side by side
-// with child_process, over many runs, and with tinyexec's pattern. child_process's 'exit' comes
-// after those ends on a quiet machine; with both cores busy it sometimes comes first (and the
-// pattern loses stdout): its counts are logged, not asserted. The package's must be none.
+// No output lost, whatever the order of reads: the drain at the exit (which resumes the output
+// nobody reads, so that 'close' comes) waits while another pipe is still being read, so it never
+// takes bytes a reader turning to that pipe a moment later would have read. Side by side with
+// child_process, over many runs, with tinyexec's pattern. child_process loses stdout there when
+// its 'exit' comes before stderr's end: sometimes on Node 22 with both cores busy, nearly always
+// on Node 24. Its counts are logged, not asserted; the package's must be none.
 
 import * as cp from 'node:child_process'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
@@ -26,35 +26,22 @@ async function drain(stream: Readable): Promise<string> {
 
 test("tinyexec's pattern: stderr read to its end before stdout is touched loses nothing", async (t) => {
   const lost: Record<string, number> = {}
+  const exitFirst: Record<string, number> = {}
   for (const [name, spawn] of systems) {
     lost[name] = 0
+    exitFirst[name] = 0
     for (let i = 0; i < RUNS; i++) {
       const child = spawn('sh', ['-c', 'echo out; echo err >&2'])
+      let exited = false
+      child.on('exit', () => (exited = true))
       const stderr = await drain(child.stderr!)
+      if (exited) exitFirst[name]++
       const stdout = await drain(child.stdout!)
       if (stdout !== 'out\n' || stderr !== 'err\n') lost[name]++
     }
   }
-  t.log(`runs that lost output: ${JSON.stringify(lost)} of ${RUNS} each`)
+  t.log(`runs that lost output: ${JSON.stringify(lost)}; with 'exit' before stderr's end: ${JSON.stringify(exitFirst)}; of ${RUNS} each`)
   t.is(lost.pidfd, 0)
-})
-
-test("'exit' comes after the end of the pipe being read", async (t) => {
-  const exitFirst: Record<string, number> = {}
-  for (const [name, spawn] of systems) {
-    exitFirst[name] = 0
-    for (let i = 0; i < RUNS; i++) {
-      const child = spawn('sh', ['-c', 'echo out; echo err >&2'])
-      const order: string[] = []
-      child.stderr!.on('end', () => order.push('stderr end'))
-      child.stderr!.resume()
-      await new Promise((resolve) => child.on('exit', () => resolve(order.push('exit'))))
-      await new Promise((resolve) => child.on('close', resolve))
-      if (order[0] === 'exit') exitFirst[name]++
-    }
-  }
-  t.log(`runs with 'exit' before stderr's end: ${JSON.stringify(exitFirst)} of ${RUNS} each`)
-  t.is(exitFirst.pidfd, 0)
 })
 
 test('a listener attached after the exit, in the same tick, still gets the output', async (t) => {

@@ -225,6 +225,9 @@ export interface ChannelTarget extends EventEmitter {
  * loop alive, as child_process's does; unref() lets the process exit while it is open), and its
  * descriptor.
  */
+/** Node's channel emits 'unref' when its count reaches none up to Node 23; Node 24 dropped it. */
+const emitsUnref = Number(process.versions.node.split('.')[0]) < 24
+
 export class Channel extends EventEmitter {
   readonly #socket: Socket | null
   /** Holds counted by refCounted() and not yet let go. */
@@ -246,11 +249,14 @@ export class Channel extends EventEmitter {
     if (++this.#holds === 1 && !this.#explicit) this.#socket?.ref()
   }
 
-  /** One reason fewer: at none the channel is unref'd and emits 'unref', unless ref() or unref() was called. */
+  /**
+   * One reason fewer: at none the channel is unref'd, unless ref() or unref() was called, and
+   * emits 'unref' where the Node it runs under does (before Node 24).
+   */
   unrefCounted(): void {
     if (--this.#holds === 0 && !this.#explicit) {
       this.#socket?.unref()
-      this.emit('unref')
+      if (emitsUnref) this.emit('unref')
     }
   }
 

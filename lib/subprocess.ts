@@ -179,6 +179,11 @@ function pipeSocket(fd: number, readable: boolean, writable: boolean): Socket {
 /** Marks a stream of ours that became a child's descriptor: its own child's drain skips it. */
 const kUsedAsStdio = Symbol('kUsedAsStdio')
 
+/** A pipe someone reads: flowing, or with a 'data' or 'readable' listener (an async iterator). */
+function beingRead(s: Socket): boolean {
+  return s.readableFlowing === true || s.listenerCount('data') > 0 || s.listenerCount('readable') > 0
+}
+
 /** A pipe of ours that the drain at the child's exit reads to its end. */
 function flushable(s: Socket | null): s is Socket {
   return s !== null && s.readable && !(s as { [kUsedAsStdio]?: boolean })[kUsedAsStdio]
@@ -422,18 +427,41 @@ export class Subprocess extends ChildProcessBase {
    * As child_process once the child is done: output nobody consumed is read to its end, so
    * 'close' comes (a stream even paused on purpose is resumed). A stream handed to another child
    * is left alone. A failed child's pipes have nothing behind them: they just end.
+   *
+   * Unlike child_process, the drain waits while another pipe is still being read: a reader that
+   * drains stderr first and only then turns to stdout (tinyexec) finds stdout's bytes still
+   * there, instead of read into nothing. 'close' waits for every pipe's end anyway, so this
+   * delays nothing.
    */
   #flush(): void {
-    for (const s of this.#pipes) {
-      if (!flushable(s)) continue
-      if (this.#failed) {
+    if (this.#failed) {
+      for (const s of this.#pipes) {
+        if (!flushable(s)) continue
         // Their end comes from the event loop, as the end of child_process's unopened pipes
         // does: after whatever the code that saw 'error' does next.
         s.once('end', () => s.destroy())
         setImmediate(() => s.push(null))
+        s.resume()
       }
-      s.resume()
+      return
     }
+    const reading = this.#pipes.filter((s): s is Socket => flushable(s) && !s.readableEnded && beingRead(s))
+    if (reading.length > 0) {
+      // Once one ends, and the code that reads it moved on (its promise reactions, its ticks),
+      // look again.
+      let again = false
+      const later = () => {
+        if (again) return
+        again = true
+        setImmediate(() => this.#flush())
+      }
+      for (const s of reading) {
+        s.once('end', later)
+        s.once('close', later)
+      }
+      return
+    }
+    for (const s of this.#pipes) if (flushable(s)) s.resume()
   }
 
   #spawned = false

@@ -450,8 +450,11 @@ async function once(
   let child = first.child
   let spawnError = child ? await started(child) : null
   // The child could not enter the cgroup (it ran nothing): without it (auto), or not at all.
-  if (cgroup && (first.cgroupError || spawnError?.step === 'cgroup.procs')) {
-    cgroupWhy = first.cgroupError ?? `the command could not enter ${cgroup.path} (cgroup.procs: ${spawnError!.code})`
+  // ENOSYS: the cgroup option needs the spawn helper, which cannot run here (the one option
+  // given that needs it).
+  const refusedHere = spawnError?.code === 'ENOSYS' ? `the command cannot be started in ${cgroup?.path}: ${spawnError.message}` : null
+  if (cgroup && (first.cgroupError || refusedHere || spawnError?.step === 'cgroup.procs')) {
+    cgroupWhy = first.cgroupError ?? refusedHere ?? `the command could not enter ${cgroup.path} (cgroup.procs: ${spawnError!.code})`
     cgroup.remove()
     cgroup = null
     if (options.cgroup === 'required') {
