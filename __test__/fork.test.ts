@@ -778,3 +778,20 @@ test("the channel object is Node's, method for method: ref, unref, refCounted, u
   const unref = Number(process.versions.node.split('.')[0]) < 24 ? ['unref'] : []
   t.deepEqual((seen.pidfd as { unrefs: string[] }).unrefs, ['one left', ...unref, 'none left', 'after ref()'])
 })
+
+test("_channel is channel, with Node's DEP0129 warning, as on child_process's ChildProcess", async (t) => {
+  const r = await runNode(`
+    const cp = require('node:child_process');
+    const warnings = [];
+    process.on('warning', (w) => warnings.push(w.code));
+    const seen = {};
+    for (const [name, fork] of [['child_process', cp.fork], ['pidfd', pidfd.fork]]) {
+      const child = fork('-e', [], { execArgv: ['-e', 'process.disconnect()'], stdio: 'ignore' });
+      seen[name] = child._channel === child.channel && child.channel !== undefined;
+      child.kill();
+    }
+    setImmediate(() => console.log(JSON.stringify({ seen, warnings })));
+  `)
+  t.is(r.code, 0, r.stderr)
+  t.deepEqual(JSON.parse(r.stdout), { seen: { child_process: true, pidfd: true }, warnings: ['DEP0129'] })
+})
