@@ -20,6 +20,7 @@ import dgram from 'node:dgram'
 import { EventEmitter } from 'node:events'
 import net, { type Socket } from 'node:net'
 import { StringDecoder } from 'node:string_decoder'
+import { deprecate } from 'node:util'
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8'
 
 import { errnoName, fromNative, invalidArgType, invalidHandleType, ipcChannelClosed, ipcDisconnected, missingArgs, systemError } from './errors.js'
@@ -225,6 +226,15 @@ export interface ChannelTarget extends EventEmitter {
  * loop alive, as child_process's does; unref() lets the process exit while it is open), and its
  * descriptor.
  */
+const hasChannelAlias = Number(process.versions.node.split('.')[0]) < 26
+const channelDeprecation = '_channel is deprecated. Use ChildProcess.channel instead.'
+const channelAlias = deprecate(function (this: { channel?: unknown }) {
+  return this.channel
+}, channelDeprecation, 'DEP0129')
+const channelAliasSet = deprecate(function (this: { channel?: unknown }, value: unknown) {
+  this.channel = value
+}, channelDeprecation, 'DEP0129')
+
 /** Node's channel emits 'unref' when its count reaches none up to Node 23; Node 24 dropped it. */
 const emitsUnref = Number(process.versions.node.split('.')[0]) < 24
 
@@ -608,6 +618,11 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
   }
 
   target.channel = control
+  // ChildProcess's `_channel`, where the Node it runs under still gives it (DEP0129, dropped in
+  // Node 26): `channel`, with Node's warning once.
+  if (hasChannelAlias) {
+    Object.defineProperty(target, '_channel', { configurable: true, enumerable: false, get: channelAlias, set: channelAliasSet })
+  }
   target.connected = true
 
   target.send = function send(message: unknown, handle?: unknown, options?: unknown, callback?: unknown): boolean {

@@ -12,7 +12,6 @@ import {
   type StdioPipe,
 } from 'node:child_process'
 import { EventEmitter } from 'node:events'
-import { deprecate } from 'node:util'
 import { Socket } from 'node:net'
 import type { Readable, Stream, Writable } from 'node:stream'
 
@@ -158,17 +157,6 @@ function resolve(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Resol
 
 const onExit = Symbol('onExit')
 
-/** ChildProcess's `_channel`: `channel`, with the warning Node gives for it once (DEP0129). */
-const channelDeprecation = '_channel is deprecated. Use ChildProcess.channel instead.'
-const channelAlias = deprecate((sub: { channel?: Channel | null }) => sub.channel, channelDeprecation, 'DEP0129')
-const channelAliasSet = deprecate(
-  (sub: { channel?: Channel | null }, value: Channel | null | undefined) => {
-    ;(sub as { channel?: Channel | null }).channel = value
-  },
-  channelDeprecation,
-  'DEP0129',
-)
-
 /**
  * Whether a net.Socket must be given its descriptor by `connect({ fd })`, as under Bun. Bun's
  * net.Socket constructor never reads a descriptor it is given (it makes no handle, so 'data',
@@ -303,15 +291,6 @@ export class Subprocess extends ChildProcessBase {
    * once disconnected, undefined without one.
    */
   declare readonly channel?: Channel | null
-
-  /** @deprecated Node's alias of `channel` (DEP0129), with Node's warning. */
-  get _channel(): Channel | null | undefined {
-    return channelAlias(this)
-  }
-
-  set _channel(value: Channel | null | undefined) {
-    channelAliasSet(this, value)
-  }
 
   readonly #own: AsyncPidFd
   #pidfd: AsyncPidFd | null = null
@@ -651,6 +630,7 @@ type By<I extends Writable | null, O extends Readable | null, E extends Readable
 // Typed as child_process.spawn is typed, overload for overload (the streams of the result follow
 // the stdio option), with a Subprocess as the result. Written out: TypeScript relates overloads
 // with their generics erased, so one generic signature could not stand for these.
+
 export function spawn(file: string, options?: SpawnOptionsWithoutStdio & SpawnExtras): Subprocess & ChildProcessWithoutNullStreams
 export function spawn(file: string, options: Tuple<StdioPipe, StdioPipe, StdioPipe>): By<Writable, Readable, Readable>
 export function spawn(file: string, options: Tuple<StdioPipe, StdioPipe, StdioNull>): By<Writable, Readable, null>
