@@ -221,12 +221,12 @@ export interface ChannelTarget extends EventEmitter {
   disconnect?: () => void
 }
 
-/**
- * `subprocess.channel`: ref() and unref() of the channel (a connected channel keeps the event
- * loop alive, as child_process's does; unref() lets the process exit while it is open), and its
- * descriptor.
- */
-const hasChannelAlias = Number(process.versions.node.split('.')[0]) < 26
+/** The major version of the Node this runs under: where Node's own channel changed. */
+const nodeMajor = Number(process.versions.node.split('.')[0])
+/** Node's channel emits 'unref' when its count reaches none up to Node 23; Node 24 dropped it. */
+const emitsUnref = nodeMajor < 24
+/** ChildProcess's `_channel` (DEP0129), which Node 26 dropped: `channel`, with Node's warning. */
+const hasChannelAlias = nodeMajor < 26
 const channelDeprecation = '_channel is deprecated. Use ChildProcess.channel instead.'
 const channelAlias = deprecate(function (this: { channel?: unknown }) {
   return this.channel
@@ -235,9 +235,11 @@ const channelAliasSet = deprecate(function (this: { channel?: unknown }, value: 
   this.channel = value
 }, channelDeprecation, 'DEP0129')
 
-/** Node's channel emits 'unref' when its count reaches none up to Node 23; Node 24 dropped it. */
-const emitsUnref = Number(process.versions.node.split('.')[0]) < 24
-
+/**
+ * `subprocess.channel`: ref() and unref() of the channel (a connected channel keeps the event
+ * loop alive, as child_process's does; unref() lets the process exit while it is open), and its
+ * descriptor.
+ */
 export class Channel extends EventEmitter {
   readonly #socket: Socket | null
   /** Holds counted by refCounted() and not yet let go. */
@@ -513,7 +515,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     refused = socket.destroyed
     // A write the kernel did not take at once holds the loop until it is done, as Node's channel
     // does (counted: an unref() or ref() of the user's stands).
-    if ((socket as WritableInternals & { _writableState?: { writing?: boolean } })._writableState?.writing) {
+    if ((socket as WritableInternals)._writableState?.writing) {
       held = true
       control.refCounted()
     }

@@ -291,7 +291,6 @@ export class Subprocess extends ChildProcessBase {
    * once disconnected, undefined without one.
    */
   declare readonly channel?: Channel | null
-
   readonly #own: AsyncPidFd
   #pidfd: AsyncPidFd | null = null
   #exit: ExitInfo | null = null
@@ -400,12 +399,12 @@ export class Subprocess extends ChildProcessBase {
     return (this.#exited = made)
   }
 
-  /** @internal The wait on the child's own handle ended: with its exit, or with `err`. */
   /** @internal Whether a pipe of ours from the child has not ended yet. */
   [readingPipes](): boolean {
     return this.#pipes.some((s) => flushable(s) && !s.readableEnded)
   }
 
+  /** @internal The wait on the child's own handle ended: with its exit, or with `err`. */
   [settleExited](exit: ExitInfo | null, err: unknown): void {
     const settle = this.#settle
     this.#settle = null
@@ -630,7 +629,6 @@ type By<I extends Writable | null, O extends Readable | null, E extends Readable
 // Typed as child_process.spawn is typed, overload for overload (the streams of the result follow
 // the stdio option), with a Subprocess as the result. Written out: TypeScript relates overloads
 // with their generics erased, so one generic signature could not stand for these.
-
 export function spawn(file: string, options?: SpawnOptionsWithoutStdio & SpawnExtras): Subprocess & ChildProcessWithoutNullStreams
 export function spawn(file: string, options: Tuple<StdioPipe, StdioPipe, StdioPipe>): By<Writable, Readable, Readable>
 export function spawn(file: string, options: Tuple<StdioPipe, StdioPipe, StdioNull>): By<Writable, Readable, null>

@@ -310,8 +310,9 @@ fn start(identity: Option<&Identity>) -> Result<Option<Helper>, SysError> {
             shortage.get_or_insert(e);
         }
     };
-    // The helper ships once, as a file beside the `.node`; a memfd copy of it runs where the
-    // package's folder is mounted noexec or the file lost its mode.
+    // The helper ships once, as a file beside the `.node`. A memfd copy of it runs (so a package
+    // folder mounted noexec, or a file that lost its mode, still serves); the file itself where
+    // memfd exec is refused.
     let file = sys::own_module_path().and_then(|m| Some(m.parent()?.join("pidfd-helper")));
     let mut pid = None;
     if let (Some(file), true) = (&file, features::switches().spawn_memfd) {
