@@ -262,6 +262,13 @@ export declare function reapOrphans(): Array<NativeOrphan>
 export declare function setChildSubreaper(on: boolean): void
 
 /**
+ * The package's own tests only (src/hooks.rs): a pause for the next spawn helper
+ * (`request|exec|reply[:N]`) and the helper deadline in ms. Not reachable from the package's
+ * exports, nor from the environment.
+ */
+export declare function setTestHooks(pause?: string | undefined | null, deadlineMs?: number | undefined | null): void
+
+/**
  * Starts a program (see `NativeSpawnOptions`) and returns a handle on it. `channel`: the
  * calling environment's, whose event loop then collects the child where it can.
  */

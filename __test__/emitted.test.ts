@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import test from 'ava'
 
 import { spawn } from '../index.js'
-import { runNode } from './helpers.js'
+import { runNode, testHooks } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pidfd-emitted-'))
 const notExecutable = join(dir, 'script.sh')
@@ -59,7 +59,7 @@ test("a spawn helper past its deadline: ETIMEDOUT through 'error', never thrown,
   // The helper's second child stops before its exec (a test hook), so that spawn outlives the
   // 300 ms deadline.
   const r = await runNode(
-    `(async () => {
+    `${testHooks({ pause: 'exec:2', deadlineMs: 300 })}(async () => {
        const seen = [];
        for (let i = 0; i < 3; i++) {
          let sub;
@@ -68,7 +68,7 @@ test("a spawn helper past its deadline: ETIMEDOUT through 'error', never thrown,
        }
        console.log(JSON.stringify(seen));
      })();`,
-    { env: { PIDFD_HELPER_DEADLINE: '300', PIDFD_HELPER_PAUSE: 'exec:2' }, timeoutMs: 30_000 },
+    { timeoutMs: 30_000 },
   )
   t.is(r.code, 0, r.stderr)
   t.deepEqual(JSON.parse(r.stdout), ['exit 0', 'emitted ETIMEDOUT', 'exit 0'])

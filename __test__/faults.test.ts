@@ -1,6 +1,6 @@
 // spawn() under faults of its helper: stopped, killed at each step of a spawn, sent the
 // terminal's signals. Each run is a fresh Node (its own session, so signals to its group reach
-// nobody else) whose spawn helper stops itself at a named step (PIDFD_HELPER_PAUSE); this test
+// nobody else) whose spawn helper stops itself at a named step (a test hook, testHooks); this test
 // process injects the fault from outside, as a stuck spawn blocks that Node's JS thread.
 // Each case checks: the call returned within the deadline, the program ran exactly once (or,
 // where it reports an error, not at all), Node has no zombie child, and its descriptors are
@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
-import { entry, procState, root, sleep, until } from './helpers.js'
+import { entry, procState, root, sleep, testHooks, until } from './helpers.js'
 
 const DEADLINE_MS = 1000
 
@@ -114,10 +114,9 @@ async function scenario(
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     MARKER: join(dir, 'marker'),
-    PIDFD_HELPER_DEADLINE: String(DEADLINE_MS),
   }
-  if (pause) env.PIDFD_HELPER_PAUSE = pause
-  const node = cpSpawn(process.execPath, ['-e', SCRIPT], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
+  const script = testHooks({ pause, deadlineMs: DEADLINE_MS }) + SCRIPT
+  const node = cpSpawn(process.execPath, ['-e', script], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
   t.teardown(() => {
     if (node.exitCode === null) node.kill('SIGKILL')
   })
@@ -274,7 +273,7 @@ test('two threads spawning while the helper is stuck: the one queued behind wait
       sub.once('spawn', () => { sub.kill('SIGKILL'); r('ok') });
     });
   `
-  const script = `
+  const script = `${testHooks({ pause: 'exec:2', deadlineMs: DEADLINE_MS })}
     const { Worker } = require('node:worker_threads');
     const pidfd = require(${JSON.stringify(entry)});
     const flag = new Int32Array(new SharedArrayBuffer(4));
@@ -294,10 +293,7 @@ test('two threads spawning while the helper is stuck: the one queued behind wait
       worker.once('message', async (w) => { console.log(JSON.stringify([{ ms, result: await result }, w])); process.exit(0) });
     });
   `
-  const node = cpSpawn(process.execPath, ['-e', script], {
-    env: { ...process.env, PIDFD_HELPER_DEADLINE: String(DEADLINE_MS), PIDFD_HELPER_PAUSE: 'exec:2' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const node = cpSpawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   node.stdout.on('data', (d) => (out += d))

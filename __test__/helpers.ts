@@ -11,6 +11,16 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 /** The built entry point, as a user's require('pidfd') loads it. */
 export const entry = join(root, 'index.js')
 
+/**
+ * A line of JavaScript that sets the package's test hooks (src/hooks.rs) in the Node it runs in:
+ * the next spawn helper pauses at `pause` (request|exec|reply[:N]), and every exchange with a
+ * helper has `deadlineMs`. Only a call in the process sets them; no environment does.
+ */
+export function testHooks({ pause, deadlineMs }: { pause?: string; deadlineMs?: number }): string {
+  const native = JSON.stringify(join(root, 'lib', 'native.js'))
+  return `require(${native}).binding.setTestHooks(${JSON.stringify(pause ?? null)}, ${JSON.stringify(deadlineMs ?? null)});\n`
+}
+
 /** Whether the running kernel is at least `major.minor`. */
 export function kernelAtLeast(major: number, minor: number): boolean {
   const [a = 0, b = 0] = release().split('.').map((n) => parseInt(n, 10))

@@ -88,6 +88,9 @@ export function traceExit(start: TraceStart, pid: number, exit: Pick<ExitInfo, '
   sink(start.path).push(text)
 }
 
+/** A path as one line of stderr: quoted as JSON where it holds a control character (a newline). */
+const shown = (path: string) => (/[\u0000-\u001f\u007f]/.test(path) ? JSON.stringify(path) : path)
+
 /** Bytes a sink may hold while it does not keep up; past them its lines are dropped. */
 const MAX_QUEUED = 1 << 20
 /** How long a full FIFO or socket is left before the next try. */
@@ -168,7 +171,7 @@ class Sink {
     }
     if (!this.#said) {
       this.#said = true
-      process.stderr.write(`pidfd: PIDFD_TRACE: cannot write ${this.path}: ${err.code ?? 'error'}; its lines are dropped\n`)
+      process.stderr.write(`pidfd: PIDFD_TRACE: cannot write ${shown(this.path)}: ${err.code ?? 'error'}; its lines are dropped\n`)
     }
     this.#pump()
   }
@@ -195,7 +198,7 @@ class Sink {
     this.#queue = []
     if (this.#fd >= 0) closeQuietly(this.#fd)
     if (this.#dropped > 0) {
-      process.stderr.write(`pidfd: PIDFD_TRACE: ${this.#dropped} line${this.#dropped === 1 ? '' : 's'} dropped: ${this.path} did not take them\n`)
+      process.stderr.write(`pidfd: PIDFD_TRACE: ${this.#dropped} line${this.#dropped === 1 ? '' : 's'} dropped: ${shown(this.path)} did not take them\n`)
     }
   }
 }

@@ -202,36 +202,17 @@ pub struct Switches {
     /// `PIDFD_LOOP_REAP`: a spawned child is collected by its environment's event loop, which
     /// calls JavaScript directly (off: by the watcher thread, through the channel).
     pub loop_reap: bool,
-    /// `PIDFD_HELPER_DEADLINE` (ms, default 5000): how long one exchange with the spawn helper
-    /// may take before the helper is killed.
-    pub helper_deadline: std::time::Duration,
-    /// `PIDFD_HELPER_PAUSE=request|exec|reply[:N]` (tests only): the first helper stops itself
-    /// at that step of its Nth spawn (default the first), so a fault can be injected there.
-    pub helper_pause: Option<std::ffi::CString>,
 }
 
 pub fn switches() -> &'static Switches {
     static SWITCHES: OnceLock<Switches> = OnceLock::new();
     SWITCHES.get_or_init(|| {
         let on = |name: &str| std::env::var_os(name).is_none_or(|v| v != "0");
-        let deadline_ms = std::env::var("PIDFD_HELPER_DEADLINE")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|&ms| ms > 0)
-            .unwrap_or(5000);
         Switches {
             spawn_helper: on("PIDFD_SPAWN_HELPER"),
             spawn_memfd: on("PIDFD_SPAWN_MEMFD"),
             loop_peek: on("PIDFD_LOOP_PEEK"),
             loop_reap: on("PIDFD_LOOP_REAP"),
-            helper_deadline: std::time::Duration::from_millis(deadline_ms),
-            helper_pause: std::env::var("PIDFD_HELPER_PAUSE")
-                .ok()
-                .filter(|s| {
-                    let step = s.split(':').next().unwrap_or_default();
-                    matches!(step, "request" | "exec" | "reply")
-                })
-                .and_then(|s| std::ffi::CString::new(s).ok()),
         }
     })
 }

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use crate::error::SysError;
 use crate::identity::{self, Identity};
 use crate::process::{lock, Process};
-use crate::{features, sys, watch};
+use crate::{features, hooks, sys, watch};
 
 const MAGIC: u32 = 0x7069_6466;
 const F_DETACHED: u32 = 1;
@@ -196,7 +196,7 @@ impl Drop for Held {
 fn timed_out(what: &str) -> SysError {
     SysError::new("spawn", libc::ETIMEDOUT).with_detail(format!(
         "the spawn helper {what} for {} ms",
-        features::switches().helper_deadline.as_millis()
+        hooks::helper_deadline().as_millis()
     ))
 }
 
@@ -212,7 +212,7 @@ enum Outcome {
 
 /// Asks the helper for a child. `Ok(None)`: there is no helper here; spawn in-process.
 pub fn spawn(req: &Request<'_>) -> Result<Option<Reply>, SysError> {
-    let deadline = features::switches().helper_deadline;
+    let deadline = hooks::helper_deadline();
     // Who a child of this thread would be now, and the umask it would get.
     let (identity, umask) = identity::current();
     let mut held = Held::take(Instant::now() + deadline)?;
@@ -291,7 +291,7 @@ fn start(identity: Option<&Identity>) -> Result<Option<Helper>, SysError> {
         .map_err(short("dup"))?;
     let child_fds: Vec<_> = fds.iter().map(|f| Some(f.as_fd())).collect();
     let mut argv = vec![c"pidfd-helper".to_owned()];
-    argv.extend(take_pause());
+    argv.extend(hooks::take_pause());
     let run = |path: &CStr| {
         sys::posix_spawn(&sys::SpawnRequest {
             path,
@@ -358,13 +358,6 @@ fn start(identity: Option<&Identity>) -> Result<Option<Helper>, SysError> {
         process,
         identity: identity.cloned(),
     }))
-}
-
-/// `PIDFD_HELPER_PAUSE` (tests only) goes to the first helper this process starts, once.
-fn take_pause() -> Option<CString> {
-    static TAKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    let step = features::switches().helper_pause.as_ref()?;
-    (!TAKEN.swap(true, Ordering::Relaxed)).then(|| step.clone())
 }
 
 fn push_u32(buf: &mut Vec<u8>, v: u32) {
@@ -529,7 +522,7 @@ fn exchange(helper: &Helper, req: &Request<'_>, umask: u32, deadline: Instant) -
     // until it closes its end (at exec) or a short while passes.
     let _ = helper.process.kill(libc::SIGKILL);
     if !heard.eof {
-        let deadline = features::switches().helper_deadline / 4;
+        let deadline = hooks::helper_deadline() / 4;
         let drain =
             Instant::now() + deadline.clamp(Duration::from_millis(50), Duration::from_secs(1));
         let _ = heard.listen(sock, drain);

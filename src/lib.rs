@@ -7,6 +7,7 @@ mod error;
 mod exit;
 mod features;
 mod helper;
+mod hooks;
 mod identity;
 mod info;
 mod process;
@@ -314,6 +315,14 @@ pub fn ipc_dup(fd: i32) -> napi::Result<i32, String> {
 #[napi(catch_unwind)]
 pub fn spawn_helper_pid() -> Option<i32> {
     helper::pid()
+}
+
+/// The package's own tests only (src/hooks.rs): a pause for the next spawn helper
+/// (`request|exec|reply[:N]`) and the helper deadline in ms. Not reachable from the package's
+/// exports, nor from the environment.
+#[napi(catch_unwind)]
+pub fn set_test_hooks(pause: Option<String>, deadline_ms: Option<u32>) -> napi::Result<(), String> {
+    hooks::set(pause, deadline_ms).map_err(|e| js_error("ERR_INVALID_ARG_VALUE", e))
 }
 
 /// Where the cgroup v2 path `path` (a `0::` line of /proc/<pid>/cgroup) is under this process's

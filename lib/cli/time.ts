@@ -1,7 +1,7 @@
 // `pidfd time [options] -- command [args...]`: run a command, report how it ended and what it
 // used, enforce budgets.
 
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -212,7 +212,21 @@ function writeReport(report: Report, o: TimeOptions): void {
   if (output !== undefined) deliver(`the report to ${output}`, () => writeFileSync(output, rendered))
   else deliver('the report to stderr', () => writeSync(2, rendered))
   const summary = process.env.GITHUB_STEP_SUMMARY
-  if (o.summary && summary) deliver(`the summary to $GITHUB_STEP_SUMMARY (${summary})`, () => appendFileSync(summary, markdown(report) + '\n'))
+  if (o.summary && summary) deliver(`the summary to $GITHUB_STEP_SUMMARY (${summary})`, () => appendSummary(summary, markdown(report) + '\n'))
+}
+
+/**
+ * Appends to the file an inherited variable names, opened without blocking: a FIFO nobody reads
+ * (ENXIO) or a full one (EAGAIN) is reported, never waited on.
+ */
+function appendSummary(path: string, text: string): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o666)
+  try {
+    const bytes = Buffer.from(text)
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /**

@@ -1,0 +1,157 @@
+// What an inherited environment can do to an app: nothing that stalls or crashes it. Every
+// variable the package's sources read is in docs/environment.md's table (read here from the
+// sources themselves), the spawn helper's test hooks are out of the environment's reach, and an
+// app under pidfd/register, started with each variable set to hostile values, still sees every
+// child it starts (spawn, execFile, spawnSync, fork with a message each way) and ends on its own.
+
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test from 'ava'
+
+import { root, runNode } from './helpers.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'pidfd-environment-'))
+test.after.always(() => rmSync(dir, { recursive: true, force: true }))
+
+function sources(folder: string, suffix: string): string[] {
+  return readdirSync(join(root, folder), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith(suffix) && !f.endsWith('.d.ts') && !f.includes('node_modules'))
+    .map((f) => readFileSync(join(root, folder, f), 'utf8'))
+}
+
+/** Every variable read: Rust's env::var and the switches' literals, TypeScript's process.env, C's getenv. */
+function variablesRead(): Set<string> {
+  const names = new Set<string>()
+  const add = (texts: string[], patterns: RegExp[]) => {
+    for (const text of texts) for (const p of patterns) for (const m of text.matchAll(p)) names.add(m[1]!)
+  }
+  const rust = [...sources('src', '.rs'), readFileSync(join(root, 'build.rs'), 'utf8')]
+  add(rust, [/env::var(?:_os)?\(\s*"([A-Z0-9_]+)"/g, /"(PIDFD_[A-Z0-9_]+)"/g])
+  const ts = [...sources('lib', '.ts'), ...sources('bin', '.ts'), readFileSync(join(root, 'index.ts'), 'utf8')]
+  add(ts, [/process\.env\.([A-Z0-9_]+)/g, /process\.env\[['"]([A-Z0-9_]+)['"]\]/g, /Deno\.env\.get\(['"]([A-Z0-9_]+)['"]\)/g])
+  add(sources('helper', '.c'), [/getenv\("([A-Z0-9_]+)"\)/g])
+  return names
+}
+
+/** The first column of docs/environment.md's table, each name without its `=value`. */
+function variablesDocumented(): Set<string> {
+  const page = readFileSync(join(root, 'docs', 'environment.md'), 'utf8')
+  return new Set([...page.matchAll(/^\| `([A-Z0-9_]+)[=`]/gm)].map((m) => m[1]!))
+}
+
+test('every variable the package reads is in the one table of docs/environment.md, and nothing else is', (t) => {
+  const read = variablesRead()
+  // The scan finds what it must: a variable of each kind of reader.
+  for (const known of ['PIDFD_TRACE', 'PIDFD_DISABLE', 'PIDFD_SPAWN_HELPER', 'GITHUB_STEP_SUMMARY', 'PIDFD_HELPER_CC']) t.true(read.has(known), known)
+  t.deepEqual([...read].sort(), [...variablesDocumented()].sort())
+  t.false(read.has('PIDFD_HELPER_PAUSE'), 'the test hooks are not read from the environment')
+  t.false(read.has('PIDFD_HELPER_DEADLINE'))
+})
+
+test("the test hooks are out of reach: not in the package's exports, and not through its subpaths", async (t) => {
+  // The package refers to itself by name from its own folder, as an installed one is reached.
+  const r = await runNode(
+    `const seen = [];
+     for (const path of ['pidfd/lib/native.js', 'pidfd/lib/native', 'pidfd/binding']) {
+       try { require(path); seen.push(path + ' loaded') } catch (e) { seen.push(e.code) }
+     }
+     const exported = [require('pidfd'), require('pidfd/child_process')].flatMap((m) => Object.keys(m));
+     seen.push(exported.filter((k) => /hook/i.test(k)).length);
+     console.log(JSON.stringify(seen));`,
+    { prelude: false, cwd: root },
+  )
+  t.is(r.code, 0, r.stderr)
+  t.deepEqual(JSON.parse(r.stdout), ['ERR_PACKAGE_PATH_NOT_EXPORTED', 'ERR_PACKAGE_PATH_NOT_EXPORTED', 'ERR_PACKAGE_PATH_NOT_EXPORTED', 0])
+})
+
+for (const step of ['request', 'exec', 'reply']) {
+  test(`PIDFD_HELPER_PAUSE=${step} and PIDFD_HELPER_DEADLINE=1 in the environment change nothing: every spawn runs, none waits`, async (t) => {
+    // Read as hooks, the pause would stop the first helper for the 1 ms deadline (or 5 s), and
+    // the deadline would fail spawns under the slightest load.
+    const r = await runNode(
+      `(async () => {
+         const helper = [];
+         const seen = [];
+         for (let i = 0; i < 30; i++) {
+           const sub = pidfd.spawn('sh', ['-c', 'exit 7'], { stdio: 'ignore' });
+           seen.push(await new Promise((resolve) => { sub.once('error', (e) => resolve(e.code)); sub.once('exit', (code) => resolve(code)) }));
+           helper.push(require(${JSON.stringify(join(root, 'lib', 'native.js'))}).binding.spawnHelperPid());
+         }
+         console.log(JSON.stringify({ seen: [...new Set(seen)], helpers: new Set(helper).size }));
+       })();`,
+      { env: { PIDFD_HELPER_PAUSE: step, PIDFD_HELPER_DEADLINE: '1' } },
+    )
+    t.is(r.code, 0, r.stderr)
+    t.deepEqual(JSON.parse(r.stdout), { seen: [7], helpers: 1 }, 'every child exited 7 through one helper, never killed')
+  })
+}
+
+const CHILD = join(dir, 'child.js')
+writeFileSync(CHILD, `process.on('message', (m) => process.send(m + ' back', () => process.disconnect()))\n`)
+
+/** An app written for child_process: it handles 'error' where it may come, and prints what it saw. */
+const APP = `
+  const cp = require('node:child_process');
+  const seen = [];
+  cp.execFile('echo', ['hi'], (err, stdout) => {
+    seen.push(err ? 'execFile ' + err.code : 'execFile ' + stdout.trim());
+    const sub = cp.spawn('sh', ['-c', 'exit 3']);
+    sub.on('error', (e) => seen.push('spawn error ' + e.code));
+    sub.on('close', (code) => {
+      seen.push('spawn ' + code);
+      const sync = cp.spawnSync('sh', ['-c', 'echo sync']);
+      seen.push(sync.error ? 'spawnSync ' + sync.error.code : String(sync.stdout).trim());
+      const child = cp.fork(${JSON.stringify(CHILD)});
+      child.on('error', (e) => seen.push('fork error ' + e.code));
+      child.on('message', (m) => seen.push(m));
+      child.on('close', (code) => { seen.push('fork ' + code); console.log(JSON.stringify(seen)) });
+      child.send('hello');
+    });
+  });
+`
+const EXPECTED = ['execFile hi', 'spawn 3', 'sync', 'hello back', 'fork 0']
+
+const FEATURES = ['pidfdOpen', 'waitidPidfd', 'pidfdNonblock', 'sendSignal', 'getFd', 'getInfo', 'infoExit', 'namespaces', 'reapWakeup']
+
+const fifo = join(dir, 'unread.fifo')
+execFileSync('mkfifo', [fifo])
+
+/** Each variable with values an environment may hold, meant or not. */
+const HOSTILE: Array<[string, string[]]> = [
+  ['PIDFD_TRACE', ['', fifo, '/dev/full', '/nonexistent/dir/trace', dir, 'relative/\n/trace']],
+  ['PIDFD_DISABLE', [...FEATURES, FEATURES.join(','), ',,garbage, pidfdOpen ,', '']],
+  ['PIDFD_SPAWN_HELPER', ['0', '', 'no']],
+  ['PIDFD_SPAWN_MEMFD', ['0', 'x']],
+  ['PIDFD_LOOP_PEEK', ['0']],
+  ['PIDFD_LOOP_REAP', ['0']],
+  ['NODE_V8_COVERAGE', [join(dir, 'coverage')]],
+]
+
+for (const [name, values] of HOSTILE) {
+  test(`${name} with hostile values: an app under pidfd/register sees every child and ends`, async (t) => {
+    for (const value of values) {
+      const r = await runNode(APP, { prelude: false, nodeArgs: ['--require', join(root, 'lib', 'register.js')], env: { [name]: value } })
+      const what = `${name}=${JSON.stringify(value)}`
+      t.is(r.signal, null, `${what}: ended by the test's timeout`)
+      t.is(r.code, 0, `${what}: ${r.stderr}`)
+      t.deepEqual(JSON.parse(r.stdout || 'null'), EXPECTED, what)
+      // What is said of a sink that fails is said once (that it fails, then how many lines it
+      // lost), not once per child: the app starts four.
+      const lines = r.stderr.split('\n').filter(Boolean)
+      t.true(lines.length <= 2 && lines.every((l) => l.startsWith(`pidfd: ${name}`)), `${what}: ${r.stderr}`)
+    }
+  })
+}
+
+test('GITHUB_STEP_SUMMARY naming a FIFO nobody reads: pidfd time ends, and says once that it could not write there', async (t) => {
+  const cli = JSON.stringify(join(root, 'bin', 'pidfd.js'))
+  const r = await runNode(`process.argv = [process.argv[0], ${cli}, 'time', '--', 'sh', '-c', 'exit 5']; require(${cli})`, {
+    prelude: false,
+    env: { GITHUB_STEP_SUMMARY: fifo },
+  })
+  t.is(r.signal, null, 'ended by the test timeout: the summary was waited on')
+  t.is(r.code, 5, "the command's own status")
+  t.is(r.stderr.split('\n').filter((l) => l.includes('GITHUB_STEP_SUMMARY')).length, 1, r.stderr)
+})
