@@ -91,7 +91,7 @@ export declare function ipcSendHandle(sock: number, bytes: Buffer, fd: number): 
 
 /**
  * Whether this kernel has what the package needs: `pidfd_open` and `waitid(P_PIDFD)`
- * (Linux ≥ 5.4), not blocked by seccomp. Detected once.
+ * (Linux ≥ 5.4), and a pidfd in an epoll set, not blocked by seccomp. Detected once.
  */
 export declare function isSupported(): boolean
 

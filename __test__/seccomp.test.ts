@@ -117,3 +117,110 @@ check('a refusal found while descriptors ran out is not hidden: once they are ba
   t.is(r.again, false)
   t.log(`while out of descriptors, features() said sendSignal: ${r.during} (not remembered)`)
 })
+
+check('epoll_wait refused (EPERM), epoll_pwait allowed, as a profile traced from Node: the watcher thread waits with epoll_pwait, and every exit arrives', async (t) => {
+  // With the event loop's own paths off, each exit reaches JavaScript through the watcher
+  // thread alone: a spawned child's, and one of a process this Node did not start.
+  const run = await underFilter(
+    [`epoll_wait=${EPERM}`],
+    `(async () => {
+      const a = await pidfd.spawn('sh', ['-c', 'exit 4'], { stdio: 'ignore' }).exited;
+      const sh = require('node:child_process').spawn('sh', ['-c', 'sleep 0.2 & echo $!; wait']);
+      const pid = await new Promise((r) => sh.stdout.once('data', (d) => r(Number(String(d).trim()))));
+      const b = await pidfd.AsyncPidFd.fromPid(pid).wait();
+      console.log(JSON.stringify([a.code, b.code]));
+    })();`,
+    { PIDFD_LOOP_PEEK: '0', PIDFD_LOOP_REAP: '0' },
+  )
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), [4, 0])
+  t.notRegex(run.stderr, /panicked/)
+})
+
+// The matrix: each call the package makes (from Node, its threads or the spawn helper) refused
+// with EPERM and with ENOSYS, under an app written for child_process and run with
+// pidfd/register. Node's own child_process under the same filter is the oracle: where it works,
+// the app works the same; where it fails, the app says so with an errno (or Node itself cannot
+// start); it never hangs. One wait on the helper or the watcher that a refusal left unanswered
+// would show here as the wrapper's timeout.
+const MATRIX_DIR = join(dir, 'matrix')
+const MATRIX_APP = join(MATRIX_DIR, 'app.js')
+const CALLS = [
+  'clone', 'clone/pidfd', 'clone/parent', 'clone3', 'pidfd_open', 'pidfd_send_signal', 'pidfd_getfd', 'waitid', 'wait4',
+  'memfd_create', 'execveat', 'epoll_wait', 'epoll_ctl', 'epoll_pwait2', 'socketpair', 'sendmsg', 'recvmsg', 'prctl',
+  'sched_getattr', 'sched_setattr', 'getpriority', 'setpriority', 'kill', 'tgkill', 'poll', 'ppoll', 'umask', 'dup3',
+  'setsid', 'setpgid', 'close_range', 'prlimit64', 'fchdir', 'chdir', 'shutdown', 'getrlimit', 'vfork',
+]
+const WORKS = ['execFile hi', 'spawn 3', 'sync', 'hello back', 'fork 0']
+
+if (built === null) {
+  const { mkdirSync, writeFileSync } = await import('node:fs')
+  mkdirSync(MATRIX_DIR)
+  writeFileSync(join(MATRIX_DIR, 'child.js'), `process.on('message', (m) => process.send(m + ' back', () => process.disconnect()))\n`)
+  writeFileSync(
+    MATRIX_APP,
+    `const cp = require('node:child_process');
+     const seen = [];
+     cp.execFile('echo', ['hi'], (err, stdout) => {
+       seen.push(err ? 'execFile ' + err.code : 'execFile ' + stdout.trim());
+       const sub = cp.spawn('sh', ['-c', 'exit 3']);
+       sub.on('error', (e) => seen.push('spawn error ' + e.code));
+       sub.on('close', (code) => {
+         seen.push('spawn ' + code);
+         const sync = cp.spawnSync('sh', ['-c', 'echo sync']);
+         seen.push(sync.error ? 'spawnSync ' + sync.error.code : String(sync.stdout).trim());
+         const child = cp.fork(${JSON.stringify(join(MATRIX_DIR, 'child.js'))});
+         child.on('error', (e) => seen.push('fork error ' + e.code));
+         child.on('message', (m) => seen.push(m));
+         child.on('close', (code) => { seen.push('fork ' + code); console.log(JSON.stringify(seen)) });
+         child.send('hello');
+       });
+     });\n`,
+  )
+}
+
+interface AppRun {
+  timedOut: boolean
+  code: number | null
+  seen: string[] | null
+  stderr: string
+}
+
+function appUnder(rule: string, register: boolean): Promise<AppRun> {
+  const args = [rule, '--', process.execPath, ...(register ? ['--require', join(root, 'lib', 'register.js')] : []), MATRIX_APP]
+  return new Promise((resolve) => {
+    execFile(wrapper, args, { timeout: 30_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      const e = err as (Error & { code?: number | string; killed?: boolean }) | null
+      let seen: string[] | null = null
+      try {
+        seen = JSON.parse(stdout) as string[]
+      } catch {
+        // no line: the app did not get to the end
+      }
+      resolve({ timedOut: e?.killed === true, code: e ? (typeof e.code === 'number' ? e.code : null) : 0, seen, stderr })
+    })
+  })
+}
+
+for (const call of CALLS) {
+  check(`seccomp matrix: ${call} refused with EPERM, then ENOSYS: an app under pidfd/register works where child_process does, else says an errno, and never hangs`, async (t) => {
+    for (const errno of [EPERM, ENOSYS]) {
+      const rule = `${call}=${errno}`
+      const [node, ours] = await Promise.all([appUnder(rule, false), appUnder(rule, true)])
+      t.false(ours.timedOut, `${rule}: the app hung (${ours.stderr.slice(0, 300)})`)
+      t.notRegex(ours.stderr, /panicked/, `${rule}: a thread of the package panicked`)
+      const nodeWorks = JSON.stringify(node.seen) === JSON.stringify(WORKS)
+      if (nodeWorks) {
+        t.deepEqual(ours.seen, WORKS, `${rule}: child_process works here: ${ours.stderr.slice(0, 300)}`)
+      } else if (ours.seen) {
+        // Each step either did its work or reported an errno, as a child_process app expects.
+        const odd = ours.seen.filter((s) => !WORKS.includes(s) && !/ (E[A-Z0-9]+|-\d+)$/.test(s))
+        t.deepEqual(odd, [], `${rule}: ${JSON.stringify(ours.seen)}`)
+      } else {
+        // Neither got to its end: Node itself needs the call (it aborts at start) or threw.
+        t.true(node.seen === null && ours.code !== 0, `${rule}: node ${JSON.stringify(node.seen)}, ours exited ${ours.code}: ${ours.stderr.slice(0, 300)}`)
+      }
+      t.log(`${rule}: child_process ${nodeWorks ? 'works' : JSON.stringify(node.seen ?? `exit ${node.code}`)}; ours ${JSON.stringify(ours.seen ?? `exit ${ours.code}`)}`)
+    }
+  })
+}

@@ -190,6 +190,29 @@ pub fn get() -> NativeFeatures {
     features
 }
 
+/// Whether a pidfd can be put in an epoll set, as every wait of the package needs: a seccomp
+/// filter may refuse `epoll_ctl` (EPERM, ENOSYS) where pidfds themselves work. Remembered once
+/// the probe gave a real answer.
+pub fn epoll_usable() -> bool {
+    static USABLE: OnceLock<bool> = OnceLock::new();
+    if let Some(&usable) = USABLE.get() {
+        return usable;
+    }
+    let probe = sys::pidfd_open(sys::getpid()).and_then(|own| {
+        let epoll = sys::epoll_create()?;
+        sys::epoll_add(epoll.as_fd(), own.as_fd(), 0)
+    });
+    match probe {
+        Err(e) if e.raw_os_error().is_some_and(shortage) => true,
+        other => *USABLE.get_or_init(|| {
+            !matches!(
+                other.map_err(|e| e.raw_os_error()),
+                Err(Some(libc::EPERM | libc::ENOSYS))
+            )
+        }),
+    }
+}
+
 /// The switches a test or a user can set through the environment (`NAME=0` turns one off),
 /// read once: they sit on the spawn and wait paths.
 pub struct Switches {

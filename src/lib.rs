@@ -333,11 +333,11 @@ pub fn cgroup2_place(path: String) -> info::Cgroup2Place {
 }
 
 /// Whether this kernel has what the package needs: `pidfd_open` and `waitid(P_PIDFD)`
-/// (Linux ≥ 5.4), not blocked by seccomp. Detected once.
+/// (Linux ≥ 5.4), and a pidfd in an epoll set, not blocked by seccomp. Detected once.
 #[napi(catch_unwind)]
 pub fn is_supported() -> bool {
     let f = features::get();
-    f.pidfd_open && f.waitid_pidfd
+    f.pidfd_open && f.waitid_pidfd && features::epoll_usable()
 }
 
 /// What this kernel offers (detected once; `PIDFD_DISABLE` pretends some is missing).

@@ -81,7 +81,8 @@ struct Drain<'a> {
 }
 
 /// Runs the program to its end. `Err` only for what Node would not survive either (a failing
-/// `poll` or `waitid`); a program that cannot start is a result with its errno.
+/// `waitid`); a program that cannot start, or a `poll` refused while it runs, is a result with
+/// its errno.
 pub fn spawn_sync(
     options: NativeSpawnOptions,
     sync: NativeSyncOptions,
@@ -242,8 +243,16 @@ impl Drain<'_> {
                 self.kill();
                 return Ok(());
             }
-            if sys::poll_fds(&mut fds, wait).map_err(|e| SysError::from_io("poll", e))? == 0 {
-                continue; // the deadline is looked at again
+            match sys::poll_fds(&mut fds, wait) {
+                Ok(0) => continue, // the deadline is looked at again
+                Ok(_) => {}
+                // Refused (a seccomp filter) or failing: the child cannot be heard. It is ended
+                // and collected, and the result carries the errno, as a failed spawn's does.
+                Err(e) => {
+                    self.set_error(e.raw_os_error().unwrap_or(libc::EIO));
+                    self.kill();
+                    return Ok(());
+                }
             }
             for (pfd, &slot) in fds.iter().zip(&slots) {
                 if pfd.revents == 0 {

@@ -153,11 +153,7 @@ pub fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: libc::c_int) -> io::Result<
         events: libc::POLLIN,
         revents: 0,
     };
-    retry(|| {
-        // SAFETY: one valid pollfd.
-        cvt(unsafe { libc::poll(&mut pfd, 1, timeout_ms) } as libc::c_long)
-    })
-    .map(|n| n > 0)
+    retry(|| poll_raw(std::slice::from_mut(&mut pfd), timeout_ms)).map(|n| n > 0)
 }
 
 /// A copy of this process's environment (`KEY=value` entries), as `environ` holds it now.
@@ -520,22 +516,41 @@ pub fn epoll_del(epoll: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
 
 /// The keys of the descriptors of `epoll` that are ready now (up to 64, without waiting);
 /// empty when none is.
-pub fn epoll_ready(epoll: BorrowedFd<'_>, keys: &mut Vec<u64>) -> io::Result<()> {
+pub fn epoll_ready(epoll: BorrowedFd<'_>, keys: &mut Vec<u64>, timeout_ms: i32) -> io::Result<()> {
     keys.clear();
     let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
+    // epoll_pwait, not epoll_wait: a profile traced from Node allows the one libuv calls.
     let n = retry(|| {
-        // SAFETY: a buffer of `events.len()` events.
+        // SAFETY: a buffer of `events.len()` events; no signal mask.
         cvt(unsafe {
-            libc::epoll_wait(
+            libc::epoll_pwait(
                 epoll.as_raw_fd(),
                 events.as_mut_ptr(),
                 events.len() as libc::c_int,
-                0,
+                timeout_ms,
+                std::ptr::null(),
             )
         } as libc::c_long)
     })?;
     keys.extend(events[..n as usize].iter().map(|e| e.u64));
     Ok(())
+}
+
+/// Whether `epoll_wait` (libc's, the one tokio's reactor calls) is refused with EPERM or ENOSYS,
+/// as a seccomp profile that allows only `epoll_pwait` refuses it. Asked of an epoll set of its
+/// own, without waiting; a set it cannot make says nothing of the refusal.
+pub fn epoll_wait_refused() -> bool {
+    let Ok(epoll) = epoll_create() else {
+        return false;
+    };
+    let mut event = libc::epoll_event { events: 0, u64: 0 };
+    // SAFETY: room for one event; a timeout of 0 returns at once.
+    let r = unsafe { libc::epoll_wait(epoll.as_raw_fd(), &mut event, 1, 0) };
+    r < 0
+        && matches!(
+            io::Error::last_os_error().raw_os_error(),
+            Some(libc::EPERM | libc::ENOSYS)
+        )
 }
 
 /// `memfd_create`, close-on-exec, executable where the kernel asks (MFD_EXEC, Linux ≥ 6.3).
@@ -582,8 +597,7 @@ fn poll_until(fd: BorrowedFd<'_>, events: libc::c_short, deadline: Instant) -> i
             events,
             revents: 0,
         };
-        // SAFETY: one valid pollfd.
-        match cvt(unsafe { libc::poll(&mut pfd, 1, ms) } as libc::c_long) {
+        match poll_raw(std::slice::from_mut(&mut pfd), ms) {
             Ok(0) if ms == 0 => return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT)),
             Ok(0) => continue,
             Ok(_) => return Ok(()),
@@ -764,6 +778,38 @@ pub fn open_cwd() -> io::Result<OwnedFd> {
     } as libc::c_long)?;
     // SAFETY: a new descriptor.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// The first call the spawn helper's exchange needs that a seccomp filter refuses (EPERM or
+/// ENOSYS), asked on a socket pair of its own: `socketpair`, `sendmsg` with a descriptor, a wait,
+/// `recvmsg`, and `fchdir` (to this process's own directory, which changes nothing). The helper
+/// inherits the filter, so its answer is the same. A shortage says nothing: `None`.
+pub fn helper_calls_refused() -> Option<&'static str> {
+    let refused = |call: &'static str| {
+        move |e: io::Error| {
+            matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS)).then_some(call)
+        }
+    };
+    let soon = Instant::now() + std::time::Duration::from_millis(100);
+    let (a, b) = match socketpair() {
+        Ok(pair) => pair,
+        Err(e) => return refused("socketpair")(e),
+    };
+    if let Err(e) = send_once(a.as_fd(), b"x", &[b.as_fd()]) {
+        return refused("sendmsg")(e);
+    }
+    if let Err(e) = poll_until(b.as_fd(), libc::POLLIN, soon) {
+        return refused("epoll_pwait")(e);
+    }
+    if let Err(e) = recv_until(b.as_fd(), &mut [0u8; 1], soon) {
+        return refused("recvmsg")(e);
+    }
+    let cwd = open_cwd().ok()?;
+    // SAFETY: a descriptor we hold, of the directory this process is in already.
+    if let Err(e) = cvt(unsafe { libc::fchdir(cwd.as_raw_fd()) } as libc::c_long) {
+        return refused("fchdir")(e);
+    }
+    None
 }
 
 /// `kill(2)`. Only for a pid that cannot name another process: our own unreaped child.
@@ -1158,8 +1204,7 @@ pub fn poll_now(fd: BorrowedFd<'_>) -> io::Result<libc::c_short> {
         events: libc::POLLIN,
         revents: 0,
     };
-    // SAFETY: one valid pollfd, no wait.
-    retry(|| cvt(unsafe { libc::poll(&mut pfd, 1, 0) } as libc::c_long))?;
+    retry(|| poll_raw(std::slice::from_mut(&mut pfd), 0))?;
     Ok(pfd.revents)
 }
 
@@ -1171,8 +1216,7 @@ pub fn poll_hangup(fd: BorrowedFd<'_>, timeout_ms: libc::c_int) -> io::Result<()
         events: 0, // POLLHUP is always reported
         revents: 0,
     };
-    // SAFETY: one valid pollfd.
-    retry(|| cvt(unsafe { libc::poll(&mut pfd, 1, timeout_ms) } as libc::c_long)).map(drop)
+    retry(|| poll_raw(std::slice::from_mut(&mut pfd), timeout_ms)).map(drop)
 }
 
 /// The `Pid:` a pidfd's fdinfo shows: the process's pid in our namespace, or -1 once it has been
@@ -1204,15 +1248,64 @@ pub fn set_blocking(fd: BorrowedFd<'_>) -> io::Result<()> {
 /// `poll(2)` on several descriptors for up to `timeout_ms` (-1: no limit); the number ready.
 /// A signal handler's interruption counts as nothing ready (the caller looks at its clock again).
 pub fn poll_fds(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usize> {
-    // SAFETY: `fds` is a live slice of pollfd of the length given.
-    match cvt(
-        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) }
-            as libc::c_long,
-    ) {
-        Ok(n) => Ok(n as usize),
+    match poll_raw(fds, timeout_ms) {
         Err(e) if e.raw_os_error() == Some(libc::EINTR) => Ok(0),
-        Err(e) => Err(e),
+        other => other,
     }
+}
+
+/// Set once `poll` is refused (EPERM, ENOSYS: a seccomp filter traced from Node, which never
+/// calls it): every later wait asks an epoll set instead.
+static POLL_REFUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `poll(2)` on `fds`: the count of entries with events. Where `poll` is refused, the same answer
+/// from an epoll set of its own, waited on with `epoll_pwait` (which libuv itself needs).
+fn poll_raw(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usize> {
+    use std::sync::atomic::Ordering::Relaxed;
+    if !POLL_REFUSED.load(Relaxed) {
+        // SAFETY: `fds` is a live slice of pollfd of the length given.
+        let r = cvt(
+            unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) }
+                as libc::c_long,
+        );
+        match r {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS)) => {
+                POLL_REFUSED.store(true, Relaxed)
+            }
+            other => return other.map(|n| n as usize),
+        }
+    }
+    let epoll = epoll_create()?;
+    for (i, pfd) in fds.iter_mut().enumerate() {
+        pfd.revents = 0;
+        // poll's and epoll's event bits are the same numbers; level-triggered, as poll is.
+        let mut event = libc::epoll_event {
+            events: pfd.events as u16 as u32,
+            u64: i as u64,
+        };
+        // SAFETY: a live epoll descriptor, the caller's descriptor and a valid event.
+        cvt(
+            unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, pfd.fd, &mut event) }
+                as libc::c_long,
+        )?;
+    }
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; fds.len().max(1)];
+    // SAFETY: a buffer of `events.len()` events; no signal mask.
+    let n = cvt(unsafe {
+        libc::epoll_pwait(
+            epoll.as_raw_fd(),
+            events.as_mut_ptr(),
+            events.len() as libc::c_int,
+            timeout_ms,
+            std::ptr::null(),
+        )
+    } as libc::c_long)?;
+    for event in &events[..n as usize] {
+        if let Some(pfd) = fds.get_mut(event.u64 as usize) {
+            pfd.revents = event.events as u16 as libc::c_short;
+        }
+    }
+    Ok(n as usize)
 }
 
 /// One `recv` on a stream socket without waiting: the bytes read (0 at EOF), EAGAIN if none.

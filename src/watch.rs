@@ -125,7 +125,7 @@ impl LoopReaper {
         let mut told = Vec::new();
         // A short batch emptied the set: no second look (the loop calls again while it is readable).
         let mut more = true;
-        while more && sys::epoll_ready(self.set.epoll.as_fd(), &mut keys).is_ok() {
+        while more && sys::epoll_ready(self.set.epoll.as_fd(), &mut keys, 0).is_ok() {
             more = keys.len() >= 64; // epoll_ready gives 64 at most
             for key in &keys {
                 let Some(process) = self.set.get(*key) else {
@@ -397,7 +397,8 @@ fn watcher() -> Result<&'static Watcher, SysError> {
 
 /// Starts the watcher thread once it can: its tokio runtime and the one task that collects
 /// exits. A failure (no thread, no descriptor for the runtime) is this call's; the next one
-/// tries again.
+/// tries again. Where a seccomp filter refuses `epoll_wait`, which tokio's reactor calls, and
+/// would then end it, the thread waits on the set itself with `epoll_pwait` instead.
 fn start_thread(watcher: &'static Watcher) -> Result<(), SysError> {
     static STARTED: Mutex<bool> = Mutex::new(false);
     let mut started = lock(&STARTED);
@@ -408,6 +409,20 @@ fn start_thread(watcher: &'static Watcher) -> Result<(), SysError> {
         SysError::from_io("pthread_create", e)
             .with_detail("could not start the pidfd watcher thread")
     };
+    let thread = std::thread::Builder::new().name("pidfd-watch".into());
+    // Woken by an exit on a busy CPU, collect it now rather than after the running task's
+    // slice (a `child_process` child's rusage is at stake).
+    let slice = || sys::set_thread_slice(100 * 1000);
+    if sys::epoll_wait_refused() {
+        thread
+            .spawn(move || {
+                slice();
+                watch_without_tokio(watcher)
+            })
+            .map_err(failed)?;
+        *started = true;
+        return Ok(());
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -420,12 +435,9 @@ fn start_thread(watcher: &'static Watcher) -> Result<(), SysError> {
     };
     rt.spawn(collect(watcher, ready));
     rt.spawn(linger(watcher));
-    std::thread::Builder::new()
-        .name("pidfd-watch".into())
+    thread
         .spawn(move || {
-            // Woken by an exit on a busy CPU, collect it now rather than after the running
-            // task's slice (a `child_process` child's rusage is at stake).
-            sys::set_thread_slice(100 * 1000);
+            slice();
             rt.block_on(std::future::pending::<()>())
         })
         .map_err(failed)?;
@@ -439,34 +451,43 @@ pub fn ensure_runtime() -> Result<(), SysError> {
 }
 
 /// The watcher task: whenever the epoll set turns readable, collects the exit of every ready
-/// process. A process that is not ours and not yet reaped by its parent stays in the set: its
-/// reap is the next edge.
+/// process.
 async fn collect(watcher: &'static Watcher, ready: AsyncFd<sys::Watched<&'static Watcher>>) {
     let mut keys = Vec::with_capacity(64);
     loop {
         let Ok(mut guard) = ready.readable().await else {
             return; // the runtime is shutting down
         };
-        loop {
-            if sys::epoll_ready(watcher.set.epoll.as_fd(), &mut keys).is_err() || keys.is_empty() {
-                guard.clear_ready();
-                break;
-            }
-            for key in &keys {
-                let Some(process) = watcher.set.get(*key) else {
-                    continue;
-                };
-                match process.try_wait() {
-                    // Exited, not yet reaped by its parent: the reap is the next edge, except
-                    // on a kernel that does not announce it.
-                    Ok(None) if process.lingers() => watcher.linger(&process),
-                    Ok(None) => {}
-                    Ok(Some(_)) => complete(&process, Ok(())),
-                    Err(e) => complete(&process, Err(e)),
-                }
-            }
+        while let Ok(true) = collect_ready(watcher, &mut keys, 0) {}
+        guard.clear_ready();
+    }
+}
+
+/// Collects the exit of each process the set says is ready (up to 64, waiting `timeout_ms` for
+/// one); `Ok(false)` when none is. A process that is not ours and not yet reaped by its parent
+/// stays in the set: its reap is the next edge, except on a kernel that does not announce it
+/// (it then lingers).
+fn collect_ready(
+    watcher: &'static Watcher,
+    keys: &mut Vec<u64>,
+    timeout_ms: i32,
+) -> std::io::Result<bool> {
+    sys::epoll_ready(watcher.set.epoll.as_fd(), keys, timeout_ms)?;
+    if keys.is_empty() {
+        return Ok(false);
+    }
+    for key in keys.iter() {
+        let Some(process) = watcher.set.get(*key) else {
+            continue;
+        };
+        match process.try_wait() {
+            Ok(None) if process.lingers() => watcher.linger(&process),
+            Ok(None) => {}
+            Ok(Some(_)) => complete(&process, Ok(())),
+            Err(e) => complete(&process, Err(e)),
         }
     }
+    Ok(true)
 }
 
 /// Before Linux 6.9 a reap wakes nobody: the processes that exited and wait for their parent to
@@ -480,19 +501,52 @@ async fn linger(watcher: &'static Watcher) {
             continue;
         }
         tokio::time::sleep(interval).await;
-        let list = std::mem::take(&mut *lock(&watcher.lingering));
-        let mut keep = Vec::with_capacity(list.len());
-        for process in list {
-            if lock(&process.watch).watched.is_none() {
-                continue; // nobody waits any more
-            }
-            match process.try_wait() {
-                Ok(None) => keep.push(process),
-                Ok(Some(_)) => complete(&process, Ok(())),
-                Err(e) => complete(&process, Err(e)),
-            }
+        linger_pass(watcher);
+    }
+}
+
+/// Looks again at each lingering process: collects those reaped, forgets those nobody waits for.
+fn linger_pass(watcher: &'static Watcher) {
+    let list = std::mem::take(&mut *lock(&watcher.lingering));
+    let mut keep = Vec::with_capacity(list.len());
+    for process in list {
+        if lock(&process.watch).watched.is_none() {
+            continue; // nobody waits any more
         }
-        lock(&watcher.lingering).extend(keep);
+        match process.try_wait() {
+            Ok(None) => keep.push(process),
+            Ok(Some(_)) => complete(&process, Ok(())),
+            Err(e) => complete(&process, Err(e)),
+        }
+    }
+    lock(&watcher.lingering).extend(keep);
+}
+
+/// The watcher thread where `epoll_wait` is refused: it blocks in `epoll_pwait` on the set
+/// itself, for `LINGER_MS` while a process lingers (only this thread adds one), else until an
+/// exit. What it collects, and how, is the tokio tasks' own.
+fn watch_without_tokio(watcher: &'static Watcher) {
+    let mut keys = Vec::with_capacity(64);
+    loop {
+        let lingering = !lock(&watcher.lingering).is_empty();
+        let timeout = if lingering {
+            crate::process::LINGER_MS
+        } else {
+            -1
+        };
+        // This batch, then whatever became ready meanwhile.
+        let mut wait = collect_ready(watcher, &mut keys, timeout);
+        while let Ok(true) = wait {
+            wait = collect_ready(watcher, &mut keys, 0);
+        }
+        if let Err(e) = wait {
+            // Refused too: nothing can wait on the set. Say it once and stop, not spin.
+            eprintln!("pidfd: the watcher thread cannot wait on its epoll set: {e}");
+            return;
+        }
+        if lingering {
+            linger_pass(watcher);
+        }
     }
 }
 
