@@ -18,10 +18,24 @@ export declare class Channel {
   unref(): void
 }
 
+/**
+ * What this process must not leave behind if it dies first (src/guard.rs): set off by its
+ * death, however it comes, unless released.
+ */
+export declare class NativeGuard {
+  /** Cleaned up: the guard ends doing nothing. */
+  release(): void
+}
+
 /** One handle on a process. Several handles may share one `Process` (a spawned one). */
 export declare class NativePidFd {
   /** Opens a pidfd for `pid`. `reap`: collect the exit with a reaping wait. */
   static open(pid: number, reap: boolean): NativePidFd
+  /**
+   * A guard (src/guard.rs): if this process dies first, the process gets SIGKILL, and so does
+   * the process group `group` (0: none). Released with its `release()`.
+   */
+  guard(group: number): NativeGuard
   /** Another handle on the same process, sharing its exit. */
   share(): NativePidFd
   get pid(): number
@@ -76,6 +90,9 @@ export interface Cgroup2Place {
 
 /** What this kernel offers (detected once; `PIDFD_DISABLE` pretends some is missing). */
 export declare function features(): NativeFeatures
+
+/** A guard of the cgroup v2 directory `path`: everything in it gets SIGKILL and it is removed. */
+export declare function guardCgroup(path: string): NativeGuard
 
 /**
  * A copy of the descriptor `fd` (close-on-exec), which the caller owns: the IPC channel opens

@@ -7,8 +7,8 @@ use std::process::Command;
 fn main() {
     napi_build::setup();
 
-    let source = "helper/pidfd-helper.c";
-    println!("cargo:rerun-if-changed={source}");
+    let sources = ["helper/pidfd-helper.c", "helper/guard.c"];
+    println!("cargo:rerun-if-changed=helper");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let exe = out.join("pidfd-helper");
     // PIDFD_HELPER_CC, when set, is the command that compiles the helper, its words split on
@@ -37,7 +37,7 @@ fn main() {
         ])
         .arg("-o")
         .arg(&exe)
-        .arg(source)
+        .args(sources)
         .status()
         .expect("run the C compiler for the spawn helper");
     assert!(status.success(), "building the spawn helper failed");

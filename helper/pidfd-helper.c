@@ -37,6 +37,8 @@
  * errno and no child; only a request that is not of this protocol ends the helper. EOF on the
  * socket (Node exited) ends it too.
  *
+ * argv[1] "guard": the guard mode instead (guard.c), which ends what a Node that died left.
+ *
  * argv[1], for tests only: a step to stop at once (SIGSTOP), so a fault can be injected there,
  * as "step" or "step:N" (at the Nth request; the first by default): "request" (before reading
  * it), "exec" (in its child, after the child sent its pid, before anything else), "reply"
@@ -59,6 +61,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include "guard.h"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -547,9 +551,10 @@ int main(int argc, char **argv)
 	/* The socket came as fd 3 through dup2, which clears close-on-exec: set it again, or every
 	 * child would inherit a channel to Node (and a child writing to its fd 3 would answer
 	 * in the helper's name). */
-	if (fcntl(SOCK_FD, F_SETFD, FD_CLOEXEC) < 0)
+	int guarding = argc > 1 && strcmp(argv[1], "guard") == 0;
+	if (!guarding && fcntl(SOCK_FD, F_SETFD, FD_CLOEXEC) < 0)
 		return 2;
-	if (argc > 1) {
+	if (argc > 1 && !guarding) {
 		size_t len = strcspn(argv[1], ":");
 		pause_at = strncmp(argv[1], "request", len) == 0 ? PAUSE_REQUEST
 			   : strncmp(argv[1], "exec", len) == 0  ? PAUSE_EXEC
@@ -574,6 +579,12 @@ int main(int argc, char **argv)
 	sigset_t all;
 	sigfillset(&all);
 	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
+
+	/* The guard (guard.c) needs no more than that mask. */
+	if (guarding) {
+		(void)prctl(PR_SET_NAME, "pidfd-guard", 0, 0, 0);
+		return guard_main(argc, argv);
+	}
 
 	/* Run from a memfd, the kernel names it after the descriptor ("33"): say what it is. */
 	(void)prctl(PR_SET_NAME, "pidfd-helper", 0, 0, 0);

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, rmdirSync, writeFileSync, accessSync, constant
 import { release } from 'node:os'
 import { join } from 'node:path'
 
-import { binding } from './native.js'
+import { binding, type NativeGuard } from './native.js'
 import { signalEach } from './pidfd.js'
 
 /** Where a cgroup of a command's own can be made here, or why not. */
@@ -116,6 +116,9 @@ export class Cgroup {
   /** The cgroup it was made in (this process's own). */
   readonly parent: string
 
+  /** With `guard`: what ends it if this process dies first; released by remove(). */
+  #guard: NativeGuard | null = null
+
   private constructor(path: string, parent: string) {
     this.path = path
     this.parent = parent
@@ -124,15 +127,32 @@ export class Cgroup {
   /**
    * Makes a new cgroup inside this process's own (`pidfd-<pid>-<n>`). Throws (ENOENT with the
    * reason, or the mkdir's error: EACCES, EROFS) where none can be made.
+   *
+   * `guard: true`: if this process dies before `remove()` (SIGKILL, a crash, the OOM killer), a
+   * small guard process that outlives it kills everything in the cgroup and removes it. Where
+   * the guard cannot start (the spawn helper's program cannot run here), `guarded` is false.
    */
-  static create(): Cgroup {
+  static create(options: { guard?: boolean } = {}): Cgroup {
     const support = cgroupSupport()
     if (support.parent === null) {
       throw Object.assign(new Error(`cannot make a cgroup: ${support.reason}`), { code: 'ENOENT' })
     }
     const path = join(support.parent, `pidfd-${process.pid}-${++made}`)
     mkdirSync(path)
-    return new Cgroup(path, support.parent)
+    const cgroup = new Cgroup(path, support.parent)
+    if (options.guard) {
+      try {
+        cgroup.#guard = binding.guardCgroup(path)
+      } catch {
+        // unguarded, as `guarded` says
+      }
+    }
+    return cgroup
+  }
+
+  /** Whether a guard ends and removes it if this process dies before remove(). */
+  get guarded(): boolean {
+    return this.#guard !== null
   }
 
   /** The processes in it now (`cgroup.procs`). */
@@ -220,9 +240,11 @@ export class Cgroup {
   remove(): boolean {
     try {
       rmdirSync(this.path)
-      return true
     } catch {
       return false
     }
+    this.#guard?.release()
+    this.#guard = null
+    return true
   }
 }

@@ -86,6 +86,7 @@ function load(): typeof Binding {
 
 export const binding = load()
 export type NativePidFd = Binding.NativePidFd
+export type NativeGuard = Binding.NativeGuard
 export type NativeExit = Binding.NativeExit
 export type Channel = Binding.Channel
 export type NativeInfo = Binding.NativeInfo

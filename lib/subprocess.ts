@@ -19,7 +19,7 @@ import { binding, type NativePidFd } from './native.js'
 import { abortError, callNative, fromNative, invalidArgType, invalidArgValue } from './errors.js'
 import type { ExitInfo, ResourceUsage } from './exit.js'
 import { type Channel, type ChannelTarget, channelSocket, setupChannel, type Serialization } from './ipc.js'
-import { checkKillSignal, checkTimeout, envPairs, normalizeSpawnArguments, PIPE, stdioCodes } from './normalize.js'
+import { checkBoolean, checkKillSignal, checkTimeout, envPairs, normalizeSpawnArguments, PIPE, stdioCodes } from './normalize.js'
 import { AsyncPidFd, getChannel, kOwnChild, type OwnChild, type Waiter } from './pidfd.js'
 import { SIGTERM, toChildSignal } from './signals.js'
 import { traceExit, traceStart, type TraceStart } from './trace.js'
@@ -43,9 +43,15 @@ export interface SpawnExtras {
    * the spawn helper. Not a child_process option.
    */
   cgroup?: string | { readonly path: string } | undefined
+  /**
+   * If this process dies while the child runs (SIGKILL, a crash, the OOM killer), the child gets
+   * SIGKILL, and so does its process group where it leads one (`processGroup` or `detached`): a
+   * small guard process that outlives this one sends it. Not a child_process option.
+   */
+  guard?: boolean | undefined
 }
 
-/** child_process.spawn's options (the same type), `processGroup` and `cgroup`. */
+/** child_process.spawn's options (the same type), `processGroup`, `cgroup` and `guard`. */
 export interface SpawnOptions extends NodeSpawnOptions, SpawnExtras {
   /** Working directory of the child (default: this process's, at the time of the call). */
   cwd?: string | URL | undefined
@@ -97,6 +103,8 @@ interface Resolved {
   /** The index of the 'ipc' entry, if any. */
   ipc: number | undefined
   serialization: Serialization
+  /** options.guard: a guard sets off at this process's death while the child runs. */
+  guard: boolean
 }
 
 /**
@@ -122,6 +130,7 @@ function resolve(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Resol
     throw invalidArgType('options.signal', 'AbortSignal', signal)
   }
   const killSignal = checkKillSignal(opts.killSignal) ?? SIGTERM
+  const guard = checkBoolean('options.guard', opts.guard) ?? false
 
   const { codes, handedOver, ipc } = stdioCodes(opts.stdio)
   // Checked as child_process checks it, with or without an IPC channel.
@@ -152,6 +161,7 @@ function resolve(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Resol
     handedOver,
     ipc,
     serialization,
+    guard,
   }
 }
 
@@ -371,6 +381,28 @@ export class Subprocess extends ChildProcessBase {
     this.#own.listen(new ExitedWaiter(this))
     process.nextTick(() => this.#emitSpawn())
     this.#arm(resolved)
+    if (resolved.guard) this.#guardChild(native, resolved.native.processGroup || resolved.native.detached)
+  }
+
+  /**
+   * options.guard: a guard that ends the child (and the group it leads) if this process dies
+   * first, released at the child's exit. One that cannot start (no spawn helper program here, a
+   * shortage) leaves the child unguarded; `guarded` says which.
+   */
+  #guardChild(native: NativePidFd, leadsGroup: boolean): void {
+    try {
+      const guard = native.guard(leadsGroup ? native.pid : 0)
+      ;(this.#cleanup ??= []).push(() => guard.release())
+      this.#guarded = true
+    } catch {
+      // unguarded, as `guarded` says
+    }
+  }
+
+  #guarded = false
+  /** Whether a guard ends this child if this process dies first (options.guard). */
+  get guarded(): boolean {
+    return this.#guarded
   }
 
   /** `exited`, made when first read: a child whose exit nobody awaits holds no promise. */

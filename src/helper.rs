@@ -274,6 +274,57 @@ fn transient(e: &io::Error) -> bool {
     )
 }
 
+/// Runs the helper program with `argv`, `child_fds[i]` as its descriptor `i` (each close-on-exec
+/// and numbered past them), in a session of its own with `setsid`. It ships once, as a file
+/// beside the `.node`: a memfd copy of it runs (so a package folder mounted noexec, or a file
+/// that lost its mode, still serves), the file itself where memfd exec is refused. `Ok(None)`:
+/// it cannot run here at all; `Err`: a shortage now (descriptors, processes, memory).
+pub fn run_program(
+    argv: &[CString],
+    child_fds: &[Option<BorrowedFd<'_>>],
+    setsid: bool,
+) -> io::Result<Option<i32>> {
+    let run = |path: &CStr| {
+        sys::posix_spawn(&sys::SpawnRequest {
+            path,
+            argv,
+            envp: &[],
+            cwd: None,
+            child_fds,
+            setsid,
+            setpgid: false,
+        })
+    };
+    let mut shortage = None;
+    let mut note = |e: io::Error| {
+        if transient(&e) {
+            shortage.get_or_insert(e);
+        }
+    };
+    let file = sys::own_module_path().and_then(|m| Some(m.parent()?.join("pidfd-helper")));
+    if let (Some(file), true) = (&file, features::switches().spawn_memfd) {
+        match std::fs::read(file).and_then(|exe| {
+            let memfd = sys::memfd_create_exec(c"pidfd-helper")?;
+            sys::write_all(memfd.as_fd(), &exe)?;
+            let path = format!("/proc/self/fd/{}", memfd.as_raw_fd());
+            run(&CString::new(path).map_err(io::Error::other)?)
+        }) {
+            Ok(pid) => return Ok(Some(pid)),
+            Err(e) => note(e),
+        }
+    }
+    if let Some(file) = file {
+        match CString::new(file.into_os_string().into_encoded_bytes())
+            .map_err(io::Error::other)
+            .and_then(|path| run(&path))
+        {
+            Ok(pid) => return Ok(Some(pid)),
+            Err(e) => note(e),
+        }
+    }
+    shortage.map_or(Ok(None), Err)
+}
+
 /// Starts a helper. `Ok(None)`: it cannot run here at all (remembered by the caller); `Err`:
 /// a shortage now (descriptors, processes, memory), for this call only.
 fn start(identity: Option<&Identity>) -> Result<Option<Helper>, SysError> {
@@ -297,54 +348,8 @@ fn start(identity: Option<&Identity>) -> Result<Option<Helper>, SysError> {
     let child_fds: Vec<_> = fds.iter().map(|f| Some(f.as_fd())).collect();
     let mut argv = vec![c"pidfd-helper".to_owned()];
     argv.extend(hooks::take_pause());
-    let run = |path: &CStr| {
-        sys::posix_spawn(&sys::SpawnRequest {
-            path,
-            argv: &argv,
-            envp: &[],
-            cwd: None,
-            child_fds: &child_fds,
-            setsid: false,
-            setpgid: false,
-        })
-    };
-
-    let mut shortage = None;
-    let mut note = |e: io::Error| {
-        if transient(&e) {
-            shortage.get_or_insert(e);
-        }
-    };
-    // The helper ships once, as a file beside the `.node`. A memfd copy of it runs (so a package
-    // folder mounted noexec, or a file that lost its mode, still serves); the file itself where
-    // memfd exec is refused.
-    let file = sys::own_module_path().and_then(|m| Some(m.parent()?.join("pidfd-helper")));
-    let mut pid = None;
-    if let (Some(file), true) = (&file, features::switches().spawn_memfd) {
-        match std::fs::read(file).and_then(|exe| {
-            let memfd = sys::memfd_create_exec(c"pidfd-helper")?;
-            sys::write_all(memfd.as_fd(), &exe)?;
-            let path = format!("/proc/self/fd/{}", memfd.as_raw_fd());
-            run(&CString::new(path).map_err(io::Error::other)?)
-        }) {
-            Ok(p) => pid = Some(p),
-            Err(e) => note(e),
-        }
-    }
-    if let (Some(file), None) = (file, pid) {
-        match CString::new(file.into_os_string().into_encoded_bytes())
-            .map_err(io::Error::other)
-            .and_then(|path| run(&path))
-        {
-            Ok(p) => pid = Some(p),
-            Err(e) => note(e),
-        }
-    }
-    let Some(pid) = pid else {
-        return match shortage {
-            Some(e) => Err(short("posix_spawn")(e)),
-            None => Ok(None),
-        };
+    let Some(pid) = run_program(&argv, &child_fds, false).map_err(short("posix_spawn"))? else {
+        return Ok(None);
     };
 
     // The helper is our child like any other: reaped by the package when it ends.

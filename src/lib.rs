@@ -6,6 +6,7 @@
 mod error;
 mod exit;
 mod features;
+mod guard;
 mod helper;
 mod hooks;
 mod identity;
@@ -129,6 +130,13 @@ impl NativePidFd {
             ));
         }
         Ok(Self::new(Process::open(pid, reap)?, Vec::new()))
+    }
+
+    /// A guard (src/guard.rs): if this process dies first, the process gets SIGKILL, and so does
+    /// the process group `group` (0: none). Released with its `release()`.
+    #[napi(catch_unwind)]
+    pub fn guard(&self, group: i32) -> napi::Result<NativeGuard, String> {
+        Ok(NativeGuard(guard::process(self.live()?, group)?))
     }
 
     /// Another handle on the same process, sharing its exit.
@@ -315,6 +323,26 @@ pub fn ipc_dup(fd: i32) -> napi::Result<i32, String> {
 #[napi(catch_unwind)]
 pub fn spawn_helper_pid() -> Option<i32> {
     helper::pid()
+}
+
+/// What this process must not leave behind if it dies first (src/guard.rs): set off by its
+/// death, however it comes, unless released.
+#[napi]
+pub struct NativeGuard(guard::Guard);
+
+#[napi]
+impl NativeGuard {
+    /// Cleaned up: the guard ends doing nothing.
+    #[napi(catch_unwind)]
+    pub fn release(&mut self) {
+        self.0.release()
+    }
+}
+
+/// A guard of the cgroup v2 directory `path`: everything in it gets SIGKILL and it is removed.
+#[napi(catch_unwind)]
+pub fn guard_cgroup(path: String) -> napi::Result<NativeGuard, String> {
+    Ok(NativeGuard(guard::cgroup(&path)?))
 }
 
 /// The package's own tests only (src/hooks.rs): a pause for the next spawn helper

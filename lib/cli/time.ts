@@ -309,7 +309,10 @@ async function settleLeftovers(tree: Subreaper, cgroup: Cgroup | null, o: TimeOp
 function start(file: string, args: string[], options: { processGroup: boolean; env?: NodeJS.ProcessEnv | undefined }, cgroup: Cgroup | null): { child: Subprocess | null; cgroupError: string | null } {
   const base = { stdio: 'inherit' as const, processGroup: options.processGroup, ...(options.env && { env: options.env }) }
   try {
-    return { child: spawn(file, args, cgroup ? { ...base, cgroup } : base), cgroupError: null }
+    // If this process is SIGKILLed, what the command started must not run on: the cgroup's guard
+    // ends all of it and removes the cgroup; without one, the command's own guard ends it and the
+    // group it leads (with --timeout).
+    return { child: spawn(file, args, cgroup ? { ...base, cgroup } : { ...base, guard: true }), cgroupError: null }
   } catch (err) {
     const message = (err as Error).message
     if (!cgroup || !message.includes('cgroup')) throw err
@@ -444,7 +447,7 @@ async function once(
   let cgroupWhy: string | null = options.cgroup === 'off' ? '--cgroup off' : null
   if (options.cgroup !== 'off') {
     try {
-      cgroup = Cgroup.create()
+      cgroup = Cgroup.create({ guard: true })
     } catch (err) {
       const e = err as Error & { code?: string; path?: string }
       cgroupWhy = e.message.startsWith('cannot make a cgroup: ') ? e.message.slice(22) : `cannot make a cgroup (${e.code ?? e.message})`

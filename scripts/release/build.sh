@@ -89,7 +89,7 @@ done
 # (napi-rs's cross toolchains, gcc 4.8), where the newer calls' numbers are missing.
 for arch in $(printf '%s\n' "${targets[@]}" | cut -d- -f1 | sort -u); do
   gcc_old=$(old_toolchain "$arch")
-  "$gcc_old" -fsyntax-only -std=gnu11 -Wall -Wextra -Werror helper/pidfd-helper.c
+  "$gcc_old" -fsyntax-only -std=gnu11 -Wall -Wextra -Werror helper/pidfd-helper.c helper/guard.c
   headers=$(sed -n 's/#define LINUX_VERSION_CODE //p' "$(dirname "$gcc_old")/../$arch-unknown-linux-gnu/sysroot/usr/include/linux/version.h")
   echo "== the helper compiles for $arch against Linux $((headers >> 16)).$(((headers >> 8) & 255))'s headers and glibc 2.17's, with gcc $("$gcc_old" --version | head -1 | awk '{print $NF}')"
 done

@@ -1,0 +1,117 @@
+// Guards: what a Node process leaves when it dies without cleaning up (SIGKILL here) is ended by
+// a guard process that outlives it. Each case is a Node of its own that starts something
+// guarded, says the pids to watch, and SIGKILLs itself; this test then waits for those pids to
+// be gone (or, where the guard was released, checks they still run), and for a guarded cgroup to
+// be removed. The controls (no guard) show that the processes would otherwise run on.
+
+import { spawn as cpSpawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import test, { type ExecutionContext } from 'ava'
+
+import { cgroupSupport, spawn } from '../index.js'
+import { entry, procState, root, runsIf, until } from './helpers.js'
+
+const alive = (pid: number) => {
+  const state = procState(pid)
+  return state !== null && state !== 'Z'
+}
+
+/** Runs `script` in a Node that SIGKILLs itself after printing a line of pids; those pids. */
+async function diesAfter(t: ExecutionContext, script: string, args: string[] = []): Promise<number[]> {
+  const node = cpSpawn(process.execPath, [...args, '-e', `const pidfd = require(${JSON.stringify(entry)});\n${script}`], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  node.stderr.on('data', (d) => (stderr += d))
+  const lines = createInterface({ input: node.stdout })[Symbol.asyncIterator]()
+  const first = await lines.next()
+  if (first.done) throw new Error(`no line of pids: ${stderr}`)
+  const pids = JSON.parse(first.value) as number[]
+  t.teardown(() => {
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL')
+  })
+  process.kill(node.pid!, 'SIGKILL')
+  await new Promise((resolve) => node.once('close', resolve))
+  return pids
+}
+
+const gone = async (pids: number[]) => until(() => pids.every((pid) => !alive(pid)), 5000)
+
+test('spawn({ guard: true }): the child gets SIGKILL when this Node is SIGKILLed; unguarded, it runs on', async (t) => {
+  const [guarded, plain, flags] = await diesAfter(
+    t,
+    `const a = pidfd.spawn('sleep', ['30'], { stdio: 'ignore', guard: true });
+     const b = pidfd.spawn('sleep', ['30'], { stdio: 'ignore' });
+     console.log(JSON.stringify([a.pid, b.pid, (a.guarded ? 2 : 0) + (b.guarded ? 1 : 0)]));`,
+  )
+  t.is(flags, 2, 'guarded says which is')
+  t.true(await gone([guarded!]), 'the guarded child is gone')
+  t.true(alive(plain!), 'the unguarded one runs on')
+})
+
+test('spawn({ guard: true, processGroup: true }): the group the child leads gets SIGKILL too, a grandchild included', async (t) => {
+  const [grandchild] = await diesAfter(
+    t,
+    `const sub = pidfd.spawn('sh', ['-c', 'sleep 30 >/dev/null & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'], guard: true, processGroup: true });
+     sub.stdout.once('data', (d) => console.log(JSON.stringify([Number(String(d).trim()), sub.pid])));`,
+  )
+  t.true(await gone([grandchild!]))
+})
+
+test("a guard is released at the child's exit: what its group left running is not ended when Node dies later", async (t) => {
+  // The child leads a group, starts a sleep in it and exits; its exit releases the guard, so
+  // Node's death later does not reach the sleep (a kill of the group would).
+  const [grandchild] = await diesAfter(
+    t,
+    `const sub = pidfd.spawn('sh', ['-c', 'sleep 30 >/dev/null & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'], guard: true, processGroup: true });
+     let pid;
+     sub.stdout.once('data', (d) => (pid = Number(String(d).trim())));
+     sub.once('close', () => console.log(JSON.stringify([pid])));`,
+  )
+  // Give a set-off guard the time it would take, then look: released, the sleep still runs.
+  t.false(await until(() => !alive(grandchild!), 1000), 'the sleep was ended: the guard was not released')
+})
+
+test('options.guard is read as the boolean flags are: anything else is ERR_INVALID_ARG_TYPE', (t) => {
+  const err = t.throws(() => spawn('true', [], { guard: 'yes' as unknown as boolean })) as NodeJS.ErrnoException
+  t.is(err.code, 'ERR_INVALID_ARG_TYPE')
+  t.regex(err.message, /"options\.guard" property must be of type boolean/)
+})
+
+const writable = cgroupSupport().reason
+
+runsIf(writable, 'a guarded cgroup')('Cgroup.create({ guard: true }): when Node is SIGKILLed, everything in the cgroup gets SIGKILL and the cgroup is removed', async (t) => {
+  const [guarded, path] = (await diesAfter(
+    t,
+    `const cg = pidfd.Cgroup.create({ guard: true });
+     const sub = pidfd.spawn('sh', ['-c', 'setsid sleep 30 >/dev/null & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'], cgroup: cg });
+     sub.stdout.once('data', (d) => console.log(JSON.stringify([Number(String(d).trim()), cg.guarded ? cg.path : null])));`,
+  )) as unknown as [number, string | null]
+  t.truthy(path, 'guarded')
+  t.true(await gone([guarded]), 'the setsid sleep in the cgroup is gone')
+  t.true(await until(() => !existsSync(path!), 5000), `${path} is removed`)
+})
+
+runsIf(writable, 'pidfd time with a cgroup')('pidfd time --cgroup required, SIGKILLed: the command\'s tree is ended and its cgroup removed', async (t) => {
+  const cli = cpSpawn(process.execPath, [`${root}/bin/pidfd.js`, 'time', '--cgroup', 'required', '--', 'sh', '-c', 'setsid sleep 31 >/dev/null & echo $!; wait'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines = createInterface({ input: cli.stdout })[Symbol.asyncIterator]()
+  const sleepPid = Number((await lines.next()).value)
+  const own = /^0::(.*)$/m.exec(await import('node:fs').then((fs) => fs.readFileSync(`/proc/${sleepPid}/cgroup`, 'utf8')))![1]!
+  process.kill(cli.pid!, 'SIGKILL')
+  t.teardown(() => {
+    if (alive(sleepPid)) process.kill(sleepPid, 'SIGKILL')
+  })
+  t.true(await gone([sleepPid]), 'the setsid sleep is gone')
+  const dir = `${cgroupSupport().mount}${own}`
+  t.true(await until(() => !existsSync(dir), 5000), `${dir} is removed`)
+})
+
+test('pidfd time --cgroup off --timeout, SIGKILLed: the command and the group it leads are ended', async (t) => {
+  const cli = cpSpawn(process.execPath, [`${root}/bin/pidfd.js`, 'time', '--cgroup', 'off', '--timeout', '1h', '--', 'sh', '-c', 'sleep 32 >/dev/null & echo $!; wait'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines = createInterface({ input: cli.stdout })[Symbol.asyncIterator]()
+  const sleepPid = Number((await lines.next()).value)
+  t.teardown(() => {
+    if (alive(sleepPid)) process.kill(sleepPid, 'SIGKILL')
+  })
+  process.kill(cli.pid!, 'SIGKILL')
+  t.true(await gone([sleepPid]))
+})
