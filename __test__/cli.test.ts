@@ -313,6 +313,14 @@ test('bad input: one clear line, a hint, exit 2, no stack trace', async (t) => {
     [['time', '--'], /no command after --/],
     [['time', '--max-rss', '12X', '--', 'true'], /--max-rss: '12X' is not a size/],
     [['time', '--timeout', 'soon', '--', 'true'], /--timeout: 'soon' is not a duration/],
+    // The strict grammar (docs/cli.md; __test__/units.test.ts checks it as a property): no more
+    // 1.5.5M read as 1 byte, and nothing past 2^53 - 1 ms.
+    [['time', '--max-rss', '1.5.5M', '--', 'true'], /--max-rss: '1.5.5M' is not a size/],
+    [['time', '--max-rss', '0M', '--', 'true'], /--max-rss: '0M' is not a size: it must be more than 0/],
+    [['time', '--max-cpu', '1e3s', '--', 'true'], /--max-cpu: '1e3s' is not a duration/],
+    [['time', '--kill-after', '1.5.5s', '--', 'true'], /--kill-after: '1.5.5s' is not a duration/],
+    [['time', '--timeout', '104249992d', '--', 'true'], /--timeout: '104249992d' is too long/],
+    [['wait', '--timeout', '10 minutes', '1'], /--timeout: '10 minutes' is not a duration/],
     [['time', '--kill-signal', 'SIGNOPE', '--', 'true'], /--kill-signal: 'SIGNOPE' is not a signal/],
     [['time', '--kill-signal', '40', '--', 'true'], /--kill-signal: '40' is not a signal/],
     [['time', '--format', 'xml', '--', 'true'], /--format: 'xml' is not one of text, json, markdown/],

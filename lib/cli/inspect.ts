@@ -15,7 +15,8 @@ prints how it ended where the kernel tells it (Linux 6.15; before that the statu
 A process that is not our child is gone when its own parent has reaped it.
 
 Options:
-  --timeout DURATION   give up after DURATION (exit status 124): 30s, 5m
+  --timeout DURATION   give up after DURATION (exit status 124): digits, optionally .digits,
+                       then ms, s, m, h or d (a bare number is seconds): 30s, 5m, 1.5h, 25d
   --format text|json   output format (default text)
   -h, --help           this help
 

@@ -27,8 +27,8 @@ Options:
   --format text|json|markdown  report format (default text)
   --output FILE                write the report to FILE instead of stderr
   --no-summary                 do not append a markdown table to $GITHUB_STEP_SUMMARY
-  --max-rss SIZE               fail if the peak RSS exceeds SIZE (checked after exit);
-                               K, M, G are KiB, MiB, GiB: 512M, 2G
+  --max-rss SIZE               fail if the peak RSS exceeds SIZE (checked after exit):
+                               512M, 2G
   --max-cpu DURATION           fail if user + system CPU time exceeds DURATION (checked
                                after exit): 30s, 2m
   --timeout DURATION           kill the command after DURATION (enforced while it runs); the
@@ -58,6 +58,11 @@ Options:
                                command
   --trace-file FILE            with --trace, keep the raw trace (one JSON line per child) there
   -h, --help                   this help
+
+SIZE and DURATION: digits, optionally a fraction (.digits), then a unit in any case, with no
+space. SIZE: K, M, G or T (KiB, MiB, GiB, TiB; also written Ki, KiB, KB, ...), a bare number is
+KiB: 512M, 1.5G, 100K. DURATION: ms, s, m, h or d, a bare number is seconds: 250ms, 30s, 1.5h,
+25d. More than 0 and at most 2^53 - 1 bytes or ms; anything else exits 2.
 
 pidfd is the command's subreaper: descendants the command orphans (daemons, double forks) are
 reparented to it and reaped here, so the tree's usage counts them, and those still running when
