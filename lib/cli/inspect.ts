@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util'
 import { AsyncPidFd, PidFd } from '../pidfd.js'
 import type { ExitInfo } from '../exit.js'
 import { print } from './output.js'
+import { setLongTimeout } from './timer.js'
 import { parseDurationMs } from './units.js'
 import { EXIT, UsageError } from './usage.js'
 
@@ -74,7 +75,11 @@ export async function wait(argv: string[]): Promise<number> {
   const out = format(values.format)
   const timeout = values.timeout === undefined ? undefined : parseDurationMs('--timeout', values.timeout)
   const list = pids(positionals)
-  const signal = timeout === undefined ? undefined : AbortSignal.timeout(timeout)
+  // Not AbortSignal.timeout: it takes whole milliseconds up to 2^32 − 1 only, and fires after
+  // 1 ms past 2^31 − 1 (24.8 days). Unreferenced as that one is: the waits keep the loop alive.
+  const controller = timeout === undefined ? undefined : new AbortController()
+  const timer = timeout === undefined ? undefined : setLongTimeout(() => controller!.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), timeout).unref()
+  const signal = controller?.signal
   const results = await Promise.all(
     list.map(async (pid) => {
       let fd: AsyncPidFd
@@ -94,6 +99,7 @@ export async function wait(argv: string[]): Promise<number> {
       }
     }),
   )
+  timer?.clear()
   if (out === 'json') await print(JSON.stringify(results, null, 2) + '\n')
   else await print(results.map((r) => `${r.pid}: ${r.timedOut ? 'still running at the timeout' : describe(r.exit)}\n`).join(''))
   return results.some((r) => r.timedOut) ? EXIT.TIMEOUT : 0

@@ -40,7 +40,8 @@ export function parseSizeKiB(option: string, text: string): number {
 
 /**
  * "30s", "10m", "1.5h", "250ms", "25d" → milliseconds (ms, s, m, h, d, any case); a bare number
- * is seconds. More than 0, at most 2^53 − 1 ms.
+ * is seconds. More than 0, at most 2^53 − 1 ms (the timers re-arm past Node's 24.8 days: see
+ * timer.ts).
  */
 export function parseDurationMs(option: string, text: string): number {
   const match = DURATION.exec(text.trim())
