@@ -250,6 +250,22 @@ test('--timeout kills the command (then SIGKILL after --kill-after), exits 124, 
   t.regex(stubborn.stderr, /killed by SIGKILL after the --timeout/)
 })
 
+test('--timeout 25d (past setTimeout\'s 2^31 - 1 ms) does not fire at once: the command ends by itself', async (t) => {
+  // A plain setTimeout of 25 days fires after 1 ms: the command was killed, exit 124.
+  const r = await cli(['time', '--format', 'json', '--timeout', '25d', '--', 'sh', '-c', 'sleep 0.3; exit 3'])
+  t.is(r.code, 3, r.stderr)
+  t.like(JSON.parse(r.stderr), { status: 'exited', code: 3, timedOut: false })
+  t.notRegex(r.stderr, /TimeoutOverflowWarning/)
+})
+
+test('--kill-after 30d: no SIGKILL right after the timeout\'s SIGTERM; a command that outlives SIGTERM ends by itself', async (t) => {
+  // The command goes on only once the SIGTERM has come (its trap ends the wait), then takes
+  // 300 ms to exit 7: a SIGKILL overflowed to 1 ms after the SIGTERM would end it first.
+  const r = await cli(['time', '--format', 'json', '--timeout', '100ms', '--kill-after', '30d', '--', 'sh', '-c', 'trap "t=1" TERM; sleep 10 & wait; sleep 0.3; exit 7'])
+  t.is(r.code, 124, r.stderr)
+  t.like(JSON.parse(r.stderr), { status: 'exited', code: 7, timedOut: true })
+})
+
 test('--timeout ends the process group the command runs in: what it started in the background goes too', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pidfd-cli-group-'))
   const pidFile = join(dir, 'sleep.pid')
@@ -313,6 +329,14 @@ test('bad input: one clear line, a hint, exit 2, no stack trace', async (t) => {
     [['time', '--'], /no command after --/],
     [['time', '--max-rss', '12X', '--', 'true'], /--max-rss: '12X' is not a size/],
     [['time', '--timeout', 'soon', '--', 'true'], /--timeout: 'soon' is not a duration/],
+    // The strict grammar (docs/cli.md; __test__/units.test.ts checks it as a property): no more
+    // 1.5.5M read as 1 byte, and nothing past 2^53 - 1 ms.
+    [['time', '--max-rss', '1.5.5M', '--', 'true'], /--max-rss: '1.5.5M' is not a size/],
+    [['time', '--max-rss', '0M', '--', 'true'], /--max-rss: '0M' is not a size: it must be more than 0/],
+    [['time', '--max-cpu', '1e3s', '--', 'true'], /--max-cpu: '1e3s' is not a duration/],
+    [['time', '--kill-after', '1.5.5s', '--', 'true'], /--kill-after: '1.5.5s' is not a duration/],
+    [['time', '--timeout', '104249992d', '--', 'true'], /--timeout: '104249992d' is too long/],
+    [['wait', '--timeout', '10 minutes', '1'], /--timeout: '10 minutes' is not a duration/],
     [['time', '--kill-signal', 'SIGNOPE', '--', 'true'], /--kill-signal: 'SIGNOPE' is not a signal/],
     [['time', '--kill-signal', '40', '--', 'true'], /--kill-signal: '40' is not a signal/],
     [['time', '--format', 'xml', '--', 'true'], /--format: 'xml' is not one of text, json, markdown/],
@@ -366,6 +390,22 @@ test('pidfd wait: any process, with its status; --timeout exits 124; json', asyn
   await long.exited
   const gone = await cli(['wait', String(long.pid)])
   t.is(gone.stdout, `${long.pid}: not running\n`)
+})
+
+test('pidfd wait --timeout: 25d does not fire at once; a fraction of a millisecond is taken', async (t) => {
+  // AbortSignal.timeout, which the wait had, fired after 1 ms past 2^31 - 1 ms and refused
+  // fractions and anything past 2^32 - 1 (exit 1). The process ends by itself meanwhile.
+  const short = spawn('sleep', ['2'], { stdio: 'ignore' })
+  const long = await cli(['wait', '--timeout', '25d', String(short.pid)])
+  t.is(long.code, 0, long.stderr)
+  t.notRegex(long.stdout, /still running/)
+  t.notRegex(long.stderr, /TimeoutOverflowWarning/)
+
+  const sleeper = spawn('sleep', ['10'], { stdio: 'ignore' })
+  t.teardown(() => sleeper.kill('SIGKILL'))
+  const fraction = await cli(['wait', '--timeout', '1.5ms', String(sleeper.pid)])
+  t.is(fraction.code, 124, fraction.stderr)
+  t.is(fraction.stdout, `${sleeper.pid}: still running at the timeout\n`)
 })
 
 test('pidfd info: text and json', async (t) => {

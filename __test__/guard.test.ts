@@ -5,7 +5,7 @@
 // be removed. The controls (no guard) show that the processes would otherwise run on.
 
 import { spawn as cpSpawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import test, { type ExecutionContext } from 'ava'
 
@@ -35,6 +35,19 @@ async function diesAfter(t: ExecutionContext, script: string, args: string[] = [
 }
 
 const gone = async (pids: number[]) => until(() => pids.every((pid) => !alive(pid)), 5000)
+
+/** Whether `parent` has a guard running: its child whose command line is the guard's. */
+function hasGuard(parent: number): boolean {
+  return readdirSync('/proc').some((name) => {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      return ppid === parent && readFileSync(`/proc/${name}/cmdline`, 'utf8').startsWith('pidfd-helper\0guard\0')
+    } catch {
+      return false
+    }
+  })
+}
 
 test('spawn({ guard: true }): the child gets SIGKILL when this Node is SIGKILLed; unguarded, it runs on', async (t) => {
   const [guarded, plain, flags] = await diesAfter(
@@ -112,6 +125,9 @@ test('pidfd time --cgroup off --timeout, SIGKILLed: the command and the group it
   t.teardown(() => {
     if (alive(sleepPid)) process.kill(sleepPid, 'SIGKILL')
   })
+  // The command's guard starts right after the command does: a SIGKILL in between (a
+  // millisecond or so) would leave it unguarded, as docs/cli.md says.
+  t.true(await until(() => hasGuard(cli.pid!), 5000), 'the guard runs')
   process.kill(cli.pid!, 'SIGKILL')
   t.true(await gone([sleepPid]))
 })

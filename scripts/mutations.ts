@@ -172,6 +172,18 @@ export const mutations: Mutation[] = [
   { file: 'lib/cli/time.ts', find: '  const cpuMs = (u.userCPUTime + u.systemCPUTime) / 1000', replace: '  const cpuMs = u.userCPUTime / 1000', why: '--max-cpu counts user time only', tests: ['*--max-cpu*'] },
   { file: 'lib/cli/time.ts', find: '  if (report.timedOut) return EXIT.TIMEOUT\n  if (report.breaches.length > 0) return EXIT.BUDGET', replace: '  if (report.breaches.length > 0) return EXIT.BUDGET\n  if (report.timedOut) return EXIT.TIMEOUT', why: '123 wins over 124', tests: [T('cli')] },
   { file: 'lib/cli/time.ts', find: '    if (!isBrokenPipe(err)) toStderr', replace: '    if (isBrokenPipe(err) || true) throw err\n    toStderr', why: 'a report that cannot be written changes the status', tests: [T('cli')] },
+  // lib/cli/units.ts, lib/cli/timer.ts: sizes and durations by a strict grammar, timers past 24.8 days
+  { file: 'lib/cli/units.ts', find: "const NUMBER = '([0-9]+", replace: "const NUMBER = '([0-9.]*", why: 'numbers loosened to any run of digits and dots (5.M, .5s, 1.5.5M)', tests: [T('units')] },
+  { file: 'lib/cli/units.ts', find: "(?:ib?|b)?)?$`, 'i')", replace: "(?:ib?|b)?)?`, 'i')", why: 'a size with anything after it taken (512Mfoo)', tests: [T('units')] },
+  { file: 'lib/cli/units.ts', find: "  const match = SIZE.exec(text.trim())", replace: "  const match = SIZE.exec(text)", why: 'a size with surrounding whitespace refused', tests: [T('units')] },
+  { file: 'lib/cli/units.ts', find: "MS_PER[(match[2] ?? 's').toLowerCase()]", replace: "MS_PER[(match[2] ?? 'ms').toLowerCase()]", why: 'a bare duration read as milliseconds, not seconds', tests: [T('units')] },
+  { file: 'lib/cli/units.ts', find: "  if (value > MAX_AMOUNT) throw new UsageError", replace: "  if (value > Infinity) throw new UsageError", why: 'durations past 2^53 - 1 ms taken', tests: [T('units')] },
+  { file: 'lib/cli/timer.ts', find: '    handle = left <= maxStepMs ?', replace: '    handle = true ?', why: 'one plain setTimeout whatever the delay: past 24.8 days it fires after 1 ms', tests: [T('long-timer')] },
+  { file: 'lib/cli/timer.ts', find: 'setTimeout(() => arm(deadline - performance.now()), maxStepMs)', replace: 'setTimeout(callback, maxStepMs)', why: 'a long timer fires after its first step', tests: [T('long-timer')] },
+  { file: 'lib/cli/timer.ts', find: '    if (!referenced) handle.unref()\n', replace: '', why: 'unref() lost at the first re-arm', tests: [T('long-timer')] },
+  { file: 'lib/cli/time.ts', find: '    }, options.timeoutMs)', replace: '    }, options.timeoutMs > 2 ** 31 - 1 ? 1 : options.timeoutMs)', why: '--timeout past 24.8 days fires after 1 ms, as a plain setTimeout', tests: [T('cli')] },
+  { file: 'lib/cli/time.ts', find: "signalTree('SIGKILL'), options.killAfterMs)", replace: "signalTree('SIGKILL'), options.killAfterMs > 2 ** 31 - 1 ? 1 : options.killAfterMs)", why: '--kill-after past 24.8 days: SIGKILL 1 ms after the SIGTERM, as a plain setTimeout', tests: [T('cli')] },
+  { file: 'lib/cli/inspect.ts', find: '  const signal = controller?.signal', replace: '  const signal = timeout === undefined ? undefined : AbortSignal.timeout(timeout)', why: 'pidfd wait --timeout back on AbortSignal.timeout (1 ms past 24.8 days; fractions refused)', tests: [T('cli')] },
 
   // src/sync.rs, lib/sync.ts, lib/normalize.ts: spawnSync, execSync, execFileSync
   { file: "src/sync.rs", find: "        self.stdin_done = Some(fd);\n", replace: "        std::mem::forget(fd);\n", why: "the stdin pipe of a call with input is never closed", tests: ["*no descriptor leaks*"] },

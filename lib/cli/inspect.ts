@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util'
 import { AsyncPidFd, PidFd } from '../pidfd.js'
 import type { ExitInfo } from '../exit.js'
 import { print } from './output.js'
+import { setLongTimeout } from './timer.js'
 import { parseDurationMs } from './units.js'
 import { EXIT, UsageError } from './usage.js'
 
@@ -15,7 +16,8 @@ prints how it ended where the kernel tells it (Linux 6.15; before that the statu
 A process that is not our child is gone when its own parent has reaped it.
 
 Options:
-  --timeout DURATION   give up after DURATION (exit status 124): 30s, 5m
+  --timeout DURATION   give up after DURATION (exit status 124): digits, optionally .digits,
+                       then ms, s, m, h or d (a bare number is seconds): 30s, 5m, 1.5h, 25d
   --format text|json   output format (default text)
   -h, --help           this help
 
@@ -73,7 +75,11 @@ export async function wait(argv: string[]): Promise<number> {
   const out = format(values.format)
   const timeout = values.timeout === undefined ? undefined : parseDurationMs('--timeout', values.timeout)
   const list = pids(positionals)
-  const signal = timeout === undefined ? undefined : AbortSignal.timeout(timeout)
+  // Not AbortSignal.timeout: it takes whole milliseconds up to 2^32 − 1 only, and fires after
+  // 1 ms past 2^31 − 1 (24.8 days). Unreferenced as that one is: the waits keep the loop alive.
+  const controller = timeout === undefined ? undefined : new AbortController()
+  const timer = timeout === undefined ? undefined : setLongTimeout(() => controller!.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), timeout).unref()
+  const signal = controller?.signal
   const results = await Promise.all(
     list.map(async (pid) => {
       let fd: AsyncPidFd
@@ -93,6 +99,7 @@ export async function wait(argv: string[]): Promise<number> {
       }
     }),
   )
+  timer?.clear()
   if (out === 'json') await print(JSON.stringify(results, null, 2) + '\n')
   else await print(results.map((r) => `${r.pid}: ${r.timedOut ? 'still running at the timeout' : describe(r.exit)}\n`).join(''))
   return results.some((r) => r.timedOut) ? EXIT.TIMEOUT : 0

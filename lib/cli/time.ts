@@ -12,6 +12,7 @@ import { combineUsage, Subreaper, type Leftover } from '../tree.js'
 import { toChildSignal, toSignalNumber } from '../signals.js'
 import { isBrokenPipe, print, reason, toStderr } from './output.js'
 import { json, markdown, text, type Breach, type CgroupReport, type Methods, type Report } from './report.js'
+import { setLongTimeout, type LongTimer } from './timer.js'
 import { readTrace, summarize } from './trace.js'
 import { loadHumanisers, parseDurationMs, parseSizeKiB } from './units.js'
 import { EXIT, UsageError } from './usage.js'
@@ -27,8 +28,8 @@ Options:
   --format text|json|markdown  report format (default text)
   --output FILE                write the report to FILE instead of stderr
   --no-summary                 do not append a markdown table to $GITHUB_STEP_SUMMARY
-  --max-rss SIZE               fail if the peak RSS exceeds SIZE (checked after exit);
-                               K, M, G are KiB, MiB, GiB: 512M, 2G
+  --max-rss SIZE               fail if the peak RSS exceeds SIZE (checked after exit):
+                               512M, 2G
   --max-cpu DURATION           fail if user + system CPU time exceeds DURATION (checked
                                after exit): 30s, 2m
   --timeout DURATION           kill the command after DURATION (enforced while it runs); the
@@ -58,6 +59,12 @@ Options:
                                command
   --trace-file FILE            with --trace, keep the raw trace (one JSON line per child) there
   -h, --help                   this help
+
+SIZE and DURATION: digits, optionally a fraction (.digits), then a unit in any case, with no
+space. SIZE: K, M, G or T (KiB, MiB, GiB, TiB; also written Ki, KiB, KB, ...), a bare number is
+KiB: 512M, 1.5G, 100K. DURATION: ms, s, m, h or d, a bare number is seconds: 250ms, 30s, 1.5h,
+25d. More than 0 and at most 2^53 - 1 bytes or ms; anything else exits 2. Durations past
+24.8 days (Node's timer limit) are waited for in steps.
 
 pidfd is the command's subreaper: descendants the command orphans (daemons, double forks) are
 reparented to it and reaped here, so the tree's usage counts them, and those still running when
@@ -287,8 +294,9 @@ async function settleLeftovers(tree: Subreaper, cgroup: Cgroup | null, o: TimeOp
   if (o.leftovers === 'kill') {
     if (cgroup) cgroup.signal('SIGTERM')
     else tree.signal('SIGTERM')
-    const end = Date.now() + o.killAfterMs
-    while (!gone() && Date.now() < end) await sleep(20)
+    // A monotonic clock: --kill-after may be long, and the wall clock may be changed meanwhile.
+    const end = performance.now() + o.killAfterMs
+    while (!gone() && performance.now() < end) await sleep(20)
     if (!gone()) {
       if (cgroup) cgroup.kill()
       else tree.signal('SIGKILL')
@@ -497,8 +505,9 @@ async function once(
   }
 
   let timedOut = false
-  let timer: NodeJS.Timeout | undefined
-  let killAfter: NodeJS.Timeout | undefined
+  // Long timers: a --timeout or --kill-after past 24.8 days must not overflow setTimeout.
+  let timer: LongTimer | undefined
+  let killAfter: LongTimer | undefined
   if (options.timeoutMs !== undefined) {
     const tg = cgroup
     // The whole tree: with a cgroup, every process in it (SIGKILL by cgroup.kill, which reaches
@@ -514,10 +523,10 @@ async function once(
       // Also what left the group (setsid) below the command, and what it orphaned.
       tree.signal(signal, child.pid === undefined ? [] : [child.pid])
     }
-    timer = setTimeout(() => {
+    timer = setLongTimeout(() => {
       timedOut = true
       signalTree(options.killSignal)
-      killAfter = setTimeout(() => signalTree('SIGKILL'), options.killAfterMs).unref()
+      killAfter = setLongTimeout(() => signalTree('SIGKILL'), options.killAfterMs).unref()
     }, options.timeoutMs)
   }
 
@@ -526,9 +535,9 @@ async function once(
   tree.reap()
   const left = tree.leftovers()
   await settleLeftovers(tree, cgroup, options, () => timedOut)
-  clearTimeout(timer)
+  timer?.clear()
   // Its SIGKILL must not reach the next run's tree (--runs).
-  clearTimeout(killAfter)
+  killAfter?.clear()
   tree.reap()
   tree.stop()
   const cgroupReport = finishCgroup(cgroup, cgroupWhy, child.cgroupVia)
