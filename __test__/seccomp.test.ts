@@ -213,9 +213,12 @@ for (const call of CALLS) {
       if (nodeWorks) {
         t.deepEqual(ours.seen, WORKS, `${rule}: child_process works here: ${ours.stderr.slice(0, 300)}`)
       } else if (ours.seen) {
-        // Each step either did its work or reported an errno, as a child_process app expects.
+        // Each step either did its work or reported an errno, as a child_process app expects,
+        // and what worked for child_process works here too.
         const odd = ours.seen.filter((s) => !WORKS.includes(s) && !/ (E[A-Z0-9]+|-\d+)$/.test(s))
         t.deepEqual(odd, [], `${rule}: ${JSON.stringify(ours.seen)}`)
+        const lost = (node.seen ?? []).filter((s) => WORKS.includes(s) && !ours.seen!.includes(s))
+        t.deepEqual(lost, [], `${rule}: child_process got ${JSON.stringify(node.seen)}, ours ${JSON.stringify(ours.seen)}`)
       } else {
         // Neither got to its end: Node itself needs the call (it aborts at start) or threw.
         t.true(node.seen === null && ours.code !== 0, `${rule}: node ${JSON.stringify(node.seen)}, ours exited ${ours.code}: ${ours.stderr.slice(0, 300)}`)

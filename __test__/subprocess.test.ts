@@ -196,20 +196,24 @@ test("a throwing 'exit' listener throws uncaught, as from a ChildProcess, and ex
     `const { spawn: cpSpawn } = require('node:child_process');
      const seen = [];
      process.on('uncaughtException', (e) => seen.push(e.message));
+     // With a pipe open, 'exit' waits an I/O phase (a JavaScript callback); without one it is
+     // emitted from the event loop's own call into JavaScript: both paths.
      const sub = pidfd.spawn('true');
      sub.on('exit', () => { throw new Error('from pidfd') });
+     const quiet = pidfd.spawn('true', [], { stdio: 'ignore' });
+     quiet.on('exit', () => { throw new Error('from pidfd, no pipe') });
      cpSpawn('true').on('exit', () => { throw new Error('from child_process') });
-     sub.exited.then((e) => setTimeout(() => console.log(JSON.stringify({ code: e.code, seen: seen.sort() })), 300));`,
+     Promise.all([sub.exited, quiet.exited]).then(([e]) => setTimeout(() => console.log(JSON.stringify({ code: e.code, seen: seen.sort() })), 300));`,
   )
   t.is(run.code, 0, run.stderr)
-  t.deepEqual(JSON.parse(run.stdout), { code: 0, seen: ['from child_process', 'from pidfd'] })
+  t.deepEqual(JSON.parse(run.stdout), { code: 0, seen: ['from child_process', 'from pidfd', 'from pidfd, no pipe'] })
 })
 
 test("throwing 'exit' listeners of children that exit together: every child still gets its exit, each error is uncaught", async (t) => {
   const run = await runNode(
     `let errors = 0, exits = 0;
      process.on('uncaughtException', () => errors++);
-     for (let i = 0; i < 30; i++) pidfd.spawn('true').on('exit', () => { exits++; throw new Error('listener ' + i) });
+     for (let i = 0; i < 30; i++) pidfd.spawn('true', [], { stdio: i % 2 ? 'ignore' : 'pipe' }).on('exit', () => { exits++; throw new Error('listener ' + i) });
      setTimeout(() => console.log(JSON.stringify({ exits, errors })), 1500);`,
   )
   t.is(run.code, 0, run.stderr)
@@ -226,13 +230,14 @@ test("under node:test, an 'exit' listener that throws fails its own test and the
       `const { test } = require('node:test')
        const { spawn } = ${source}
        test('throws', (t, done) => { spawn('true').on('exit', () => { throw new Error('in exit') }) })
+       test('throws, no pipe', (t, done) => { spawn('true', [], { stdio: 'ignore' }).on('exit', () => { throw new Error('in exit') }) })
        test('next', (t, done) => { spawn('true').on('exit', () => done()) })
       `,
     )
     const run = await runNode('', { prelude: false, nodeArgs: ['--test-reporter=tap', file], timeoutMs: 30_000 })
     results.push([String(run.code), ...run.stdout.split('\n').filter((l) => /^(not )?ok \d/.test(l))])
   }
-  t.deepEqual(results[1], ['1', 'not ok 1 - throws', 'ok 2 - next'])
+  t.deepEqual(results[1], ['1', 'not ok 1 - throws', 'not ok 2 - throws, no pipe', 'ok 3 - next'])
   t.deepEqual(results[1], results[0])
 })
 

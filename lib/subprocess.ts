@@ -11,6 +11,7 @@ import {
   type StdioNull,
   type StdioPipe,
 } from 'node:child_process'
+import { AsyncResource } from 'node:async_hooks'
 import { EventEmitter } from 'node:events'
 import { Socket } from 'node:net'
 import type { Readable, Stream, Writable } from 'node:stream'
@@ -226,6 +227,7 @@ function stopReading(stream: Stream): void {
 }
 
 const settleExited = Symbol('settleExited')
+const asyncScope = Symbol('asyncScope')
 const readingPipes = Symbol('readingPipes')
 
 /**
@@ -247,13 +249,20 @@ class ExitedWaiter implements Waiter {
   }
 
   private deliver(exit: ExitInfo): void {
-    // A throwing 'exit' listener throws out of here, uncaught, as it would from a
-    // ChildProcess; `exited` settles all the same.
-    try {
-      this.sub[onExit](exit)
-    } finally {
-      this.sub[settleExited](exit, null)
-    }
+    // In the async context of the spawn, as a ChildProcess's 'exit' comes in its handle's: a
+    // throwing 'exit' listener's error is uncaught there (node:test fails the test that spawned,
+    // not whichever made this environment's channel), and `exited` settles all the same.
+    this.sub[asyncScope].runInAsyncScope(() => {
+      try {
+        this.sub[onExit](exit)
+      } catch (err) {
+        process.nextTick(() => {
+          throw err
+        })
+      } finally {
+        this.sub[settleExited](exit, null)
+      }
+    })
   }
 
   reject(err: unknown): void {
@@ -302,6 +311,8 @@ export class Subprocess extends ChildProcessBase {
    */
   declare readonly channel?: Channel | null
   readonly #own: AsyncPidFd
+  /** @internal The async context of the spawn call, where 'exit' is emitted. */
+  readonly [asyncScope] = new AsyncResource('PIDFDCHILD')
   #pidfd: AsyncPidFd | null = null
   #exit: ExitInfo | null = null
   #openStreams = 0
