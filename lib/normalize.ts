@@ -47,7 +47,13 @@ function checkInt32(name: string, value: unknown): number | undefined {
 /** The timeout option: a non-negative integer (0: none). */
 export function checkTimeout(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined
-  if (!NODE_25 && !(Number.isInteger(value) && (value as number) >= 0)) throw outOfRange('timeout', 'an unsigned integer', value)
+  if (!NODE_25) {
+    // Before Node 25 any integer >= 0 passes, 2 ** 53 and beyond too (later ones cap it at
+    // MAX_SAFE_INTEGER); the async functions' timer then fires after 1 ms, as setTimeout's
+    // does for any delay past 2 ** 31 - 1, in every version.
+    if (!(Number.isInteger(value) && (value as number) >= 0)) throw outOfRange('timeout', 'an unsigned integer', value)
+    return (value as number) > 0 ? (value as number) : undefined
+  }
   if (typeof value !== 'number') throw invalidArgType('timeout', 'number', value)
   if (!Number.isInteger(value)) throw outOfRange('timeout', 'an integer', value)
   if (value < 0 || value > Number.MAX_SAFE_INTEGER) throw outOfRange('timeout', `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`, value)
