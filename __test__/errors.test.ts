@@ -232,6 +232,50 @@ test("a subprocess's kill() and every killSignal option read a signal as child_p
   t.is((await timed.exited).signal, 'SIGUSR1')
 })
 
+/** The functions of child_process that take spawn's options, each called with `options`. */
+function family(lib: typeof cp, options: Record<string, unknown>): Array<[string, () => unknown]> {
+  return [
+    ['spawn', () => lib.spawn('true', [], options)],
+    ['fork', () => lib.fork('/dev/null', [], { stdio: 'ignore', ...options })],
+    ['exec', () => lib.exec('true', options, () => {})],
+    ['execFile', () => lib.execFile('true', [], options, () => {})],
+    ['spawnSync', () => lib.spawnSync('true', [], options)],
+    ['execSync', () => lib.execSync('true', options)],
+    ['execFileSync', () => lib.execFileSync('true', [], options)],
+  ]
+}
+
+/** What a call throws, its class and own keys too (a V8 TypeError has no code). */
+function thrownExactly(call: () => unknown): unknown {
+  try {
+    const child = call() as { kill?: (s: string) => void; on?: (e: string, f: () => void) => void } | undefined
+    child?.on?.('error', () => {})
+    child?.kill?.('SIGKILL')
+    return 'no throw'
+  } catch (err) {
+    const e = err as Error & { code?: unknown }
+    return { class: e.constructor, name: e.name, code: e.code, message: e.message, string: String(e), keys: Object.keys(e) }
+  }
+}
+
+test('a Symbol or a BigInt uid or gid throws what child_process of this Node throws, in every function of the family', (t) => {
+  const major = Number(process.versions.node.split('.')[0])
+  for (const key of ['uid', 'gid']) {
+    for (const value of [Symbol('id'), 1n, 0n, { valueOf: () => 0 }, '0', 1.5, 2 ** 32]) {
+      const theirs = family(cp, { [key]: value })
+      const ours = family(pidfdCp as unknown as typeof cp, { [key]: value })
+      for (const [i, [name, call]] of theirs.entries()) {
+        const expected = thrownExactly(call)
+        t.deepEqual(thrownExactly(ours[i]![1]), expected, `${name}({ ${key}: ${inspect(value)} })`)
+        if (typeof value === 'symbol' && major < 25) {
+          // Before Node 25 child_process coerces first (`value | 0`): V8's own TypeError, no code.
+          t.like(expected as object, { class: TypeError, code: undefined, message: 'Cannot convert a Symbol value to a number' })
+        }
+      }
+    }
+  }
+})
+
 test('a timeout of 2 ** 53 and beyond: what child_process of this Node does with it, in every function of the family', async (t) => {
   // Run apart, for each module: an accepted timeout past 2 ** 31 - 1 fires after 1 ms (setTimeout's
   // TimeoutOverflowWarning), which the script counts; its children are killed by it.
