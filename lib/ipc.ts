@@ -440,7 +440,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     }
     for (const w of waiting) sendMessage(w.message, w.handle, w.options, w.callback)
     // A disconnect() that waited for the queue.
-    if (!target.connected && target.channel === control && queue === null) closeChannel()
+    if (!target.connected && target.channel === control && queue === null) closeChannel(false)
   }
 
   function onData(chunk: Buffer): void {
@@ -465,7 +465,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       target.connected = false
       queue = null
       pending = null
-      closeChannel()
+      closeChannel(true)
       // A failed spawn's channel (nothing behind it) is done with at once, and its 'close' comes
       // before the 'disconnect' of the next tick, as child_process orders them.
       if (!releaseNow) {
@@ -653,8 +653,13 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     return sendMessage(message, (handle || undefined) as object | undefined, opts, callback as SendCallback | undefined)
   }
 
-  /** The disconnect itself: our end closed a tick later, then 'disconnect'. */
-  function closeChannel(): void {
+  /**
+   * The disconnect itself: our end closed a tick later, then 'disconnect'. `atEnd`: the channel's
+   * end was read (the child closed it, or died); only then does the channel count as closed for
+   * 'close'. After this process's own disconnect() child_process never counts it, so that
+   * child's 'close' never comes (Node 22 to 26 alike), and neither does ours.
+   */
+  function closeChannel(atEnd: boolean): void {
     target.channel = null
     process.nextTick(() => {
       // Our end is closed at once (writes still queued are dropped, as child_process drops
@@ -665,7 +670,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       socket?.removeListener('data', onData)
       socket?.destroy()
       target.emit('disconnect')
-      if (wasOpen) closed()
+      if (wasOpen && atEnd) closed()
     })
   }
 
@@ -676,7 +681,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     }
     target.connected = false
     // Messages waiting behind a handle go first, as child_process lets them.
-    if (queue === null) closeChannel()
+    if (queue === null) closeChannel(false)
   }
 
   if (socket === null) {
