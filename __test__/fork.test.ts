@@ -228,6 +228,46 @@ test("send's boolean: true while little waits, false past the high-water mark; a
   t.deepEqual(outcomes[1], outcomes[0])
 })
 
+test("a child SIGKILLed while a send is under way: its events and the send's callback (null) in an order child_process gives, 'disconnect' first for the package", async (t) => {
+  // Says it is up, then reads its channel until killed.
+  const ready = script('ready.js', `process.on('message', () => {})\nprocess.send('ready')\n`)
+  // The child closed its channel before its exit was told, so child_process reads the channel's
+  // end first: 'disconnect', then the callback either before 'exit' or, where the write is
+  // cancelled at the channel's close, after 'close'. The package gives one of these two.
+  const channelFirst = [
+    ['disconnect', 'callback null', 'exit', 'close'],
+    ['disconnect', 'exit', 'close', 'callback null'],
+  ]
+  // libuv reaps every exited child at any SIGCHLD, so while other children end (the other tests
+  // of this file) child_process may see the exit before the channel's end: then 'close' comes
+  // at that end, before the 'disconnect' of the next tick.
+  const exitFirst = [['exit', 'close', 'disconnect', 'callback null']]
+  for (const [name, fork] of forks) {
+    for (let run = 0; run < 5; run++) {
+      const child = fork(ready)
+      await once(child, 'message')
+      const events: string[] = []
+      for (const event of ['disconnect', 'exit', 'close']) child.on(event, () => events.push(event))
+      let sent: boolean | undefined
+      const called = new Promise<void>((resolve) => {
+        sent = child.send('x'.repeat(8 << 20), (err) => {
+          events.push(`callback ${err}`)
+          resolve()
+        })
+      })
+      // Megabytes the kernel has not taken: the write is still under way at the kill.
+      t.false(sent, name)
+      child.kill('SIGKILL')
+      await Promise.all([once(child, 'close'), called])
+      const orders = name === 'pidfd' ? channelFirst : [...channelFirst, ...exitFirst]
+      t.true(
+        orders.some((order) => order.join() === events.join()),
+        `${name}: ${events.join()}`,
+      )
+    }
+  }
+})
+
 test('argv, execArgv (default this process one, or the option), cwd and env reach the child as with child_process', async (t) => {
   const seen: unknown[] = []
   for (const [, fork] of forks) {

@@ -339,6 +339,13 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
 
   /** The end was seen and 'disconnect' is on its way: the next tick closes our end. */
   let ending = false
+  /** Callbacks of writes the channel's end cut off: called once 'disconnect' is out. */
+  let cutOff: SendCallback[] = []
+  const callCutOff = () => {
+    const waiting = cutOff
+    cutOff = []
+    for (const callback of waiting) callback(null)
+  }
   /** A descriptor received for a message that never came (the channel ended first). */
   const dropReceived = () => {
     received?.close?.()
@@ -350,6 +357,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     dropReceived()
     socket?.removeListener('data', onData)
     socket?.destroy()
+    callCutOff()
     closed()
   }
 
@@ -509,6 +517,9 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       writing--
       if (held) control.unrefCounted()
       if (err && refused) failed(err)
+      // Cut off by the channel's end (the child died with it under way): child_process's
+      // callback comes once the channel is closed, after 'disconnect'.
+      else if (typeof callback === 'function' && err && open) cutOff.push(callback)
       else if (typeof callback === 'function') callback(null)
       if (writing === 0) flushed()
     })
@@ -670,6 +681,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       socket?.removeListener('data', onData)
       socket?.destroy()
       target.emit('disconnect')
+      callCutOff()
       if (wasOpen && atEnd) closed()
     })
   }
