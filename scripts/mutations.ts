@@ -138,6 +138,7 @@ export const mutations: Mutation[] = [
   { file: 'lib/exec.ts', find: "opts.shell = typeof opts.shell === 'string' ? opts.shell : true", replace: 'opts.shell = true', why: 'exec ignores the shell named', tests: [T('exec')] },
 
   // lib/register.ts, lib/trace.ts: the whole-app switch and the trace
+  { file: 'lib/child_process.ts', find: 'export const _forkChild = chosen._forkChild', replace: 'export const _forkChild = undefined', why: "pidfd/child_process without node:child_process's _forkChild", tests: [T('index'), '*_forkChild*'] },
   { file: 'lib/register.ts', find: 'syncBuiltinESMExports()\n', replace: 'void syncBuiltinESMExports\n', why: 'ESM named exports made before the swap keep Node\'s functions', tests: ['*CommonJS and ESM*'] },
   { file: 'lib/register.ts', find: 'let ours: Module | null | undefined\n', replace: 'let ours: Module | null | undefined = (require(\'../index.js\'), undefined)\n', why: 'the package loaded at start, whether or not anything spawns', tests: ['*loads nothing native*'] },
   { file: 'lib/register.ts', find: "const served = ['spawn', 'fork', 'exec',", replace: "const served = ['spawn', 'exec',", why: "fork left Node's under the flag", tests: ["*spawn with an IPC channel and fork are the package's*"] },
