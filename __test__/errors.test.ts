@@ -4,11 +4,14 @@ import test from 'ava'
 import * as cp from 'node:child_process'
 import { spawn as cpSpawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { inspect } from 'node:util'
 
 import { AsyncPidFd, PidFd, spawn } from '../index.js'
 import * as pidfdCp from '../lib/child_process.js'
-import { fdTable, isError, newFds, sleep, until } from './helpers.js'
+import { fdTable, isError, newFds, root, runNode, sleep, until } from './helpers.js'
 
 const notNumbers = ['1', null, undefined, {}, [], true, 1n, Symbol('pid')]
 const badNumbers = [0, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 31, Number.MAX_SAFE_INTEGER, 2 ** 53]
@@ -227,4 +230,102 @@ test("a subprocess's kill() and every killSignal option read a signal as child_p
   // A lowercase killSignal is the signal the timeout sends.
   const timed = spawn('sleep', ['10'], { stdio: 'ignore', timeout: 50, killSignal: 'sigusr1' as never })
   t.is((await timed.exited).signal, 'SIGUSR1')
+})
+
+/** The functions of child_process that take spawn's options, each called with `options`. */
+function family(lib: typeof cp, options: Record<string, unknown>): Array<[string, () => unknown]> {
+  return [
+    ['spawn', () => lib.spawn('true', [], options)],
+    ['fork', () => lib.fork('/dev/null', [], { stdio: 'ignore', ...options })],
+    ['exec', () => lib.exec('true', options, () => {})],
+    ['execFile', () => lib.execFile('true', [], options, () => {})],
+    ['spawnSync', () => lib.spawnSync('true', [], options)],
+    ['execSync', () => lib.execSync('true', options)],
+    ['execFileSync', () => lib.execFileSync('true', [], options)],
+  ]
+}
+
+/** What a call throws, its class and own keys too (a V8 TypeError has no code). */
+function thrownExactly(call: () => unknown): unknown {
+  try {
+    const child = call() as { kill?: (s: string) => void; on?: (e: string, f: () => void) => void } | undefined
+    child?.on?.('error', () => {})
+    child?.kill?.('SIGKILL')
+    return 'no throw'
+  } catch (err) {
+    const e = err as Error & { code?: unknown }
+    return { class: e.constructor, name: e.name, code: e.code, message: e.message, string: String(e), keys: Object.keys(e) }
+  }
+}
+
+test('a Symbol or a BigInt uid or gid throws what child_process of this Node throws, in every function of the family', (t) => {
+  const major = Number(process.versions.node.split('.')[0])
+  for (const key of ['uid', 'gid']) {
+    for (const value of [Symbol('id'), 1n, 0n, { valueOf: () => 0 }, '0', 1.5, 2 ** 32]) {
+      const theirs = family(cp, { [key]: value })
+      const ours = family(pidfdCp as unknown as typeof cp, { [key]: value })
+      for (const [i, [name, call]] of theirs.entries()) {
+        const expected = thrownExactly(call)
+        t.deepEqual(thrownExactly(ours[i]![1]), expected, `${name}({ ${key}: ${inspect(value)} })`)
+        if (typeof value === 'symbol' && major < 25) {
+          // Before Node 25 child_process coerces first (`value | 0`): V8's own TypeError, no code.
+          t.like(expected as object, { class: TypeError, code: undefined, message: 'Cannot convert a Symbol value to a number' })
+        }
+      }
+    }
+  }
+})
+
+test('a timeout of 2 ** 53 and beyond: what child_process of this Node does with it, in every function of the family', async (t) => {
+  // Run apart, for each module: an accepted timeout past 2 ** 31 - 1 fires after 1 ms (setTimeout's
+  // TimeoutOverflowWarning), which the script counts; its children are killed by it.
+  const forever = join(mkdtempSync(join(tmpdir(), 'pidfd-timeout-')), 'forever.js')
+  writeFileSync(forever, 'setInterval(() => {}, 1000)\n')
+  const script = (lib: string) => `
+const lib = require(${JSON.stringify(lib)})
+let warnings = 0
+process.on('warning', (w) => { if (w.name === 'TimeoutOverflowWarning') warnings++ })
+const forever = ${JSON.stringify(forever)}
+const calls = {
+  spawn: (o) => lib.spawn(process.execPath, [forever], o),
+  fork: (o) => lib.fork(forever, [], { stdio: 'ignore', ...o }),
+  exec: (o, cb) => lib.exec('sleep 5', o, cb),
+  execFile: (o, cb) => lib.execFile('sleep', ['5'], o, cb),
+  spawnSync: (o) => lib.spawnSync('true', [], o),
+  execSync: (o) => lib.execSync('true', o),
+  execFileSync: (o) => lib.execFileSync('true', [], o),
+}
+;(async () => {
+  const seen = []
+  for (const timeout of [2 ** 53, 2 ** 53 - 1, 2 ** 53 + 2, 2 ** 64, 2 ** 31]) {
+    for (const [name, call] of Object.entries(calls)) {
+      const before = warnings
+      let outcome
+      try {
+        outcome = await new Promise((resolve) => {
+          const child = call({ timeout }, (err) => resolve({ killed: err && err.killed, signal: err && err.signal }))
+          if (child && typeof child.once === 'function') {
+            if (name === 'spawn' || name === 'fork') child.once('exit', (code, signal) => resolve({ code, signal }))
+          } else resolve(child && child.status !== undefined ? { status: child.status, error: child.error && child.error.code } : 'returned')
+        })
+      } catch (e) {
+        outcome = { name: e.name, code: e.code, message: e.message }
+      }
+      seen.push([name, timeout, outcome, warnings - before])
+    }
+  }
+  console.log(JSON.stringify(seen))
+})()
+`
+  const [theirs, ours] = await Promise.all([runNode(script('node:child_process')), runNode(script(join(root, 'lib/child_process.js')))])
+  t.is(theirs.code, 0, theirs.stderr)
+  t.is(ours.code, 0, ours.stderr)
+  const expected = JSON.parse(theirs.stdout) as Array<[string, number, unknown, number]>
+  t.deepEqual(JSON.parse(ours.stdout), expected)
+  // The Node versions differ: before Node 25 any integer >= 0 passes (the async functions' timer
+  // then fires at once); later ones stop at Number.MAX_SAFE_INTEGER.
+  const [name, , outcome, warnings] = expected[0]!
+  t.is(name, 'spawn')
+  if (Number(process.versions.node.split('.')[0]) < 25) t.deepEqual([outcome, warnings], [{ code: null, signal: 'SIGTERM' }, 1])
+  else t.like(outcome as object, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
 })

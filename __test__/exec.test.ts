@@ -56,6 +56,10 @@ const calls: Array<[string, 'exec' | 'execFile', unknown[]]> = [
   ['maxBuffer exceeded on stderr, buffers', 'execFile', ['sh', ['-c', 'echo 0123456789abcdef >&2; sleep 5'], { maxBuffer: 4, encoding: 'buffer' }]],
   ['maxBuffer 0 with output', 'exec', ['echo hi; sleep 5', { maxBuffer: 0 }]],
   ['maxBuffer Infinity', 'execFile', ['head', ['-c', '3000000', '/dev/zero'], { maxBuffer: Infinity, encoding: 'buffer' }]],
+  // An own maxBuffer replaces the default as it is: null compares as 0, undefined as no limit.
+  ['maxBuffer null: no byte fits', 'execFile', ['echo', ['hello'], { maxBuffer: null }]],
+  ['maxBuffer null, exec', 'exec', ['echo hello', { maxBuffer: null }]],
+  ['maxBuffer undefined: no limit, not the default', 'execFile', ['head', ['-c', '3000000', '/dev/zero'], { maxBuffer: undefined, encoding: 'buffer' }]],
   ['timeout kills with SIGTERM', 'execFile', ['sleep', ['5'], { timeout: 100 }]],
   ['timeout with killSignal SIGKILL by number', 'exec', ['sleep 5', { timeout: 100, killSignal: 9 }]],
   ['a timeout after the exit, while a grandchild holds the output open', 'execFile', ['sh', ['-c', 'sleep 2 & exit 3'], { timeout: 200 }]],

@@ -8,8 +8,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import dgram from 'node:dgram'
 import http from 'node:http'
 import net from 'node:net'
+import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { inspect } from 'node:util'
 import test from 'ava'
 
 import * as pidfd from '../index.js'
@@ -147,8 +149,6 @@ test("the child's own disconnect: its messages, then 'disconnect' and 'exit', th
 test("the parent's disconnect: connected false at once, 'disconnect' next, the child sees its channel end", async (t) => {
   for (const [name, fork] of forks) {
     const child = fork(echo)
-    const events = record(child, ['disconnect', 'exit'])
-    const closed = new Promise((resolve) => child.on('close', resolve))
     t.true(child.connected, name)
     child.disconnect()
     t.false(child.connected, name)
@@ -160,11 +160,26 @@ test("the parent's disconnect: connected false at once, 'disconnect' next, the c
     // The child's channel ended, so nothing keeps it alive: it exits 0.
     const exit = await new Promise((resolve) => child.on('exit', (code) => resolve(code)))
     t.is(exit, 0, name)
-    if (name === 'pidfd') {
-      // child_process never emits 'close' after its own disconnect(); the package does.
-      await closed
-      t.deepEqual(await events, [['disconnect'], ['exit', 0, null]])
+  }
+})
+
+test("after the parent's own disconnect() no 'close' ever comes, as child_process's (Node 22 to 26), with or without stdio pipes", async (t) => {
+  for (const options of [{}, { silent: true }, { stdio: 'ignore' }] as const) {
+    const seen: string[][] = []
+    for (const [, fork] of forks) {
+      const child = fork(echo, options)
+      const events: string[] = []
+      for (const event of ['disconnect', 'exit', 'close']) child.on(event, () => events.push(event))
+      // The child's exit and its pipes' ends are all that 'close' waits for besides the channel:
+      // once they are in and the loop has turned, a 'close' still missing never comes.
+      const ends = [once(child, 'exit'), ...[child.stdout, child.stderr].filter((s) => s !== null).map((s) => (s.resume(), once(s, 'close')))]
+      child.disconnect()
+      await Promise.all(ends)
+      await new Promise((resolve) => setImmediate(resolve))
+      seen.push(events)
     }
+    t.deepEqual(seen[1], seen[0], inspect(options))
+    t.deepEqual(seen[1], ['disconnect', 'exit'], inspect(options))
   }
 })
 
@@ -211,6 +226,46 @@ test("send's boolean: true while little waits, false past the high-water mark; a
   }
   t.deepEqual(outcomes[1], [true, false, null, []])
   t.deepEqual(outcomes[1], outcomes[0])
+})
+
+test("a child SIGKILLed while a send is under way: its events and the send's callback (null) in an order child_process gives, 'disconnect' first for the package", async (t) => {
+  // Says it is up, then reads its channel until killed.
+  const ready = script('ready.js', `process.on('message', () => {})\nprocess.send('ready')\n`)
+  // The child closed its channel before its exit was told, so child_process reads the channel's
+  // end first: 'disconnect', then the callback either before 'exit' or, where the write is
+  // cancelled at the channel's close, after 'close'. The package gives one of these two.
+  const channelFirst = [
+    ['disconnect', 'callback null', 'exit', 'close'],
+    ['disconnect', 'exit', 'close', 'callback null'],
+  ]
+  // libuv reaps every exited child at any SIGCHLD, so while other children end (the other tests
+  // of this file) child_process may see the exit before the channel's end: then 'close' comes
+  // at that end, before the 'disconnect' of the next tick.
+  const exitFirst = [['exit', 'close', 'disconnect', 'callback null']]
+  for (const [name, fork] of forks) {
+    for (let run = 0; run < 5; run++) {
+      const child = fork(ready)
+      await once(child, 'message')
+      const events: string[] = []
+      for (const event of ['disconnect', 'exit', 'close']) child.on(event, () => events.push(event))
+      let sent: boolean | undefined
+      const called = new Promise<void>((resolve) => {
+        sent = child.send('x'.repeat(8 << 20), (err) => {
+          events.push(`callback ${err}`)
+          resolve()
+        })
+      })
+      // Megabytes the kernel has not taken: the write is still under way at the kill.
+      t.false(sent, name)
+      child.kill('SIGKILL')
+      await Promise.all([once(child, 'close'), called])
+      const orders = name === 'pidfd' ? channelFirst : [...channelFirst, ...exitFirst]
+      t.true(
+        orders.some((order) => order.join() === events.join()),
+        `${name}: ${events.join()}`,
+      )
+    }
+  }
 })
 
 test('argv, execArgv (default this process one, or the option), cwd and env reach the child as with child_process', async (t) => {

@@ -21,8 +21,12 @@ const fdList = () => readdirSync('/proc/self/fd').map((fd) => { try { return fd 
 const fds = () => readdirSync('/proc/self/fd').length;
 const documented = new Set(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_SYNC_FORK_INPUT', 'ERR_OUT_OF_RANGE', 'ERR_UNKNOWN_SIGNAL',
   'ERR_PIDFD_CLOSED', 'ERR_PIDFD_SELF', 'ERR_IPC_ONE_PIPE' /* two 'ipc' in stdio, as child_process */, 'ABORT_ERR', 'ESRCH', 'EINVAL', 'EBADF', 'EPERM', 'ENOENT', 'EACCES']);
+// Before Node 25 child_process coerces uid and gid (\`value | 0\`): a Symbol or a BigInt throws
+// V8's own TypeError there, and so does spawn (docs/api.md, Codes).
+const coercion = new Set(['Cannot convert a Symbol value to a number', 'Cannot mix BigInt and other types, use explicit conversions']);
+const uncoded = (err) => err instanceof TypeError && err.code === undefined && coercion.has(err.message);
 const undocumented = [];
-const note = (where, err) => { if (!documented.has(err && err.code)) undocumented.push(where + ': ' + (err && (err.code || err.message) || String(err))); };
+const note = (where, err) => { if (!documented.has(err && err.code) && !uncoded(err)) undocumented.push(where + ': ' + (err && (err.code || err.message) || String(err))); };
 const settle = (sub) => new Promise((resolve) => {
   if (sub.pid === undefined) { sub.on('error', () => {}); sub.once('close', resolve); return; }
   sub.on('error', (e) => note('spawn error event', e));

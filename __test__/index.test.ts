@@ -34,6 +34,33 @@ test('pidfd/child_process has every export of node:child_process, from ESM and f
   t.true(fromCjs.exec, 'the package\'s exec')
 })
 
+test("every key of node:child_process, underscored ones too (_forkChild), is in pidfd/child_process and in the module pidfd/register patches, of the same typeof", async (t) => {
+  // Each key with its typeof, from CommonJS and from ESM (whose namespace also has 'default').
+  const shapes = (cjs: string, esm: string) => `
+const shape = (m) => Object.fromEntries(Object.keys(m).filter((k) => k !== 'default' && k !== 'module.exports').map((k) => [k, typeof m[k]]))
+import(${JSON.stringify(esm)}).then((ns) => console.log(JSON.stringify({ cjs: shape(require(${JSON.stringify(cjs)})), esm: shape(ns) })))`
+  const run = async (script: string, nodeArgs: string[] = [], env: Record<string, string> = {}) => {
+    const r = await runNode(script, { prelude: false, cwd: root, nodeArgs, env })
+    t.is(r.code, 0, r.stderr)
+    return JSON.parse(r.stdout) as { cjs: Record<string, string>; esm: Record<string, string> }
+  }
+  const node = await run(shapes('node:child_process', 'node:child_process'))
+  t.true('_forkChild' in node.cjs, 'Node has _forkChild')
+  t.deepEqual(node.esm, node.cjs)
+  const places = {
+    'pidfd/child_process': await run(shapes('pidfd/child_process', 'pidfd/child_process')),
+    // Where the package cannot serve, it is Node's own functions under the same names.
+    'pidfd/child_process, Node serving (PIDFD_DISABLE=pidfdOpen)': await run(shapes('pidfd/child_process', 'pidfd/child_process'), [], { PIDFD_DISABLE: 'pidfdOpen' }),
+    'node:child_process under pidfd/register': await run(shapes('node:child_process', 'node:child_process'), ['--require', 'pidfd/register']),
+  }
+  for (const [place, { cjs, esm }] of Object.entries(places)) {
+    for (const [key, type] of Object.entries(node.cjs)) {
+      t.is(cjs[key], type, `require: ${place}: ${key}`)
+      t.is(esm[key], type, `import: ${place}: ${key}`)
+    }
+  }
+})
+
 test('off Linux, loading throws one clear sentence', async (t) => {
   const run = await runNode(
     `Object.defineProperty(process, 'platform', { value: 'darwin' });

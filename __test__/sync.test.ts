@@ -173,6 +173,15 @@ test('maxBuffer: the default is 1 MiB, exactly (stdout and stderr count together
   t.is(ours('head', ['-c', String(2 * 1024 * 1024), '/dev/zero'], { maxBuffer: 0 }).error, undefined)
 })
 
+test('maxBuffer null or undefined: no limit, as child_process (exec and execFile differ: lib/exec.ts)', (t) => {
+  const big = ['-c', String(2 * 1024 * 1024), '/dev/zero']
+  for (const maxBuffer of [null, undefined]) {
+    t.is(same(t, 'head', big, { maxBuffer }).error, undefined)
+    t.deepEqual(execFileSync('head', big, { maxBuffer } as never), cp.execFileSync('head', big, { maxBuffer } as never))
+    t.deepEqual(execSync(`head ${big.join(' ')}`, { maxBuffer } as never), cp.execSync(`head ${big.join(' ')}`, { maxBuffer } as never))
+  }
+})
+
 test('maxBuffer exceeded: the child is killed with killSignal, the chunk read is kept', (t) => {
   // The child writes one short line and then waits: only the kill ends it.
   const r = same(t, 'sh', ['-c', 'echo "this is stdout"; exec sleep 10'], { maxBuffer: 1 })

@@ -93,7 +93,10 @@ function execFileImpl(fileArg: unknown, argsArg?: unknown, optionsArg?: unknown,
   checkTimeout(opts.timeout)
   checkMaxBuffer(opts.maxBuffer)
   const killSignal = checkKillSignal(opts.killSignal)
-  const maxBuffer = (opts.maxBuffer ?? MAX_BUFFER) as number
+  // An own maxBuffer replaces the default even when null or undefined, and child_process then
+  // compares the byte count with it as it is: `n > null` holds for any n > 0 (null limits to 0
+  // bytes), `n > undefined` never does (no limit). Number() keeps those comparisons.
+  const maxBuffer = Number(opts.maxBuffer)
   const timeout = (opts.timeout ?? 0) as number
 
   const child = spawn(file as string, args as string[], {

@@ -339,6 +339,13 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
 
   /** The end was seen and 'disconnect' is on its way: the next tick closes our end. */
   let ending = false
+  /** Callbacks of writes the channel's end cut off: called once 'disconnect' is out. */
+  let cutOff: SendCallback[] = []
+  const callCutOff = () => {
+    const waiting = cutOff
+    cutOff = []
+    for (const callback of waiting) callback(null)
+  }
   /** A descriptor received for a message that never came (the channel ended first). */
   const dropReceived = () => {
     received?.close?.()
@@ -350,6 +357,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     dropReceived()
     socket?.removeListener('data', onData)
     socket?.destroy()
+    callCutOff()
     closed()
   }
 
@@ -440,7 +448,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     }
     for (const w of waiting) sendMessage(w.message, w.handle, w.options, w.callback)
     // A disconnect() that waited for the queue.
-    if (!target.connected && target.channel === control && queue === null) closeChannel()
+    if (!target.connected && target.channel === control && queue === null) closeChannel(false)
   }
 
   function onData(chunk: Buffer): void {
@@ -465,7 +473,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       target.connected = false
       queue = null
       pending = null
-      closeChannel()
+      closeChannel(true)
       // A failed spawn's channel (nothing behind it) is done with at once, and its 'close' comes
       // before the 'disconnect' of the next tick, as child_process orders them.
       if (!releaseNow) {
@@ -509,6 +517,9 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       writing--
       if (held) control.unrefCounted()
       if (err && refused) failed(err)
+      // Cut off by the channel's end (the child died with it under way): child_process's
+      // callback comes once the channel is closed, after 'disconnect'.
+      else if (typeof callback === 'function' && err && open) cutOff.push(callback)
       else if (typeof callback === 'function') callback(null)
       if (writing === 0) flushed()
     })
@@ -653,8 +664,13 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     return sendMessage(message, (handle || undefined) as object | undefined, opts, callback as SendCallback | undefined)
   }
 
-  /** The disconnect itself: our end closed a tick later, then 'disconnect'. */
-  function closeChannel(): void {
+  /**
+   * The disconnect itself: our end closed a tick later, then 'disconnect'. `atEnd`: the channel's
+   * end was read (the child closed it, or died); only then does the channel count as closed for
+   * 'close'. After this process's own disconnect() child_process never counts it, so that
+   * child's 'close' never comes (Node 22 to 26 alike), and neither does ours.
+   */
+  function closeChannel(atEnd: boolean): void {
     target.channel = null
     process.nextTick(() => {
       // Our end is closed at once (writes still queued are dropped, as child_process drops
@@ -665,7 +681,8 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       socket?.removeListener('data', onData)
       socket?.destroy()
       target.emit('disconnect')
-      if (wasOpen) closed()
+      callCutOff()
+      if (wasOpen && atEnd) closed()
     })
   }
 
@@ -676,7 +693,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     }
     target.connected = false
     // Messages waiting behind a handle go first, as child_process lets them.
-    if (queue === null) closeChannel()
+    if (queue === null) closeChannel(false)
   }
 
   if (socket === null) {

@@ -36,8 +36,14 @@ export function noNul<T>(name: string, value: T): T {
 /** uid and gid may be any 32-bit integer (the kernel judges them). */
 function checkInt32(name: string, value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined
+  if (!NODE_25) {
+    // Before Node 25 child_process tests `value === (value | 0)`: the coercion runs first, so a
+    // Symbol or a BigInt throws V8's own TypeError ("Cannot convert a Symbol value to a number",
+    // "Cannot mix BigInt and other types…"), not ERR_INVALID_ARG_TYPE, and a valueOf() runs.
+    if (value !== ((value as number) | 0)) throw invalidArgType(name, 'int32', value)
+    return (value as number) >>> 0
+  }
   const int32 = typeof value === 'number' && Number.isInteger(value) && value >= -(2 ** 31) && value <= 2 ** 31 - 1
-  if (!int32 && !NODE_25) throw invalidArgType(name, 'int32', value)
   if (typeof value !== 'number') throw invalidArgType(name, 'number', value)
   if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value)
   if (!int32) throw outOfRange(name, '>= -2147483648 && <= 2147483647', value)
@@ -47,7 +53,13 @@ function checkInt32(name: string, value: unknown): number | undefined {
 /** The timeout option: a non-negative integer (0: none). */
 export function checkTimeout(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined
-  if (!NODE_25 && !(Number.isInteger(value) && (value as number) >= 0)) throw outOfRange('timeout', 'an unsigned integer', value)
+  if (!NODE_25) {
+    // Before Node 25 any integer >= 0 passes, 2 ** 53 and beyond too (later ones cap it at
+    // MAX_SAFE_INTEGER); the async functions' timer then fires after 1 ms, as setTimeout's
+    // does for any delay past 2 ** 31 - 1, in every version.
+    if (!(Number.isInteger(value) && (value as number) >= 0)) throw outOfRange('timeout', 'an unsigned integer', value)
+    return (value as number) > 0 ? (value as number) : undefined
+  }
   if (typeof value !== 'number') throw invalidArgType('timeout', 'number', value)
   if (!Number.isInteger(value)) throw outOfRange('timeout', 'an integer', value)
   if (value < 0 || value > Number.MAX_SAFE_INTEGER) throw outOfRange('timeout', `>= 0 && <= ${Number.MAX_SAFE_INTEGER}`, value)

@@ -243,8 +243,10 @@ class ExitedWaiter implements Waiter {
     // loop's next I/O phase has read them (an immediate from this I/O phase runs before it;
     // one set from that immediate, after it), as child_process's 'exit' comes after them: the
     // drain at the exit then never takes bytes that a reader, moving on at a pipe's end,
-    // would have read.
-    if (this.sub[readingPipes]()) setImmediate(() => setImmediate(() => this.deliver(exit)))
+    // would have read. The same holds for an IPC channel still open: the child's death closed
+    // its end first, so the channel's last messages and its 'disconnect' come before 'exit',
+    // as child_process's do (a write to the child then under way is called back between them).
+    if (this.sub[readingPipes]() || this.sub.channel) setImmediate(() => setImmediate(() => this.deliver(exit)))
     else this.deliver(exit)
   }
 
