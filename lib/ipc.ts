@@ -75,6 +75,8 @@ function jsonCodec(): Codec {
 
 const VIEW = 0
 const OTHER = 1
+/** Where an advanced frame's length goes, before it is known. */
+const LENGTH_ROOM = Buffer.alloc(4)
 
 // v8's host-object hooks, which @types/node leaves out.
 const SerializerBase = DefaultSerializer as unknown as new () => DefaultSerializer & { _writeHostObject(object: object): void }
@@ -129,13 +131,15 @@ function advancedCodec(): Codec {
     },
     buffering: () => held > 0,
     encode(message) {
+      // The serializer writes the frame whole, its length's 4 bytes first and filled in once the
+      // length is known: no copy of the body into a frame of its own (a copy into freshly mapped
+      // memory, which cost a 1 MiB message a third of a millisecond, and twice the memory).
       const writer = new Serializer()
+      writer.writeRawBytes(LENGTH_ROOM)
       writer.writeHeader()
       writer.writeValue(message)
-      const body = writer.releaseBuffer()
-      const frame = Buffer.allocUnsafe(4 + body.length)
-      frame.writeUInt32BE(body.length, 0)
-      body.copy(frame, 4)
+      const frame = writer.releaseBuffer()
+      frame.writeUInt32BE(frame.length - 4, 0)
       return frame
     },
   }
