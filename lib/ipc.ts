@@ -134,7 +134,7 @@ function advancedCodec(): Codec {
     encode(message) {
       // The serializer writes the frame whole, its length's 4 bytes first and filled in once the
       // length is known: no copy of the body into a frame of its own (a copy into freshly mapped
-      // memory, which cost a 1 MiB message a third of a millisecond, and twice the memory).
+      // memory, which cost a 1 MiB message about half a millisecond, and twice the memory).
       const writer = new Serializer()
       writer.writeRawBytes(LENGTH_ROOM)
       writer.writeHeader()
