@@ -1,0 +1,272 @@
+// The channel's decoding, side by side with child_process's: the same bytes reach a parent of
+// node:child_process's fork and one of the package's, cut where a decoder can go wrong — a UTF-8
+// character split across reads, '\n' first or last in a read, several messages in one read, a
+// frame's 4-byte length split across reads, a message spread over many reads — and big messages
+// (megabytes, many reads each) go both ways in both serializations. Real processes: the cut
+// stream is written by a Python child (fork's execPath) that writes each piece only once the
+// parent has read the one before it, so each piece is a read of its own at the parent.
+
+import * as cp from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { deserialize, serialize } from 'node:v8'
+import test, { type ExecutionContext } from 'ava'
+
+import * as pidfd from '../index.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'pidfd-ipc-'))
+function file(name: string, contents: string | Buffer): string {
+  const path = join(dir, name)
+  writeFileSync(path, contents)
+  return path
+}
+
+// Writes a file's bytes to its channel (NODE_CHANNEL_FD) in pieces, cut at the given offsets. A
+// piece goes only once the parent has read all of the one before: the socket's send queue
+// (SIOCOUTQ, which counts what the reader has not yet taken) is empty. The kernel tells no one
+// when that happens, so it is polled; what it waits for is the parent's read, not a time.
+const writer = file(
+  'writer.py',
+  `import fcntl, os, struct, sys, termios, time
+fd = int(os.environ['NODE_CHANNEL_FD'])
+data = open(sys.argv[1], 'rb').read()
+cuts = [int(c) for c in sys.argv[2].split(',') if c]
+start = 0
+for end in cuts + [len(data)]:
+    piece = memoryview(data)[start:end]
+    while piece:
+        piece = piece[os.write(fd, piece):]
+    deadline = time.monotonic() + 30
+    while struct.unpack('i', fcntl.ioctl(fd, termios.TIOCOUTQ, bytes(4)))[0] > 0:
+        if time.monotonic() > deadline:
+            sys.exit('the parent never read piece ending at %d' % end)
+        time.sleep(0.0002)
+    start = end
+`,
+)
+
+type Fork = typeof cp.fork
+const forks: Array<[string, Fork]> = [
+  ['child_process', cp.fork],
+  ['pidfd', pidfd.fork as unknown as Fork],
+]
+type Mode = 'json' | 'advanced'
+
+/** A message's bytes on the channel, framed as child_process frames it. */
+function frame(mode: Mode, message: unknown): Buffer {
+  if (mode === 'json') return Buffer.from(`${JSON.stringify(message)}\n`)
+  // v8.serialize is child_process's serialization for values without host objects.
+  const body = serialize(message)
+  const length = Buffer.alloc(4)
+  length.writeUInt32BE(body.length)
+  return Buffer.concat([length, body])
+}
+
+/** Where a piece ends: in `message` (its index), `at` bytes into its frame; and why there. */
+interface Cut {
+  message: number
+  at: number
+  why: string
+}
+
+/**
+ * The messages a parent gets from a child writing `messages`' frames in pieces cut at `cuts`,
+ * with the child's exit code, until 'close'.
+ */
+async function receive(fork: Fork, mode: Mode, messages: unknown[], cuts: Cut[]): Promise<{ got: unknown[]; code: number | null }> {
+  const frames = messages.map((m) => frame(mode, m))
+  const starts: number[] = []
+  let offset = 0
+  for (const f of frames) {
+    starts.push(offset)
+    offset += f.length
+  }
+  const offsets = cuts.map((c) => {
+    if (c.at > frames[c.message]!.length) throw new Error(`cut past its message: ${c.why}`)
+    return starts[c.message]! + c.at
+  })
+  const stream = file(`stream-${mode}`, Buffer.concat(frames))
+  const child = fork(stream, [offsets.join(',')], { execPath: 'python3', execArgv: [writer], serialization: mode, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const got: unknown[] = []
+  child.on('message', (m) => got.push(m))
+  // A frame that does not decode: an 'error' here (the package's channel), in the list, so a
+  // decoder gone wrong fails the comparison rather than the test process.
+  child.on('error', (err) => got.push(`error: ${err.message}`))
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)))
+  return { got, code }
+}
+
+/**
+ * The messages both parents get from the cut stream: child_process's are the messages sent (the
+ * stream is right), and the package's are child_process's. Then the writer's exit: 0 once the
+ * parent read every piece.
+ */
+async function sideBySide(t: ExecutionContext, mode: Mode, messages: unknown[], cuts: Cut[]): Promise<void> {
+  const results: Array<{ got: unknown[]; code: number | null }> = []
+  for (const [, fork] of forks) results.push(await receive(fork, mode, messages, cuts))
+  const [node, ours] = results as [{ got: unknown[]; code: number | null }, { got: unknown[]; code: number | null }]
+  t.deepEqual(node.got, messages.map((m) => after(mode, m)), 'child_process gets the messages: the stream is right')
+  t.deepEqual(ours.got, node.got)
+  t.deepEqual([node.code, ours.code], [0, 0], 'the writer ran to its end')
+}
+
+/** What a message is after the trip: JSON's copy of it in json mode, v8's in advanced (a Buffer, say, comes back a Uint8Array). */
+const after = (mode: Mode, m: unknown): unknown => (mode === 'json' ? JSON.parse(JSON.stringify(m)) : deserialize(serialize(m)))
+
+test('json: messages cut mid-character, around their newline, several to a read and over many reads arrive whole and in order, as with child_process', async (t) => {
+  // '€' is 3 bytes in UTF-8, '😀' 4; a json frame starts with '"' for a string.
+  const messages: unknown[] = [
+    'first',
+    '€uro',
+    'x€',
+    '😀 grin',
+    { n: 1, s: 'ñ' },
+    'newline next',
+    'a',
+    ['b', 2],
+    { c: null },
+    'ünïcödé '.repeat(20),
+    'after the boundary',
+    '€'.repeat(30_000),
+    'end',
+  ]
+  const cuts: Cut[] = [
+    { message: 1, at: 0, why: "'\\n' last in a read (a read ends with a message)" },
+    { message: 1, at: 2, why: "'€' split after its first byte" },
+    { message: 2, at: 4, why: "'€' split after its second byte" },
+    { message: 3, at: 2, why: "'😀' split after one byte" },
+    { message: 3, at: 3, why: "'😀' split after two bytes (a read of one byte, no newline)" },
+    { message: 3, at: 4, why: "'😀' split after three bytes (a read of one byte, no newline)" },
+    { message: 5, at: frame('json', messages[5]).length - 1, why: "'\\n' first in a read" },
+    { message: 9, at: 5, why: 'several messages in one read, the last one begun' },
+    { message: 9, at: 60, why: 'a message over three reads, the middle one with no newline' },
+    { message: 9, at: 122, why: "a message over three reads, cut mid-'ü'" },
+    { message: 10, at: 0, why: 'a read that ends a message and nothing more' },
+    { message: 11, at: 1, why: 'a message of 90 KB over three reads, the first holding only its opening quote' },
+    { message: 11, at: 45_002, why: "mid-'€', in the middle of a long message" },
+  ]
+  await sideBySide(t, 'json', messages, cuts)
+})
+
+test("advanced: frames whose 4-byte length is split across reads, cut mid-body, several to a read and over many reads arrive whole and in order, as with child_process", async (t) => {
+  const messages: unknown[] = [
+    'first',
+    'second',
+    'third',
+    'fourth',
+    new Map<unknown, unknown>([['k', [1, 2n ** 70n]], [2, new Set(['v'])]]),
+    { date: new Date(0), re: /x/g },
+    'a',
+    ['b', 2],
+    'ünïcödé '.repeat(20),
+    'after the boundary',
+    'x'.repeat(200_000),
+    'end',
+  ]
+  const cuts: Cut[] = [
+    { message: 1, at: 1, why: 'the length split 1 | 3' },
+    { message: 2, at: 2, why: 'the length split 2 | 2' },
+    { message: 3, at: 3, why: 'the length split 3 | 1' },
+    { message: 4, at: 1, why: 'the length split 1 | 1 | 2, first' },
+    { message: 4, at: 2, why: 'the length split 1 | 1 | 2, second (a read of one byte)' },
+    { message: 5, at: 4, why: 'a read that ends with the length, no body' },
+    { message: 5, at: 9, why: 'a body split' },
+    { message: 8, at: 2, why: 'several frames in one read, the last one begun in its length' },
+    { message: 8, at: 50, why: 'a frame over three reads, the middle one in its body' },
+    { message: 9, at: 0, why: 'a read that ends a frame and nothing more' },
+    { message: 10, at: 4, why: 'a frame of 200 KB over many reads, the first ending just after its length' },
+    { message: 10, at: 100_000, why: 'the middle of a long frame' },
+  ]
+  await sideBySide(t, 'advanced', messages, cuts)
+})
+
+/**
+ * Messages of megabytes, each many reads long, sent back to back so that one's end and the next
+ * one's start share reads: UTF-8 of one, two, three and four bytes a character (the reads, 64
+ * KiB, then end mid-character), and in advanced mode a Buffer and a typed array too. A module
+ * of its own, so that the child and this test make the same ones.
+ */
+const bigModule = file(
+  'big.cjs',
+  `exports.bigMessages = (mode) => {
+  const list = ['x'.repeat(6_000_000), 'aé€😀'.repeat(400_000), { list: Array.from({ length: 20_000 }, (_, i) => ({ i, s: 'é'.repeat(i % 7) })) }, 'after']
+  if (mode === 'advanced') {
+    const bytes = Buffer.alloc(5_000_000)
+    for (let i = 0; i < bytes.length; i++) bytes[i] = i % 251
+    list.push(bytes, new Float64Array(700_000).map((_, i) => i / 3), new Map([['big', 'y'.repeat(3_000_000)]]))
+  }
+  return list
+}
+`,
+)
+const { bigMessages } = createRequire(import.meta.url)(bigModule) as { bigMessages: (mode: Mode) => unknown[] }
+// Sends the big messages when asked ('send'), echoes any other message, and leaves when told.
+const bigSender = file(
+  'big.js',
+  `const { bigMessages } = require(${JSON.stringify(bigModule)})
+process.on('message', (m) => {
+  if (m === 'exit') return process.disconnect()
+  if (m === 'send') return bigMessages(process.argv[2]).forEach((b) => process.send(b))
+  process.send(m)
+})
+`,
+)
+
+/**
+ * A typed array as its class and a digest of its bytes: ava compares megabytes of them element
+ * by element, for many seconds.
+ */
+function comparable(m: unknown): unknown {
+  if (!ArrayBuffer.isView(m)) return m
+  const bytes = new Uint8Array(m.buffer, m.byteOffset, m.byteLength)
+  return `${m.constructor.name} of ${m.byteLength} bytes, sha256 ${createHash('sha256').update(bytes).digest('hex')}`
+}
+
+for (const mode of ['json', 'advanced'] as const) {
+  test(`${mode}: messages of megabytes, child to parent and a round trip from the parent, arrive whole and in order, as with child_process`, async (t) => {
+    const expected = bigMessages(mode).map((m) => after(mode, m))
+    const results: Array<{ sent: unknown[]; echoed: unknown[] }> = []
+    for (const [, fork] of forks) {
+      const child = fork(bigSender, [mode], { serialization: mode })
+      const got: unknown[] = []
+      child.on('message', (m) => got.push(m))
+      child.on('error', (err) => got.push(`error: ${err.message}`))
+      const closed = new Promise((resolve) => child.on('close', resolve))
+      /** Until `n` messages are in, or the child is gone (a frame it could not read kills it). */
+      const count = (n: number) =>
+        Promise.race([
+          closed,
+          new Promise<void>((resolve) => {
+            const check = () => {
+              if (got.length < n) return
+              child.off('message', check)
+              resolve()
+            }
+            child.on('message', check)
+          }),
+        ])
+      // Child → parent: the child's own messages.
+      let done = count(expected.length)
+      child.send('send')
+      await done
+      const sent = got.splice(0)
+      // Parent → child → parent: ours, back to back, echoed.
+      done = count(expected.length)
+      for (const m of bigMessages(mode)) child.send(m as object)
+      await done
+      const echoed = got.splice(0)
+      if (child.connected) child.send('exit')
+      await closed
+      results.push({ sent, echoed })
+    }
+    const [node, ours] = results.map(({ sent, echoed }) => ({ sent: sent.map(comparable), echoed: echoed.map(comparable) }))
+    const want = expected.map(comparable)
+    t.deepEqual(node!.sent, want, 'child_process gets them')
+    t.deepEqual(ours!.sent, node!.sent)
+    t.deepEqual(ours!.echoed, node!.echoed)
+    t.deepEqual(ours!.echoed, want)
+  })
+}
