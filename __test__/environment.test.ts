@@ -5,12 +5,12 @@
 // child it starts (spawn, execFile, spawnSync, fork with a message each way) and ends on its own.
 
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 
-import { root, runNode } from './helpers.js'
+import { childProcessApp, root, runNode } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pidfd-environment-'))
 test.after.always(() => rmSync(dir, { recursive: true, force: true }))
@@ -88,30 +88,9 @@ for (const step of ['request', 'exec', 'reply']) {
   })
 }
 
-const CHILD = join(dir, 'child.js')
-writeFileSync(CHILD, `process.on('message', (m) => process.send(m + ' back', () => process.disconnect()))\n`)
-
 /** An app written for child_process: it handles 'error' where it may come, and prints what it saw. */
-const APP = `
-  const cp = require('node:child_process');
-  const seen = [];
-  cp.execFile('echo', ['hi'], (err, stdout) => {
-    seen.push(err ? 'execFile ' + err.code : 'execFile ' + stdout.trim());
-    const sub = cp.spawn('sh', ['-c', 'exit 3']);
-    sub.on('error', (e) => seen.push('spawn error ' + e.code));
-    sub.on('close', (code) => {
-      seen.push('spawn ' + code);
-      const sync = cp.spawnSync('sh', ['-c', 'echo sync']);
-      seen.push(sync.error ? 'spawnSync ' + sync.error.code : String(sync.stdout).trim());
-      const child = cp.fork(${JSON.stringify(CHILD)});
-      child.on('error', (e) => seen.push('fork error ' + e.code));
-      child.on('message', (m) => seen.push(m));
-      child.on('close', (code) => { seen.push('fork ' + code); console.log(JSON.stringify(seen)) });
-      child.send('hello');
-    });
-  });
-`
-const EXPECTED = ['execFile hi', 'spawn 3', 'sync', 'hello back', 'fork 0']
+const { app: APP_FILE, works: EXPECTED } = childProcessApp(dir)
+const APP = `require(${JSON.stringify(APP_FILE)})`
 
 const FEATURES = ['pidfdOpen', 'waitidPidfd', 'pidfdNonblock', 'sendSignal', 'getFd', 'getInfo', 'infoExit', 'namespaces', 'reapWakeup']
 

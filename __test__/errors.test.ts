@@ -247,15 +247,18 @@ function family(lib: typeof cp, options: Record<string, unknown>): Array<[string
 
 /** What a call throws, its class and own keys too (a V8 TypeError has no code). */
 function thrownExactly(call: () => unknown): unknown {
-  try {
-    const child = call() as { kill?: (s: string) => void; on?: (e: string, f: () => void) => void } | undefined
-    child?.on?.('error', () => {})
-    child?.kill?.('SIGKILL')
-    return 'no throw'
-  } catch (err) {
-    const e = err as Error & { code?: unknown }
-    return { class: e.constructor, name: e.name, code: e.code, message: e.message, string: String(e), keys: Object.keys(e) }
-  }
+  let caught: unknown = null
+  const seen = thrown(() => {
+    try {
+      return call()
+    } catch (err) {
+      caught = err
+      throw err
+    }
+  })
+  if (seen === 'no throw') return seen
+  const e = caught as Error
+  return { ...seen, class: e.constructor, keys: Object.keys(e) }
 }
 
 test('a Symbol or a BigInt uid or gid throws what child_process of this Node throws, in every function of the family', (t) => {

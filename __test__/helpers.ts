@@ -1,7 +1,7 @@
 // Shared by the tests: real processes, real descriptors, no mocks.
 
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { release } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,6 +19,38 @@ export const entry = join(root, 'index.js')
 export function testHooks({ pause, deadlineMs }: { pause?: string; deadlineMs?: number }): string {
   const native = JSON.stringify(join(root, 'lib', 'native.js'))
   return `require(${native}).binding.setTestHooks(${JSON.stringify(pause ?? null)}, ${JSON.stringify(deadlineMs ?? null)});\n`
+}
+
+/**
+ * An app written for child_process, as a file in `dir` (with the child it forks): execFile, spawn
+ * (with 'error' handled), spawnSync and fork with a message each way, each step's outcome
+ * printed as a JSON array when all are done. `works`: what it prints where everything works.
+ */
+export function childProcessApp(dir: string): { app: string; works: string[] } {
+  const child = join(dir, 'child.js')
+  writeFileSync(child, `process.on('message', (m) => process.send(m + ' back', () => process.disconnect()))\n`)
+  const app = join(dir, 'app.js')
+  writeFileSync(
+    app,
+    `const cp = require('node:child_process');
+     const seen = [];
+     cp.execFile('echo', ['hi'], (err, stdout) => {
+       seen.push(err ? 'execFile ' + err.code : 'execFile ' + stdout.trim());
+       const sub = cp.spawn('sh', ['-c', 'exit 3']);
+       sub.on('error', (e) => seen.push('spawn error ' + e.code));
+       sub.on('close', (code) => {
+         seen.push('spawn ' + code);
+         const sync = cp.spawnSync('sh', ['-c', 'echo sync']);
+         seen.push(sync.error ? 'spawnSync ' + sync.error.code : String(sync.stdout).trim());
+         const forked = cp.fork(${JSON.stringify(child)});
+         forked.on('error', (e) => seen.push('fork error ' + e.code));
+         forked.on('message', (m) => seen.push(m));
+         forked.on('close', (code) => { seen.push('fork ' + code); console.log(JSON.stringify(seen)) });
+         forked.send('hello');
+       });
+     });\n`,
+  )
+  return { app, works: ['execFile hi', 'spawn 3', 'sync', 'hello back', 'fork 0'] }
 }
 
 /** Whether the running kernel is at least `major.minor`. */

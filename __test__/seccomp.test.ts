@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { entry, root } from './helpers.js'
+import { childProcessApp, entry, root } from './helpers.js'
 
 const EPERM = 1
 const ENOSYS = 38
@@ -143,41 +143,13 @@ check('epoll_wait refused (EPERM), epoll_pwait allowed, as a profile traced from
 // the app works the same; where it fails, the app says so with an errno (or Node itself cannot
 // start); it never hangs. One wait on the helper or the watcher that a refusal left unanswered
 // would show here as the wrapper's timeout.
-const MATRIX_DIR = join(dir, 'matrix')
-const MATRIX_APP = join(MATRIX_DIR, 'app.js')
 const CALLS = [
   'clone', 'clone/pidfd', 'clone/parent', 'clone3', 'pidfd_open', 'pidfd_send_signal', 'pidfd_getfd', 'waitid', 'wait4',
   'memfd_create', 'execveat', 'epoll_wait', 'epoll_ctl', 'epoll_pwait2', 'socketpair', 'sendmsg', 'recvmsg', 'prctl',
   'sched_getattr', 'sched_setattr', 'getpriority', 'setpriority', 'kill', 'tgkill', 'poll', 'ppoll', 'umask', 'dup3',
   'setsid', 'setpgid', 'close_range', 'prlimit64', 'fchdir', 'chdir', 'shutdown', 'getrlimit', 'vfork',
 ]
-const WORKS = ['execFile hi', 'spawn 3', 'sync', 'hello back', 'fork 0']
-
-if (built === null) {
-  const { mkdirSync, writeFileSync } = await import('node:fs')
-  mkdirSync(MATRIX_DIR)
-  writeFileSync(join(MATRIX_DIR, 'child.js'), `process.on('message', (m) => process.send(m + ' back', () => process.disconnect()))\n`)
-  writeFileSync(
-    MATRIX_APP,
-    `const cp = require('node:child_process');
-     const seen = [];
-     cp.execFile('echo', ['hi'], (err, stdout) => {
-       seen.push(err ? 'execFile ' + err.code : 'execFile ' + stdout.trim());
-       const sub = cp.spawn('sh', ['-c', 'exit 3']);
-       sub.on('error', (e) => seen.push('spawn error ' + e.code));
-       sub.on('close', (code) => {
-         seen.push('spawn ' + code);
-         const sync = cp.spawnSync('sh', ['-c', 'echo sync']);
-         seen.push(sync.error ? 'spawnSync ' + sync.error.code : String(sync.stdout).trim());
-         const child = cp.fork(${JSON.stringify(join(MATRIX_DIR, 'child.js'))});
-         child.on('error', (e) => seen.push('fork error ' + e.code));
-         child.on('message', (m) => seen.push(m));
-         child.on('close', (code) => { seen.push('fork ' + code); console.log(JSON.stringify(seen)) });
-         child.send('hello');
-       });
-     });\n`,
-  )
-}
+const matrix = built === null ? childProcessApp(dir) : null
 
 interface AppRun {
   timedOut: boolean
@@ -187,7 +159,7 @@ interface AppRun {
 }
 
 function appUnder(rule: string, register: boolean): Promise<AppRun> {
-  const args = [rule, '--', process.execPath, ...(register ? ['--require', join(root, 'lib', 'register.js')] : []), MATRIX_APP]
+  const args = [rule, '--', process.execPath, ...(register ? ['--require', join(root, 'lib', 'register.js')] : []), matrix!.app]
   return new Promise((resolve) => {
     execFile(wrapper, args, { timeout: 30_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number | string; killed?: boolean }) | null
@@ -209,6 +181,7 @@ for (const call of CALLS) {
       const [node, ours] = await Promise.all([appUnder(rule, false), appUnder(rule, true)])
       t.false(ours.timedOut, `${rule}: the app hung (${ours.stderr.slice(0, 300)})`)
       t.notRegex(ours.stderr, /panicked/, `${rule}: a thread of the package panicked`)
+      const WORKS = matrix!.works
       const nodeWorks = JSON.stringify(node.seen) === JSON.stringify(WORKS)
       if (nodeWorks) {
         t.deepEqual(ours.seen, WORKS, `${rule}: child_process works here: ${ours.stderr.slice(0, 300)}`)

@@ -528,21 +528,29 @@ pub fn epoll_del(epoll: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
 pub fn epoll_ready(epoll: BorrowedFd<'_>, keys: &mut Vec<u64>, timeout_ms: i32) -> io::Result<()> {
     keys.clear();
     let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
-    // epoll_pwait, not epoll_wait: a profile traced from Node allows the one libuv calls.
-    let n = retry(|| {
-        // SAFETY: a buffer of `events.len()` events; no signal mask.
-        cvt(unsafe {
-            libc::epoll_pwait(
-                epoll.as_raw_fd(),
-                events.as_mut_ptr(),
-                events.len() as libc::c_int,
-                timeout_ms,
-                std::ptr::null(),
-            )
-        } as libc::c_long)
-    })?;
-    keys.extend(events[..n as usize].iter().map(|e| e.u64));
+    let n = retry(|| epoll_pwait(epoll, &mut events, timeout_ms))?;
+    keys.extend(events[..n].iter().map(|e| e.u64));
     Ok(())
+}
+
+/// Waits up to `timeout_ms` (-1: no limit) for events of `epoll` into `events`; how many came.
+/// `epoll_pwait`, not `epoll_wait`: a seccomp profile traced from Node allows the one libuv calls.
+fn epoll_pwait(
+    epoll: BorrowedFd<'_>,
+    events: &mut [libc::epoll_event],
+    timeout_ms: i32,
+) -> io::Result<usize> {
+    // SAFETY: a buffer of `events.len()` events; no signal mask.
+    cvt(unsafe {
+        libc::epoll_pwait(
+            epoll.as_raw_fd(),
+            events.as_mut_ptr(),
+            events.len() as libc::c_int,
+            timeout_ms,
+            std::ptr::null(),
+        )
+    } as libc::c_long)
+    .map(|n| n as usize)
 }
 
 /// Whether `epoll_wait` (libc's, the one tokio's reactor calls) is refused with EPERM or ENOSYS,
@@ -1299,22 +1307,13 @@ fn poll_raw(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usi
         )?;
     }
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; fds.len().max(1)];
-    // SAFETY: a buffer of `events.len()` events; no signal mask.
-    let n = cvt(unsafe {
-        libc::epoll_pwait(
-            epoll.as_raw_fd(),
-            events.as_mut_ptr(),
-            events.len() as libc::c_int,
-            timeout_ms,
-            std::ptr::null(),
-        )
-    } as libc::c_long)?;
-    for event in &events[..n as usize] {
+    let n = epoll_pwait(epoll.as_fd(), &mut events, timeout_ms)?;
+    for event in &events[..n] {
         if let Some(pfd) = fds.get_mut(event.u64 as usize) {
             pfd.revents = event.events as u16 as libc::c_short;
         }
     }
-    Ok(n as usize)
+    Ok(n)
 }
 
 /// One `recv` on a stream socket without waiting: the bytes read (0 at EOF), EAGAIN if none.
