@@ -156,6 +156,8 @@ export const mutations: Mutation[] = [
   { file: 'lib/trace.ts', find: 'constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT', replace: 'constants.O_WRONLY | constants.O_CREAT', why: 'trace lines written over each other', tests: ['*PIDFD_TRACE*'] },
   { file: 'lib/trace.ts', find: 'constants.O_CREAT | constants.O_NONBLOCK', replace: 'constants.O_CREAT', why: 'a trace FIFO nobody reads holds the app open for ever', tests: [T('trace'), '*FIFO nobody reads*'] },
   { file: 'lib/trace.ts', find: '    if (this.#queued + bytes.length > MAX_QUEUED) {', replace: '    if (false) {', why: "a trace sink that stopped reading holds the app's lines without bound, and none is counted as dropped", tests: [T('trace'), '*reader stopped reading*'] },
+  { file: 'lib/trace.ts', find: 'cwd: cwd ?? process.cwd(), startMs', replace: 'cwd: process.cwd(), startMs', why: "a trace line's cwd is the parent's, not the one the child was spawned in", tests: ["*each line's cwd*"] },
+  { file: 'lib/sync.ts', find: '  const trace = traceStart(file, spawnargs, cwd)', replace: '  const trace = traceStart(file, spawnargs, undefined)', why: "spawnSync's trace line has the parent's cwd", tests: ["*each line's cwd*"] },
   { file: 'lib/cli/time.ts', find: "env: { ...process.env, PIDFD_TRACE: path, NODE_OPTIONS: nodeOptions },", replace: "env: { ...process.env, PIDFD_TRACE: path },", why: '--trace does not reach the tree\'s Node processes', tests: ['*pidfd time --trace*'] },
 
   // lib/tree.ts, lib/cli/time.ts: the command's whole tree
