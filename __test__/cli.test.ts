@@ -450,3 +450,40 @@ test('--runs N --warmup K: N + K runs, the spread of the N measured, the worst s
   t.is(failing.code, 7)
   t.regex(failing.stderr, /^ {2}3 runs \(min \/ median \/ max\): wall .* · CPU .* · peak RSS .*\n {2}the last run:\n/m)
 })
+
+test('--runs 4 (an even count): the median is the mean of the two middle runs', async (t) => {
+  const dir = tmp()
+  const log = join(dir, 'log')
+  const out = join(dir, 'report.json')
+  // Run n fills n × 40 MiB: peaks about B + 40, B + 80, B + 120, B + 160 MiB (B: a Node's own),
+  // so the median is about B + 100 MiB, halfway between min and max; the lower or upper middle
+  // run alone would be 20 MiB off it.
+  const script = `echo x >> ${log}; n=$(wc -l < ${log}); "${process.execPath}" -e "Buffer.alloc($n * 40 * 1024 * 1024, 1)"`
+  const r = await cli(['time', '--runs', '4', '--format', 'json', '--output', out, '--', 'sh', '-c', script])
+  t.is(r.code, 0, r.stderr)
+  const { maxRSSKiB: rss, count } = (JSON.parse(readFileSync(out, 'utf8')) as { runs: { count: number; maxRSSKiB: Spread } }).runs
+  t.is(count, 4)
+  const mib = (kib: number) => (kib / 1024).toFixed(1)
+  const what = `min ${mib(rss.min)}, median ${mib(rss.median)}, max ${mib(rss.max)} MiB`
+  t.true(rss.max - rss.min > 100 * 1024, what)
+  t.true(Math.abs(rss.median - (rss.min + rss.max) / 2) < 8 * 1024, what)
+})
+
+test('--runs: the exit status of runs that fail differently is 124 over 123 over 122 over a failing command, whatever their order; of two failing commands, the first', async (t) => {
+  // Each case is a list of what run 1, 2, ... does; `log` counts the runs.
+  const timeout = 'exec sleep 30'
+  const budget = `exec "${process.execPath}" -e 0` // a Node's own RSS is over --max-rss 20M
+  const leftover = '(exec sleep 30 </dev/null >/dev/null 2>&1 &); exit 0'
+  const cases: Array<[string[], string[], number]> = [
+    [['--timeout', '2s', '--max-rss', '20M'], [timeout, budget, 'exit 3'], 124],
+    [['--max-rss', '20M', '--fail-on-leftovers', '--leftovers', 'kill'], [leftover, 'exit 3', 'exit 5', budget, 'exit 0'], 123],
+    [['--fail-on-leftovers', '--leftovers', 'kill'], ['exit 0', 'exit 3', leftover, 'exit 5'], 122],
+    [[], ['exit 0', 'exit 3', 'exit 5', 'exit 0'], 3],
+  ]
+  for (const [options, runs, status] of cases) {
+    const log = join(tmp(), 'log')
+    const script = `echo x >> ${log}; case $(wc -l < ${log}) in ${runs.map((run, i) => `${i + 1}) ${run};;`).join(' ')} esac`
+    const r = await cli(['time', '--runs', String(runs.length), ...options, '--', 'sh', '-c', script])
+    t.is(r.code, status, `${options.join(' ')}: ${runs.join(' | ')}\n${r.stderr}`)
+  }
+})

@@ -169,6 +169,9 @@ export const mutations: Mutation[] = [
   { file: 'lib/cli/time.ts', find: "  if (o.failOnLeftovers && left.length > 0) return EXIT.LEFTOVERS", replace: '', why: '--fail-on-leftovers changes nothing', tests: ['*fail-on-leftovers*'] },
 
   { file: 'lib/cli/time.ts', find: '    if (i >= options.warmup) measured.push(run.report)', replace: '    measured.push(run.report)', why: '--warmup runs measured', tests: ['*--runs N --warmup K*'] },
+  { file: 'lib/cli/time.ts', find: '(sorted[mid - 1]! + sorted[mid]!) / 2', replace: 'sorted[mid]!', why: '--runs: the median of an even count is the upper middle run, not the mean of the two', tests: ['*even count*'] },
+  { file: 'lib/cli/time.ts', find: '  return rb > ra ? b : a', replace: '  return rb >= ra ? b : a', why: '--runs: of two failing commands the last one\'s status, not the first', tests: ['*fail differently*'] },
+  { file: 'lib/cli/time.ts', find: '[EXIT.BUDGET]: 3, [EXIT.LEFTOVERS]: 2', replace: '[EXIT.BUDGET]: 2, [EXIT.LEFTOVERS]: 3', why: '--runs: 122 wins over 123', tests: ['*fail differently*'] },
   { file: 'lib/cli/time.ts', find: '    status = status === null ? ending : worse(status, ending)', replace: '    status = ending', why: '--runs exits with the last run\'s status, hiding an earlier failure', tests: ['*--runs N --warmup K*'] },
   // cgroup v2: helper/pidfd-helper.c, src/spawn.rs, src/helper.rs, lib/cgroup.ts, lib/cli/time.ts
   { file: 'helper/pidfd-helper.c', find: '\targs.flags = CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD | CLONE_INTO_CGROUP;', replace: '\targs.flags = CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD;', why: 'CLONE_INTO_CGROUP dropped: the child runs outside its cgroup', tests: ['*from its first act*'] },
