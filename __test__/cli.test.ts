@@ -487,3 +487,35 @@ test('--runs: the exit status of runs that fail differently is 124 over 123 over
     t.is(r.code, status, `${options.join(' ')}: ${runs.join(' | ')}\n${r.stderr}`)
   }
 })
+
+test('bare numbers and signal numbers through the CLI: --kill-signal 9, --timeout 1 (seconds), --kill-after 1 (seconds), --max-rss 20000 (KiB), --max-cpu 0.05 (seconds)', async (t) => {
+  const report = (r: Run) => JSON.parse(r.stderr) as { timedOut: boolean; signal: string | null; wallTimeMs: number; breaches: Array<{ budget: string; limit: number; actual: number }> }
+
+  const nine = await cli(['time', '--format', 'json', '--timeout', '200ms', '--kill-signal', '9', '--', 'sleep', '10'])
+  t.is(nine.code, 124, nine.stderr)
+  t.like(report(nine), { timedOut: true, signal: 'SIGKILL' })
+
+  // One second: not 1 ms (killed at once), not a minute (sleep 10 would end by itself).
+  const second = await cli(['time', '--format', 'json', '--timeout', '1', '--', 'sleep', '10'])
+  t.is(second.code, 124, second.stderr)
+  t.true(report(second).wallTimeMs >= 950 && report(second).wallTimeMs < 8000, `wall ${report(second).wallTimeMs} ms`)
+
+  // The command ignores the timeout's SIGTERM: the SIGKILL comes 1 s later, not 1 ms.
+  const after = await cli(['time', '--format', 'json', '--timeout', '100ms', '--kill-after', '1', '--', 'sh', '-c', 'trap "" TERM; while :; do sleep 0.05; done'])
+  t.is(after.code, 124, after.stderr)
+  t.like(report(after), { signal: 'SIGKILL' })
+  t.true(report(after).wallTimeMs >= 1050, `wall ${report(after).wallTimeMs} ms`)
+
+  // KiB: 20000 KiB is breached by a Node filling 60 MiB (as bytes it would be by anything, and
+  // as MiB by nothing); 2000000 KiB by nothing.
+  const rss = await cli(['time', '--format', 'json', '--max-rss', '20000', '--', process.execPath, '-e', touch(60)])
+  t.is(rss.code, 123, rss.stderr)
+  t.like(report(rss).breaches[0], { budget: 'max-rss', limit: 20000 })
+  t.true(report(rss).breaches[0]!.actual > 60 * 1024)
+  const roomy = await cli(['time', '--max-rss', '2000000', '--', 'true'])
+  t.is(roomy.code, 0, roomy.stderr)
+
+  const cpu = await cli(['time', '--format', 'json', '--max-cpu', '0.05', '--', process.execPath, '-e', 'const s=process.cpuUsage(); while (process.cpuUsage(s).user < 200000);'])
+  t.is(cpu.code, 123, cpu.stderr)
+  t.like(report(cpu).breaches[0], { budget: 'max-cpu', limit: 50 })
+})
