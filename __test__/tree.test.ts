@@ -118,12 +118,14 @@ test("the tree's peak RSS is the largest process's, not their sum: two orphans o
   t.true(mib >= 200 && mib < 300, `tree maxRSS ${mib.toFixed(1)} MiB`)
 })
 
-test("a leftover's age is how long it has run: one started 400 ms before the command exits is at least that old, and no older than the command", async (t) => {
+test("a leftover's age is how long it has run, and its RSS what it holds: one that filled 60 MiB, started 400 ms before the command exits, is at least that old and no older than the command", async (t) => {
   const file = join(tmp(), 'pid')
-  // The command waits until the leftover has written its pid, then 400 ms more.
+  // The leftover fills 60 MiB, then writes its pid (renamed into place: never read half written);
+  // the command waits until it has, then 400 ms more.
+  const hold = `${JSON.stringify(process.execPath)} -e 'const b = Buffer.alloc(60 * 2 ** 20, 1); require("fs").writeFileSync("${file}.tmp", String(process.pid)); require("fs").renameSync("${file}.tmp", "${file}"); setTimeout(() => b, 30000)'`
   const { run, json } = await report(
     ['--cgroup', 'off', '--leftovers', 'kill', '--kill-after', '2s'],
-    `sh -c 'echo $$ > ${file}; exec sleep 30' </dev/null >/dev/null 2>&1 & while [ ! -s ${file} ]; do sleep 0.01; done; sleep 0.4; exit 0`,
+    `${hold} </dev/null >/dev/null 2>&1 & while [ ! -s ${file} ]; do sleep 0.01; done; sleep 0.4; exit 0`,
   )
   t.is(run.code, 0, run.stderr)
   const left = json.leftovers.find((l) => l.pid === Number(readFileSync(file, 'utf8')))
@@ -131,6 +133,8 @@ test("a leftover's age is how long it has run: one started 400 ms before the com
   // /proc's start time and uptime count in 10 ms ticks.
   t.true(left!.ageMs >= 380, `ageMs ${left!.ageMs}`)
   t.true(left!.ageMs <= json.wallTimeMs + 20, `ageMs ${left!.ageMs}, the command ran ${json.wallTimeMs} ms`)
+  // Resident now, in KiB: its 60 MiB and a Node (not its address space, which is gigabytes).
+  t.true(left!.rssKiB! >= 60 * 1024 && left!.rssKiB! < 200 * 1024, `rssKiB ${left!.rssKiB}`)
 })
 
 test('--fail-on-leftovers exits 122 when something was left running, the command\'s status otherwise', async (t) => {

@@ -164,6 +164,7 @@ export const mutations: Mutation[] = [
   { file: 'lib/tree.ts', find: '    callNative(() => binding.setChildSubreaper(true))', replace: '    callNative(() => binding.setChildSubreaper(false))', why: 'not a subreaper: orphans go to init, uncounted and unlisted', tests: [T('tree')] },
   { file: 'lib/tree.ts', find: "sum[key] = key === 'maxRSS' ? Math.max(a[key], b[key]) : a[key] + b[key]", replace: 'sum[key] = a[key] + b[key]', why: "the tree's peak RSS the sum of its processes', not the largest", tests: ['*peak RSS is the largest*'] },
   { file: 'lib/tree.ts', find: '    ageMs: Math.max(0, Math.round((uptime - startTicks / USER_HZ) * 1000)),', replace: '    ageMs: 0,', why: "a leftover's age always 0", tests: ["*leftover's age*"] },
+  { file: 'lib/tree.ts', find: '/^VmRSS:\\s+(\\d+)/m', replace: '/^VmSize:\\s+(\\d+)/m', why: "a leftover's RSS read from its address space's size", tests: ["*leftover's age*"] },
   { file: 'lib/tree.ts', find: '  return b ? add(a, b) : a', replace: '  return a', why: 'the orphans reaped here left out of the tree\'s usage', tests: ['*CPU counted in the tree*'] },
   { file: 'lib/cli/time.ts', find: 'tree.signal(signal, child.pid === undefined ? [] : [child.pid])', replace: 'tree.signal(signal)', why: 'the timeout misses what left the group below a command that still runs', tests: ['*escaped the process group*'] },
   { file: 'lib/cli/time.ts', find: "  if (o.failOnLeftovers && left.length > 0) return EXIT.LEFTOVERS", replace: '', why: '--fail-on-leftovers changes nothing', tests: ['*fail-on-leftovers*'] },
