@@ -248,13 +248,59 @@ runsIf(writable, 'methods')('the report names the method of each figure: cpu.sta
   else t.regex(json.methods.processes, /no pids\.peak: the pids controller is not/)
 })
 
-runsIf(memory, 'memory.peak of the tree')('two 100 MB processes: the tree\'s memory.peak is at least 200 MB, where no single maxRSS is', async (t) => {
+runsIf(memory, 'memory.peak of the tree')('two 100 MB processes: the tree\'s memory.peak is at least 200 MB (and under 1 GiB: KiB, not the file\'s bytes), where no single maxRSS is', async (t) => {
   const hold = `node -e 'const b = Buffer.alloc(100 * 2 ** 20, 1); setTimeout(() => b, 1500)'`
   const { run, json } = await report(['--cgroup', 'required'], `${hold} & ${hold} & wait`)
   t.is(run.code, 0, run.stderr)
   t.true(json.cgroup.stats!.memoryPeakKiB! >= 200 * 1024, `memory.peak ${json.cgroup.stats!.memoryPeakKiB} KiB`)
+  // In KiB: the file's bytes taken as KiB would be 1024 times this.
+  t.true(json.cgroup.stats!.memoryPeakKiB! < 1024 * 1024, `memory.peak ${json.cgroup.stats!.memoryPeakKiB} KiB is over 1 GiB`)
   t.true(json.tree.rusage.maxRSS < 200 * 1024, 'the largest single process alone is below it')
   t.regex(json.methods.peakMemory, /^cgroup memory\.peak/)
+})
+
+runsIf(writable, 'cpu.stat user and system')("cpu.stat: a command that burns user time has it in userUs, one that burns system time in systemUs, as the same command's rusage says", async (t) => {
+  // awk's loop is user time; dd reading /dev/zero a MiB at a time is the kernel clearing memory, system time.
+  const burns = {
+    user: `awk 'BEGIN { for (i = 0; i < 12000000; i++) s += i }'`,
+    system: 'dd if=/dev/zero of=/dev/null bs=1M count=12000 status=none',
+  }
+  for (const [kind, command] of Object.entries(burns)) {
+    const cg = Cgroup.create()
+    try {
+      const exit = await spawn('sh', ['-c', command], { cgroup: cg, stdio: 'ignore' }).exited
+      t.true(await cg.waitEmpty(2000))
+      const cpu = cg.stats().cpu!
+      const { userCPUTime: user, systemCPUTime: system } = exit.rusage!
+      const what = `${kind}: cpu.stat user ${cpu.userUs} µs, system ${cpu.systemUs} µs; rusage user ${user} µs, system ${system} µs`
+      // The burn is what the rusage says it is...
+      t.true(kind === 'user' ? user > 2 * system : system > 2 * user, what)
+      // ...and cpu.stat puts it on the same side, in about the same amount (ticks against the
+      // scheduler's clock: within a third of the whole).
+      t.true(kind === 'user' ? cpu.userUs > cpu.systemUs : cpu.systemUs > cpu.userUs, what)
+      t.log(what)
+      const ours = kind === 'user' ? cpu.userUs : cpu.systemUs
+      const theirs = kind === 'user' ? user : system
+      t.true(Math.abs(ours - theirs) < (user + system) / 3, what)
+      t.true(Math.abs(cpu.usageUs - (user + system)) < (user + system) / 3, what)
+    } finally {
+      await cg.waitEmpty(2000)
+      cg.remove()
+    }
+  }
+})
+
+test("Cgroup.stats() reads each file in the kernel's units: memory.peak in bytes (reported in KiB), cpu.stat's fields by name, pids.peak a count", (t) => {
+  // This host's cgroup v2 has no memory or pids controller (the kernel matrix checks them on
+  // real cgroups): here a directory holds the three files as the kernel writes them
+  // (Documentation/admin-guide/cgroup-v2.rst), cpu.stat's fields in the kernel's order, and
+  // stats() reads them from there as from a cgroup.
+  const dir = tmp()
+  writeFileSync(join(dir, 'memory.peak'), `${300 * 2 ** 20}\n`)
+  writeFileSync(join(dir, 'cpu.stat'), 'usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n')
+  writeFileSync(join(dir, 'pids.peak'), '7\n')
+  const cg = Object.assign(Object.create(Cgroup.prototype) as Cgroup, { path: dir, parent: dir })
+  t.deepEqual(cg.stats(), { memoryPeakKiB: 300 * 1024, cpu: { usageUs: 1_500_000, userUs: 1_000_000, systemUs: 500_000 }, pidsPeak: 7, missing: {} })
 })
 
 test('--cgroup required where none can be had: 125, one line saying why, and the command never runs', async (t) => {

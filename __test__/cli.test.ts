@@ -450,3 +450,72 @@ test('--runs N --warmup K: N + K runs, the spread of the N measured, the worst s
   t.is(failing.code, 7)
   t.regex(failing.stderr, /^ {2}3 runs \(min \/ median \/ max\): wall .* · CPU .* · peak RSS .*\n {2}the last run:\n/m)
 })
+
+test('--runs 4 (an even count): the median is the mean of the two middle runs', async (t) => {
+  const dir = tmp()
+  const log = join(dir, 'log')
+  const out = join(dir, 'report.json')
+  // Run n fills n × 40 MiB: peaks about B + 40, B + 80, B + 120, B + 160 MiB (B: a Node's own),
+  // so the median is about B + 100 MiB, halfway between min and max; the lower or upper middle
+  // run alone would be 20 MiB off it.
+  const script = `echo x >> ${log}; n=$(wc -l < ${log}); "${process.execPath}" -e "Buffer.alloc($n * 40 * 1024 * 1024, 1)"`
+  const r = await cli(['time', '--runs', '4', '--format', 'json', '--output', out, '--', 'sh', '-c', script])
+  t.is(r.code, 0, r.stderr)
+  const { maxRSSKiB: rss, count } = (JSON.parse(readFileSync(out, 'utf8')) as { runs: { count: number; maxRSSKiB: Spread } }).runs
+  t.is(count, 4)
+  const mib = (kib: number) => (kib / 1024).toFixed(1)
+  const what = `min ${mib(rss.min)}, median ${mib(rss.median)}, max ${mib(rss.max)} MiB`
+  t.true(rss.max - rss.min > 100 * 1024, what)
+  t.true(Math.abs(rss.median - (rss.min + rss.max) / 2) < 8 * 1024, what)
+})
+
+test('--runs: the exit status of runs that fail differently is 124 over 123 over 122 over a failing command, whatever their order; of two failing commands, the first', async (t) => {
+  // Each case is a list of what run 1, 2, ... does; `log` counts the runs.
+  const timeout = 'exec sleep 30'
+  const budget = `exec "${process.execPath}" -e 0` // a Node's own RSS is over --max-rss 20M
+  const leftover = '(exec sleep 30 </dev/null >/dev/null 2>&1 &); exit 0'
+  const cases: Array<[string[], string[], number]> = [
+    [['--timeout', '2s', '--max-rss', '20M'], [timeout, budget, 'exit 3'], 124],
+    [['--max-rss', '20M', '--fail-on-leftovers', '--leftovers', 'kill'], [leftover, 'exit 3', 'exit 5', budget, 'exit 0'], 123],
+    [['--fail-on-leftovers', '--leftovers', 'kill'], ['exit 0', 'exit 3', leftover, 'exit 5'], 122],
+    [[], ['exit 0', 'exit 3', 'exit 5', 'exit 0'], 3],
+  ]
+  for (const [options, runs, status] of cases) {
+    const log = join(tmp(), 'log')
+    const script = `echo x >> ${log}; case $(wc -l < ${log}) in ${runs.map((run, i) => `${i + 1}) ${run};;`).join(' ')} esac`
+    const r = await cli(['time', '--runs', String(runs.length), ...options, '--', 'sh', '-c', script])
+    t.is(r.code, status, `${options.join(' ')}: ${runs.join(' | ')}\n${r.stderr}`)
+  }
+})
+
+test('bare numbers and signal numbers through the CLI: --kill-signal 9, --timeout 1 (seconds), --kill-after 1 (seconds), --max-rss 20000 (KiB), --max-cpu 0.05 (seconds)', async (t) => {
+  const report = (r: Run) => JSON.parse(r.stderr) as { timedOut: boolean; signal: string | null; wallTimeMs: number; breaches: Array<{ budget: string; limit: number; actual: number }> }
+
+  const nine = await cli(['time', '--format', 'json', '--timeout', '200ms', '--kill-signal', '9', '--', 'sleep', '10'])
+  t.is(nine.code, 124, nine.stderr)
+  t.like(report(nine), { timedOut: true, signal: 'SIGKILL' })
+
+  // One second: not 1 ms (killed at once), not a minute (sleep 10 would end by itself).
+  const second = await cli(['time', '--format', 'json', '--timeout', '1', '--', 'sleep', '10'])
+  t.is(second.code, 124, second.stderr)
+  t.true(report(second).wallTimeMs >= 950 && report(second).wallTimeMs < 8000, `wall ${report(second).wallTimeMs} ms`)
+
+  // The command ignores the timeout's SIGTERM: the SIGKILL comes 1 s later, not 1 ms.
+  const after = await cli(['time', '--format', 'json', '--timeout', '100ms', '--kill-after', '1', '--', 'sh', '-c', 'trap "" TERM; while :; do sleep 0.05; done'])
+  t.is(after.code, 124, after.stderr)
+  t.like(report(after), { signal: 'SIGKILL' })
+  t.true(report(after).wallTimeMs >= 1050, `wall ${report(after).wallTimeMs} ms`)
+
+  // KiB: 20000 KiB is breached by a Node filling 60 MiB (as bytes it would be by anything, and
+  // as MiB by nothing); 2000000 KiB by nothing.
+  const rss = await cli(['time', '--format', 'json', '--max-rss', '20000', '--', process.execPath, '-e', touch(60)])
+  t.is(rss.code, 123, rss.stderr)
+  t.like(report(rss).breaches[0], { budget: 'max-rss', limit: 20000 })
+  t.true(report(rss).breaches[0]!.actual > 60 * 1024)
+  const roomy = await cli(['time', '--max-rss', '2000000', '--', 'true'])
+  t.is(roomy.code, 0, roomy.stderr)
+
+  const cpu = await cli(['time', '--format', 'json', '--max-cpu', '0.05', '--', process.execPath, '-e', 'const s=process.cpuUsage(); while (process.cpuUsage(s).user < 200000);'])
+  t.is(cpu.code, 123, cpu.stderr)
+  t.like(report(cpu).breaches[0], { budget: 'max-cpu', limit: 50 })
+})

@@ -114,3 +114,18 @@ test('a regular file gets every line, in order, also when the app ends with proc
   const codes = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { code: number }).code)
   t.deepEqual(codes, [0, 1, 2, 3, 4, 9])
 })
+
+test("each line's cwd is the one the child was spawned in, not the parent's; the parent's where none was given", async (t) => {
+  const trace = join(dir, 'cwd.jsonl')
+  // The app runs in `dir`; its children in /tmp (spawn, spawnSync) and where it runs (none given).
+  const r = await runNode(`
+    (async () => {
+      await pidfd.spawn('true', [], { cwd: '/tmp', stdio: 'ignore' }).exited;
+      pidfd.spawnSync('true', [], { cwd: '/tmp' });
+      await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
+    })();
+  `, { env: { PIDFD_TRACE: trace }, cwd: dir })
+  t.is(r.code, 0, r.stderr)
+  const cwds = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { cwd: string }).cwd)
+  t.deepEqual(cwds, ['/tmp', '/tmp', dir])
+})

@@ -31,6 +31,7 @@ function pidfd(args: string[], env: Record<string, string | undefined> = {}): Pr
 
 interface JsonReport {
   code: number | null
+  wallTimeMs: number
   rusage: { userCPUTime: number; systemCPUTime: number }
   tree: { processes: number; rusage: { userCPUTime: number; systemCPUTime: number; maxRSS: number } }
   leftovers: Array<{ pid: number; ppid: number; command: string[]; ageMs: number; rssKiB: number | null }>
@@ -105,6 +106,36 @@ for (const { flag, skip } of modes) {
     t.is(procState(Number(readFileSync(file, 'utf8'))), null)
   })
 }
+
+test("the tree's peak RSS is the largest process's, not their sum: two orphans of 200 and 100 MiB reaped here", async (t) => {
+  // Each orphan fills its buffer and exits; --leftovers wait reaps both here, with their rusage.
+  const fill = (mib: number) => `(${JSON.stringify(process.execPath)} -e 'Buffer.alloc(${mib} * 2 ** 20, 1)' </dev/null >/dev/null 2>&1 &)`
+  const { run, json } = await report(['--cgroup', 'off', '--leftovers', 'wait'], `${fill(200)}; ${fill(100)}; exit 0`)
+  t.is(run.code, 0, run.stderr)
+  t.is(json.tree.processes, 3, 'the command and both orphans')
+  const mib = json.tree.rusage.maxRSS / 1024
+  // The larger one's buffer and a Node (about 40 MiB); the sum would be about 380 MiB.
+  t.true(mib >= 200 && mib < 300, `tree maxRSS ${mib.toFixed(1)} MiB`)
+})
+
+test("a leftover's age is how long it has run, and its RSS what it holds: one that filled 60 MiB, started 400 ms before the command exits, is at least that old and no older than the command", async (t) => {
+  const file = join(tmp(), 'pid')
+  // The leftover fills 60 MiB, then writes its pid (renamed into place: never read half written);
+  // the command waits until it has, then 400 ms more.
+  const hold = `${JSON.stringify(process.execPath)} -e 'const b = Buffer.alloc(60 * 2 ** 20, 1); require("fs").writeFileSync("${file}.tmp", String(process.pid)); require("fs").renameSync("${file}.tmp", "${file}"); setTimeout(() => b, 30000)'`
+  const { run, json } = await report(
+    ['--cgroup', 'off', '--leftovers', 'kill', '--kill-after', '2s'],
+    `${hold} </dev/null >/dev/null 2>&1 & while [ ! -s ${file} ]; do sleep 0.01; done; sleep 0.4; exit 0`,
+  )
+  t.is(run.code, 0, run.stderr)
+  const left = json.leftovers.find((l) => l.pid === Number(readFileSync(file, 'utf8')))
+  t.truthy(left, JSON.stringify(json.leftovers))
+  // /proc's start time and uptime count in 10 ms ticks.
+  t.true(left!.ageMs >= 380, `ageMs ${left!.ageMs}`)
+  t.true(left!.ageMs <= json.wallTimeMs + 20, `ageMs ${left!.ageMs}, the command ran ${json.wallTimeMs} ms`)
+  // Resident now, in KiB: its 60 MiB and a Node (not its address space, which is gigabytes).
+  t.true(left!.rssKiB! >= 60 * 1024 && left!.rssKiB! < 200 * 1024, `rssKiB ${left!.rssKiB}`)
+})
 
 test('--fail-on-leftovers exits 122 when something was left running, the command\'s status otherwise', async (t) => {
   // The command waits a moment, so its background subshell has become `sleep 30` when listed.
