@@ -144,6 +144,8 @@ export const mutations: Mutation[] = [
   { file: 'lib/exec.ts', find: '          error.stdout = stdout', replace: '          void stdout', why: 'a promisified rejection without its output', tests: [T('exec')] },
   { file: 'lib/exec.ts', find: "if (usage && !Object.hasOwn(failure, 'resourceUsage'))", replace: 'if (false)', why: 'the error without the usage', tests: [T('exec')] },
   { file: 'lib/exec.ts', find: "opts.shell = typeof opts.shell === 'string' ? opts.shell : true", replace: 'opts.shell = true', why: 'exec ignores the shell named', tests: [T('exec')] },
+  { file: 'lib/exec.ts', find: '    if (timer) clearTimeout(timer)\n    timer = undefined\n    if (!cb) return', replace: '    if (!cb) return', why: "the timeout option's timer outlives the close: Node stays up until it fires", tests: ['*no timer of the timeout option*'] },
+  { file: 'lib/exec.ts', find: 'const length = streamEncoding ? Buffer.byteLength(chunk as string, streamEncoding) : chunk.length', replace: 'const length = chunk.length', why: 'maxBuffer counted in characters, not bytes, where an encoding is set', tests: ['*maxBuffer counts bytes*'] },
 
   // lib/register.ts, lib/trace.ts: the whole-app switch and the trace
   { file: 'lib/child_process.ts', find: 'export const _forkChild = chosen._forkChild', replace: 'export const _forkChild = undefined', why: "pidfd/child_process without node:child_process's _forkChild", tests: [T('index'), '*_forkChild*'] },
