@@ -4,13 +4,14 @@
 // is the package's, with its usage.
 
 import * as cp from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import dgram from 'node:dgram'
 import http from 'node:http'
 import net from 'node:net'
 import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { inspect } from 'node:util'
 import test from 'ava'
 
@@ -301,6 +302,26 @@ test('silent pipes stdout and stderr; without it they are inherited (no streams)
   }
 })
 
+test('a file: URL is decoded to the path it names (a space, a percent sign, a hash, an accent), as child_process', async (t) => {
+  const inside = join(dir, 'a b%20 # é')
+  mkdirSync(inside, { recursive: true })
+  const child = join(inside, 'child.js')
+  writeFileSync(child, `process.send(__filename, () => process.disconnect())\n`)
+  const url = pathToFileURL(child)
+  t.regex(url.href, /%20.*%2520.*%23.*%C3%A9/, 'the URL spells each of them encoded')
+  const seen: unknown[] = []
+  for (const [, fork] of forks) {
+    const forked = fork(url)
+    seen.push(await new Promise((resolve) => {
+      let message: unknown = null
+      forked.once('message', (m) => (message = m))
+      forked.on('close', (code) => resolve([message, code]))
+    }))
+  }
+  t.deepEqual(seen[1], [child, 0])
+  t.deepEqual(seen[1], seen[0])
+})
+
 test('exit codes and signals as child_process reports them', async (t) => {
   const seen: unknown[] = []
   for (const [, fork] of forks) {
@@ -435,6 +456,10 @@ test('bad arguments throw as child_process throws', async (t) => {
     (f) => f(echo, { serialization: 'xml' as never }),
     (f) => f(echo, { timeout: -1 }),
     (f) => f(echo, { killSignal: 'SIGNOPE' as never }),
+    // A URL is read as fileURLToPath reads it: file: only, no host, no encoded slash.
+    (f) => f(new URL('http://localhost/echo.js')),
+    (f) => f(new URL('file://elsewhere/echo.js')),
+    (f) => f(new URL(`${pathToFileURL(dir).href}%2Fecho.js`)),
   ]
   for (const call of calls) t.deepEqual(thrown(() => call(forks[1]![1])), thrown(() => call(forks[0]![1])), String(call))
   t.deepEqual(thrown(() => pidfd.spawn('true', { stdio: ['ipc', 'pipe', 'ipc'] })), ['Error', 'ERR_IPC_ONE_PIPE', 'Child process can have only one IPC pipe'])
