@@ -48,6 +48,25 @@ function sideBySide(setup: string, probe: string): string {
   t.deepEqual(out.pidfd, out.child_process)
 })
 
+;(isRoot ? test : test.skip)('after process.setgroups(), children get the new supplementary groups (needs root)', async (t) => {
+  const run = await runNode(
+    sideBySide(
+      `process.setgroups([1234, 4321]);`,
+      `
+      const status = await text(spawn('cat', ['/proc/self/status']).stdout);
+      const groups = /^Groups:(.*)$/m.exec(status)[1].trim().split(/\\s+/).map(Number).sort((a, b) => a - b);
+      const id = (await text(spawn('id', ['-G']).stdout)).trim().split(' ').map(Number).sort((a, b) => a - b);
+      return { groups, id };
+    `,
+    ),
+  )
+  t.is(run.code, 0, run.stderr)
+  const out = JSON.parse(run.stdout)
+  t.deepEqual(out.pidfd.groups, [1234, 4321])
+  t.true(out.pidfd.id.includes(1234) && out.pidfd.id.includes(4321), JSON.stringify(out.pidfd.id))
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
 test('after os.setPriority(), children get the new nice value', async (t) => {
   const run = await runNode(
     sideBySide(
