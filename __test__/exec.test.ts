@@ -138,6 +138,20 @@ test('after the callback no timer of the timeout option is left: Node exits at o
   }
 })
 
+test('the args array is copied at the call: changed afterwards, the error still names what ran, as child_process', async (t) => {
+  const run = (fn: Exec) => {
+    const args = ['-c', 'echo $0 >&2; exit 4', 'first']
+    const p = outcome(fn, ['sh', args])
+    args[2] = 'changed'
+    args.push('more')
+    return p
+  }
+  const [theirs, ours] = await Promise.all([run(cp.execFile as unknown as Exec), run(pidfd.execFile as unknown as Exec)])
+  t.is(ours.error?.cmd, 'sh -c echo $0 >&2; exit 4 first')
+  t.is(ours.stderr, 'first\n')
+  t.deepEqual(ours, theirs)
+})
+
 test('the error carries the child\'s usage, and the returned child is the package\'s', async (t) => {
   let child!: Subprocess
   const err = await new Promise<pidfd.ExecFileException | null>((resolve) => {
