@@ -302,7 +302,7 @@ test('silent pipes stdout and stderr; without it they are inherited (no streams)
   }
 })
 
-test('a file: URL is decoded to the path it names (a space, a percent sign, a hash, an accent), as child_process', async (t) => {
+test('a file: URL is decoded to the path it names (a space, a percent sign, a hash, an accent), and shell: true is ignored, as child_process', async (t) => {
   const inside = join(dir, 'a b%20 # é')
   mkdirSync(inside, { recursive: true })
   const child = join(inside, 'child.js')
@@ -311,15 +311,44 @@ test('a file: URL is decoded to the path it names (a space, a percent sign, a ha
   t.regex(url.href, /%20.*%2520.*%23.*%C3%A9/, 'the URL spells each of them encoded')
   const seen: unknown[] = []
   for (const [, fork] of forks) {
-    const forked = fork(url)
-    seen.push(await new Promise((resolve) => {
-      let message: unknown = null
-      forked.once('message', (m) => (message = m))
-      forked.on('close', (code) => resolve([message, code]))
-    }))
+    // shell: true is overridden (fork never runs a shell, which would split this path).
+    for (const start of [() => fork(url), () => fork(child, { shell: true } as never)]) {
+      const forked = start()
+      seen.push(await new Promise((resolve) => {
+        let message: unknown = null
+        forked.once('message', (m) => (message = m))
+        forked.on('close', (code) => resolve([message, code]))
+      }))
+    }
   }
-  t.deepEqual(seen[1], [child, 0])
-  t.deepEqual(seen[1], seen[0])
+  t.deepEqual(seen.slice(2), [[child, 0], [child, 0]])
+  t.deepEqual(seen.slice(2), seen.slice(0, 2))
+})
+
+test('from a Node run with -e, the child gets the execArgv without the -e and its script, as child_process', async (t) => {
+  // Were the script passed on, the child would run it again: it would say so, not fork.
+  const run = await runNode(
+    `
+    if (process.send) { process.send({ evaluatedAgain: true }); process.disconnect() } else {
+      const cp = require('node:child_process');
+      (async () => {
+        const seen = {};
+        for (const [name, fork] of [['child_process', cp.fork], ['pidfd', pidfd.fork]]) {
+          const child = fork(${JSON.stringify(argv)}, ['one']);
+          seen[name] = await new Promise((resolve) => child.once('message', resolve));
+          await new Promise((resolve) => child.on('close', resolve));
+        }
+        console.log(JSON.stringify({ own: process.execArgv.slice(0, 2), seen }));
+      })();
+    }
+    `,
+    { nodeArgs: ['--no-warnings'] },
+  )
+  t.is(run.code, 0, run.stderr)
+  const r = JSON.parse(run.stdout)
+  t.deepEqual(r.own, ['--no-warnings', '-e'], 'the parent ran with -e')
+  t.deepEqual(r.seen.pidfd, { argv: ['one'], execArgv: ['--no-warnings'], cwd: process.cwd(), connected: true })
+  t.deepEqual(r.seen.pidfd, r.seen.child_process)
 })
 
 test('exit codes and signals as child_process reports them', async (t) => {
