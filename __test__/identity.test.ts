@@ -5,7 +5,11 @@
 import test from 'ava'
 import { execFile } from 'node:child_process'
 
-import { entry, runNode } from './helpers.js'
+import { mkdirSync, readFileSync, rmdirSync } from 'node:fs'
+import { basename, join } from 'node:path'
+
+import { cgroupSupport } from '../index.js'
+import { entry, runNode, runsIf, until } from './helpers.js'
 
 const isRoot = process.getuid?.() === 0
 
@@ -64,6 +68,38 @@ function sideBySide(setup: string, probe: string): string {
   const out = JSON.parse(run.stdout)
   t.deepEqual(out.pidfd.groups, [1234, 4321])
   t.true(out.pidfd.id.includes(1234) && out.pidfd.id.includes(4321), JSON.stringify(out.pidfd.id))
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+const cgroups = cgroupSupport()
+runsIf(cgroups.reason, 'identity: a move to another cgroup')('after Node moves to another cgroup, children start in the new one, as child_process\'s', async (t) => {
+  const dir = join(cgroups.parent!, `pidfd-identity-${process.pid}`)
+  mkdirSync(dir)
+  t.teardown(async () => {
+    // Empty once that Node has exited.
+    await until(() => {
+      try {
+        rmdirSync(dir)
+        return true
+      } catch {
+        return false
+      }
+    })
+  })
+  const run = await runNode(
+    sideBySide(
+      `require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'cgroup.procs'))}, String(process.pid));`,
+      `
+      const lines = await text(spawn('cat', ['/proc/self/cgroup']).stdout);
+      return /^0::(.*)$/m.exec(lines)[1];
+    `,
+    ),
+  )
+  t.is(run.code, 0, run.stderr)
+  const out = JSON.parse(run.stdout)
+  // The new cgroup is a child of this process's own (cgroupSupport's parent).
+  const own = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))![1]!
+  t.is(out.pidfd, `${own.replace(/\/$/, '')}/${basename(dir)}`)
   t.deepEqual(out.pidfd, out.child_process)
 })
 
