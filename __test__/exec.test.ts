@@ -8,6 +8,7 @@ import test from 'ava'
 
 import * as pidfd from '../index.js'
 import { Subprocess } from '../index.js'
+import { runNode } from './helpers.js'
 
 type Exec = (...args: unknown[]) => { pid?: number | undefined }
 
@@ -55,6 +56,12 @@ const calls: Array<[string, 'exec' | 'execFile', unknown[]]> = [
   ['maxBuffer exceeded on stdout', 'execFile', ['sh', ['-c', 'echo 0123456789abcdef; sleep 5'], { maxBuffer: 10 }]],
   ['maxBuffer exceeded on stderr, buffers', 'execFile', ['sh', ['-c', 'echo 0123456789abcdef >&2; sleep 5'], { maxBuffer: 4, encoding: 'buffer' }]],
   ['maxBuffer 0 with output', 'exec', ['echo hi; sleep 5', { maxBuffer: 0 }]],
+  // maxBuffer counts bytes, not characters: four '€' are 12 bytes. A string chunk is cut by its
+  // byte count as an index, as Node cuts it (so the four characters stay), a Buffer at 10 bytes.
+  ['maxBuffer counts bytes: four € (12 bytes) over 10, utf8', 'execFile', ['sh', ['-c', "printf '€€€€'; sleep 5"], { maxBuffer: 10, encoding: 'utf8' }]],
+  ['maxBuffer counts bytes: four € (12 bytes) over 10, buffer', 'execFile', ['sh', ['-c', "printf '€€€€'; sleep 5"], { maxBuffer: 10, encoding: 'buffer' }]],
+  ['maxBuffer counts bytes: four € on stderr, exec', 'exec', ["printf '€€€€' >&2; sleep 5", { maxBuffer: 10 }]],
+  ['maxBuffer counts bytes: four € fit in 12', 'execFile', ['printf', ['€€€€'], { maxBuffer: 12 }]],
   ['maxBuffer Infinity', 'execFile', ['head', ['-c', '3000000', '/dev/zero'], { maxBuffer: Infinity, encoding: 'buffer' }]],
   // An own maxBuffer replaces the default as it is: null compares as 0, undefined as no limit.
   ['maxBuffer null: no byte fits', 'execFile', ['echo', ['hello'], { maxBuffer: null }]],
@@ -81,6 +88,69 @@ for (const [title, name, args] of calls) {
     t.deepEqual(ours, theirs)
   })
 }
+
+test('maxBuffer counts bytes: 12 bytes of output in four characters exceed 10, with what child_process keeps of them', async (t) => {
+  const script = ['sh', ['-c', "printf '€€€€'; sleep 5"]]
+  for (const encoding of ['utf8', 'buffer']) {
+    const args = [...script, { maxBuffer: 10, encoding }]
+    const [theirs, ours] = await Promise.all([outcome(cp.execFile as unknown as Exec, args), outcome(pidfd.execFile as unknown as Exec, args)])
+    t.is(ours.error?.code, 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER', encoding)
+    t.is(ours.errorClass, 'RangeError', encoding)
+    t.deepEqual(ours.stdout, encoding === 'utf8' ? '€€€€' : Buffer.from('€€€€').subarray(0, 10), encoding)
+    t.deepEqual(ours, theirs, encoding)
+  }
+})
+
+test('after the callback no timer of the timeout option is left: Node exits at once, as after child_process\'s', async (t) => {
+  // A timeout of ten minutes on each call: a timer left behind would hold this Node past the
+  // run's own bound (it would be killed, not exit 0), and shows in the active resources.
+  const run = await runNode(
+    `
+    const cp = require('node:child_process');
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const calls = [
+      ['execFile true', 'execFile', ['true']],
+      ['execFile, exit 3', 'execFile', ['sh', ['-c', 'exit 3']]],
+      ['exec', 'exec', ['echo hi']],
+      ['execFile of a missing program', 'execFile', ['pidfd-no-such-program', []]],
+    ];
+    const seen = { before: timers() };
+    (async () => {
+      // child_process first, so a timer the package left cannot be counted against it.
+      for (const [side, mod] of [['child_process', cp], ['pidfd', pidfd]]) {
+        for (const [title, name, args] of calls) {
+          seen[side + ': ' + title] = await new Promise((resolve) =>
+            mod[name](...args, { timeout: 600000 }, (err) => resolve({ timers: timers(), error: err && err.code })));
+        }
+      }
+      console.log(JSON.stringify(seen));
+    })();
+    `,
+    { timeoutMs: 15_000 },
+  )
+  t.is(run.signal, null, 'Node exits by itself, before the bound of the run')
+  t.is(run.code, 0, run.stderr)
+  const seen = JSON.parse(run.stdout) as Record<string, { timers: number; error: unknown }>
+  t.is(seen.before as unknown, 0)
+  for (const title of ['execFile true', 'execFile, exit 3', 'exec', 'execFile of a missing program']) {
+    t.deepEqual(seen[`pidfd: ${title}`], seen[`child_process: ${title}`], title)
+    t.is(seen[`pidfd: ${title}`]!.timers, 0, title)
+  }
+})
+
+test('the args array is copied at the call: changed afterwards, the error still names what ran, as child_process', async (t) => {
+  const run = (fn: Exec) => {
+    const args = ['-c', 'echo $0 >&2; exit 4', 'first']
+    const p = outcome(fn, ['sh', args])
+    args[2] = 'changed'
+    args.push('more')
+    return p
+  }
+  const [theirs, ours] = await Promise.all([run(cp.execFile as unknown as Exec), run(pidfd.execFile as unknown as Exec)])
+  t.is(ours.error?.cmd, 'sh -c echo $0 >&2; exit 4 first')
+  t.is(ours.stderr, 'first\n')
+  t.deepEqual(ours, theirs)
+})
 
 test('the error carries the child\'s usage, and the returned child is the package\'s', async (t) => {
   let child!: Subprocess

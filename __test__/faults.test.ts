@@ -60,7 +60,9 @@ const zombies = () => children('Z');
   const t0 = performance.now();
   let sub = null, error = null, exit = null;
   try {
-    sub = pidfd.spawn('sh', ['-c', 'echo ran >> "$MARKER"'], { stdio: 'ignore' });
+    sub = process.env.PROGRAM
+      ? pidfd.spawn(process.env.PROGRAM, ['a'], { stdio: 'ignore' })
+      : pidfd.spawn('sh', ['-c', 'echo ran >> "$MARKER"'], { stdio: 'ignore' });
   } catch (e) { error = e }
   const ms = performance.now() - t0;
   if (sub) {
@@ -72,7 +74,7 @@ const zombies = () => children('Z');
   for (let i = 0; i < 100 && zombies().length; i++) await sleep(20);
   const next = await pidfd.spawn('sh', ['-c', 'exit 7'], { stdio: 'ignore' }).exited;
   console.log(JSON.stringify({
-    ms, error: error && { code: error.code, errno: error.errno, syscall: error.syscall, message: error.message },
+    ms, error: error && { code: error.code, errno: error.errno, syscall: error.syscall, message: error.message, path: error.path, spawnargs: error.spawnargs },
     code: exit && exit.code, runs: lines(), zombies: zombies(), before, after: fds(),
     others: children().filter((pid) => pid !== binding.spawnHelperPid()),
     helperBefore: helper, helperAfter: binding.spawnHelperPid(), next: next.code,
@@ -90,7 +92,7 @@ interface Ctx {
 
 interface Result {
   ms: number
-  error: { code: string; errno: number; syscall: string; message: string } | null
+  error: { code: string; errno: number; syscall: string; message: string; path?: string; spawnargs?: string[] } | null
   code: number | null
   runs: number
   zombies: number[]
@@ -108,12 +110,15 @@ async function scenario(
   t: ExecutionContext,
   pause: string | undefined,
   inject: { beforeGo?: (c: Ctx) => Promise<void>; afterGo?: (c: Ctx) => Promise<void> },
+  /** `PROGRAM`: spawn that (with one argument, 'a') instead of the script that marks its run. */
+  extraEnv: Record<string, string> = {},
 ): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'pidfd-faults-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     MARKER: join(dir, 'marker'),
+    ...extraEnv,
   }
   const script = testHooks({ pause, deadlineMs: DEADLINE_MS }) + SCRIPT
   const node = cpSpawn(process.execPath, ['-e', script], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
@@ -224,6 +229,22 @@ test('the helper killed after the child exec\'d, before its reply: the child is 
   const r = await scenario(t, 'reply:2', killStoppedHelper)
   ranOnce(t, r)
   t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
+  healthy(t, r)
+})
+
+test('the helper killed after its child failed to exec, before its reply: the spawn still fails with ENOENT as child_process\'s, not a child that exited 127', async (t) => {
+  const program = 'pidfd-no-such-program'
+  // What child_process says of the same spawn.
+  const theirs = await new Promise<Record<string, unknown>>((resolve) => {
+    cpSpawn(program, ['a'], { stdio: 'ignore' }).on('error', (e: NodeJS.ErrnoException & { path?: string; spawnargs?: string[] }) =>
+      resolve({ code: e.code, errno: e.errno, syscall: e.syscall, message: e.message, path: e.path, spawnargs: e.spawnargs }),
+    )
+  })
+  const r = await scenario(t, 'reply:2', killStoppedHelper, { PROGRAM: program })
+  t.deepEqual(r.error, theirs)
+  t.is(r.code, null, 'no exit is reported for a program that never ran')
+  t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
+  t.not(r.helperAfter, r.helperBefore)
   healthy(t, r)
 })
 

@@ -4,13 +4,14 @@
 // is the package's, with its usage.
 
 import * as cp from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import dgram from 'node:dgram'
 import http from 'node:http'
 import net from 'node:net'
 import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { inspect } from 'node:util'
 import test from 'ava'
 
@@ -301,6 +302,55 @@ test('silent pipes stdout and stderr; without it they are inherited (no streams)
   }
 })
 
+test('a file: URL is decoded to the path it names (a space, a percent sign, a hash, an accent), and shell: true is ignored, as child_process', async (t) => {
+  const inside = join(dir, 'a b%20 # é')
+  mkdirSync(inside, { recursive: true })
+  const child = join(inside, 'child.js')
+  writeFileSync(child, `process.send(__filename, () => process.disconnect())\n`)
+  const url = pathToFileURL(child)
+  t.regex(url.href, /%20.*%2520.*%23.*%C3%A9/, 'the URL spells each of them encoded')
+  const seen: unknown[] = []
+  for (const [, fork] of forks) {
+    // shell: true is overridden (fork never runs a shell, which would split this path).
+    for (const start of [() => fork(url), () => fork(child, { shell: true } as never)]) {
+      const forked = start()
+      seen.push(await new Promise((resolve) => {
+        let message: unknown = null
+        forked.once('message', (m) => (message = m))
+        forked.on('close', (code) => resolve([message, code]))
+      }))
+    }
+  }
+  t.deepEqual(seen.slice(2), [[child, 0], [child, 0]])
+  t.deepEqual(seen.slice(2), seen.slice(0, 2))
+})
+
+test('from a Node run with -e, the child gets the execArgv without the -e and its script, as child_process', async (t) => {
+  // Were the script passed on, the child would run it again: it would say so, not fork.
+  const run = await runNode(
+    `
+    if (process.send) { process.send({ evaluatedAgain: true }); process.disconnect() } else {
+      const cp = require('node:child_process');
+      (async () => {
+        const seen = {};
+        for (const [name, fork] of [['child_process', cp.fork], ['pidfd', pidfd.fork]]) {
+          const child = fork(${JSON.stringify(argv)}, ['one']);
+          seen[name] = await new Promise((resolve) => child.once('message', resolve));
+          await new Promise((resolve) => child.on('close', resolve));
+        }
+        console.log(JSON.stringify({ own: process.execArgv.slice(0, 2), seen }));
+      })();
+    }
+    `,
+    { nodeArgs: ['--no-warnings'] },
+  )
+  t.is(run.code, 0, run.stderr)
+  const r = JSON.parse(run.stdout)
+  t.deepEqual(r.own, ['--no-warnings', '-e'], 'the parent ran with -e')
+  t.deepEqual(r.seen.pidfd, { argv: ['one'], execArgv: ['--no-warnings'], cwd: process.cwd(), connected: true })
+  t.deepEqual(r.seen.pidfd, r.seen.child_process)
+})
+
 test('exit codes and signals as child_process reports them', async (t) => {
   const seen: unknown[] = []
   for (const [, fork] of forks) {
@@ -435,6 +485,10 @@ test('bad arguments throw as child_process throws', async (t) => {
     (f) => f(echo, { serialization: 'xml' as never }),
     (f) => f(echo, { timeout: -1 }),
     (f) => f(echo, { killSignal: 'SIGNOPE' as never }),
+    // A URL is read as fileURLToPath reads it: file: only, no host, no encoded slash.
+    (f) => f(new URL('http://localhost/echo.js')),
+    (f) => f(new URL('file://elsewhere/echo.js')),
+    (f) => f(new URL(`${pathToFileURL(dir).href}%2Fecho.js`)),
   ]
   for (const call of calls) t.deepEqual(thrown(() => call(forks[1]![1])), thrown(() => call(forks[0]![1])), String(call))
   t.deepEqual(thrown(() => pidfd.spawn('true', { stdio: ['ipc', 'pipe', 'ipc'] })), ['Error', 'ERR_IPC_ONE_PIPE', 'Child process can have only one IPC pipe'])

@@ -5,7 +5,11 @@
 import test from 'ava'
 import { execFile } from 'node:child_process'
 
-import { entry, runNode } from './helpers.js'
+import { mkdirSync, readFileSync, rmdirSync } from 'node:fs'
+import { basename, join } from 'node:path'
+
+import { cgroupSupport } from '../index.js'
+import { entry, runNode, runsIf, until } from './helpers.js'
 
 const isRoot = process.getuid?.() === 0
 
@@ -45,6 +49,57 @@ function sideBySide(setup: string, probe: string): string {
   t.is(run.code, 0, run.stderr)
   const out = JSON.parse(run.stdout)
   t.deepEqual(out.pidfd, { id: '65534:65534', root: 'EPERM', killed: true, signal: 'SIGTERM' })
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+;(isRoot ? test : test.skip)('after process.setgroups(), children get the new supplementary groups (needs root)', async (t) => {
+  const run = await runNode(
+    sideBySide(
+      `process.setgroups([1234, 4321]);`,
+      `
+      const status = await text(spawn('cat', ['/proc/self/status']).stdout);
+      const groups = /^Groups:(.*)$/m.exec(status)[1].trim().split(/\\s+/).map(Number).sort((a, b) => a - b);
+      const id = (await text(spawn('id', ['-G']).stdout)).trim().split(' ').map(Number).sort((a, b) => a - b);
+      return { groups, id };
+    `,
+    ),
+  )
+  t.is(run.code, 0, run.stderr)
+  const out = JSON.parse(run.stdout)
+  t.deepEqual(out.pidfd.groups, [1234, 4321])
+  t.true(out.pidfd.id.includes(1234) && out.pidfd.id.includes(4321), JSON.stringify(out.pidfd.id))
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+const cgroups = cgroupSupport()
+runsIf(cgroups.reason, 'identity: a move to another cgroup')('after Node moves to another cgroup, children start in the new one, as child_process\'s', async (t) => {
+  const dir = join(cgroups.parent!, `pidfd-identity-${process.pid}`)
+  mkdirSync(dir)
+  t.teardown(async () => {
+    // Empty once that Node has exited.
+    await until(() => {
+      try {
+        rmdirSync(dir)
+        return true
+      } catch {
+        return false
+      }
+    })
+  })
+  const run = await runNode(
+    sideBySide(
+      `require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'cgroup.procs'))}, String(process.pid));`,
+      `
+      const lines = await text(spawn('cat', ['/proc/self/cgroup']).stdout);
+      return /^0::(.*)$/m.exec(lines)[1];
+    `,
+    ),
+  )
+  t.is(run.code, 0, run.stderr)
+  const out = JSON.parse(run.stdout)
+  // The new cgroup is a child of this process's own (cgroupSupport's parent).
+  const own = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))![1]!
+  t.is(out.pidfd, `${own.replace(/\/$/, '')}/${basename(dir)}`)
   t.deepEqual(out.pidfd, out.child_process)
 })
 

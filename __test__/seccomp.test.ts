@@ -75,6 +75,16 @@ check('clone with CLONE_PARENT refused: spawn goes in-process (as PIDFD_SPAWN_HE
   for (const kib of r.maxRSS) t.true(kib >= 200 * 1024, `maxRSS ${kib} KiB`)
 })
 
+check('clone with CLONE_PARENT refused with ENOSYS (not EPERM): the same in-process fallback, remembered', async (t) => {
+  const run = await underFilter([`clone/parent=${ENOSYS}`], TWO_SPAWNS)
+  t.is(run.code, 0, run.stderr)
+  const r = JSON.parse(run.stdout)
+  t.deepEqual(r.codes, [5, 6])
+  t.true(r.supported)
+  t.deepEqual(r.helpers, [null, null], 'no helper is started again once refused')
+  for (const kib of r.maxRSS) t.true(kib >= 200 * 1024, `maxRSS ${kib} KiB`)
+})
+
 check('pidfd_send_signal refused: kill() and the timeout option still end a spawned child (by pid, while it is unreaped)', async (t) => {
   const run = await underFilter(
     [`pidfd_send_signal=${EPERM}`],
