@@ -235,6 +235,9 @@ export const mutations: Mutation[] = [
   { file: 'lib/ipc.ts', find: '          server._setupWorker?.(list)', replace: '', why: "a server no longer asks the child about the sockets it sent", tests: ["*a server's sockets sent to the child*"] },
   { file: 'lib/ipc.ts', find: '          list.add(socket)', replace: '', why: "sockets received from a child's server are not counted for it", tests: ["*child's server sends here*"] },
   { file: 'lib/ipc.ts', find: '  common.freeParser(s.parser, null, socket)', replace: '', why: "an HTTP socket sent away keeps its parser here", tests: ["*HTTP server's socket*"] },
+  // lib/ipc.ts, lib/socket-list.ts: a server's sockets sent over the channel (__test__/socket-list.test.ts)
+  { file: 'lib/ipc.ts', find: '        sent.detached?.close?.()', replace: '', why: "a socket sent without keepOpen: our descriptor never closed after the child's ACK (a leak)", tests: [T('socket-list'), '*sent without keepOpen*'] },
+  { file: 'lib/ipc.ts', find: '      if (handle instanceof net.Socket && !options.keepOpen) {', replace: '      if (handle instanceof net.Socket) {', why: 'a socket sent with keepOpen is taken off its object and closed all the same', tests: [T('socket-list'), '*sent with keepOpen*'] },
   { file: 'lib/subprocess.ts', find: '.concat(`NODE_CHANNEL_FD=${ipc}`,', replace: '.concat(`NODE_CHANNEL_FD=3`,', why: "the channel announced as descriptor 3 wherever 'ipc' is", tests: [T('fork'), "*'ipc' anywhere*"] },
   { file: 'lib/fork.ts', find: "  else if (!opts.stdio.includes('ipc')) throw ipcRequired('options.stdio')", replace: '', why: "fork's stdio without 'ipc' accepted", tests: [T('fork'), '*bad arguments throw as child_process*'] },
   { file: 'lib/fork.ts', find: "withIpc(opts.silent ? 'pipe' : 'inherit')", replace: "withIpc('inherit')", why: 'silent ignored', tests: [T('fork'), '*silent pipes*'] },

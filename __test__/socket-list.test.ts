@@ -1,0 +1,139 @@
+// A server's sockets sent over the IPC channel, side by side with child_process: what the sender
+// keeps of a socket it sent (its descriptor, the server's count), and the NODE_SOCKET_* protocol
+// both ends speak for them (lib/socket-list.ts): getConnections() answered once, close() answered
+// when the receiver already has nothing open. Real processes, a Node child each time; only the
+// parent's end differs (node:child_process's fork, or the package's).
+
+import * as cp from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readlinkSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test from 'ava'
+
+import * as pidfd from '../index.js'
+import { fdTable, until } from './helpers.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'pidfd-socket-list-'))
+function script(name: string, source: string): string {
+  const path = join(dir, name)
+  writeFileSync(path, source)
+  return path
+}
+
+type Fork = typeof cp.fork
+const forks: Array<[string, Fork]> = [
+  ['child_process', cp.fork],
+  ['pidfd', pidfd.fork as unknown as Fork],
+]
+
+/** The next message of `child` that `match` takes, or undefined if none comes within `ms`. */
+function next<T>(child: cp.ChildProcess, match: (m: T) => boolean, ms = 10_000): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.off('message', on)
+      resolve(undefined)
+    }, ms)
+    const on = (m: T) => {
+      if (!match(m)) return
+      clearTimeout(timer)
+      child.off('message', on)
+      resolve(m)
+    }
+    child.on('message', on)
+  })
+}
+
+/** A server on a port of 127.0.0.1 whose connections go to `onConnection`. */
+async function listening(onConnection: (socket: net.Socket) => void): Promise<{ server: net.Server; connect: () => net.Socket }> {
+  const server = net.createServer(onConnection)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as net.AddressInfo).port
+  return { server, connect: () => net.connect(port, '127.0.0.1').on('error', () => {}) }
+}
+
+/** What descriptor `fd` of ours is (socket:[inode] for a socket), or null when it is not open. */
+function target(fd: number): string | null {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`)
+  } catch {
+    return null
+  }
+}
+
+/** Whether any descriptor of ours is `what` (a socket:[inode]). */
+const held = (what: string) => [...fdTable().values()].includes(what)
+
+// Keeps every socket it is sent and says so; answers 'ping'; writes on a kept socket when asked;
+// closes its channel (staying alive) or leaves when told.
+const keeper = script(
+  'keeper.js',
+  `const sockets = []
+process.on('message', (m, socket) => {
+  if (m === 'ping') return process.send('pong')
+  if (m === 'write') return sockets[0].write('from the child')
+  if (m === 'leave') {
+    setInterval(() => {}, 1000)
+    return process.disconnect()
+  }
+  if (m === 'bye') return process.exit(0)
+  if (socket) sockets.push(socket)
+  process.send({ kept: m, socket: socket ? socket.constructor.name : typeof socket })
+})
+`,
+)
+
+for (const keepOpen of [false, true]) {
+  test(`a server's socket sent ${keepOpen ? 'with' : 'without'} keepOpen: ${keepOpen ? 'ours still, its descriptor open and working after the ACK' : "taken off it at once, our descriptor closed once the child has it (the ACK)"}, as child_process`, async (t) => {
+    const results: unknown[] = []
+    for (const [name, fork] of forks) {
+      const child = fork(keeper)
+      t.teardown(() => child.kill('SIGKILL'))
+      const seen: Record<string, unknown> = {}
+      let descriptor = ''
+      const { server, connect } = await listening((socket) => {
+        const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd
+        descriptor = target(fd) ?? 'none'
+        child.send('socket', socket, { keepOpen })
+        // What send() did to the socket there and then.
+        seen.handle = (socket as unknown as { _handle: unknown })._handle === null ? 'null' : 'kept'
+        seen.destroyed = socket.destroyed
+        server.close()
+      })
+      const client = connect()
+      const kept = await next<{ kept: string }>(child, (m) => m?.kept === 'socket')
+      seen.kept = kept
+      t.true(descriptor.startsWith('socket:['), descriptor)
+      if (keepOpen) {
+        // A round trip more (anything that waited for the ACK went too), and our copy is open still.
+        child.send('ping')
+        await next(child, (m) => m === 'pong')
+        seen.open = held(descriptor)
+      } else {
+        // The ACK came before the child's message (same channel, in order): our copy goes then.
+        seen.open = !(await until(() => !held(descriptor), 5000))
+      }
+      // The client hears from the child either way.
+      const read = new Promise<string>((resolve) => {
+        client.once('data', (d) => resolve(String(d)))
+        setTimeout(() => resolve('nothing in 10 s'), 10_000).unref()
+      })
+      child.send('write')
+      seen.read = await read
+      t.log(name, JSON.stringify(seen))
+      client.destroy()
+      child.send('bye')
+      await once(child, 'close')
+      results.push(seen)
+    }
+    t.deepEqual(results[1], {
+      handle: keepOpen ? 'kept' : 'null',
+      destroyed: false,
+      kept: { kept: 'socket', socket: 'Socket' },
+      open: keepOpen,
+      read: 'from the child',
+    })
+    t.deepEqual(results[1], results[0])
+  })
+}
