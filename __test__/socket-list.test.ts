@@ -137,3 +137,33 @@ for (const keepOpen of [false, true]) {
     t.deepEqual(results[1], results[0])
   })
 }
+
+test("server._connections: a socket sent without keepOpen no longer counts in it, one sent with keepOpen still does; getConnections() adds the child's count, as child_process", async (t) => {
+  const results: unknown[] = []
+  for (const [name, fork] of forks) {
+    const child = fork(keeper)
+    t.teardown(() => child.kill('SIGKILL'))
+    const accepted: net.Socket[] = []
+    const { server, connect } = await listening((socket) => accepted.push(socket))
+    const clients = [connect(), connect()]
+    await until(() => accepted.length === 2, 5000)
+    const connections = () => (server as unknown as { _connections: number })._connections
+    const counts: Record<string, unknown> = { accepted: connections() }
+    child.send('plain', accepted[0])
+    counts.afterPlain = connections()
+    child.send('kept', accepted[1], { keepOpen: true })
+    counts.afterKeepOpen = connections()
+    await next<{ kept: string }>(child, (m) => m?.kept === 'kept')
+    counts.afterAck = connections()
+    counts.total = await new Promise((resolve) => server.getConnections((err, n) => resolve(err ? (err as { code?: string }).code : n)))
+    t.log(name, JSON.stringify(counts))
+    for (const c of clients) c.destroy()
+    accepted[1]!.destroy()
+    server.close()
+    child.send('bye')
+    await once(child, 'close')
+    results.push(counts)
+  }
+  t.deepEqual(results[1], { accepted: 2, afterPlain: 1, afterKeepOpen: 1, afterAck: 1, total: 3 })
+  t.deepEqual(results[1], results[0])
+})

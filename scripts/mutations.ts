@@ -238,6 +238,7 @@ export const mutations: Mutation[] = [
   // lib/ipc.ts, lib/socket-list.ts: a server's sockets sent over the channel (__test__/socket-list.test.ts)
   { file: 'lib/ipc.ts', find: '        sent.detached?.close?.()', replace: '', why: "a socket sent without keepOpen: our descriptor never closed after the child's ACK (a leak)", tests: [T('socket-list'), '*sent without keepOpen*'] },
   { file: 'lib/ipc.ts', find: '      if (handle instanceof net.Socket && !options.keepOpen) {', replace: '      if (handle instanceof net.Socket) {', why: 'a socket sent with keepOpen is taken off its object and closed all the same', tests: [T('socket-list'), '*sent with keepOpen*'] },
+  { file: 'lib/ipc.ts', find: '        if (!options.keepOpen) server._connections--', replace: '        server._connections--', why: "server._connections drops for a socket sent with keepOpen (still ours)", tests: [T('socket-list'), '*server._connections*'] },
   { file: 'lib/subprocess.ts', find: '.concat(`NODE_CHANNEL_FD=${ipc}`,', replace: '.concat(`NODE_CHANNEL_FD=3`,', why: "the channel announced as descriptor 3 wherever 'ipc' is", tests: [T('fork'), "*'ipc' anywhere*"] },
   { file: 'lib/fork.ts', find: "  else if (!opts.stdio.includes('ipc')) throw ipcRequired('options.stdio')", replace: '', why: "fork's stdio without 'ipc' accepted", tests: [T('fork'), '*bad arguments throw as child_process*'] },
   { file: 'lib/fork.ts', find: "withIpc(opts.silent ? 'pipe' : 'inherit')", replace: "withIpc('inherit')", why: 'silent ignored', tests: [T('fork'), '*silent pipes*'] },
