@@ -167,3 +167,43 @@ test("server._connections: a socket sent without keepOpen no longer counts in it
   t.deepEqual(results[1], { accepted: 2, afterPlain: 1, afterKeepOpen: 1, afterAck: 1, total: 3 })
   t.deepEqual(results[1], results[0])
 })
+
+test("getConnections() of a server whose socket a child holds: its callback runs once, even when the child's disconnect follows the reply; after the disconnect an ERR_CHILD_CLOSED_BEFORE_REPLY; the exit takes the child off the server's workers, as child_process", async (t) => {
+  const results: unknown[] = []
+  for (const [name, fork] of forks) {
+    const child = fork(keeper)
+    t.teardown(() => child.kill('SIGKILL'))
+    const { server, connect } = await listening((socket) => child.send('socket', socket))
+    const client = connect()
+    await next<{ kept: string }>(child, (m) => m?.kept === 'socket')
+    const calls: unknown[][] = []
+    const ask = (label: string) => server.getConnections((err, n) => calls.push([label, err ? (err as { code?: string }).code : n]))
+    ask('connected')
+    t.true(await until(() => calls.length === 1, 5000), JSON.stringify(calls))
+    // The child closes its end of the channel and stays: 'disconnect' here, no 'exit'.
+    child.send('leave')
+    await once(child, 'disconnect')
+    // A callback called again by the disconnect would come by now (child_process calls it in
+    // the next tick); the next question is answered at once.
+    await new Promise((resolve) => setImmediate(resolve))
+    ask('disconnected')
+    t.true(await until(() => calls.length >= 2, 5000), JSON.stringify(calls))
+    // The exit takes the child off the server's workers ('exit' of the list). Node's net.Server
+    // with none left never calls getConnections() or close() back (Node 22 to 26): not waited for.
+    child.kill()
+    await once(child, 'exit')
+    const workers = (server as unknown as { _workers: unknown[] })._workers.length
+    server.close()
+    t.log(name, JSON.stringify(calls), workers)
+    client.destroy()
+    results.push({ calls, workers })
+  }
+  t.deepEqual(results[1], {
+    calls: [
+      ['connected', 1],
+      ['disconnected', 'ERR_CHILD_CLOSED_BEFORE_REPLY'],
+    ],
+    workers: 0,
+  })
+  t.deepEqual(results[1], results[0])
+})
