@@ -207,3 +207,60 @@ test("getConnections() of a server whose socket a child holds: its callback runs
   })
   t.deepEqual(results[1], results[0])
 })
+
+// A server that sends both its connections to the parent, closes itself when told and says
+// when its close() calls back (once the parent has closed what it was sent).
+const lender = script(
+  'lender.js',
+  `const net = require('net')
+const server = net.createServer((socket) => process.send('socket', socket)).listen(0, '127.0.0.1', () => {
+  for (let i = 0; i < 2; i++) net.connect(server.address().port, '127.0.0.1').on('error', () => {})
+})
+process.on('message', (m) => {
+  if (m === 'close') server.close(() => process.send('closed'))
+  if (m === 'bye') process.exit(0)
+})
+`,
+)
+
+for (const order of ['closed before', 'closed after'] as const) {
+  test(`sockets a child's server sent here, ${order} the child's server.close(): its callback comes once we hold none (NODE_SOCKET_NOTIFY_CLOSE answered ${order === 'closed before' ? 'at once' : 'at the last close'}), as child_process`, async (t) => {
+    const results: unknown[] = []
+    for (const [name, fork] of forks) {
+      const child = fork(lender)
+      t.teardown(() => child.kill('SIGKILL'))
+      const sockets: net.Socket[] = []
+      const events: string[] = []
+      child.on('message', (m: unknown, socket?: net.Socket) => {
+        if (m === 'socket' && socket) sockets.push(socket)
+        if (m === 'closed') events.push('child server closed')
+      })
+      t.true(await until(() => sockets.length === 2, 20_000))
+      const destroyAll = async () => {
+        await Promise.all(sockets.map((s) => new Promise((resolve) => s.once('close', resolve).destroy())))
+        events.push('ours closed')
+      }
+      if (order === 'closed before') {
+        await destroyAll()
+        child.send('close')
+      } else {
+        // The child's question is here before we close ours: it waits for them.
+        const asked = new Promise<void>((resolve) =>
+          child.on('internalMessage', (m: { cmd?: string }) => {
+            if (m?.cmd === 'NODE_SOCKET_NOTIFY_CLOSE') resolve()
+          }),
+        )
+        child.send('close')
+        await asked
+        events.push('asked')
+        await destroyAll()
+      }
+      t.true(await until(() => events.includes('child server closed'), 10_000), `${name}: ${events.join()}`)
+      child.send('bye')
+      await once(child, 'close')
+      results.push(events)
+    }
+    t.deepEqual(results[1], order === 'closed before' ? ['ours closed', 'child server closed'] : ['asked', 'ours closed', 'child server closed'])
+    t.deepEqual(results[1], results[0])
+  })
+}
