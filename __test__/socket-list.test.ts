@@ -264,3 +264,26 @@ for (const order of ['closed before', 'closed after'] as const) {
     t.deepEqual(results[1], results[0])
   })
 }
+
+test('a socket already closed sent to the child: the message goes without it, as child_process', async (t) => {
+  const results: unknown[] = []
+  for (const [, fork] of forks) {
+    const child = fork(keeper)
+    t.teardown(() => child.kill('SIGKILL'))
+    const { server, connect } = await listening((socket) => {
+      socket.destroy()
+      child.send('closed socket', socket, (err: Error | null) => (sent = err === null ? 'sent' : String(err)))
+      server.close()
+    })
+    let sent = ''
+    const errors: string[] = []
+    child.on('error', (err) => errors.push(String(err)))
+    connect()
+    const kept = await next<{ kept: string }>(child, (m) => m?.kept === 'closed socket')
+    child.send('bye')
+    await once(child, 'close')
+    results.push({ kept, sent, errors })
+  }
+  t.deepEqual(results[1], { kept: { kept: 'closed socket', socket: 'undefined' }, sent: 'sent', errors: [] })
+  t.deepEqual(results[1], results[0])
+})
