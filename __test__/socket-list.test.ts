@@ -1,8 +1,8 @@
 // A server's sockets sent over the IPC channel, side by side with child_process: what the sender
-// keeps of a socket it sent (its descriptor, the server's count), and the NODE_SOCKET_* protocol
-// both ends speak for them (lib/socket-list.ts): getConnections() answered once, close() answered
-// when the receiver already has nothing open. Real processes, a Node child each time; only the
-// parent's end differs (node:child_process's fork, or the package's).
+// keeps of a socket it sent (its descriptor, its timeout, the server's count), and the
+// NODE_SOCKET_* protocol both ends speak for them (lib/socket-list.ts): getConnections() answered
+// once, close() answered when the receiver already has nothing open. Real processes, a Node child
+// each time; only the parent's end differs (node:child_process's fork, or the package's).
 
 import * as cp from 'node:child_process'
 import { once } from 'node:events'
@@ -287,3 +287,30 @@ test('a socket already closed sent to the child: the message goes without it, as
   t.deepEqual(results[1], { kept: { kept: 'closed socket', socket: 'undefined' }, sent: 'sent', errors: [] })
   t.deepEqual(results[1], results[0])
 })
+
+for (const keepOpen of [false, true]) {
+  test(`a socket with a timeout sent ${keepOpen ? 'with' : 'without'} keepOpen: its 'timeout' ${keepOpen ? 'still comes here' : 'no longer comes here (set to 0 with the handoff)'}, as child_process`, async (t) => {
+    const results: unknown[] = []
+    for (const [name, fork] of forks) {
+      const child = fork(keeper)
+      t.teardown(() => child.kill('SIGKILL'))
+      let timedOut = false
+      const { server, connect } = await listening((socket) => {
+        socket.setTimeout(50, () => (timedOut = true))
+        child.send('socket', socket, { keepOpen })
+        server.close()
+      })
+      const client = connect()
+      const kept = await next<{ kept: string }>(child, (m) => m?.kept === 'socket')
+      // Ten times the timeout: it has come by then if it is still set.
+      const seen = { kept, timedOut: await until(() => timedOut, 500) }
+      t.log(name, JSON.stringify(seen))
+      client.destroy()
+      child.send('bye')
+      await once(child, 'close')
+      results.push(seen)
+    }
+    t.deepEqual(results[1], { kept: { kept: 'socket', socket: 'Socket' }, timedOut: keepOpen })
+    t.deepEqual(results[1], results[0])
+  })
+}
