@@ -1,0 +1,316 @@
+// A server's sockets sent over the IPC channel, side by side with child_process: what the sender
+// keeps of a socket it sent (its descriptor, its timeout, the server's count), and the
+// NODE_SOCKET_* protocol both ends speak for them (lib/socket-list.ts): getConnections() answered
+// once, close() answered when the receiver already has nothing open. Real processes, a Node child
+// each time; only the parent's end differs (node:child_process's fork, or the package's).
+
+import * as cp from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readlinkSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test from 'ava'
+
+import * as pidfd from '../index.js'
+import { fdTable, until } from './helpers.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'pidfd-socket-list-'))
+function script(name: string, source: string): string {
+  const path = join(dir, name)
+  writeFileSync(path, source)
+  return path
+}
+
+type Fork = typeof cp.fork
+const forks: Array<[string, Fork]> = [
+  ['child_process', cp.fork],
+  ['pidfd', pidfd.fork as unknown as Fork],
+]
+
+/** The next message of `child` that `match` takes, or undefined if none comes within `ms`. */
+function next<T>(child: cp.ChildProcess, match: (m: T) => boolean, ms = 10_000): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.off('message', on)
+      resolve(undefined)
+    }, ms)
+    const on = (m: T) => {
+      if (!match(m)) return
+      clearTimeout(timer)
+      child.off('message', on)
+      resolve(m)
+    }
+    child.on('message', on)
+  })
+}
+
+/** A server on a port of 127.0.0.1 whose connections go to `onConnection`. */
+async function listening(onConnection: (socket: net.Socket) => void): Promise<{ server: net.Server; connect: () => net.Socket }> {
+  const server = net.createServer(onConnection)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as net.AddressInfo).port
+  return { server, connect: () => net.connect(port, '127.0.0.1').on('error', () => {}) }
+}
+
+/** What descriptor `fd` of ours is (socket:[inode] for a socket), or null when it is not open. */
+function target(fd: number): string | null {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`)
+  } catch {
+    return null
+  }
+}
+
+/** Whether any descriptor of ours is `what` (a socket:[inode]). */
+const held = (what: string) => [...fdTable().values()].includes(what)
+
+// Keeps every socket it is sent and says so; answers 'ping'; writes on a kept socket when asked;
+// closes its channel (staying alive) or leaves when told.
+const keeper = script(
+  'keeper.js',
+  `const sockets = []
+process.on('message', (m, socket) => {
+  if (m === 'ping') return process.send('pong')
+  if (m === 'write') return sockets[0].write('from the child')
+  if (m === 'leave') {
+    setInterval(() => {}, 1000)
+    return process.disconnect()
+  }
+  if (m === 'bye') return process.exit(0)
+  if (socket) sockets.push(socket)
+  process.send({ kept: m, socket: socket ? socket.constructor.name : typeof socket })
+})
+`,
+)
+
+for (const keepOpen of [false, true]) {
+  test(`a server's socket sent ${keepOpen ? 'with' : 'without'} keepOpen: ${keepOpen ? 'ours still, its descriptor open and working after the ACK' : "taken off it at once, our descriptor closed once the child has it (the ACK)"}, as child_process`, async (t) => {
+    const results: unknown[] = []
+    for (const [name, fork] of forks) {
+      const child = fork(keeper)
+      t.teardown(() => child.kill('SIGKILL'))
+      const seen: Record<string, unknown> = {}
+      let descriptor = ''
+      const { server, connect } = await listening((socket) => {
+        const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd
+        descriptor = target(fd) ?? 'none'
+        child.send('socket', socket, { keepOpen })
+        // What send() did to the socket there and then.
+        seen.handle = (socket as unknown as { _handle: unknown })._handle === null ? 'null' : 'kept'
+        seen.destroyed = socket.destroyed
+        server.close()
+      })
+      const client = connect()
+      const kept = await next<{ kept: string }>(child, (m) => m?.kept === 'socket')
+      seen.kept = kept
+      t.true(descriptor.startsWith('socket:['), descriptor)
+      if (keepOpen) {
+        // A round trip more (anything that waited for the ACK went too), and our copy is open still.
+        child.send('ping')
+        await next(child, (m) => m === 'pong')
+        seen.open = held(descriptor)
+      } else {
+        // The ACK came before the child's message (same channel, in order): our copy goes then.
+        seen.open = !(await until(() => !held(descriptor), 5000))
+      }
+      // The client hears from the child either way.
+      const read = new Promise<string>((resolve) => {
+        client.once('data', (d) => resolve(String(d)))
+        setTimeout(() => resolve('nothing in 10 s'), 10_000).unref()
+      })
+      child.send('write')
+      seen.read = await read
+      t.log(name, JSON.stringify(seen))
+      client.destroy()
+      child.send('bye')
+      await once(child, 'close')
+      results.push(seen)
+    }
+    t.deepEqual(results[1], {
+      handle: keepOpen ? 'kept' : 'null',
+      destroyed: false,
+      kept: { kept: 'socket', socket: 'Socket' },
+      open: keepOpen,
+      read: 'from the child',
+    })
+    t.deepEqual(results[1], results[0])
+  })
+}
+
+test("server._connections: a socket sent without keepOpen no longer counts in it, one sent with keepOpen still does; getConnections() adds the child's count, as child_process", async (t) => {
+  const results: unknown[] = []
+  for (const [name, fork] of forks) {
+    const child = fork(keeper)
+    t.teardown(() => child.kill('SIGKILL'))
+    const accepted: net.Socket[] = []
+    const { server, connect } = await listening((socket) => accepted.push(socket))
+    const clients = [connect(), connect()]
+    await until(() => accepted.length === 2, 5000)
+    const connections = () => (server as unknown as { _connections: number })._connections
+    const counts: Record<string, unknown> = { accepted: connections() }
+    child.send('plain', accepted[0])
+    counts.afterPlain = connections()
+    child.send('kept', accepted[1], { keepOpen: true })
+    counts.afterKeepOpen = connections()
+    await next<{ kept: string }>(child, (m) => m?.kept === 'kept')
+    counts.afterAck = connections()
+    counts.total = await new Promise((resolve) => server.getConnections((err, n) => resolve(err ? (err as { code?: string }).code : n)))
+    t.log(name, JSON.stringify(counts))
+    for (const c of clients) c.destroy()
+    accepted[1]!.destroy()
+    server.close()
+    child.send('bye')
+    await once(child, 'close')
+    results.push(counts)
+  }
+  t.deepEqual(results[1], { accepted: 2, afterPlain: 1, afterKeepOpen: 1, afterAck: 1, total: 3 })
+  t.deepEqual(results[1], results[0])
+})
+
+test("getConnections() of a server whose socket a child holds: its callback runs once, even when the child's disconnect follows the reply; after the disconnect an ERR_CHILD_CLOSED_BEFORE_REPLY; the exit takes the child off the server's workers, as child_process", async (t) => {
+  const results: unknown[] = []
+  for (const [name, fork] of forks) {
+    const child = fork(keeper)
+    t.teardown(() => child.kill('SIGKILL'))
+    const { server, connect } = await listening((socket) => child.send('socket', socket))
+    const client = connect()
+    await next<{ kept: string }>(child, (m) => m?.kept === 'socket')
+    const calls: unknown[][] = []
+    const ask = (label: string) => server.getConnections((err, n) => calls.push([label, err ? (err as { code?: string }).code : n]))
+    ask('connected')
+    t.true(await until(() => calls.length === 1, 5000), JSON.stringify(calls))
+    // The child closes its end of the channel and stays: 'disconnect' here, no 'exit'.
+    child.send('leave')
+    await once(child, 'disconnect')
+    // A callback called again by the disconnect would come by now (child_process calls it in
+    // the next tick); the next question is answered at once.
+    await new Promise((resolve) => setImmediate(resolve))
+    ask('disconnected')
+    t.true(await until(() => calls.length >= 2, 5000), JSON.stringify(calls))
+    // The exit takes the child off the server's workers ('exit' of the list). Node's net.Server
+    // with none left never calls getConnections() or close() back (Node 22 to 26): not waited for.
+    child.kill()
+    await once(child, 'exit')
+    const workers = (server as unknown as { _workers: unknown[] })._workers.length
+    server.close()
+    t.log(name, JSON.stringify(calls), workers)
+    client.destroy()
+    results.push({ calls, workers })
+  }
+  t.deepEqual(results[1], {
+    calls: [
+      ['connected', 1],
+      ['disconnected', 'ERR_CHILD_CLOSED_BEFORE_REPLY'],
+    ],
+    workers: 0,
+  })
+  t.deepEqual(results[1], results[0])
+})
+
+// A server that sends both its connections to the parent, closes itself when told and says
+// when its close() calls back (once the parent has closed what it was sent).
+const lender = script(
+  'lender.js',
+  `const net = require('net')
+const server = net.createServer((socket) => process.send('socket', socket)).listen(0, '127.0.0.1', () => {
+  for (let i = 0; i < 2; i++) net.connect(server.address().port, '127.0.0.1').on('error', () => {})
+})
+process.on('message', (m) => {
+  if (m === 'close') server.close(() => process.send('closed'))
+  if (m === 'bye') process.exit(0)
+})
+`,
+)
+
+for (const order of ['closed before', 'closed after'] as const) {
+  test(`sockets a child's server sent here, ${order} the child's server.close(): its callback comes once we hold none (NODE_SOCKET_NOTIFY_CLOSE answered ${order === 'closed before' ? 'at once' : 'at the last close'}), as child_process`, async (t) => {
+    const results: unknown[] = []
+    for (const [name, fork] of forks) {
+      const child = fork(lender)
+      t.teardown(() => child.kill('SIGKILL'))
+      const sockets: net.Socket[] = []
+      const events: string[] = []
+      child.on('message', (m: unknown, socket?: net.Socket) => {
+        if (m === 'socket' && socket) sockets.push(socket)
+        if (m === 'closed') events.push('child server closed')
+      })
+      t.true(await until(() => sockets.length === 2, 20_000))
+      const destroyAll = async () => {
+        await Promise.all(sockets.map((s) => new Promise((resolve) => s.once('close', resolve).destroy())))
+        events.push('ours closed')
+      }
+      if (order === 'closed before') {
+        await destroyAll()
+        child.send('close')
+      } else {
+        // The child's question is here before we close ours: it waits for them.
+        const asked = new Promise<void>((resolve) =>
+          child.on('internalMessage', (m: { cmd?: string }) => {
+            if (m?.cmd === 'NODE_SOCKET_NOTIFY_CLOSE') resolve()
+          }),
+        )
+        child.send('close')
+        await asked
+        events.push('asked')
+        await destroyAll()
+      }
+      t.true(await until(() => events.includes('child server closed'), 10_000), `${name}: ${events.join()}`)
+      child.send('bye')
+      await once(child, 'close')
+      results.push(events)
+    }
+    t.deepEqual(results[1], order === 'closed before' ? ['ours closed', 'child server closed'] : ['asked', 'ours closed', 'child server closed'])
+    t.deepEqual(results[1], results[0])
+  })
+}
+
+test('a socket already closed sent to the child: the message goes without it, as child_process', async (t) => {
+  const results: unknown[] = []
+  for (const [, fork] of forks) {
+    const child = fork(keeper)
+    t.teardown(() => child.kill('SIGKILL'))
+    const { server, connect } = await listening((socket) => {
+      socket.destroy()
+      child.send('closed socket', socket, (err: Error | null) => (sent = err === null ? 'sent' : String(err)))
+      server.close()
+    })
+    let sent = ''
+    const errors: string[] = []
+    child.on('error', (err) => errors.push(String(err)))
+    connect()
+    const kept = await next<{ kept: string }>(child, (m) => m?.kept === 'closed socket')
+    child.send('bye')
+    await once(child, 'close')
+    results.push({ kept, sent, errors })
+  }
+  t.deepEqual(results[1], { kept: { kept: 'closed socket', socket: 'undefined' }, sent: 'sent', errors: [] })
+  t.deepEqual(results[1], results[0])
+})
+
+for (const keepOpen of [false, true]) {
+  test(`a socket with a timeout sent ${keepOpen ? 'with' : 'without'} keepOpen: its 'timeout' ${keepOpen ? 'still comes here' : 'no longer comes here (set to 0 with the handoff)'}, as child_process`, async (t) => {
+    const results: unknown[] = []
+    for (const [name, fork] of forks) {
+      const child = fork(keeper)
+      t.teardown(() => child.kill('SIGKILL'))
+      let timedOut = false
+      const { server, connect } = await listening((socket) => {
+        socket.setTimeout(50, () => (timedOut = true))
+        child.send('socket', socket, { keepOpen })
+        server.close()
+      })
+      const client = connect()
+      const kept = await next<{ kept: string }>(child, (m) => m?.kept === 'socket')
+      // Ten times the timeout: it has come by then if it is still set.
+      const seen = { kept, timedOut: await until(() => timedOut, 500) }
+      t.log(name, JSON.stringify(seen))
+      client.destroy()
+      child.send('bye')
+      await once(child, 'close')
+      results.push(seen)
+    }
+    t.deepEqual(results[1], { kept: { kept: 'socket', socket: 'Socket' }, timedOut: keepOpen })
+    t.deepEqual(results[1], results[0])
+  })
+}
