@@ -156,7 +156,7 @@ async function main() {
       const sh = require('node:child_process').spawn('sh', ['-c', 'sleep 0.3 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'inherit'] });
       sh.stdout.once('data', (d) => console.log(p.PidFd.fromPid(Number(String(d).trim())).wait().status));
     `
-    const out = execFileSync(process.execPath, ['-e', script], { timeout: 7000, encoding: 'utf8' })
+    const out = execFileSync(process.execPath, ['-e', script], { timeout: 30_000, encoding: 'utf8' })
     return `status ${out.trim()}`
   })
 
