@@ -46,13 +46,17 @@ test('a grandchild killed by a signal, waited for with the blocking PidFd', asyn
 })
 
 test('a process reparented to init: resolves when init reaps it', async (t) => {
-  const sub = spawn('sh', ['-c', 'sleep 0.3 & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  // The orphan runs until we end it, not for a delay (a `sleep 0.3` could end, and be reaped by
+  // init, before a busy machine got to open it); it keeps nothing of sh's stdout, so its pid
+  // arrives at sh's exit.
+  const sub = spawn('sh', ['-c', 'sleep 30 >/dev/null 2>&1 & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'] })
   const orphan = Number(await text(sub.stdout!))
   await sub.exited
   const fd = AsyncPidFd.fromPid(orphan)
   t.not(fd.info().ppid, process.pid)
-  const exit = await fd.wait({ timeout: 5000 })
-  if (infoExit) t.like(exit, { status: 'exited', code: 0 })
+  fd.kill('SIGTERM')
+  const exit = await fd.wait({ timeout: 20_000 })
+  if (infoExit) t.like(exit, { status: 'signaled', signal: 'SIGTERM' })
   t.is(exit.rusage, null)
   fd.close()
 })
@@ -200,8 +204,8 @@ test('namespace() from /proc where the ioctls are missing (PIDFD_DISABLE=namespa
 
 test('getFd(): read a pipe end taken from a child', async (t) => {
   const sub = spawn('sleep', ['10'], { stdio: ['pipe', 'ignore', 'ignore'] })
-  sub.stdin!.write('across processes')
-  await sleep(50)
+  // Once written (the callback), not after a delay: the bytes are in the pipe.
+  await new Promise((resolve) => sub.stdin!.write('across processes', resolve))
   const fd = sub.pidfd.getFd(0)
   const buf = Buffer.alloc(64)
   const n = readSync(fd, buf)
@@ -267,10 +271,11 @@ test('every signal Node names reaches the process: the terminating ones end it w
         sub.kill('SIGKILL')
         t.is((await sub.exited).signal, 'SIGKILL')
       } else if (ignored.has(name)) {
-        await sleep(50)
+        // Ordering, not a delay: a SIGKILL sent after it is what ends the process. A fatal
+        // signal sent first would have ended it (the kernel decides at sending), by that signal.
         t.is(sub.pidfd.tryWait(), null, `${name} is ignored by default`)
         sub.kill('SIGKILL')
-        await sub.exited
+        t.is((await sub.exited).signal, 'SIGKILL', `${name} is ignored by default`)
       } else {
         const exit = await sub.exited
         t.is(exit.signalNumber, constants.signals[name], name)

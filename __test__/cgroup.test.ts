@@ -136,6 +136,8 @@ runsIf(writable, 'in-process refusal')("in-process (no spawn helper) a cgroup is
   )
   t.is(r.code, 0, r.stderr)
   t.regex(r.stdout, /^ENOSYS .*the cgroup option needs the spawn helper/)
+  // A negative claim, so a window: no later event would show a program that ran anyway (its
+  // parent, that Node, is gone). A slow machine only makes it a weaker check, never a failure.
   await sleep(200)
   t.false(existsSync(marker), 'the program did not run')
 })
@@ -191,9 +193,11 @@ runsIf(writable, 'cgroup.kill')('Cgroup: kill() ends a tree that keeps forking a
 runsIf(writable, 'setsid escapee')('pidfd time --timeout: a setsid escapee that ignores SIGTERM is ended by cgroup.kill, and the cgroup removed', async (t) => {
   const dir = tmp()
   const { run, json } = await report(
-    ['--timeout', '400ms', '--kill-after', '300ms'],
+    // The command waits until the escapee's trap is set (its pid written after it); the timeout,
+    // which nothing here can hold back, is a bound long enough for that on a busy machine.
+    ['--timeout', '2s', '--kill-after', '300ms'],
     `setsid sh -c 'trap "" TERM; echo $$ > ${dir}/escapee; while :; do sleep 0.1; done' </dev/null >/dev/null 2>&1 &
-     sleep 30`,
+     until [ -s ${dir}/escapee ]; do sleep 0.01; done; sleep 30`,
   )
   t.is(run.code, 124, run.stderr)
   const pid = Number(readFileSync(join(dir, 'escapee'), 'utf8'))
@@ -207,7 +211,7 @@ runsIf(writable, 'setsid escapee')('pidfd time --timeout: a setsid escapee that 
 
 runsIf(writable, 'leftovers moved out')('pidfd time --leftovers report: a leftover runs on, moved to pidfd\'s own cgroup, and the command\'s cgroup removed', async (t) => {
   const dir = tmp()
-  const { run, json } = await report([], `(sh -c 'echo $$ > ${dir}/pid; exec sleep 30' </dev/null >/dev/null 2>&1 &) ; sleep 0.2`)
+  const { run, json } = await report([], `(sh -c 'echo $$ > ${dir}/pid; exec sleep 30' </dev/null >/dev/null 2>&1 &) ; until [ -s ${dir}/pid ]; do sleep 0.01; done`)
   t.is(run.code, 0, run.stderr)
   const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'))
   try {
@@ -224,10 +228,12 @@ runsIf(writable, 'leftovers moved out')('pidfd time --leftovers report: a leftov
 
 runsIf(writable, 'methods')('the report names the method of each figure: cpu.stat counts a daemon nobody reaped; peak memory from memory.peak only where it exists, else why not', async (t) => {
   const dir = tmp()
-  // The daemon burns CPU, then sleeps on: no rusage holds its CPU (nobody reaps it here).
+  // The daemon burns CPU, then sleeps on: no rusage holds its CPU (nobody reaps it here). It
+  // writes its pid after the loop, and the command exits once it has (a fixed 0.6 s was
+  // outlasted by the loop on a busy machine).
   const { run, json } = await report(
     ['--leftovers', 'report'],
-    `(sh -c 'echo $$ > ${dir}/pid; i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; exec sleep 30' </dev/null >/dev/null 2>&1 &) ; sleep 0.05; while [ ! -s ${dir}/pid ]; do sleep 0.01; done; sleep 0.6`,
+    `(sh -c 'i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; echo $$ > ${dir}/pid; exec sleep 30' </dev/null >/dev/null 2>&1 &) ; until [ -s ${dir}/pid ]; do sleep 0.01; done`,
   )
   t.is(run.code, 0, run.stderr)
   process.kill(Number(readFileSync(join(dir, 'pid'), 'utf8')), 'SIGKILL')

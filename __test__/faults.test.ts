@@ -16,6 +16,9 @@ import { createInterface } from 'node:readline'
 import { entry, procState, root, sleep, testHooks, until } from './helpers.js'
 
 const DEADLINE_MS = 1000
+// The deadline where a test shows the call did not wait for it: a spawn that recovers at once
+// stays far below it on a busy machine too, and one that waited for it would take all of it.
+const LONG_DEADLINE_MS = 10_000
 
 /** The pids of `parent`'s children, with their one-letter state. */
 function childrenOf(parent: number): Array<{ pid: number; state: string }> {
@@ -112,6 +115,7 @@ async function scenario(
   inject: { beforeGo?: (c: Ctx) => Promise<void>; afterGo?: (c: Ctx) => Promise<void> },
   /** `PROGRAM`: spawn that (with one argument, 'a') instead of the script that marks its run. */
   extraEnv: Record<string, string> = {},
+  deadlineMs = DEADLINE_MS,
 ): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'pidfd-faults-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -120,7 +124,7 @@ async function scenario(
     MARKER: join(dir, 'marker'),
     ...extraEnv,
   }
-  const script = testHooks({ pause, deadlineMs: DEADLINE_MS }) + SCRIPT
+  const script = testHooks({ pause, deadlineMs }) + SCRIPT
   const node = cpSpawn(process.execPath, ['-e', script], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
   t.teardown(() => {
     if (node.exitCode === null) node.kill('SIGKILL')
@@ -186,15 +190,15 @@ test('a stopped helper: spawn returns after the deadline, on a new helper, and r
     },
   })
   ranOnce(t, r)
-  t.true(r.ms >= DEADLINE_MS * 0.9 && r.ms < DEADLINE_MS + 1000, `spawn took ${r.ms} ms`)
+  t.true(r.ms >= DEADLINE_MS * 0.9 && r.ms < DEADLINE_MS + 5000, `spawn took ${r.ms} ms`)
   t.not(r.helperAfter, r.helperBefore)
   healthy(t, r)
 })
 
 test('the helper killed before it reads the request: the request goes to a new helper, once', async (t) => {
-  const r = await scenario(t, 'request:2', killStoppedHelper)
+  const r = await scenario(t, 'request:2', killStoppedHelper, {}, LONG_DEADLINE_MS)
   ranOnce(t, r)
-  t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
+  t.true(r.ms < LONG_DEADLINE_MS, `spawn took ${r.ms} ms`)
   t.not(r.helperAfter, r.helperBefore)
   healthy(t, r)
 })
@@ -207,9 +211,9 @@ test('the helper killed after the clone, before the child execs: the child is ad
       await sleep(50)
       process.kill(child, 'SIGCONT')
     },
-  })
+  }, {}, LONG_DEADLINE_MS)
   ranOnce(t, r)
-  t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
+  t.true(r.ms < LONG_DEADLINE_MS, `spawn took ${r.ms} ms`)
   healthy(t, r)
 })
 
@@ -221,14 +225,14 @@ test('a child stuck before its exec past the deadline is killed, the call fails 
   t.is(r.error?.syscall, 'spawn sh')
   t.regex(r.error?.message ?? '', /^spawn sh ETIMEDOUT \(.*1000 ms.*\)$/)
   t.is(r.runs, 0)
-  t.true(r.ms >= DEADLINE_MS * 0.9 && r.ms < DEADLINE_MS + 1500, `spawn took ${r.ms} ms`)
+  t.true(r.ms >= DEADLINE_MS * 0.9 && r.ms < DEADLINE_MS + 5000, `spawn took ${r.ms} ms`)
   healthy(t, r)
 })
 
 test('the helper killed after the child exec\'d, before its reply: the child is adopted, ran once', async (t) => {
-  const r = await scenario(t, 'reply:2', killStoppedHelper)
+  const r = await scenario(t, 'reply:2', killStoppedHelper, {}, LONG_DEADLINE_MS)
   ranOnce(t, r)
-  t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
+  t.true(r.ms < LONG_DEADLINE_MS, `spawn took ${r.ms} ms`)
   healthy(t, r)
 })
 
@@ -240,10 +244,10 @@ test('the helper killed after its child failed to exec, before its reply: the sp
       resolve({ code: e.code, errno: e.errno, syscall: e.syscall, message: e.message, path: e.path, spawnargs: e.spawnargs }),
     )
   })
-  const r = await scenario(t, 'reply:2', killStoppedHelper, { PROGRAM: program })
+  const r = await scenario(t, 'reply:2', killStoppedHelper, { PROGRAM: program }, LONG_DEADLINE_MS)
   t.deepEqual(r.error, theirs)
   t.is(r.code, null, 'no exit is reported for a program that never ran')
-  t.true(r.ms < DEADLINE_MS, `spawn took ${r.ms} ms`)
+  t.true(r.ms < LONG_DEADLINE_MS, `spawn took ${r.ms} ms`)
   t.not(r.helperAfter, r.helperBefore)
   healthy(t, r)
 })

@@ -108,7 +108,9 @@ const anyValue = fc.oneof(fc.anything(), fc.integer(), fc.double(), fc.string(),
   }
   self.close(); done.pidfd.close();
 
-  await new Promise((r) => setTimeout(r, 300));
+  // Until the count is back (watchers close on their own thread), up to 20 s: not a fixed 300 ms,
+  // which a busy machine can outlast. A descriptor leaked stays, and is reported.
+  for (let i = 0; i < 1000 && fds() !== start; i++) await new Promise((r) => setTimeout(r, 20));
   report.fdsStart = start; report.fdsEnd = fds();
   if (report.fdsEnd !== start) report.fdsDiff = fdList().filter((f) => !startList.includes(f));
   report.undocumented = [...new Set(undocumented)].slice(0, 20);

@@ -6,7 +6,7 @@ import { spawn as cpSpawn } from 'node:child_process'
 import { once } from 'node:events'
 
 import { AsyncPidFd, PidFd, spawn } from '../index.js'
-import { entry, fdTable, newFds, runNode } from './helpers.js'
+import { entry, fdTable, newFds, runNode, until } from './helpers.js'
 
 test.serial('10,000 open/close cycles of PidFd and AsyncPidFd leave no descriptor open that was not open before', async (t) => {
   const sub = spawn('sleep', ['30'], { stdio: 'ignore' })
@@ -48,7 +48,8 @@ test.serial('closing handles with pending waits releases their descriptors', asy
   const before = fdTable()
   const codes = await cycle(1000)
   t.true(codes.every((c) => c === 'ERR_PIDFD_CLOSED'))
-  await settle()
+  // Until they have (up to 20 s, for a busy machine), not a fixed moment: a leak stays.
+  await until(() => newFds(before).length === 0, 20_000)
   t.deepEqual(newFds(before), [])
   child.kill('SIGKILL')
   await once(child, 'exit')

@@ -79,7 +79,9 @@ test('with 0 to 11 descriptors free, each spawn runs its program once or reports
         const held = exhaust(k);
         const r = await settle(pidfd.spawn('sh', ['-c', 'echo ' + k + ' >> ' + marker], { stdio: ['ignore', 'ignore', 'inherit'] }));
         for (const fd of held) fs.closeSync(fd);
-        await new Promise((res) => setTimeout(res, 30));
+        // Until the count is back (the watcher may hold the pidfd a moment), up to 5 s: not a
+        // fixed 30 ms a busy machine can outlast. A descriptor leaked stays, and shows in the row.
+        for (let i = 0; i < 250 && count() !== before; i++) await new Promise((res) => setTimeout(res, 20));
         rows.push({ k, result: r.error ? r.error.code : 'exit ' + r.code, fds: count() - before, zombies: zombies().length });
       }
       let runs = [];

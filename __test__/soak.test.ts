@@ -28,7 +28,9 @@ const rssMiB = () => { globalThis.gc(); return process.memoryUsage().rss / 2 ** 
     if (i === warmup) fdsAfterWarmup = fds();
     if (i >= warmup && (i - warmup) % Math.max(1, Math.floor((n - warmup) / 20)) === 0) samples.push([i, rssMiB()]);
   }
-  await new Promise((r) => setTimeout(r, 100));
+  // Until the descriptors are back (watchers close on their own thread), up to 20 s: not a fixed
+  // 100 ms a busy machine can outlast. Leaked ones stay, and are reported.
+  for (let i = 0; i < 1000 && fds() > fdsAfterWarmup; i++) await new Promise((r) => setTimeout(r, 20));
   // Least-squares slope of RSS over cycles after the warm-up, projected over the whole run.
   const mx = samples.reduce((s, [x]) => s + x, 0) / samples.length;
   const my = samples.reduce((s, [, y]) => s + y, 0) / samples.length;

@@ -45,14 +45,16 @@ async function report(args: string[], command: string, env: Record<string, strin
   return { run, json: JSON.parse(readFileSync(out, 'utf8')) as JsonReport }
 }
 
-// A daemon that forks away from the command: it writes its pid, burns some CPU, then sleeps on.
-// Its CPU is in no rusage of the command (nobody waited for it). `after` delays the command's
-// own exit (so the loop is done before the daemon is dealt with). Its stdio is not the test's
+// A daemon that forks away from the command: it burns some CPU, writes its pid, then sleeps on.
+// Its CPU is in no rusage of the command (nobody waited for it). With `waitForIt`, the command
+// exits only once the pid is written (so the loop is done before the daemon is dealt with: a
+// fixed delay was outlasted by the loop on a busy machine). Its stdio is not the test's
 // pipes, which would keep the test waiting for as long as it runs. It is one process from its
 // fork to its end (builtins only, then exec): a daemon that forked a helper of its own would be
 // two leftovers at the moment the command exits, which is right, but not what a test can count.
-const daemon = (file: string, after = 0) =>
-  `sh -c 'echo $$ > ${file}; i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; exec sleep 30' </dev/null >/dev/null 2>&1 & sleep ${after}; exit 0`
+const daemon = (file: string, waitForIt = false) =>
+  `sh -c 'i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; echo $$ > ${file}; exec sleep 30' </dev/null >/dev/null 2>&1 & ` +
+  `${waitForIt ? `while [ ! -s ${file} ]; do sleep 0.01; done; ` : ''}exit 0`
 
 test('a double-forking daemon: listed as a leftover with what it is, and left running by default', async (t) => {
   const file = join(tmp(), 'pid')
@@ -60,7 +62,8 @@ test('a double-forking daemon: listed as a leftover with what it is, and left ru
   t.is(run.code, 0, run.stderr)
   t.is(json.leftovers.length, 1, JSON.stringify(json.leftovers))
   const [left] = json.leftovers
-  await until(() => readFileSync(file, { encoding: 'utf8', flag: 'a+' }).trim() !== '', 5000)
+  // Written after the loop, which a busy machine can stretch to seconds.
+  await until(() => readFileSync(file, { encoding: 'utf8', flag: 'a+' }).trim() !== '', 30_000)
   const pid = Number(readFileSync(file, 'utf8'))
   t.is(left!.pid, pid, 'the daemon itself')
   t.true(left!.rssKiB !== null && left!.rssKiB > 0)
@@ -81,7 +84,7 @@ const modes = [
 for (const { flag, skip } of modes) {
   runsIf(skip, `--cgroup ${flag}`)(`--leftovers kill: the daemon is ended, reaped here, and its CPU counted in the tree's (--cgroup ${flag})`, async (t) => {
     const file = join(tmp(), 'pid')
-    const { run, json } = await report(['--cgroup', flag, '--leftovers', 'kill', '--kill-after', '2s'], daemon(file, 0.5))
+    const { run, json } = await report(['--cgroup', flag, '--leftovers', 'kill', '--kill-after', '2s'], daemon(file, true))
     t.is(run.code, 0, run.stderr)
     t.is(json.leftovers.length >= 1, true)
     t.is(json.leftoversAction, 'kill')
@@ -100,7 +103,7 @@ for (const { flag, skip } of modes) {
     t.is(quick.json.leftovers.length, 1)
     t.is(quick.json.tree.processes, 2, 'the sleep was reaped here when it ended')
     const file = join(tmp(), 'pid')
-    const bounded = await report(['--cgroup', flag, '--leftovers', 'wait', '--timeout', '500ms', '--kill-after', '1s'], `(sh -c 'echo $PPID' > ${file}; exec sleep 30) & exit 0`)
+    const bounded = await report(['--cgroup', flag, '--leftovers', 'wait', '--timeout', '500ms', '--kill-after', '1s'], `(sh -c 'echo $PPID' > ${file}; exec sleep 30) & while [ ! -s ${file} ]; do sleep 0.01; done; exit 0`)
     t.is(bounded.run.code, 124)
     await until(() => procState(Number(readFileSync(file, 'utf8'))) === null, 3000)
     t.is(procState(Number(readFileSync(file, 'utf8'))), null)
@@ -137,9 +140,12 @@ test("a leftover's age is how long it has run, and its RSS what it holds: one th
   t.true(left!.rssKiB! >= 60 * 1024 && left!.rssKiB! < 200 * 1024, `rssKiB ${left!.rssKiB}`)
 })
 
+// The command exits once its background subshell has become `sleep 30` (its comm says so after
+// the exec), so that is what is listed: a fixed 200 ms was outlasted on a busy machine.
+const asleep = (code: number) => `(sleep 30) & until [ "$(cat /proc/$!/comm)" = sleep ]; do sleep 0.01; done; exit ${code}`
+
 test('--fail-on-leftovers exits 122 when something was left running, the command\'s status otherwise', async (t) => {
-  // The command waits a moment, so its background subshell has become `sleep 30` when listed.
-  const left = await pidfd(['time', '--fail-on-leftovers', '--leftovers', 'kill', '--', 'sh', '-c', '(sleep 30) & sleep 0.2; exit 3'])
+  const left = await pidfd(['time', '--fail-on-leftovers', '--leftovers', 'kill', '--', 'sh', '-c', asleep(3)])
   t.is(left.code, 122)
   const clean = await pidfd(['time', '--fail-on-leftovers', '--', 'sh', '-c', 'sleep 0.05 & wait; exit 3'])
   t.is(clean.code, 3)
@@ -148,7 +154,7 @@ test('--fail-on-leftovers exits 122 when something was left running, the command
 })
 
 test('under GitHub Actions the leftovers are a warning annotation on stdout', async (t) => {
-  const r = await pidfd(['time', '--leftovers', 'kill', '--', 'sh', '-c', '(sleep 30) & sleep 0.2; exit 0'], { GITHUB_ACTIONS: 'true' })
+  const r = await pidfd(['time', '--leftovers', 'kill', '--', 'sh', '-c', asleep(0)], { GITHUB_ACTIONS: 'true' })
   t.regex(r.stdout, /^::warning title=pidfd time::1 process left running by the command \(killed\): \d+ sleep 30\n$/m)
   const quiet = await pidfd(['time', '--leftovers', 'kill', '--', 'sh', '-c', '(sleep 30) & exit 0'])
   t.is(quiet.stdout, '')
@@ -158,13 +164,15 @@ for (const { flag, skip } of modes) {
   runsIf(skip, `--cgroup ${flag}`)(`--timeout ends what escaped the process group (setsid) while the command still runs, and what it orphaned (--cgroup ${flag})`, async (t) => {
     const dir = tmp()
     // The command survives SIGTERM (a trap), so at the timeout the escapee is still below it, in a session
-    // of its own: the signal reaches it only through the walk of the command's descendants.
+    // of its own: the signal reaches it only through the walk of the command's descendants. The
+    // command waits until both have written their pids (the escapee's trap is set by then); the
+    // timeout, which nothing here can hold back, is a bound long enough for that on a busy machine.
     const r = await pidfd([
       'time',
       '--cgroup',
       flag,
       '--timeout',
-      '400ms',
+      '2s',
       '--kill-after',
       '1500ms',
       '--',
@@ -173,6 +181,7 @@ for (const { flag, skip } of modes) {
       `trap ":" TERM
        setsid sh -c 'trap "echo TERM > ${dir}/got; exit" TERM; echo $$ > ${dir}/setsid; while :; do sleep 0.1; done' </dev/null >/dev/null 2>&1 &
        (sh -c 'echo $$ > ${dir}/orphan; exec sleep 30' </dev/null >/dev/null 2>&1 &)
+       until [ -s ${dir}/setsid ] && [ -s ${dir}/orphan ]; do sleep 0.01; done
        while :; do sleep 0.1; done`,
     ])
     t.is(r.code, 124)
@@ -194,7 +203,12 @@ test('the Subreaper never takes an exit the package is owed: every spawned child
      // package's own reaper on the watcher thread.
      for (const end = Date.now() + 400; Date.now() < end; ) tree.reap()
      Promise.all(subs.map((s) => s.exited)).then(async (exits) => {
-       await new Promise((r) => setTimeout(r, 300))
+       // Until the 60 orphans are reaped (each a sleep 0.05 that a busy machine can stretch), 20 s
+       // at most: then fewer are counted and the test says so.
+       for (const end = Date.now() + 20_000; tree.reaped.length < 60 && Date.now() < end; ) {
+         tree.reap()
+         await new Promise((r) => setTimeout(r, 10))
+       }
        tree.reap()
        tree.stop()
        console.log(JSON.stringify({

@@ -1,6 +1,9 @@
 // Waiting in real programs: cancellable waits, ref/unref, many waiters, worker threads.
 
 import test from 'ava'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 
 import { AsyncPidFd, spawn } from '../index.js'
@@ -54,10 +57,10 @@ test('unref: a pending wait (and an unref\'d subprocess) no longer keeps Node al
   const started = Date.now()
   const run = await runNode(`
     const { spawn } = require('node:child_process');
-    const child = spawn('sleep', ['5'], { stdio: 'ignore', detached: true });
+    const child = spawn('sleep', ['30'], { stdio: 'ignore', detached: true });
     child.unref();
     pidfd.AsyncPidFd.fromChild(child).unref().wait().then(() => console.log('never'));
-    const sub = pidfd.spawn('sleep', ['5'], { stdio: 'ignore' });
+    const sub = pidfd.spawn('sleep', ['30'], { stdio: 'ignore' });
     sub.unref();
     const kept = pidfd.spawn('sh', ['-c', 'sleep 0.2'], { stdio: 'ignore' });
     kept.unref(); kept.ref();
@@ -66,7 +69,8 @@ test('unref: a pending wait (and an unref\'d subprocess) no longer keeps Node al
   `)
   t.is(run.code, 0, run.stderr)
   t.is(run.stdout, 'kept\n')
-  t.true(Date.now() - started < 4000)
+  // Not the sleeps' 30 s (runNode's 20 s would end it first): a bound a busy machine keeps.
+  t.true(Date.now() - started < 15_000)
 })
 
 test('worker threads: wait in several, terminate them mid-wait: no crash, no zombie, Node exits promptly', async (t) => {
@@ -107,14 +111,19 @@ test('worker threads: wait in several, terminate them mid-wait: no crash, no zom
   `)
   t.is(run.code, 0, run.stderr)
   t.is(run.stdout, 'worker started number\n')
-  t.true(Date.now() - started < 4000)
+  // Not the sleep's 5 s: a bound a busy machine keeps (it took over 1.5 s to start a Node).
+  t.true(Date.now() - started < 4500)
 })
 
 test('a spawned child waited for from a worker while the spawning thread is blocked: the worker is told (the watcher thread serves a child two environments wait for)', async (t) => {
+  // The child exits only once the worker creates its file, which the worker does once this thread
+  // is about to block (told[1]): not after a fixed 0.3 s, which a busy machine could spend
+  // before this thread even blocked (the exit was told first: 'not-equal').
+  const go = join(mkdtempSync(join(tmpdir(), 'pidfd-waits-')), 'go')
   const run = await runNode(`
     const { Worker } = require('node:worker_threads');
-    const told = new Int32Array(new SharedArrayBuffer(4));
-    const sub = pidfd.spawn('sh', ['-c', 'sleep 0.3; exit 5'], { stdio: 'ignore' });
+    const told = new Int32Array(new SharedArrayBuffer(8));
+    const sub = pidfd.spawn('sh', ['-c', 'until [ -e "$0" ]; do sleep 0.01; done; exit 5', ${JSON.stringify(go)}], { stdio: 'ignore' });
     const w = new Worker(\`
       const { workerData } = require('node:worker_threads');
       const { AsyncPidFd } = require(${JSON.stringify(entry)});
@@ -123,14 +132,18 @@ test('a spawned child waited for from a worker while the spawning thread is bloc
         Atomics.notify(workerData.told, 0);
       });
       require('node:worker_threads').parentPort.postMessage('waiting');
+      Atomics.wait(workerData.told, 1, 0, 20000);
+      require('node:fs').writeFileSync(${JSON.stringify(go)}, '');
     \`, { eval: true, workerData: { pid: sub.pid, told } });
     w.once('message', () => {
+      Atomics.store(told, 1, 1);
+      Atomics.notify(told, 1);
       // This thread's event loop cannot run until the wait below returns.
-      const outcome = Atomics.wait(told, 0, 0, 5000);
+      const outcome = Atomics.wait(told, 0, 0, 20000);
       console.log(outcome, Atomics.load(told, 0));
       sub.exited.then((e) => { console.log('exited', e.code); w.terminate(); });
     });
-  `)
+  `, { timeoutMs: 60_000 })
   t.is(run.code, 0, run.stderr)
   t.is(run.stdout, 'ok 5\nexited 5\n')
 })
