@@ -1,8 +1,9 @@
 // Which test files exercise which source files, measured: runs each ava test file once under
 // NODE_V8_COVERAGE (ava's workers and every Node child a test starts inherit it) and records, per
 // file of lib/, index.ts and bin/, the test files that ran at least one of its functions beyond
-// the module body (loading a module is not covering it: index.ts loads all of lib/). The mutant
-// runners (scripts/mutants/lib.ts) run only these tests against a file's mutants.
+// the module body (loading a module is not covering it: index.ts loads all of lib/), and which.
+// scripts/mutants/lib.ts runs only these tests against a file's mutants, those that cover the
+// most of its functions first (testsFor).
 //
 //   node --import tsx scripts/mutants/coverage-map.ts              # every __test__/*.test.ts
 //   node --import tsx scripts/mutants/coverage-map.ts signals exit # those whose name has these
@@ -23,8 +24,8 @@ import { root } from './common.js'
 export const MAP_PATH = join(root, 'scripts', 'mutants', 'coverage-map.json')
 
 export interface CoverageMap {
-  /** test file → { seconds it took, the source files it covers } */
-  tests: Record<string, { seconds: number; exitCode: number | null; covers: string[] }>
+  /** test file → the seconds it took, and per source file it covers the functions it ran there */
+  tests: Record<string, { seconds: number; exitCode: number | null; covers: Record<string, string[]> }>
 }
 
 interface V8Coverage {
@@ -46,9 +47,10 @@ function ran(f: V8Coverage['result'][number]['functions'][number]): boolean {
   return range.endOffset - range.startOffset > name.length + 6
 }
 
-/** The source files (relative to the root) whose functions other than the module body ran. */
-function covered(dir: string): Set<string> {
-  const files = new Set<string>()
+/** Per source file (relative to the root), the names of its own functions that ran (methods of
+ * the same name in two classes count as one). */
+function covered(dir: string): Record<string, string[]> {
+  const files: Record<string, Set<string>> = {}
   for (const name of readdirSync(dir)) {
     if (!name.endsWith('.json')) continue
     let data: V8Coverage
@@ -63,22 +65,40 @@ function covered(dir: string): Set<string> {
       // of tests that require the package's index.js): both count for the .ts.
       const path = relative(root, fileURLToPath(script.url)).replace(/\.js$/, '.ts')
       if (!/^(lib\/.*|index|bin\/.*)\.ts$/.test(path)) continue
-      if (script.functions.some((f) => ran(f))) files.add(path)
+      for (const f of script.functions) {
+        if (ran(f)) (files[path] ??= new Set()).add(f.functionName)
+      }
     }
   }
-  return files
+  return Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)).map(([file, names]) => [file, [...names].sort()]))
 }
 
 export function readMap(): CoverageMap {
   return existsSync(MAP_PATH) ? (JSON.parse(readFileSync(MAP_PATH, 'utf8')) as CoverageMap) : { tests: {} }
 }
 
-/** source file → the test files that cover it, fastest first. */
+/**
+ * The test files that cover `file`, in the order to run them: greedily, the one that runs the
+ * most of the file's functions not run by those before it (ties: the faster), until none adds
+ * any; then the rest, fastest first.
+ */
 export function testsFor(map: CoverageMap, file: string): string[] {
-  return Object.entries(map.tests)
-    .filter(([, t]) => t.covers.includes(file))
-    .sort(([, a], [, b]) => a.seconds - b.seconds)
-    .map(([test]) => test)
+  const candidates = Object.entries(map.tests).filter(([, t]) => (t.covers[file]?.length ?? 0) > 0)
+  const order: string[] = []
+  const seen = new Set<string>()
+  for (;;) {
+    let best: { test: string; gain: number; seconds: number } | null = null
+    for (const [test, t] of candidates) {
+      if (order.includes(test)) continue
+      const gain = t.covers[file]!.filter((f) => !seen.has(f)).length
+      if (gain > 0 && (!best || gain > best.gain || (gain === best.gain && t.seconds < best.seconds))) best = { test, gain, seconds: t.seconds }
+    }
+    if (!best) break
+    order.push(best.test)
+    for (const f of map.tests[best.test]!.covers[file]!) seen.add(f)
+  }
+  const rest = candidates.filter(([test]) => !order.includes(test)).sort(([, a], [, b]) => a.seconds - b.seconds)
+  return [...order, ...rest.map(([test]) => test)]
 }
 
 /** Runs ava on `tests` with `env` added; the exit code (null: killed, timed out). Ends the run
@@ -125,10 +145,10 @@ async function main(): Promise<void> {
     const started = Date.now()
     const exitCode = await runAva([test], { NODE_V8_COVERAGE: dir }, 15 * 60_000)
     const seconds = Math.round((Date.now() - started) / 100) / 10
-    const covers = [...covered(dir)].sort()
+    const covers = covered(dir)
     rmSync(dir, { recursive: true, force: true })
     map.tests[test] = { seconds, exitCode, covers }
-    console.log(`${test}: ${seconds} s, exit ${exitCode}, ${covers.length} files`)
+    console.log(`${test}: ${seconds} s, exit ${exitCode}, ${Object.keys(covers).length} files`)
     writeFileSync(MAP_PATH, JSON.stringify(map, null, 2) + '\n')
   }
 }

@@ -7,13 +7,13 @@
 //
 // Pieces: a file's top-level statements, grouped up to PIECE_LINES lines (a mutant never spans
 // two, so none is lost at a boundary; a class longer than that is one piece). A piece whose text
-// and tests have not changed since its last report is not run again (--force runs it); one that
-// changed runs with Stryker's --incremental, which reuses the results of the mutants whose code
-// and tests are the same. The budget is checked between pieces, and a piece still running when it
+// and tests have not changed since its last report is not run again (--force runs it); one whose
+// code changed runs with Stryker's --incremental, which reuses the results of the mutants whose
+// code is the same; one whose tests changed (which tests, or their text) runs whole. The budget is checked between pieces, and a piece still running when it
 // is spent is stopped (its results lost: the next run starts it again).
 //
 // Tests per file: those that ran any of its functions (scripts/mutants/coverage-map.json, from
-// coverage-map.ts), the test named after the file first, then the fastest, as many as fit in
+// coverage-map.ts), those that run the most of its functions first, as many as fit in
 // --max-test-seconds (default 60) of their unmutated time; the rest are named in the output and
 // the report, since a survivor may be killed by one of them.
 //
@@ -23,7 +23,7 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import ts from 'typescript'
@@ -69,12 +69,10 @@ export function pieces(file: string): Piece[] {
   return out.map((p) => ({ ...p, name: out.length === 1 ? slug : `${slug}@${p.from}-${p.to}` }))
 }
 
-/** The tests for `file`: its own first, then by time, within `maxSeconds`; and those left out. */
+/** The tests for `file` in testsFor's order, within `maxSeconds`; and those left out. */
 export function chooseTests(file: string, maxSeconds: number): { run: string[]; left: string[] } {
   const map = readMap()
-  const all = testsFor(map, file)
-  const own = `__test__/${basename(file, '.ts')}.test.ts`
-  const ordered = all.includes(own) ? [own, ...all.filter((t) => t !== own)] : all
+  const ordered = testsFor(map, file)
   const run: string[] = []
   let spent = 0
   for (const test of ordered) {
@@ -140,9 +138,18 @@ async function main(): Promise<void> {
     const tests = chooseTests(file, Number(values['max-test-seconds']))
     for (const piece of pieces(file)) {
       const text = readFileSync(join(root, file), 'utf8').split('\n').slice(piece.from - 1, piece.to).join('\n')
-      const hash = createHash('sha256').update(text).update(tests.run.join(' ')).digest('hex').slice(0, 16)
+      const srcHash = createHash('sha256').update(text).digest('hex').slice(0, 16)
+      const testsHash = createHash('sha256')
+        .update(tests.run.join(' '))
+        .update(['__test__/helpers.ts', ...tests.run].map((t) => readFileSync(join(root, t), 'utf8')).join('\0'))
+        .digest('hex')
+        .slice(0, 16)
       const metaPath = join(dir, `${piece.name}.meta.json`)
-      const done = existsSync(metaPath) && (JSON.parse(readFileSync(metaPath, 'utf8')) as { hash: string }).hash === hash
+      const meta = existsSync(metaPath) ? (JSON.parse(readFileSync(metaPath, 'utf8')) as { srcHash?: string; testsHash?: string }) : null
+      const done = meta?.srcHash === srcHash && meta.testsHash === testsHash
+      // Stryker's incremental mode cannot see the command runner's tests: its results carry over
+      // only while the tests are the same ones, unchanged; else every mutant runs again.
+      const force = values.force || meta?.testsHash !== testsHash
       const line = `${piece.file}:${piece.from}-${piece.to}  tests: ${tests.run.join(' ') || '(none cover it)'}${tests.left.length ? `  left out: ${tests.left.length}` : ''}`
       if (values.list) {
         console.log(`${done ? 'done ' : 'to do'} ${line}`)
@@ -154,16 +161,16 @@ async function main(): Promise<void> {
         return
       }
       if (tests.run.length === 0) {
-        writeFileSync(metaPath, JSON.stringify({ hash, tests: [], left: [], noTests: true, seconds: 0 }, null, 2))
+        writeFileSync(metaPath, JSON.stringify({ srcHash, testsHash, tests: [], left: [], noTests: true, seconds: 0 }, null, 2))
         console.log(`no test covers ${file}: its mutants all survive (no coverage)`)
         continue
       }
       console.log(`\n== ${line}`)
       const started = Date.now()
-      const code = await stryker(piece, tests.run, values.force, until)
+      const code = await stryker(piece, tests.run, force, until)
       const seconds = Math.round((Date.now() - started) / 1000)
       if (code === 0) {
-        writeFileSync(metaPath, JSON.stringify({ hash, tests: tests.run, left: tests.left, seconds }, null, 2))
+        writeFileSync(metaPath, JSON.stringify({ srcHash, testsHash, tests: tests.run, left: tests.left, seconds }, null, 2))
       } else {
         console.log(`stryker ended with ${code} after ${seconds} s (${Date.now() >= until ? 'budget spent' : 'failed'}); not recorded`)
         if (Date.now() >= until) return
