@@ -20,7 +20,9 @@ const name = process.env.PIDFD_STRYKER_NAME ?? 'manual'
 export default {
   mutate: [mutate],
   testRunner: 'command',
-  commandRunner: { command: `node node_modules/ava/entrypoints/cli.js --fail-fast ${tests}` },
+  // In a PID namespace of its own (as root): a mutant that makes a pid -1 would otherwise
+  // SIGKILL every process on the machine (scripts/mutants/common.ts, ISOLATE).
+  commandRunner: { command: `unshare --pid --fork --mount-proc --kill-child node node_modules/ava/entrypoints/cli.js --fail-fast ${tests}` },
   coverageAnalysis: 'off',
   buildCommand: 'node scripts/mutants/stryker-build.mjs',
   symlinkNodeModules: false,

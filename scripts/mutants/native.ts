@@ -14,7 +14,8 @@
 // --release --lib`, a faster profile than the package's: no LTO, 16 codegen units, opt-level 1,
 // target in .tmp/mutants/target; build.rs compiles the C helper, which the .node embeds, with
 // -Werror), puts the .node and the helper where the loader finds them, runs the test files that
-// scripts/mutants/native-map.json names for the file (fail-fast), and restores the file, always.
+// scripts/mutants/native-map.json names for the file (fail-fast, in a PID namespace of their own:
+// common.ts, ISOLATE), and restores the file, always.
 // Outcomes: killed (ava failed), survived, timeout (3x the unmutated run + 30 s: counted as
 // killed by the report, as Stryker does), unviable (did not build: not counted).
 //
@@ -30,7 +31,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { cMutants } from './c-mutants.js'
-import { cacheDir, deadline, root } from './common.js'
+import { cacheDir, deadline, ISOLATE, root } from './common.js'
 
 export interface NativeResult {
   file: string
@@ -176,7 +177,8 @@ function testsFor(file: string): string[] {
 }
 
 async function ava(tests: string[], timeoutMs: number): Promise<number | null> {
-  return run(process.execPath, [join(root, 'node_modules', 'ava', 'entrypoints', 'cli.js'), '--fail-fast', ...tests], {}, timeoutMs)
+  const [command, ...args] = ISOLATE
+  return run(command!, [...args, process.execPath, join(root, 'node_modules', 'ava', 'entrypoints', 'cli.js'), '--fail-fast', ...tests], {}, timeoutMs)
 }
 
 async function main(): Promise<void> {
