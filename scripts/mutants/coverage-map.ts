@@ -78,11 +78,11 @@ export function readMap(): CoverageMap {
 }
 
 /**
- * The test files that cover `file`, in the order to run them: greedily, the one that runs the
- * most of the file's functions not run by those before it (ties: the faster), until none adds
- * any; then the rest, fastest first.
+ * The test files that cover `file`: `adding`, greedily, the one that runs the most of the file's
+ * functions not run by those before it (ties: the faster), until none adds any, so that together
+ * they run every function any test runs; then `rest`, the others, fastest first.
  */
-export function testsFor(map: CoverageMap, file: string): string[] {
+export function testsFor(map: CoverageMap, file: string): { adding: string[]; rest: string[] } {
   const candidates = Object.entries(map.tests).filter(([, t]) => (t.covers[file]?.length ?? 0) > 0)
   const order: string[] = []
   const seen = new Set<string>()
@@ -98,7 +98,7 @@ export function testsFor(map: CoverageMap, file: string): string[] {
     for (const f of map.tests[best.test]!.covers[file]!) seen.add(f)
   }
   const rest = candidates.filter(([test]) => !order.includes(test)).sort(([, a], [, b]) => a.seconds - b.seconds)
-  return [...order, ...rest.map(([test]) => test)]
+  return { adding: order, rest: rest.map(([test]) => test) }
 }
 
 /** Runs ava on `tests` with `env` added; the exit code (null: killed, timed out). Ends the run

@@ -7,15 +7,16 @@
 //
 // Pieces: a file's top-level statements, grouped up to PIECE_LINES lines (a mutant never spans
 // two, so none is lost at a boundary; a class longer than that is one piece). A piece whose text
-// and tests have not changed since its last report is not run again (--force runs it); one whose
-// code changed runs with Stryker's --incremental, which reuses the results of the mutants whose
-// code is the same; one whose tests changed (which tests, or their text) runs whole. The budget is checked between pieces, and a piece still running when it
-// is spent is stopped (its results lost: the next run starts it again).
+// and tests have not changed since its last complete run is not run again (--force runs it).
+// One whose code changed, or that was stopped before its end, runs with Stryker's --incremental,
+// which reuses the results of the mutants whose code is the same (Stryker saves what it finished
+// when stopped); one whose tests changed (which tests, or their text) runs whole. The budget is
+// checked between pieces, and a piece still running when it is spent is stopped.
 //
 // Tests per file: those that ran any of its functions (scripts/mutants/coverage-map.json, from
-// coverage-map.ts), those that run the most of its functions first, as many as fit in
-// --max-test-seconds (default 60) of their unmutated time; the rest are named in the output and
-// the report, since a survivor may be killed by one of them.
+// coverage-map.ts): always those that together run every function of it any test runs, then
+// others as fit in --max-test-seconds (default 60) of their unmutated time; the rest are named
+// in the output and the report, since a survivor may be killed by one of them.
 //
 // Reports: .tmp/mutants/lib/<piece>.json (Stryker's JSON, mutation-testing-report-schema);
 // `node --import tsx scripts/mutants/report.ts` sums them up for docs/mutants.md.
@@ -31,7 +32,7 @@ import ts from 'typescript'
 import { cacheDir, deadline, root } from './common.js'
 import { readMap, testsFor } from './coverage-map.js'
 
-const PIECE_LINES = 120
+const PIECE_LINES = 60
 
 export interface Piece {
   file: string
@@ -69,19 +70,20 @@ export function pieces(file: string): Piece[] {
   return out.map((p) => ({ ...p, name: out.length === 1 ? slug : `${slug}@${p.from}-${p.to}` }))
 }
 
-/** The tests for `file` in testsFor's order, within `maxSeconds`; and those left out. */
+/** The tests for `file`: all that add coverage (testsFor), then the others that fit in
+ * `maxSeconds` with them; and those left out. */
 export function chooseTests(file: string, maxSeconds: number): { run: string[]; left: string[] } {
   const map = readMap()
-  const ordered = testsFor(map, file)
-  const run: string[] = []
-  let spent = 0
-  for (const test of ordered) {
+  const { adding, rest } = testsFor(map, file)
+  const run = [...adding]
+  let spent = adding.reduce((sum, t) => sum + map.tests[t]!.seconds, 0)
+  for (const test of rest) {
     const seconds = map.tests[test]!.seconds
-    if (run.length > 0 && spent + seconds > maxSeconds) continue
+    if (spent + seconds > maxSeconds) continue
     run.push(test)
     spent += seconds
   }
-  return { run, left: ordered.filter((t) => !run.includes(t)) }
+  return { run, left: rest.filter((t) => !run.includes(t)) }
 }
 
 const dir = join(cacheDir, 'lib')
@@ -145,8 +147,8 @@ async function main(): Promise<void> {
         .digest('hex')
         .slice(0, 16)
       const metaPath = join(dir, `${piece.name}.meta.json`)
-      const meta = existsSync(metaPath) ? (JSON.parse(readFileSync(metaPath, 'utf8')) as { srcHash?: string; testsHash?: string }) : null
-      const done = meta?.srcHash === srcHash && meta.testsHash === testsHash
+      const meta = existsSync(metaPath) ? (JSON.parse(readFileSync(metaPath, 'utf8')) as { srcHash?: string; testsHash?: string; complete?: boolean }) : null
+      const done = meta?.complete === true && meta.srcHash === srcHash && meta.testsHash === testsHash
       // Stryker's incremental mode cannot see the command runner's tests: its results carry over
       // only while the tests are the same ones, unchanged; else every mutant runs again.
       const force = values.force || meta?.testsHash !== testsHash
@@ -161,16 +163,19 @@ async function main(): Promise<void> {
         return
       }
       if (tests.run.length === 0) {
-        writeFileSync(metaPath, JSON.stringify({ srcHash, testsHash, tests: [], left: [], noTests: true, seconds: 0 }, null, 2))
+        writeFileSync(metaPath, JSON.stringify({ srcHash, testsHash, complete: true, tests: [], left: [], noTests: true, seconds: 0 }, null, 2))
         console.log(`no test covers ${file}: its mutants all survive (no coverage)`)
         continue
       }
       console.log(`\n== ${line}`)
+      // Written before the run: Stryker saves a partial incremental file when it is stopped (the
+      // budget), and the next run goes on from it if the tests are still these.
+      writeFileSync(metaPath, JSON.stringify({ srcHash, testsHash, complete: false }, null, 2))
       const started = Date.now()
       const code = await stryker(piece, tests.run, force, until)
       const seconds = Math.round((Date.now() - started) / 1000)
       if (code === 0) {
-        writeFileSync(metaPath, JSON.stringify({ srcHash, testsHash, tests: tests.run, left: tests.left, seconds }, null, 2))
+        writeFileSync(metaPath, JSON.stringify({ srcHash, testsHash, complete: true, tests: tests.run, left: tests.left, seconds }, null, 2))
       } else {
         console.log(`stryker ended with ${code} after ${seconds} s (${Date.now() >= until ? 'budget spent' : 'failed'}); not recorded`)
         if (Date.now() >= until) return
