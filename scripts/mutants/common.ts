@@ -1,0 +1,25 @@
+// What the generated-mutant runners share: the root, the cache directory, the time budget.
+
+import { mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/** Results and Stryker's incremental files live here (ignored by git: /.tmp). */
+export const cacheDir = join(root, '.tmp', 'mutants')
+mkdirSync(cacheDir, { recursive: true })
+
+/** A deadline from `--budget <minutes>` (default: none). */
+export function deadline(minutes: string | undefined): number {
+  return minutes === undefined ? Infinity : Date.now() + Number(minutes) * 60_000
+}
+
+/**
+ * The prefix that runs a mutant's tests in a PID namespace of their own (as root, unshare(1)):
+ * a mutant can turn a pid into -1 or 0 (cargo-mutants' `vec![-1]` for src/tree.rs's orphans, a
+ * constant of the helper's guard), and kill(-1, SIGKILL) as root ends every process on the
+ * machine. Inside, it ends only the run's own; and when the namespace's first process (ava)
+ * ends, the kernel ends whatever the mutant left behind.
+ */
+export const ISOLATE = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child']
