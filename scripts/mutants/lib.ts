@@ -23,7 +23,7 @@
 
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -168,11 +168,20 @@ async function main(): Promise<void> {
         continue
       }
       console.log(`\n== ${line}`)
+      // A run stopped while Stryker wrote its incremental file leaves it cut short: start over.
+      const incremental = join(dir, `${piece.name}.incremental.json`)
+      let whole = force
+      try {
+        if (existsSync(incremental)) JSON.parse(readFileSync(incremental, 'utf8'))
+      } catch {
+        rmSync(incremental)
+        whole = true
+      }
       // Written before the run: Stryker saves a partial incremental file when it is stopped (the
       // budget), and the next run goes on from it if the tests are still these.
       writeFileSync(metaPath, JSON.stringify({ srcHash, testsHash, complete: false }, null, 2))
       const started = Date.now()
-      const code = await stryker(piece, tests.run, force, until)
+      const code = await stryker(piece, tests.run, whole, until)
       const seconds = Math.round((Date.now() - started) / 1000)
       if (code === 0) {
         writeFileSync(metaPath, JSON.stringify({ srcHash, testsHash, complete: true, tests: tests.run, left: tests.left, seconds }, null, 2))
