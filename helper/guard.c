@@ -3,7 +3,7 @@
  * (SIGKILL, a crash, the OOM killer), ended by a small process that outlives it.
  *
  * Node starts it (src/guard.rs) in a session of its own, with every signal blocked, and keeps
- * the write end of a pipe whose read end is the guard's fd 0. A byte on the pipe releases the
+ * one end of a socket pair whose other end is the guard's fd 0. A byte on it releases the
  * guard: Node has cleaned up itself, and the guard ends doing nothing. EOF without that byte
  * means Node is gone: the guard then ends what it guards and exits.
  *

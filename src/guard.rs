@@ -1,7 +1,8 @@
 //! Guards: what this process leaves when it dies without cleaning up (SIGKILL, a crash, the OOM
 //! killer) is ended by a small process that outlives it, the helper program in its guard mode
-//! (`helper/guard.c`). The guard holds the read end of a pipe whose write end is ours: a byte
-//! releases it (we cleaned up), EOF (we are gone, however) makes it act. It runs in a session of
+//! (`helper/guard.c`). The guard holds one end of a socket pair whose other end is ours: a byte
+//! releases it (we cleaned up), EOF (we are gone, however) makes it act. A socket, not a pipe:
+//! the byte is sent without SIGPIPE should the guard be gone. It runs in a session of
 //! its own with every signal blocked, so what is sent to our process group does not end it.
 
 use std::ffi::{CStr, CString};
@@ -13,7 +14,7 @@ use crate::process::Process;
 use crate::{helper, sys, watch};
 
 pub struct Guard {
-    /// The pipe's write end; `None` once released.
+    /// Our end of the socket pair; `None` once released.
     release: Option<OwnedFd>,
 }
 
@@ -21,13 +22,13 @@ impl Guard {
     /// We cleaned up: the guard ends doing nothing.
     pub fn release(&mut self) {
         if let Some(fd) = self.release.take() {
-            let _ = sys::write_all(fd.as_fd(), b"r");
+            let _ = sys::send_nowait(fd.as_fd(), b"r");
         }
     }
 }
 
 impl Drop for Guard {
-    /// A guard dropped unreleased (its object collected) still guards: its end of the pipe stays
+    /// A guard dropped unreleased (its object collected) still guards: our end of the socket stays
     /// open until this process ends, and only then does the guard act.
     fn drop(&mut self) {
         if let Some(fd) = self.release.take() {
@@ -43,7 +44,7 @@ fn start(args: &[&CStr], fds: &[std::os::fd::BorrowedFd<'_>]) -> Result<Guard, S
             SysError::from_io(syscall, e).with_detail("could not start the guard")
         }
     };
-    let (read, write) = sys::pipe().map_err(failed("pipe"))?;
+    let (write, read) = sys::socketpair().map_err(failed("socketpair"))?;
     let null = sys::open_dev_null().map_err(failed("open"))?;
     let wanted = 3 + fds.len() as i32;
     let mut sources = vec![read.as_fd(), null.as_fd(), null.as_fd()];

@@ -215,15 +215,6 @@ pub fn open_dev_null() -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-/// A pipe, both ends close-on-exec: (read, write).
-pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: room for the two descriptors.
-    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } as libc::c_long)?;
-    // SAFETY: two new descriptors.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
 /// A directory opened for reading (`O_RDONLY | O_DIRECTORY`, close-on-exec): a cgroup v2
 /// directory, which clone3's `CLONE_INTO_CGROUP` takes (an `O_PATH` descriptor it refuses).
 pub fn open_dir(path: &CStr) -> io::Result<OwnedFd> {
