@@ -63,10 +63,14 @@ fn start(args: &[&CStr], fds: &[std::os::fd::BorrowedFd<'_>]) -> Result<Guard, S
             SysError::new("posix_spawn", libc::ENOENT)
                 .with_detail("could not start the guard: the helper program cannot run here")
         })?;
-    // Our child like any other until we die: reaped by the package when it ends.
+    // Our child like any other until we die: reaped by the package when it ends. Without a
+    // pidfd for it (no descriptor to spare) it is ended and reaped, and there is no guard.
     match sys::pidfd_open(pid) {
         Ok(fd) => watch::start_reaper(&Process::adopt(pid, fd), None),
-        Err(_) => crate::spawn::abandon(pid),
+        Err(e) => {
+            crate::spawn::abandon(pid);
+            return Err(failed("pidfd_open")(e));
+        }
     }
     Ok(Guard {
         release: Some(write),
