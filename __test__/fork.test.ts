@@ -18,7 +18,7 @@ import test from 'ava'
 import * as pidfd from '../index.js'
 import * as pidfdCp from '../lib/child_process.js'
 import { Subprocess } from '../index.js'
-import { runNode, sleep, until } from './helpers.js'
+import { lenderScript, runNode, sleep, until } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pidfd-fork-'))
 function script(name: string, source: string): string {
@@ -736,18 +736,7 @@ test("a server's sockets sent to the child still count for it: getConnections() 
   t.deepEqual(results[1], results[0])
 })
 
-// A server whose two sockets it sends to the parent, then counts what the parent still holds.
-const lender = script(
-  'lender.js',
-  `const net = require('net')
-const server = net.createServer((socket) => process.send('socket', socket)).listen(0, '127.0.0.1', () => {
-  for (let i = 0; i < 2; i++) net.connect(server.address().port, '127.0.0.1').on('error', () => {})
-})
-process.on('message', (m) => {
-  if (m === 'count') server.getConnections((err, n) => process.send({ count: err ? err.code : n }))
-})
-`,
-)
+const lender = lenderScript(dir)
 
 test("sockets a child's server sends here count for that server until closed here: the child's getConnections() asks us, as child_process", async (t) => {
   const results: unknown[] = []

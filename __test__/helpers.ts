@@ -53,6 +53,29 @@ export function childProcessApp(dir: string): { app: string; works: string[] } {
   return { app, works: ['execFile hi', 'spawn 3', 'sync', 'hello back', 'fork 0'] }
 }
 
+/**
+ * A child (a file in `dir`) whose server sends both its connections to the parent over IPC.
+ * Told 'count', it sends `{ count }` from getConnections(); 'close', it closes the server and
+ * sends 'closed' once close() calls back (when the parent holds none of them); 'bye', it exits.
+ */
+export function lenderScript(dir: string): string {
+  const path = join(dir, 'lender.js')
+  writeFileSync(
+    path,
+    `const net = require('net')
+const server = net.createServer((socket) => process.send('socket', socket)).listen(0, '127.0.0.1', () => {
+  for (let i = 0; i < 2; i++) net.connect(server.address().port, '127.0.0.1').on('error', () => {})
+})
+process.on('message', (m) => {
+  if (m === 'count') server.getConnections((err, n) => process.send({ count: err ? err.code : n }))
+  if (m === 'close') server.close(() => process.send('closed'))
+  if (m === 'bye') process.exit(0)
+})
+`,
+  )
+  return path
+}
+
 /** Whether the running kernel is at least `major.minor`. */
 export function kernelAtLeast(major: number, minor: number): boolean {
   const [a = 0, b = 0] = release().split('.').map((n) => parseInt(n, 10))

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import test from 'ava'
 
 import * as pidfd from '../index.js'
-import { fdTable, until } from './helpers.js'
+import { fdTable, lenderScript, until } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pidfd-socket-list-'))
 function script(name: string, source: string): string {
@@ -208,20 +208,7 @@ test("getConnections() of a server whose socket a child holds: its callback runs
   t.deepEqual(results[1], results[0])
 })
 
-// A server that sends both its connections to the parent, closes itself when told and says
-// when its close() calls back (once the parent has closed what it was sent).
-const lender = script(
-  'lender.js',
-  `const net = require('net')
-const server = net.createServer((socket) => process.send('socket', socket)).listen(0, '127.0.0.1', () => {
-  for (let i = 0; i < 2; i++) net.connect(server.address().port, '127.0.0.1').on('error', () => {})
-})
-process.on('message', (m) => {
-  if (m === 'close') server.close(() => process.send('closed'))
-  if (m === 'bye') process.exit(0)
-})
-`,
-)
+const lender = lenderScript(dir)
 
 for (const order of ['closed before', 'closed after'] as const) {
   test(`sockets a child's server sent here, ${order} the child's server.close(): its callback comes once we hold none (NODE_SOCKET_NOTIFY_CLOSE answered ${order === 'closed before' ? 'at once' : 'at the last close'}), as child_process`, async (t) => {
