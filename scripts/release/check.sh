@@ -15,6 +15,10 @@ steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(build test arm64 registry)
 failed=()
 times=()
+# Each step's output is kept, so the tests a failed step failed are named again at the end,
+# where a CI log cut to its tail still shows them.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 for step in "${steps[@]}"; do
   case $step in
     build) script=build.sh ;;
@@ -25,7 +29,7 @@ for step in "${steps[@]}"; do
   esac
   start=$SECONDS
   echo "== release step: $step"
-  if ! bash "scripts/release/$script"; then
+  if ! bash "scripts/release/$script" 2>&1 | tee "$logs/$step"; then
     failed+=("$step")
     # Nothing can be checked past a build that failed.
     [ "$step" != build ] || break
@@ -35,6 +39,10 @@ done
 summary=$(printf '%s, ' "${times[@]}")
 echo "== release check: ${summary%, }"
 if [ ${#failed[@]} -gt 0 ]; then
+  for step in "${failed[@]}"; do
+    echo "== what failed in $step:"
+    grep -E '✘|^not ok|^== the test suite|FAILED|[0-9]+ (tests?|known failures?|uncaught exceptions?|unhandled rejections?) (failed|passed|skipped)' "$logs/$step" | grep -vE ' 0 (tests? )?failed' || true
+  done
   echo "== release check FAILED: ${failed[*]}"
   exit 1
 fi
