@@ -19,6 +19,8 @@ const pidfd = require(${JSON.stringify(entry)});
 const runs = ${runs};
 const fdList = () => readdirSync('/proc/self/fd').map((fd) => { try { return fd + ' ' + require('node:fs').readlinkSync('/proc/self/fd/' + fd) } catch { return fd } });
 const fds = () => readdirSync('/proc/self/fd').length;
+// Once every handle is released, the one pidfd left is the spawn helper's.
+const pidfds = () => fdList().filter((f) => f.endsWith('anon_inode:[pidfd]')).length;
 const documented = new Set(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_SYNC_FORK_INPUT', 'ERR_OUT_OF_RANGE', 'ERR_UNKNOWN_SIGNAL',
   'ERR_PIDFD_CLOSED', 'ERR_PIDFD_SELF', 'ERR_IPC_ONE_PIPE' /* two 'ipc' in stdio, as child_process */, 'ABORT_ERR', 'ESRCH', 'EINVAL', 'EBADF', 'EPERM', 'ENOENT', 'EACCES']);
 // Before Node 25 child_process coerces uid and gid (\`value | 0\`): a Symbol or a BigInt throws
@@ -41,7 +43,9 @@ const anyValue = fc.oneof(fc.anything(), fc.integer(), fc.double(), fc.string(),
   await warm.pidfd.wait(); warm.pidfd.close();
   const cpChild = require('node:child_process').spawn('true', [], { stdio: 'ignore' });
   const watched = pidfd.AsyncPidFd.fromChild(cpChild); await watched.wait(); watched.close();
-  await new Promise((r) => setTimeout(r, 100));
+  // The watcher thread lets go of the warm-up's pidfds a moment after: counted from once it has
+  // (up to 20 s), not after a fixed 100 ms.
+  for (let i = 0; i < 1000 && pidfds() > 1; i++) await new Promise((r) => setTimeout(r, 20));
   const start = fds();
   const startList = fdList();
   const report = {};

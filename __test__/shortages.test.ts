@@ -71,8 +71,10 @@ test('with 0 to 11 descriptors free, each spawn runs its program once or reports
     (async () => {
       await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
       // Its pidfd is closed by whichever thread drops the process last (the watcher's may hold
-      // it a moment): counted before only once that is done, as each later row is.
-      await new Promise((res) => setTimeout(res, 30));
+      // it a moment): counted before only once that is done (the one pidfd left is the spawn
+      // helper's), up to 5 s, as each later row is.
+      const pidfds = () => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === 'anon_inode:[pidfd]' } catch { return false } }).length;
+      for (let i = 0; i < 250 && pidfds() > 1; i++) await new Promise((res) => setTimeout(res, 20));
       const rows = [];
       for (let k = 0; k < 12; k++) {
         const before = count();
