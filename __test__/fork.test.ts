@@ -44,15 +44,19 @@ const argv = script(
 process.disconnect()
 `,
 )
-// Sends two messages, disconnects itself, and lives a little longer.
+// Sends two messages, disconnects itself, and lives on until a SIGUSR2 (sent on its
+// 'disconnect'), then exits 5: the order of the events is the script's, not the scheduler's.
 const leaver = script(
   'leaver.js',
-  `process.send('a')
+  `process.on('SIGUSR2', () => process.exit(5))
+setTimeout(() => {}, 60_000)
+process.send('a')
 process.send('b')
 process.disconnect()
-setTimeout(() => process.exit(5), 100)
 `,
 )
+// The same, exiting as soon as it has disconnected: its exit and its channel's end race.
+const quickLeaver = script('quick-leaver.js', `process.send('a')\nprocess.send('b')\nprocess.disconnect()\nprocess.exit(5)\n`)
 // Sends one message, then says so on stdout; leaves when told.
 const early = script('early.js', `process.send('early', () => process.stdout.write('sent'))\nprocess.on('message', () => process.exit(0))\n`)
 // Says so on stdout, then does not read its channel until killed (a blocked event loop).
@@ -130,20 +134,34 @@ for (const serialization of ['json', 'advanced'] as const) {
   })
 }
 
-test("the child's own disconnect: its messages, then 'disconnect' and 'exit', then 'close'", async (t) => {
+test("the child's own disconnect: its messages, then 'disconnect', then (told) 'exit', then 'close'", async (t) => {
   const orders: unknown[][][] = []
-  for (const [, fork] of forks) orders.push(await record(fork(leaver)))
+  for (const [, fork] of forks) {
+    const child = fork(leaver)
+    child.once('disconnect', () => child.kill('SIGUSR2'))
+    orders.push(await record(child))
+  }
+  t.deepEqual(orders[0], [['message', 'a'], ['message', 'b'], ['disconnect'], ['exit', 5, null], ['close', 5, null]])
+  t.deepEqual(orders[1], orders[0])
+})
+
+test("a child that exits as it disconnects: the package gives its messages first and 'close' last; child_process may give 'exit' anywhere", async (t) => {
+  const orders: unknown[][][] = []
+  for (const [, fork] of forks) orders.push(await record(fork(quickLeaver)))
   for (const [i, order] of orders.entries()) {
     const names = order.map((e) => e[0])
-    t.deepEqual(order.slice(0, 2), [['message', 'a'], ['message', 'b']])
-    t.deepEqual([...names.slice(2)].sort(), ['close', 'disconnect', 'exit'])
+    t.deepEqual([...names].sort(), ['close', 'disconnect', 'exit', 'message', 'message'])
+    t.deepEqual(order.filter((e) => e[0] === 'message'), [['message', 'a'], ['message', 'b']])
     t.true(names.indexOf('exit') < names.indexOf('close'), names.join())
     t.deepEqual(order.find((e) => e[0] === 'close'), ['close', 5, null])
-    // 'disconnect' (the channel's end) and 'exit' (the process's) are two events of the loop, in
-    // either order under load. The package's 'close' waits for both; child_process's comes at
-    // the channel's end, before the 'disconnect' of the next tick, when the exit was seen first
-    // (a loaded CI run).
-    if (forks[i]![0] === 'pidfd') t.is(names.at(-1), 'close', names.join())
+    // The exit and the channel's end are two events of the loop, in either order. child_process
+    // emits 'exit' when it sees it, before messages still unread under load, and its 'close'
+    // comes at the channel's end, even before the 'disconnect' of the next tick. The package
+    // holds the exit until the channel has ended, so its messages come first and 'close' last.
+    if (forks[i]![0] === 'pidfd') {
+      t.deepEqual(order.slice(0, 2), [['message', 'a'], ['message', 'b']])
+      t.is(names.at(-1), 'close', names.join())
+    }
   }
 })
 
@@ -370,9 +388,9 @@ test('exit codes and signals as child_process reports them', async (t) => {
 test('messages sent before anyone listens are kept for the first listener', async (t) => {
   for (const [name, fork] of forks) {
     const child = fork(leaver)
-    // Listened for from the start: 'close' may follow 'disconnect' within the same turn.
     const closed = new Promise((resolve) => child.on('close', resolve))
     await new Promise((resolve) => child.on('disconnect', resolve))
+    child.kill('SIGUSR2')
     // Both messages came before the 'disconnect'; nobody listened then.
     const got: unknown[] = []
     child.on('message', (m) => got.push(m))
