@@ -115,6 +115,28 @@ test('a regular file gets every line, in order, also when the app ends with proc
   t.deepEqual(codes, [0, 1, 2, 3, 4, 9])
 })
 
+test("a line is not left to the thread pool: with the pool's one thread busy, process.exit() right after an exit still finds every line, in order", async (t) => {
+  // The pool's only thread is kept busy (a long pbkdf2) once the file is open and holds the first
+  // line. A line whose write waited in the pool would be lost at process.exit(), or land after the
+  // lines behind it, when the pool drains at Node's exit.
+  const trace = join(dir, 'pool.jsonl')
+  const r = await runNode(`
+    const { readFileSync } = require('node:fs');
+    (async () => {
+      await pidfd.spawn('sh', ['-c', 'exit 0'], { stdio: 'ignore' }).exited;
+      while (!readFileSync(${JSON.stringify(trace)}, { encoding: 'utf8', flag: 'a+' }).includes('\\n')) await new Promise((r) => setImmediate(r));
+      require('node:crypto').pbkdf2('x', 'y', 400_000, 32, 'sha256', () => {});
+      await pidfd.spawn('sh', ['-c', 'exit 1'], { stdio: 'ignore' }).exited;
+      pidfd.spawnSync('sh', ['-c', 'exit 9']);
+      process.exit(0);
+    })();
+  `, { env: { PIDFD_TRACE: trace, UV_THREADPOOL_SIZE: '1' } })
+  t.is(r.code, 0, r.stderr)
+  t.is(r.stderr, '')
+  const codes = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { code: number }).code)
+  t.deepEqual(codes, [0, 1, 9])
+})
+
 test("each line's cwd is the one the child was spawned in, not the parent's; the parent's where none was given", async (t) => {
   const trace = join(dir, 'cwd.jsonl')
   // The app runs in `dir`; its children in /tmp (spawn, spawnSync) and where it runs (none given).

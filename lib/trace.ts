@@ -2,15 +2,18 @@
 // (pid, ppid, file, argv, cwd, start, wall time, code, signal, rusage). Read at each spawn: the
 // variable, inherited, reaches the Node children of an app too.
 //
-// The trace never blocks the JS thread, whatever FILE is (a FIFO nobody reads, a full disk, a
-// slow mount): it is opened O_NONBLOCK, and lines are written in order by the event loop's
-// thread pool, one write at a time, each on a descriptor opened O_APPEND (so lines from many
-// processes stay whole). A sink that does not keep up holds at most MAX_QUEUED bytes; past that,
-// lines are dropped and counted, and the count is said once on stderr at exit. A sink that fails
-// (cannot be opened, ENOSPC, no reader) is said once, and its lines are dropped. At exit what is
-// queued is written if the sink takes it at once, without waiting.
+// Each line is one write at the child's exit, made at once, on a descriptor opened O_APPEND (so
+// lines from many processes stay whole) and O_NONBLOCK (so a FIFO or socket that is full or has
+// no reader refuses at once instead of blocking the JS thread). A regular file takes a line as
+// Node's own process.stdout to a file does: one write the page cache takes. Only the open is in
+// the thread pool (a slow mount). Writes are not left to the pool: a write still there when the
+// app calls process.exit() is lost or lands after the lines behind it (a busy machine showed it).
+// A sink that does not keep up (a full FIFO) holds at most MAX_QUEUED bytes, tried again every
+// RETRY_MS; past that, lines are dropped and counted, and the count is said once on stderr at
+// exit. A sink that fails (cannot be opened, ENOSPC, no reader) is said once, and its lines are
+// dropped. At exit what is queued is written if the sink takes it at once, without waiting.
 
-import { closeSync, constants, open, openSync, write, writeSync } from 'node:fs'
+import { closeSync, constants, open, openSync, writeSync } from 'node:fs'
 
 import type { ExitInfo } from './exit.js'
 
@@ -121,11 +124,11 @@ class Sink {
     this.#pump()
   }
 
-  /** The next write (or the open first), unless one is under way. */
+  /** What is queued, written now (or the open first), unless the open or a retry is under way. */
   #pump(): void {
     if (this.#busy || this.#queue.length === 0) return
-    this.#busy = true
     if (this.#fd < 0) {
+      this.#busy = true
       open(this.path, FLAGS, 0o666, (err, fd) => {
         this.#busy = false
         if (err) return this.#fail(err, this.#queue.length)
@@ -134,22 +137,25 @@ class Sink {
       })
       return
     }
-    const head = this.#queue[0]!
-    write(this.#fd, head, 0, head.length, null, (err, written) => {
-      this.#busy = false
-      if (err?.code === 'EAGAIN') {
-        // A FIFO or socket that is full: tried again later, without holding the app open.
-        this.#busy = true
-        setTimeout(() => {
-          this.#busy = false
-          this.#pump()
-        }, RETRY_MS).unref()
-        return
+    while (this.#queue.length > 0) {
+      let written: number
+      try {
+        written = writeSync(this.#fd, this.#queue[0]!)
+      } catch (e) {
+        const err = e as FsError
+        if (err.code === 'EAGAIN') {
+          // A FIFO or socket that is full: tried again later, without holding the app open.
+          this.#busy = true
+          setTimeout(() => {
+            this.#busy = false
+            this.#pump()
+          }, RETRY_MS).unref()
+          return
+        }
+        return this.#fail(err, 1)
       }
-      if (err) return this.#fail(err, 1)
       this.#take(written)
-      this.#pump()
-    })
+    }
   }
 
   /** `written` bytes of the queue's head went out: the rest of a line stays first. */
@@ -176,13 +182,9 @@ class Sink {
     this.#pump()
   }
 
-  /**
-   * At exit: what is queued, if the sink takes it now; the count of what it did not. A write
-   * still in the thread pool (only after process.exit(): it holds the loop otherwise) is left to
-   * it, and the lines behind it follow.
-   */
+  /** At exit: what is queued, if the sink takes it now (an open still in the pool is made again here); the count of what it did not. */
   drainAtExit(): void {
-    const queue = this.#busy ? this.#queue.slice(1) : this.#queue
+    const queue = this.#queue
     try {
       if (queue.length > 0 && this.#fd < 0) this.#fd = openSync(this.path, FLAGS, 0o666)
       while (queue.length > 0) {
