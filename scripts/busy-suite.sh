@@ -23,7 +23,9 @@ for run in $(seq "$runs"); do
     echo "== run $run of $runs passed in $((SECONDS - start)) s: $(grep -E '[0-9]+ tests? passed' "$log" | tr -s ' ')"
   else
     echo "== run $run of $runs FAILED in $((SECONDS - start)) s:"
-    grep -E '✘|[0-9]+ tests? (failed|passed)|uncaught|unhandled' "$log" || tail -40 "$log"
+    grep -E '✘|[0-9]+ tests? (failed|passed)|uncaught|unhandled' "$log" || true
+    # ava's account of each failure (the assertion, the values) follows its list of tests.
+    sed -n '/^  ─$/,$p' "$log" | head -150
     rm -f "$log"
     exit 1
   fi
