@@ -17,8 +17,11 @@ const alive = (pid: number) => {
   return state !== null && state !== 'Z'
 }
 
-/** Runs `script` in a Node that SIGKILLs itself after printing a line of pids; those pids. */
-async function diesAfter(t: ExecutionContext, script: string, args: string[] = []): Promise<number[]> {
+/**
+ * Runs `script` in a Node that SIGKILLs itself after printing a line of pids; those pids.
+ * `beforeDeath` runs between the line and the SIGKILL.
+ */
+async function diesAfter(t: ExecutionContext, script: string, args: string[] = [], beforeDeath?: (pids: number[]) => Promise<void>): Promise<number[]> {
   const node = cpSpawn(process.execPath, [...args, '-e', `const pidfd = require(${JSON.stringify(entry)});\n${script}`], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   node.stderr.on('data', (d) => (stderr += d))
@@ -29,6 +32,7 @@ async function diesAfter(t: ExecutionContext, script: string, args: string[] = [
   t.teardown(() => {
     for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL')
   })
+  await beforeDeath?.(pids)
   process.kill(node.pid!, 'SIGKILL')
   await new Promise((resolve) => node.once('close', resolve))
   return pids
@@ -102,6 +106,39 @@ runsIf(writable, 'a guarded cgroup')('Cgroup.create({ guard: true }): when Node 
   t.truthy(path, 'guarded')
   t.true(await gone([guarded]), 'the setsid sleep in the cgroup is gone')
   t.true(await until(() => !existsSync(path!), 5000), `${path} is removed`)
+})
+
+runsIf(writable, 'a collected guarded cgroup')('a guarded Cgroup collected unreleased still guards: its end of the socket stays open and what is in it runs on, until Node dies', async (t) => {
+  // The Cgroup object is dropped and collected (--expose-gc); the native guard it held is
+  // dropped with it, unreleased. That must not set the guard off (only this process's death
+  // does): our end of its socket stays open, so the guard sees no EOF.
+  let lived = false
+  const [sleeper, facts] = (await diesAfter(
+    t,
+    `const fs = require('node:fs');
+     const sockets = () => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd).startsWith('socket:') } catch { return false } }).length;
+     let collected = false;
+     const registry = new FinalizationRegistry(() => (collected = true));
+     const path = (() => { const cg = pidfd.Cgroup.create({ guard: true }); registry.register(cg, 0); return cg.guarded ? cg.path : null })();
+     const sleeper = require('node:child_process').spawn('sleep', ['30'], { stdio: 'ignore' });
+     fs.writeFileSync(path + '/cgroup.procs', String(sleeper.pid));
+     const held = sockets();
+     (async () => {
+       const turn = () => new Promise((resolve) => setImmediate(resolve));
+       for (let i = 0; i < 500 && !collected; i++) { global.gc(); await turn() }
+       // The native finalizers run in turns of the loop of their own.
+       for (let i = 0; i < 5; i++) { global.gc(); await turn() }
+       console.log(JSON.stringify([sleeper.pid, { path, held, after: collected ? sockets() : 'not collected' }]));
+     })();`,
+    ['--expose-gc'],
+    // Give a set-off guard the time it would take, then look: the sleep still runs.
+    async ([pid]) => void (lived = !(await until(() => !alive(pid!), 500))),
+  )) as unknown as [number, { path: string | null; held: number; after: number | string }]
+  t.truthy(facts.path, 'guarded')
+  t.is(facts.after, facts.held, 'the socket to the guard is still open after the collection')
+  t.true(lived, 'the sleep in the cgroup was ended before Node died')
+  t.true(await gone([sleeper]), 'Node died: the sleep is gone')
+  t.true(await until(() => !existsSync(facts.path!), 5000), `${facts.path} is removed`)
 })
 
 runsIf(writable, 'pidfd time with a cgroup')('pidfd time --cgroup required, SIGKILLed: the command\'s tree is ended and its cgroup removed', async (t) => {
