@@ -40,9 +40,9 @@ async function diesAfter(t: ExecutionContext, script: string, args: string[] = [
 
 const gone = async (pids: number[]) => until(() => pids.every((pid) => !alive(pid)), 5000)
 
-/** Whether `parent` has a guard running: its child whose command line is the guard's. */
-function hasGuard(parent: number): boolean {
-  return readdirSync('/proc').some((name) => {
+/** The guard `parent` has running (its child whose command line is the guard's), if any. */
+function guardOf(parent: number): number | undefined {
+  const pid = readdirSync('/proc').find((name) => {
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
@@ -51,7 +51,10 @@ function hasGuard(parent: number): boolean {
       return false
     }
   })
+  return pid === undefined ? undefined : Number(pid)
 }
+
+const hasGuard = (parent: number) => guardOf(parent) !== undefined
 
 test('spawn({ guard: true }): the child gets SIGKILL when this Node is SIGKILLed; unguarded, it runs on', async (t) => {
   const [guarded, plain, flags] = await diesAfter(
@@ -139,6 +142,28 @@ runsIf(writable, 'a collected guarded cgroup')('a guarded Cgroup collected unrel
   t.true(lived, 'the sleep in the cgroup was ended before Node died')
   t.true(await gone([sleeper]), 'Node died: the sleep is gone')
   t.true(await until(() => !existsSync(facts.path!), 5000), `${facts.path} is removed`)
+})
+
+runsIf(writable, 'a guarded cgroup removed by someone else')('a guarded cgroup someone else removed: when Node is SIGKILLed, the guard finds nothing to wait for and ends at once (not after its 10 s bound)', async (t) => {
+  // Neither cgroup.events nor cgroup.procs can be read in a removed cgroup: nothing is in it,
+  // so the guard has nothing to kill, nothing to wait for and nothing to remove.
+  let guard: number | undefined
+  const [facts] = (await diesAfter(
+    t,
+    `const cg = pidfd.Cgroup.create({ guard: true });
+     require('node:fs').rmdirSync(cg.path);
+     console.log(JSON.stringify([{ node: process.pid, guarded: cg.guarded }]));`,
+    [],
+    async ([facts]) => {
+      guard = guardOf((facts as unknown as { node: number }).node)
+      t.teardown(() => {
+        if (guard !== undefined && alive(guard)) process.kill(guard, 'SIGKILL')
+      })
+    },
+  )) as unknown as [{ node: number; guarded: boolean }]
+  t.true(facts.guarded)
+  t.truthy(guard, 'the guard ran')
+  t.true(await until(() => !alive(guard!), 5000), 'the guard still runs 5 s after Node died')
 })
 
 runsIf(writable, 'pidfd time with a cgroup')('pidfd time --cgroup required, SIGKILLed: the command\'s tree is ended and its cgroup removed', async (t) => {
