@@ -44,7 +44,7 @@ const noCoreDump: string | null = (() => {
   return null
 })()
 
-runsIf(noCoreDump, 'a core-dumped exit')('a child that dumps core: signaled, coreDumped true, siCode 3 (CLD_DUMPED), the signal child_process reports; with RLIMIT_CORE 0, the same signal and no core', async (t) => {
+runsIf(noCoreDump, 'a core-dumped exit')('a core-dumped exit: signaled, coreDumped true, siCode 3 (CLD_DUMPED), the signal child_process reports; with RLIMIT_CORE 0, the same signal, no core, siCode 2', async (t) => {
   // The shell raises its own RLIMIT_CORE (soft, up to the hard limit) and runs in a directory of
   // its own, where core_pattern (a file name) puts the core.
   const dirs = [mkdtempSync(join(tmpdir(), 'pidfd-core-')), mkdtempSync(join(tmpdir(), 'pidfd-core-cp-'))]
