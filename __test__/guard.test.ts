@@ -160,6 +160,7 @@ runsIf(writable, 'a guarded cgroup removed by someone else')('a guarded cgroup s
     t,
     `const cg = ${createGuarded};
      require('node:fs').rmdirSync(cg.path);
+     setInterval(() => {}, 1000); // alive until the SIGKILL
      console.log(JSON.stringify([{ node: process.pid, guarded: cg.guarded }]));`,
     [],
     async ([facts]) => {
