@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
-import { entry, procState, root, sleep, testHooks, until } from './helpers.js'
+import { entry, procState, root, runNode, sleep, testHooks, until } from './helpers.js'
 
 const DEADLINE_MS = 1000
 // The deadline where a test shows the call did not wait for it: a spawn that recovers at once
@@ -181,6 +181,34 @@ function healthy(t: ExecutionContext, r: Result): void {
   t.is(r.next, 7, 'the next spawn works')
   t.true(r.helperAfter > 0, 'a helper runs again')
 }
+
+test('the pause hook takes request, exec or reply, each with an optional :N; any other step or count is refused', async (t) => {
+  // In a Node of its own: a hook taken here would pause this process's next helper.
+  const run = await runNode(`
+    const native = require(${JSON.stringify(join(root, 'lib', 'native.js'))}).binding;
+    const tried = {};
+    for (const pause of ['request', 'exec', 'reply', 'request:2', 'exec:1', 'reply:3', 'bogus', 'bogus:2', 'exec:x', 'reply:', 'execs']) {
+      try { native.setTestHooks(pause, null); tried[pause] = 'taken' } catch (e) { tried[pause] = e.message }
+    }
+    native.setTestHooks(null, null);
+    console.log(JSON.stringify(tried));
+  `)
+  t.is(run.code, 0, run.stderr)
+  const refused = (pause: string) => `pause: '${pause}' is not request|exec|reply[:N]`
+  t.deepEqual(JSON.parse(run.stdout), {
+    request: 'taken',
+    exec: 'taken',
+    reply: 'taken',
+    'request:2': 'taken',
+    'exec:1': 'taken',
+    'reply:3': 'taken',
+    bogus: refused('bogus'),
+    'bogus:2': refused('bogus:2'),
+    'exec:x': refused('exec:x'),
+    'reply:': refused('reply:'),
+    execs: refused('execs'),
+  })
+})
 
 test('a stopped helper: spawn returns after the deadline, on a new helper, and runs the program once', async (t) => {
   const r = await scenario(t, undefined, {

@@ -17,8 +17,11 @@ const alive = (pid: number) => {
   return state !== null && state !== 'Z'
 }
 
-/** Runs `script` in a Node that SIGKILLs itself after printing a line of pids; those pids. */
-async function diesAfter(t: ExecutionContext, script: string, args: string[] = []): Promise<number[]> {
+/**
+ * Runs `script` in a Node that SIGKILLs itself after printing a line of pids; those pids.
+ * `beforeDeath` runs between the line and the SIGKILL.
+ */
+async function diesAfter(t: ExecutionContext, script: string, args: string[] = [], beforeDeath?: (pids: number[]) => Promise<void>): Promise<number[]> {
   const node = cpSpawn(process.execPath, [...args, '-e', `const pidfd = require(${JSON.stringify(entry)});\n${script}`], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   node.stderr.on('data', (d) => (stderr += d))
@@ -29,6 +32,7 @@ async function diesAfter(t: ExecutionContext, script: string, args: string[] = [
   t.teardown(() => {
     for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL')
   })
+  await beforeDeath?.(pids)
   process.kill(node.pid!, 'SIGKILL')
   await new Promise((resolve) => node.once('close', resolve))
   return pids
@@ -36,9 +40,9 @@ async function diesAfter(t: ExecutionContext, script: string, args: string[] = [
 
 const gone = async (pids: number[]) => until(() => pids.every((pid) => !alive(pid)), 5000)
 
-/** Whether `parent` has a guard running: its child whose command line is the guard's. */
-function hasGuard(parent: number): boolean {
-  return readdirSync('/proc').some((name) => {
+/** The guard `parent` has running (its child whose command line is the guard's), if any. */
+function guardOf(parent: number): number | undefined {
+  const pid = readdirSync('/proc').find((name) => {
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
@@ -47,7 +51,10 @@ function hasGuard(parent: number): boolean {
       return false
     }
   })
+  return pid === undefined ? undefined : Number(pid)
 }
+
+const hasGuard = (parent: number) => guardOf(parent) !== undefined
 
 test('spawn({ guard: true }): the child gets SIGKILL when this Node is SIGKILLed; unguarded, it runs on', async (t) => {
   const [guarded, plain, flags] = await diesAfter(
@@ -92,16 +99,80 @@ test('options.guard is read as the boolean flags are: anything else is ERR_INVAL
 
 const writable = cgroupSupport().reason
 
+/**
+ * `pidfd.Cgroup.create({ guard: true })` in a script, again on EEXIST: its name is
+ * `pidfd-<pid>-<n>`, and in a PID namespace of its own (the mutant runs) this Node's pid is small
+ * and may be that of a Node of an earlier run whose cgroup was left behind (its guard ended with
+ * the namespace); each call takes the next n.
+ */
+const createGuarded = `(() => { for (let i = 0; ; i++) { try { return pidfd.Cgroup.create({ guard: true }) } catch (e) { if (e.code !== 'EEXIST' || i === 100) throw e } } })()`
+
 runsIf(writable, 'a guarded cgroup')('Cgroup.create({ guard: true }): when Node is SIGKILLed, everything in the cgroup gets SIGKILL and the cgroup is removed', async (t) => {
   const [guarded, path] = (await diesAfter(
     t,
-    `const cg = pidfd.Cgroup.create({ guard: true });
+    `const cg = ${createGuarded};
      const sub = pidfd.spawn('sh', ['-c', 'setsid sleep 30 >/dev/null & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'], cgroup: cg });
      sub.stdout.once('data', (d) => console.log(JSON.stringify([Number(String(d).trim()), cg.guarded ? cg.path : null])));`,
   )) as unknown as [number, string | null]
   t.truthy(path, 'guarded')
   t.true(await gone([guarded]), 'the setsid sleep in the cgroup is gone')
   t.true(await until(() => !existsSync(path!), 5000), `${path} is removed`)
+})
+
+runsIf(writable, 'a collected guarded cgroup')('a guarded Cgroup collected unreleased still guards: its end of the socket stays open and what is in it runs on, until Node dies', async (t) => {
+  // The Cgroup object is dropped and collected (--expose-gc); the native guard it held is
+  // dropped with it, unreleased. That must not set the guard off (only this process's death
+  // does): our end of its socket stays open, so the guard sees no EOF.
+  let lived = false
+  const [sleeper, facts] = (await diesAfter(
+    t,
+    `const fs = require('node:fs');
+     const sockets = () => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd).startsWith('socket:') } catch { return false } }).length;
+     let collected = false;
+     const registry = new FinalizationRegistry(() => (collected = true));
+     const path = (() => { const cg = ${createGuarded}; registry.register(cg, 0); return cg.guarded ? cg.path : null })();
+     const sleeper = require('node:child_process').spawn('sleep', ['30'], { stdio: 'ignore' });
+     fs.writeFileSync(path + '/cgroup.procs', String(sleeper.pid));
+     const held = sockets();
+     (async () => {
+       const turn = () => new Promise((resolve) => setImmediate(resolve));
+       for (let i = 0; i < 500 && !collected; i++) { global.gc(); await turn() }
+       // The native finalizers run in turns of the loop of their own.
+       for (let i = 0; i < 5; i++) { global.gc(); await turn() }
+       console.log(JSON.stringify([sleeper.pid, { path, held, after: collected ? sockets() : 'not collected' }]));
+     })();`,
+    ['--expose-gc'],
+    // Give a set-off guard the time it would take, then look: the sleep still runs.
+    async ([pid]) => void (lived = !(await until(() => !alive(pid!), 500))),
+  )) as unknown as [number, { path: string | null; held: number; after: number | string }]
+  t.truthy(facts.path, 'guarded')
+  t.is(facts.after, facts.held, 'the socket to the guard is still open after the collection')
+  t.true(lived, 'the sleep in the cgroup was ended before Node died')
+  t.true(await gone([sleeper]), 'Node died: the sleep is gone')
+  t.true(await until(() => !existsSync(facts.path!), 5000), `${facts.path} is removed`)
+})
+
+runsIf(writable, 'a guarded cgroup removed by someone else')('a guarded cgroup someone else removed: when Node is SIGKILLed, the guard finds nothing to wait for and ends at once (not after its 10 s bound)', async (t) => {
+  // Neither cgroup.events nor cgroup.procs can be read in a removed cgroup: nothing is in it,
+  // so the guard has nothing to kill, nothing to wait for and nothing to remove.
+  let guard: number | undefined
+  const [facts] = (await diesAfter(
+    t,
+    `const cg = ${createGuarded};
+     require('node:fs').rmdirSync(cg.path);
+     setInterval(() => {}, 1000); // alive until the SIGKILL
+     console.log(JSON.stringify([{ node: process.pid, guarded: cg.guarded }]));`,
+    [],
+    async ([facts]) => {
+      guard = guardOf((facts as unknown as { node: number }).node)
+      t.teardown(() => {
+        if (guard !== undefined && alive(guard)) process.kill(guard, 'SIGKILL')
+      })
+    },
+  )) as unknown as [{ node: number; guarded: boolean }]
+  t.true(facts.guarded)
+  t.truthy(guard, 'the guard ran')
+  t.true(await until(() => !alive(guard!), 5000), 'the guard still runs 5 s after Node died')
 })
 
 runsIf(writable, 'pidfd time with a cgroup')('pidfd time --cgroup required, SIGKILLed: the command\'s tree is ended and its cgroup removed', async (t) => {

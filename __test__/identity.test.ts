@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, rmdirSync } from 'node:fs'
 import { basename, join } from 'node:path'
 
 import { cgroupSupport } from '../index.js'
-import { entry, runNode, runsIf, until } from './helpers.js'
+import { entry, needsRoot, runNode, runsIf, until } from './helpers.js'
 
 const isRoot = process.getuid?.() === 0
 
@@ -68,6 +68,24 @@ function sideBySide(setup: string, probe: string): string {
   const out = JSON.parse(run.stdout)
   t.deepEqual(out.pidfd.groups, [1234, 4321])
   t.true(out.pidfd.id.includes(1234) && out.pidfd.id.includes(4321), JSON.stringify(out.pidfd.id))
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+runsIf(needsRoot, 'options.gid')('options.gid (as root): the child runs in that group with no supplementary groups, its uid unchanged, as child_process\'s', async (t) => {
+  const run = await runNode(
+    sideBySide(
+      '',
+      `
+      const sub = spawn('sh', ['-c', 'echo $(id -u):$(id -g):$(id -G)'], { gid: 4321 });
+      const out = text(sub.stdout);
+      const code = await new Promise((resolve) => { sub.on('error', (e) => resolve(e.code)); sub.on('exit', resolve) });
+      return { code, id: (await out).trim() };
+    `,
+    ),
+  )
+  t.is(run.code, 0, run.stderr)
+  const out = JSON.parse(run.stdout)
+  t.deepEqual(out.pidfd, { code: 0, id: '0:4321:4321' })
   t.deepEqual(out.pidfd, out.child_process)
 })
 

@@ -3,9 +3,12 @@
 import test from 'ava'
 import { spawn as cpSpawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 import { AsyncPidFd, PidFd, spawn } from '../index.js'
-import { isError, sleep } from './helpers.js'
+import { isError, runsIf, sleep } from './helpers.js'
 
 test('true exits 0, false exits 1', async (t) => {
   const ok = await spawn('true').exited
@@ -30,6 +33,36 @@ test('signal names match what child_process reports (SIGABRT, not SIGIOT)', asyn
   const ours = await spawn('sh', ['-c', 'kill -ABRT $$']).exited
   t.is(ours.signal, cpSignal as NodeJS.Signals)
   t.is(ours.signal, 'SIGABRT')
+})
+
+/** Why a child cannot dump core here without changing machine-wide settings (null: it can). */
+const noCoreDump: string | null = (() => {
+  const pattern = readFileSync('/proc/sys/kernel/core_pattern', 'utf8').trim()
+  if (pattern.startsWith('|')) return `core_pattern hands cores to a program (${pattern}), not to a file in the child's cwd`
+  const hard = /^Max core file size\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]
+  if (hard === '0') return 'the hard RLIMIT_CORE is 0: a shell cannot raise it'
+  return null
+})()
+
+runsIf(noCoreDump, 'a core-dumped exit')('a core-dumped exit: signaled, coreDumped true, siCode 3 (CLD_DUMPED), the signal child_process reports; with RLIMIT_CORE 0, the same signal, no core, siCode 2', async (t) => {
+  // The shell raises its own RLIMIT_CORE (soft, up to the hard limit) and runs in a directory of
+  // its own, where core_pattern (a file name) puts the core.
+  const dirs = [mkdtempSync(join(tmpdir(), 'pidfd-core-')), mkdtempSync(join(tmpdir(), 'pidfd-core-cp-'))]
+  t.teardown(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+  const dumps = 'ulimit -c unlimited && kill -SEGV $$'
+  const cp = cpSpawn('sh', ['-c', dumps], { cwd: dirs[1], stdio: 'ignore' })
+  const [, cpSignal] = (await once(cp, 'exit')) as [number | null, string | null]
+  const exit = await spawn('sh', ['-c', dumps], { cwd: dirs[0], stdio: 'ignore' }).exited
+  t.like(exit, { status: 'signaled', code: null, signal: 'SIGSEGV', signalNumber: 11, coreDumped: true })
+  t.is(exit.signal, cpSignal as NodeJS.Signals)
+  t.is(exit.siginfo?.siCode, 3) // CLD_DUMPED
+  t.is(exit.siginfo?.status, 11)
+  t.true(readdirSync(dirs[0]!).length > 0, 'a core file was written')
+  t.true(readdirSync(dirs[1]!).length > 0, "child_process's child wrote one too")
+
+  const none = await spawn('sh', ['-c', 'ulimit -c 0 && kill -SEGV $$'], { cwd: dirs[0], stdio: 'ignore' }).exited
+  t.like(none, { status: 'signaled', signal: 'SIGSEGV', coreDumped: false })
+  t.is(none.siginfo?.siCode, 2) // CLD_KILLED
 })
 
 test('a real-time signal has a number but no Node name', async (t) => {

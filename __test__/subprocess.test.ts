@@ -157,6 +157,31 @@ test('rusage: a child burning 200 ms of its own CPU time reports at least that',
   t.deepEqual(Object.keys(usage).sort(), Object.keys(process.resourceUsage()).sort())
 })
 
+test('rusage: a child burning over a second of user CPU time: the record has what the child measured of itself, in microseconds, and no more than the wall time', async (t) => {
+  // Past one second, a CPU time in the wrong unit or with the seconds counted wrong shows: the
+  // child's own process.resourceUsage() just before it exits is the floor and, a little above
+  // it, the ceiling (for its system time too, under a second: a second too many shows there
+  // whatever the load); the time it ran (one thread busy, nothing allocated in the loop) is
+  // another ceiling.
+  const burn = `let x = 0;
+    for (;;) { for (let i = 0; i < 1e6; i++) x += i; if (process.cpuUsage().user >= 1.2e6) break }
+    const own = process.resourceUsage();
+    process.stdout.write(JSON.stringify({ user: own.userCPUTime, system: own.systemCPUTime, x: x > 0 }));`
+  const started = performance.now()
+  const sub = spawn(process.execPath, ['-e', burn], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const [own, exit] = await Promise.all([text(sub.stdout as Readable), sub.exited])
+  const wallUs = (performance.now() - started) * 1000
+  const child = JSON.parse(own) as { user: number; system: number }
+  const { userCPUTime: user, systemCPUTime: system } = exit.rusage!
+  const what = `rusage user ${user} µs, system ${system} µs; the child's own ${own}; wall ${Math.round(wallUs)} µs`
+  t.is(exit.code, 0)
+  t.true(user >= 1_000_000, what)
+  t.true(user >= child.user && system >= child.system, what)
+  // Exiting takes little CPU time: the record is within a quarter second of what the child saw.
+  t.true(user - child.user < 250_000 && system - child.system < 250_000, what)
+  t.true(user + system <= wallUs + 200_000, what)
+})
+
 test('rusage: a child touching 100 MiB more than a control child reports at least 100 MB more maxRSS', async (t) => {
   // Both children rise well above this process's own RSS, which a child inherits at exec,
   // so the difference is the child's own.
