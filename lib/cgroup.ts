@@ -91,6 +91,8 @@ export function cgroupSupport(): CgroupSupport {
 }
 
 let made = 0
+/** How many taken names create() passes over before it gives up with EEXIST. */
+const MAX_NAME_TRIES = 1000
 
 /** Why a file a controller adds is missing: the controller (not available, not enabled), or the kernel. */
 function whyMissing(file: string, controller: string, linux: [number, number], parent: string): string {
@@ -125,7 +127,7 @@ export class Cgroup {
   }
 
   /**
-   * Makes a new cgroup inside this process's own (`pidfd-<pid>-<n>`). Throws (ENOENT with the
+   * Makes a new cgroup inside this process's own (`pidfd-<pid>-<n>`, the next `n` free). Throws (ENOENT with the
    * reason, or the mkdir's error: EACCES, EROFS) where none can be made.
    *
    * `guard: true`: if this process dies before `remove()` (SIGKILL, a crash, the OOM killer), a
@@ -137,8 +139,18 @@ export class Cgroup {
     if (support.parent === null) {
       throw Object.assign(new Error(`cannot make a cgroup: ${support.reason}`), { code: 'ENOENT' })
     }
-    const path = join(support.parent, `pidfd-${process.pid}-${++made}`)
-    mkdirSync(path)
+    // The name may already be taken: a run that died with the same pid left it behind (pids are
+    // small and repeat in containers and PID namespaces). The next number is tried then.
+    let path = ''
+    for (let tries = 0; ; tries++) {
+      path = join(support.parent, `pidfd-${process.pid}-${++made}`)
+      try {
+        mkdirSync(path)
+        break
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || tries === MAX_NAME_TRIES) throw e
+      }
+    }
     const cgroup = new Cgroup(path, support.parent)
     if (options.guard) {
       try {
