@@ -71,6 +71,27 @@ function thrown(call: () => unknown): { name: string; code: unknown; message: st
   }
 }
 
+test("a handle's kill with a signal of another type: ERR_INVALID_ARG_TYPE worded as child_process words it for a killSignal of that type (the argument named 'signal')", async (t) => {
+  // process.kill and ChildProcess.kill throw ERR_UNKNOWN_SIGNAL here; child_process's
+  // sanitizeKillSignal has the ERR_INVALID_ARG_TYPE, for its killSignal option.
+  const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
+  const sync = PidFd.fromPid(sub.pid!)
+  for (const signal of [{}, [], true, 9n, Symbol('SIGTERM'), () => 9]) {
+    const theirs = thrown(() => cpSpawn('true', [], { killSignal: signal } as never))
+    t.like(theirs as object, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, inspect(signal))
+    const { message, string } = theirs as { message: string; string: string }
+    const expected = (s: string) => s.replace('The "options.killSignal" property', 'The "signal" argument')
+    t.regex(message, /^The "options\.killSignal" property must be one of type string or number\. Received /)
+    for (const handle of [sub.pidfd, sync]) {
+      t.like(thrown(() => handle.kill(signal as never)) as object, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: expected(message), string: expected(string) }, inspect(signal))
+    }
+  }
+  t.is(sub.pidfd.tryWait(), null, 'no signal reached the process')
+  sync.close()
+  t.true(sub.kill('SIGKILL'))
+  t.is((await sub.exited).signal, 'SIGKILL')
+})
+
 test('spawn: bad arguments throw what child_process throws (class, code, message, string); what it accepts is accepted', (t) => {
   const cases: Array<[unknown, unknown?, unknown?]> = [
     [5],
