@@ -32,6 +32,56 @@ test('fromPid: a number that is not a positive pid is a RangeError ERR_OUT_OF_RA
   }
 })
 
+test("fromPid's ERR_INVALID_ARG_TYPE for a pid that is not a number is worded as process.kill's, which checks its pid the same way (with signal 0, which sends nothing)", (t) => {
+  // Only values process.kill refuses too ('1' or true would pass its `pid != (pid | 0)`).
+  for (const pid of ['x', 'pid 1', null, undefined, {}]) {
+    const theirs = thrown(() => process.kill(pid as never, 0))
+    t.like(theirs as object, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, inspect(pid))
+    for (const open of [PidFd.fromPid, AsyncPidFd.fromPid]) t.deepEqual(thrown(() => open(pid as never)), theirs, inspect(pid))
+  }
+})
+
+test("fromPid's ERR_OUT_OF_RANGE reads as Node's own ERR_OUT_OF_RANGE does for the documented range, 1 to 2 ** 31 - 1, the value shown as Node shows it", async (t) => {
+  const run = await runNode(
+    `const { codes } = require('internal/errors')
+     const values = ${JSON.stringify(badNumbers.map(String))}.map(Number)
+     console.log(JSON.stringify(values.map((v) => String(new codes.ERR_OUT_OF_RANGE('pid', 'an integer >= 1 and <= 2147483647', v)))))`,
+    { nodeArgs: ['--expose-internals'], prelude: false },
+  )
+  t.is(run.code, 0, run.stderr)
+  const node = JSON.parse(run.stdout) as string[]
+  t.is(node.length, badNumbers.length)
+  t.is(node[6], 'RangeError [ERR_OUT_OF_RANGE]: The value of "pid" is out of range. It must be an integer >= 1 and <= 2147483647. Received 2147483648')
+  for (const [i, pid] of badNumbers.entries()) {
+    for (const open of [PidFd.fromPid, AsyncPidFd.fromPid]) t.like(thrown(() => open(pid)) as object, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', string: node[i] }, String(pid))
+  }
+})
+
+test('fromPid takes the largest pid, 2 ** 31 - 1: no process has it, so pidfd_open says ESRCH, as process.kill does (not ERR_OUT_OF_RANGE)', (t) => {
+  const largest = 2 ** 31 - 1
+  isError(t, t.throws(() => process.kill(largest, 0)), { code: 'ESRCH', errno: -3, syscall: 'kill' })
+  for (const open of [PidFd.fromPid, AsyncPidFd.fromPid]) {
+    isError(t, t.throws(() => open(largest)), { code: 'ESRCH', errno: -3, syscall: 'pidfd_open' })
+  }
+})
+
+test("fromPid's option errors are worded as child_process's: options that are not an object as spawn's, a reap that is not a boolean as spawn's detached", (t) => {
+  for (const options of [5, 'opts', null, [], true]) {
+    const theirs = thrown(() => cpSpawn('true', [], options as never))
+    t.like(theirs as object, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, inspect(options))
+    for (const open of [PidFd.fromPid, AsyncPidFd.fromPid]) t.deepEqual(thrown(() => open(process.pid, options as never)), theirs, inspect(options))
+  }
+  for (const value of ['yes', 1, {}, 0n]) {
+    const theirs = thrown(() => cpSpawn('true', [], { detached: value } as never))
+    t.like(theirs as object, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, inspect(value))
+    const expected = (s: string) => s.replace('"options.detached"', '"options.reap"')
+    const { message, string } = theirs as { message: string; string: string }
+    for (const open of [PidFd.fromPid, AsyncPidFd.fromPid]) {
+      t.like(thrown(() => open(process.pid, { reap: value } as never)) as object, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: expected(message), string: expected(string) }, inspect(value))
+    }
+  }
+})
+
 test('fromPid: bad options are TypeErrors', (t) => {
   isError(t, t.throws(() => PidFd.fromPid(process.pid, 5 as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
   isError(t, t.throws(() => PidFd.fromPid(process.pid, null as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
