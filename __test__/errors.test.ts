@@ -174,6 +174,10 @@ test('spawn: bad arguments throw what child_process throws (class, code, message
     ['true', [], { uid: 2 ** 31 }],
     ['true', [], { uid: 1.5 }],
     ['true', [], { gid: '0' }],
+    ['true', [], { gid: -(2 ** 31) - 1 }],
+    ['true', [], { gid: 2 ** 31 }],
+    ['true', [], { gid: -0.5 }],
+    ['true', [], { uid: true }],
     ['true', [], { signal: {} }],
     ['true', [], { signal: null }],
     ['true', [], { detached: 1 }],
@@ -189,12 +193,20 @@ test('spawn: bad arguments throw what child_process throws (class, code, message
     ['true', [], { stdio: ['ignore', -1, 2] }],
     ['true', [], { serialization: 'advanced', stdio: 'ignore' }],
     ['true', [], { cwd: null, env: null, argv0: null, stdio: null, detached: null, uid: null, gid: null, shell: null, windowsHide: null, windowsVerbatimArguments: null }],
+    // uid and gid are read as int32s: both bounds are taken (one past them is refused, above).
+    ['true', [], { uid: -(2 ** 31), stdio: 'ignore' }],
+    ['true', [], { uid: 2 ** 31 - 1, stdio: 'ignore' }],
+    ['true', [], { gid: -(2 ** 31), stdio: 'ignore' }],
+    ['true', [], { gid: 2 ** 31 - 1, stdio: 'ignore' }],
   ]
   for (const [file, args, options] of cases) {
     const call = (spawnIt: (...a: unknown[]) => unknown) => () => (options === undefined ? (args === undefined ? spawnIt(file) : spawnIt(file, args)) : spawnIt(file, args, options))
     const ours = thrown(call(spawn as never))
     const theirs = thrown(call(cpSpawn as never))
     t.deepEqual(ours, theirs, `spawn(${[file, args, options].filter((x) => x !== undefined).map((x) => inspect(x)).join(', ')})`)
+  }
+  for (const id of [-(2 ** 31), 2 ** 31 - 1]) {
+    for (const key of ['uid', 'gid']) t.is(thrown(() => spawn('true', [], { [key]: id, stdio: 'ignore' })), 'no throw', `${key}: ${id}`)
   }
   // ERR_* errors read as Node's do, code included.
   const err = thrown(call2(() => spawn('true', 23 as never)))
