@@ -32,6 +32,56 @@ test('fromPid: a number that is not a positive pid is a RangeError ERR_OUT_OF_RA
   }
 })
 
+test("fromPid's ERR_INVALID_ARG_TYPE for a pid that is not a number is worded as process.kill's, which checks its pid the same way (with signal 0, which sends nothing)", (t) => {
+  // Only values process.kill refuses too ('1' or true would pass its `pid != (pid | 0)`).
+  for (const pid of ['x', 'pid 1', null, undefined, {}]) {
+    const theirs = thrown(() => process.kill(pid as never, 0))
+    t.like(theirs as object, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, inspect(pid))
+    for (const open of [PidFd.fromPid, AsyncPidFd.fromPid]) t.deepEqual(thrown(() => open(pid as never)), theirs, inspect(pid))
+  }
+})
+
+test("fromPid's ERR_OUT_OF_RANGE reads as Node's own ERR_OUT_OF_RANGE does for the documented range, 1 to 2 ** 31 - 1, the value shown as Node shows it", async (t) => {
+  const run = await runNode(
+    `const { codes } = require('internal/errors')
+     const values = ${JSON.stringify(badNumbers.map(String))}.map(Number)
+     console.log(JSON.stringify(values.map((v) => String(new codes.ERR_OUT_OF_RANGE('pid', 'an integer >= 1 and <= 2147483647', v)))))`,
+    { nodeArgs: ['--expose-internals'], prelude: false },
+  )
+  t.is(run.code, 0, run.stderr)
+  const node = JSON.parse(run.stdout) as string[]
+  t.is(node.length, badNumbers.length)
+  t.is(node[6], 'RangeError [ERR_OUT_OF_RANGE]: The value of "pid" is out of range. It must be an integer >= 1 and <= 2147483647. Received 2147483648')
+  for (const [i, pid] of badNumbers.entries()) {
+    for (const open of [PidFd.fromPid, AsyncPidFd.fromPid]) t.like(thrown(() => open(pid)) as object, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', string: node[i] }, String(pid))
+  }
+})
+
+test('fromPid takes the largest pid, 2 ** 31 - 1: no process has it, so pidfd_open says ESRCH, as process.kill does (not ERR_OUT_OF_RANGE)', (t) => {
+  const largest = 2 ** 31 - 1
+  isError(t, t.throws(() => process.kill(largest, 0)), { code: 'ESRCH', errno: -3, syscall: 'kill' })
+  for (const open of [PidFd.fromPid, AsyncPidFd.fromPid]) {
+    isError(t, t.throws(() => open(largest)), { code: 'ESRCH', errno: -3, syscall: 'pidfd_open' })
+  }
+})
+
+test("fromPid's option errors are worded as child_process's: options that are not an object as spawn's, a reap that is not a boolean as spawn's detached", (t) => {
+  for (const options of [5, 'opts', null, [], true]) {
+    const theirs = thrown(() => cpSpawn('true', [], options as never))
+    t.like(theirs as object, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, inspect(options))
+    for (const open of [PidFd.fromPid, AsyncPidFd.fromPid]) t.deepEqual(thrown(() => open(process.pid, options as never)), theirs, inspect(options))
+  }
+  for (const value of ['yes', 1, {}, 0n]) {
+    const theirs = thrown(() => cpSpawn('true', [], { detached: value } as never))
+    t.like(theirs as object, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, inspect(value))
+    const expected = (s: string) => s.replace('"options.detached"', '"options.reap"')
+    const { message, string } = theirs as { message: string; string: string }
+    for (const open of [PidFd.fromPid, AsyncPidFd.fromPid]) {
+      t.like(thrown(() => open(process.pid, { reap: value } as never)) as object, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: expected(message), string: expected(string) }, inspect(value))
+    }
+  }
+})
+
 test('fromPid: bad options are TypeErrors', (t) => {
   isError(t, t.throws(() => PidFd.fromPid(process.pid, 5 as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
   isError(t, t.throws(() => PidFd.fromPid(process.pid, null as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
@@ -71,6 +121,27 @@ function thrown(call: () => unknown): { name: string; code: unknown; message: st
   }
 }
 
+test("a handle's kill with a signal of another type: ERR_INVALID_ARG_TYPE worded as child_process words it for a killSignal of that type (the argument named 'signal')", async (t) => {
+  // process.kill and ChildProcess.kill throw ERR_UNKNOWN_SIGNAL here; child_process's
+  // sanitizeKillSignal has the ERR_INVALID_ARG_TYPE, for its killSignal option.
+  const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
+  const sync = PidFd.fromPid(sub.pid!)
+  for (const signal of [{}, [], true, 9n, Symbol('SIGTERM'), () => 9]) {
+    const theirs = thrown(() => cpSpawn('true', [], { killSignal: signal } as never))
+    t.like(theirs as object, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, inspect(signal))
+    const { message, string } = theirs as { message: string; string: string }
+    const expected = (s: string) => s.replace('The "options.killSignal" property', 'The "signal" argument')
+    t.regex(message, /^The "options\.killSignal" property must be one of type string or number\. Received /)
+    for (const handle of [sub.pidfd, sync]) {
+      t.like(thrown(() => handle.kill(signal as never)) as object, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: expected(message), string: expected(string) }, inspect(signal))
+    }
+  }
+  t.is(sub.pidfd.tryWait(), null, 'no signal reached the process')
+  sync.close()
+  t.true(sub.kill('SIGKILL'))
+  t.is((await sub.exited).signal, 'SIGKILL')
+})
+
 test('spawn: bad arguments throw what child_process throws (class, code, message, string); what it accepts is accepted', (t) => {
   const cases: Array<[unknown, unknown?, unknown?]> = [
     [5],
@@ -103,6 +174,10 @@ test('spawn: bad arguments throw what child_process throws (class, code, message
     ['true', [], { uid: 2 ** 31 }],
     ['true', [], { uid: 1.5 }],
     ['true', [], { gid: '0' }],
+    ['true', [], { gid: -(2 ** 31) - 1 }],
+    ['true', [], { gid: 2 ** 31 }],
+    ['true', [], { gid: -0.5 }],
+    ['true', [], { uid: true }],
     ['true', [], { signal: {} }],
     ['true', [], { signal: null }],
     ['true', [], { detached: 1 }],
@@ -118,12 +193,20 @@ test('spawn: bad arguments throw what child_process throws (class, code, message
     ['true', [], { stdio: ['ignore', -1, 2] }],
     ['true', [], { serialization: 'advanced', stdio: 'ignore' }],
     ['true', [], { cwd: null, env: null, argv0: null, stdio: null, detached: null, uid: null, gid: null, shell: null, windowsHide: null, windowsVerbatimArguments: null }],
+    // uid and gid are read as int32s: both bounds are taken (one past them is refused, above).
+    ['true', [], { uid: -(2 ** 31), stdio: 'ignore' }],
+    ['true', [], { uid: 2 ** 31 - 1, stdio: 'ignore' }],
+    ['true', [], { gid: -(2 ** 31), stdio: 'ignore' }],
+    ['true', [], { gid: 2 ** 31 - 1, stdio: 'ignore' }],
   ]
   for (const [file, args, options] of cases) {
     const call = (spawnIt: (...a: unknown[]) => unknown) => () => (options === undefined ? (args === undefined ? spawnIt(file) : spawnIt(file, args)) : spawnIt(file, args, options))
     const ours = thrown(call(spawn as never))
     const theirs = thrown(call(cpSpawn as never))
     t.deepEqual(ours, theirs, `spawn(${[file, args, options].filter((x) => x !== undefined).map((x) => inspect(x)).join(', ')})`)
+  }
+  for (const id of [-(2 ** 31), 2 ** 31 - 1]) {
+    for (const key of ['uid', 'gid']) t.is(thrown(() => spawn('true', [], { [key]: id, stdio: 'ignore' })), 'no throw', `${key}: ${id}`)
   }
   // ERR_* errors read as Node's do, code included.
   const err = thrown(call2(() => spawn('true', 23 as never)))

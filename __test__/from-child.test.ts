@@ -27,6 +27,18 @@ test('a child that already exited resolves from its own record, without opening 
   isError(t, t.throws(() => fd.kill()), { code: 'ESRCH' })
 })
 
+test("a child that already exited normally: the record is its own exitCode (status 'exited', no signal); no siginfo, rusage or core dump to tell", async (t) => {
+  const child = cpSpawn('sh', ['-c', 'exit 3'])
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null]
+  t.deepEqual([code, signal], [3, null])
+  const expected = { status: 'exited', code: 3, signal: null, signalNumber: null, coreDumped: null, siginfo: null, rusage: null }
+  const fd = AsyncPidFd.fromChild(child)
+  t.is(fd.fd, -1)
+  t.deepEqual(await fd.wait(), expected)
+  t.deepEqual(fd.tryWait(), expected)
+  t.deepEqual(PidFd.fromChild(child).wait(), expected)
+})
+
 test('a child that never spawned rejects with its spawn error, before and after the error event', async (t) => {
   const early = cpSpawn('pidfd-no-such-program')
   early.on('error', () => {})

@@ -126,6 +126,18 @@ test('a process that kills itself', async (t) => {
   t.false(o.killed)
 })
 
+test("'ignore' is /dev/null in the child", async (t) => {
+  const o = await same(t, 'sh', ['-c', 'readlink /proc/self/fd/0 /proc/self/fd/2'], () => ({ stdio: ['ignore', 'pipe', 'ignore'] }))
+  t.is(o.stdout, '/dev/null\n/dev/null\n')
+})
+
+runsIf(needsRoot, 'uid and gid at the int32 bounds')('uid and gid at the int32 bounds reach the child as the kernel reads them (-(2 ** 31) is 2 ** 31)', async (t) => {
+  const o = await same(t, 'sh', ['-c', 'id -u; id -g'], () => ({ uid: 2 ** 31 - 1, gid: -(2 ** 31) }))
+  t.is(o.stdout, '2147483647\n2147483648\n')
+  const p = await same(t, 'sh', ['-c', 'id -u; id -g'], () => ({ uid: -(2 ** 31), gid: 2 ** 31 - 1 }))
+  t.is(p.stdout, '2147483648\n2147483647\n')
+})
+
 test('stdin to stdout', async (t) => {
   const o = await same(t, 'cat', [], undefined, (child) => child.stdin!.end('hello'))
   t.is(o.stdout, 'hello')

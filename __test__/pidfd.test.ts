@@ -7,8 +7,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { AsyncPidFd, PidFd, spawn } from '../index.js'
-import { isError, runsIf, sleep } from './helpers.js'
+import { AsyncPidFd, PidFd, features, spawn } from '../index.js'
+import { isError, runNode, runsIf, sleep } from './helpers.js'
 
 test('true exits 0, false exits 1', async (t) => {
   const ok = await spawn('true').exited
@@ -17,6 +17,35 @@ test('true exits 0, false exits 1', async (t) => {
   t.like(bad, { status: 'exited', code: 1, signal: null })
   t.is(bad.siginfo?.siCode, 1) // CLD_EXITED
   t.is(bad.siginfo?.status, 1)
+})
+
+// A record the kernel gives without waitid: libuv took the child first (its 'exit' has fired),
+// so waitid says ECHILD and the pidfd reads what is left once it is reaped.
+const reapedByLibuv = `
+  const child = require('node:child_process').spawn('sh', ['-c', 'read line; exit 5'])
+  const fd = pidfd.PidFd.fromPid(child.pid)
+  child.on('exit', () => console.log(JSON.stringify({ infoExit: pidfd.features().infoExit, exit: fd.tryWait() })))
+  child.stdin.end('go\\n')`
+
+test("a child_process child that libuv reaped: the exit from the kernel's wait-status (PIDFD_INFO_EXIT), without siginfo or rusage; coreDumped false, as the status says", async (t) => {
+  const run = await runNode(reapedByLibuv)
+  t.is(run.code, 0, run.stderr)
+  const { infoExit, exit } = JSON.parse(run.stdout) as { infoExit: boolean; exit: unknown }
+  t.is(infoExit, features().infoExit)
+  if (infoExit) {
+    t.deepEqual(exit, { status: 'exited', code: 5, signal: null, signalNumber: null, coreDumped: false, siginfo: null, rusage: null })
+  } else {
+    t.deepEqual(exit, { status: 'unknown', code: null, signal: null, signalNumber: null, coreDumped: null, siginfo: null, rusage: null })
+  }
+})
+
+test('the same without PIDFD_INFO_EXIT (PIDFD_DISABLE=infoExit, as before Linux 6.15): status unknown, and coreDumped, siginfo and rusage null, not made up', async (t) => {
+  const run = await runNode(reapedByLibuv, { env: { PIDFD_DISABLE: 'infoExit' } })
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), {
+    infoExit: false,
+    exit: { status: 'unknown', code: null, signal: null, signalNumber: null, coreDumped: null, siginfo: null, rusage: null },
+  })
 })
 
 test('a shell that kills itself with SIGKILL reports the signal', async (t) => {
