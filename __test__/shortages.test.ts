@@ -106,7 +106,13 @@ test('with 0 to 11 descriptors free, each spawn runs its program once or reports
   t.is(rows[11]!.result, 'exit 0')
 })
 
-/** Runs a script as uid/gid 65534 with RLIMIT_NPROC at the number of that user's tasks + `extra`. */
+/**
+ * A uid nobody else runs as: RLIMIT_NPROC counts every task of the uid, so another test run on
+ * the machine (as 65534, say) must not share it. One per test process.
+ */
+const NPROC_UID = 3_000_000 + (process.pid % 1_000_000)
+
+/** Runs a script as NPROC_UID with RLIMIT_NPROC at the number of that user's tasks + `extra`. */
 function underNproc(extra: number, script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const code = `
     const pidfd = require(${JSON.stringify(entry)});
@@ -119,21 +125,21 @@ function underNproc(extra: number, script: string): Promise<{ code: number | nul
     let tasks = 0;
     for (const d of fs.readdirSync('/proc')) {
       if (!/^\\d+$/.test(d)) continue;
-      try { const st = fs.readFileSync('/proc/' + d + '/status', 'utf8'); if (/^Uid:\\s+65534\\s/m.test(st)) tasks += Number(/^Threads:\\s+(\\d+)/m.exec(st)[1]) } catch {}
+      try { const st = fs.readFileSync('/proc/' + d + '/status', 'utf8'); if (/^Uid:\\s+${NPROC_UID}\\s/m.test(st)) tasks += Number(/^Threads:\\s+(\\d+)/m.exec(st)[1]) } catch {}
     }
     cp.execFileSync('prlimit', ['--pid', String(process.pid), '--nproc=' + (tasks + ${extra}) + ':' + hard]);
     ${script}
   `
   return new Promise((resolve) => {
-    execFile('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, '-e', code], { timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile('setpriv', ['--reuid', String(NPROC_UID), '--regid', String(NPROC_UID), '--clear-groups', process.execPath, '-e', code], { timeout: 20_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })
     })
   })
 }
 
 for (const [extra, what] of [[0, 'the watcher thread'], [1, 'the spawn helper']] as const) {
-  // Serial: each counts the processes of uid 65534, which the other's would upset.
-  ;(isRoot ? test.serial : test.skip)(`no process to spare when ${what} would start (RLIMIT_NPROC as uid 65534; needs root): EAGAIN through 'error', as child_process; then spawn works again, through the helper`, async (t) => {
+  // Serial: each counts the processes of its uid, which the other's would upset.
+  ;(isRoot ? test.serial : test.skip)(`no process to spare when ${what} would start (RLIMIT_NPROC as a uid of its own; needs root): EAGAIN through 'error', as child_process; then spawn works again, through the helper`, async (t) => {
     const run = await underNproc(
       extra,
       `
