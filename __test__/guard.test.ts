@@ -18,11 +18,14 @@ const alive = (pid: number) => {
 }
 
 /**
- * Runs `script` in a Node that SIGKILLs itself after printing a line of pids; those pids.
+ * Runs `script` in a Node that is SIGKILLed after it prints a line of pids; those pids.
  * `beforeDeath` runs between the line and the SIGKILL.
  */
 async function diesAfter(t: ExecutionContext, script: string, args: string[] = [], beforeDeath?: (pids: number[]) => Promise<void>): Promise<number[]> {
-  const node = cpSpawn(process.execPath, [...args, '-e', `const pidfd = require(${JSON.stringify(entry)});\n${script}`], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // Kept alive until the SIGKILL: a Node whose script is done would otherwise exit on its own, at
+  // a moment a loaded machine decides (and the kill would find nothing, ESRCH).
+  const keepAlive = 'setInterval(() => {}, 1 << 30);'
+  const node = cpSpawn(process.execPath, [...args, '-e', `const pidfd = require(${JSON.stringify(entry)});\n${keepAlive}\n${script}`], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   node.stderr.on('data', (d) => (stderr += d))
   const lines = createInterface({ input: node.stdout })[Symbol.asyncIterator]()
