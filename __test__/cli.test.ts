@@ -322,7 +322,8 @@ test('SIGINT to pidfd alone is ignored while the command runs; SIGTERM is passed
   forwarding.stderr!.on('data', (d: Buffer) => (stderr += d))
   await started(forwarding)
   forwarding.kill('SIGTERM')
-  const [, signal] = await new Promise<[number | null, string | null]>((r) => forwarding.on('exit', (c, s) => r([c, s])))
+  // 'close', not 'exit': the report on stderr may still be in the pipe when the exit is seen.
+  const [, signal] = await new Promise<[number | null, string | null]>((r) => forwarding.on('close', (c, s) => r([c, s])))
   t.is(signal, 'SIGTERM')
   t.regex(stderr, /exec sleep 10'\n {2}killed by SIGTERM/)
 })
