@@ -62,7 +62,16 @@ test('unref() holds over every step: a process with only an unreferenced long ti
   t.is(unreferenced.stdout, 'exit\n')
 })
 
-test('a delay that is not finite and non-negative, or a step past the limit, is a RangeError', (t) => {
-  for (const ms of [NaN, Infinity, -1]) t.throws(() => setLongTimeout(() => {}, ms), { instanceOf: RangeError }, String(ms))
-  for (const step of [0, 2 ** 31, NaN]) t.throws(() => setLongTimeout(() => {}, 10, step), { instanceOf: RangeError }, String(step))
+test('a delay that is not finite and non-negative, or a step past the limit, is a RangeError that names it', (t) => {
+  for (const ms of [NaN, Infinity, -1]) t.throws(() => setLongTimeout(() => {}, ms), { instanceOf: RangeError, message: `setLongTimeout: ${ms} is not a delay` }, String(ms))
+  for (const step of [0, 2 ** 31, NaN]) t.throws(() => setLongTimeout(() => {}, 10, step), { instanceOf: RangeError, message: `setLongTimeout: ${step} is not a step` }, String(step))
+})
+
+test('the bounds are taken: a delay of 0 fires, and so does a step of 1 ms', async (t) => {
+  const fired: string[] = []
+  await Promise.all([
+    new Promise<void>((resolve) => setLongTimeout(() => (fired.push('delay 0'), resolve()), 0)),
+    new Promise<void>((resolve) => setLongTimeout(() => (fired.push('step 1'), resolve()), 5, 1)),
+  ])
+  t.deepEqual(fired.sort(), ['delay 0', 'step 1'])
 })
