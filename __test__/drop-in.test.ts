@@ -215,3 +215,31 @@ test("'inherit' of a descriptor this process does not have: EBADF, thrown as chi
     t.is(err.errno, -9, name)
   }
 })
+
+test('an argument with no string form (a null-prototype object, a throwing toString, a Symbol): spawn passes it on empty and spawnSync throws V8\'s TypeError, each as child_process does', async (t) => {
+  const { spawnSync } = await import('../index.js')
+  const cp = await import('node:child_process')
+  const values: Array<[string, unknown]> = [
+    ['null prototype', Object.create(null)],
+    ['throwing toString', { toString: () => { throw new Error('no string') } }],
+    ['Symbol', Symbol('s')],
+  ]
+  for (const [what, value] of values) {
+    const outputs: string[] = []
+    for (const run of [cpSpawn, spawn] as const) {
+      const child = run('printf', ['[%s][%s]', value as string, 'next'], { stdio: ['ignore', 'pipe', 'inherit'] })
+      outputs.push(await text(child.stdout!))
+    }
+    t.deepEqual(outputs, ['[][next]', '[][next]'], what)
+    const thrown = [cp.spawnSync, spawnSync].map((run) => {
+      try {
+        run('printf', ['%s', value as string])
+        return 'no throw'
+      } catch (e) {
+        return `${(e as Error).constructor.name}: ${(e as Error).message}`
+      }
+    })
+    t.is(thrown[1], thrown[0], what)
+    t.regex(thrown[0]!, /^(TypeError|Error): /, what)
+  }
+})

@@ -192,9 +192,10 @@ export interface Normalized {
 
 /**
  * Reads `(file, args, options)` as child_process's normalizeSpawnArguments does, up to the
- * environment (`envPairs(opts.env)`, which each caller reads where Node reads it).
+ * environment (`envPairs(opts.env)`, which each caller reads where Node reads it). `sync`: for
+ * spawnSync and its family, which read an argument with no string form as child_process's do.
  */
-export function normalizeSpawnArguments(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Normalized {
+export function normalizeSpawnArguments(fileArg: unknown, argsArg: unknown, optionsArg: unknown, sync = true): Normalized {
   const file = checkString('file', fileArg)
   if (file.length === 0) throw invalidArgValue('file', file, 'cannot be empty')
   let args: unknown[]
@@ -249,9 +250,26 @@ export function normalizeSpawnArguments(fileArg: unknown, argsArg: unknown, opti
     program = typeof shell === 'string' ? shell : '/bin/sh'
     args = ['-c', command]
   }
-  // Non-string arguments become strings, as child_process makes them (`String(23)`).
-  const spawnargs = [argv0 ?? program].concat(args.map(String))
+  // Non-string arguments become strings, as child_process makes them (`String(23)`). One that
+  // cannot be made a string (a null-prototype object, a Symbol, a throwing toString) throws
+  // V8's TypeError in the sync functions, as there; child_process's spawn passes it on as an
+  // empty argument instead, and so does this spawn.
+  const spawnargs = [argv0 ?? program].concat(args.map(sync ? toStringStrict : stringOrEmpty))
   return { file: program, spawnargs, opts, cwd, detached, processGroup, uid, gid, cgroup }
+}
+
+/** An argument as V8's ToString makes it (a Symbol throws, as in Node's binding; String() would not). */
+function toStringStrict(arg: unknown): string {
+  return `${arg as string}`
+}
+
+/** An argument as child_process's spawn passes it: its string, or '' where it has none. */
+function stringOrEmpty(arg: unknown): string {
+  try {
+    return toStringStrict(arg)
+  } catch {
+    return ''
+  }
 }
 
 /** options.cgroup: a cgroup v2 directory's path, or an object with a string `path` (a Cgroup). */

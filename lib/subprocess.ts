@@ -122,7 +122,7 @@ function withChannel(pairs: string[] | undefined, ipc: number, serialization: Se
 
 /** Reads `spawn(file, args, options)` as child_process does: the same coercions and errors. */
 function resolve(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Resolved {
-  const { file, spawnargs, opts, cwd, detached, processGroup, uid, gid, cgroup } = normalizeSpawnArguments(fileArg, argsArg, optionsArg)
+  const { file, spawnargs, opts, cwd, detached, processGroup, uid, gid, cgroup } = normalizeSpawnArguments(fileArg, argsArg, optionsArg, false)
 
   // spawn()'s own checks, in child_process's order.
   const timeout = checkTimeout(opts.timeout)
