@@ -102,18 +102,10 @@ test('options.guard is read as the boolean flags are: anything else is ERR_INVAL
 
 const writable = cgroupSupport().reason
 
-/**
- * `pidfd.Cgroup.create({ guard: true })` in a script, again on EEXIST: its name is
- * `pidfd-<pid>-<n>`, and in a PID namespace of its own (the mutant runs) this Node's pid is small
- * and may be that of a Node of an earlier run whose cgroup was left behind (its guard ended with
- * the namespace); each call takes the next n.
- */
-const createGuarded = `(() => { for (let i = 0; ; i++) { try { return pidfd.Cgroup.create({ guard: true }) } catch (e) { if (e.code !== 'EEXIST' || i === 100) throw e } } })()`
-
 runsIf(writable, 'a guarded cgroup')('Cgroup.create({ guard: true }): when Node is SIGKILLed, everything in the cgroup gets SIGKILL and the cgroup is removed', async (t) => {
   const [guarded, path] = (await diesAfter(
     t,
-    `const cg = ${createGuarded};
+    `const cg = pidfd.Cgroup.create({ guard: true });
      const sub = pidfd.spawn('sh', ['-c', 'setsid sleep 30 >/dev/null & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'], cgroup: cg });
      sub.stdout.once('data', (d) => console.log(JSON.stringify([Number(String(d).trim()), cg.guarded ? cg.path : null])));`,
   )) as unknown as [number, string | null]
@@ -133,7 +125,7 @@ runsIf(writable, 'a collected guarded cgroup')('a guarded Cgroup collected unrel
      const sockets = () => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd).startsWith('socket:') } catch { return false } }).length;
      let collected = false;
      const registry = new FinalizationRegistry(() => (collected = true));
-     const path = (() => { const cg = ${createGuarded}; registry.register(cg, 0); return cg.guarded ? cg.path : null })();
+     const path = (() => { const cg = pidfd.Cgroup.create({ guard: true }); registry.register(cg, 0); return cg.guarded ? cg.path : null })();
      const sleeper = require('node:child_process').spawn('sleep', ['30'], { stdio: 'ignore' });
      fs.writeFileSync(path + '/cgroup.procs', String(sleeper.pid));
      const held = sockets();
@@ -161,9 +153,8 @@ runsIf(writable, 'a guarded cgroup removed by someone else')('a guarded cgroup s
   let guard: number | undefined
   const [facts] = (await diesAfter(
     t,
-    `const cg = ${createGuarded};
+    `const cg = pidfd.Cgroup.create({ guard: true });
      require('node:fs').rmdirSync(cg.path);
-     setInterval(() => {}, 1000); // alive until the SIGKILL
      console.log(JSON.stringify([{ node: process.pid, guarded: cg.guarded }]));`,
     [],
     async ([facts]) => {
