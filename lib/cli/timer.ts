@@ -26,6 +26,9 @@ export function setLongTimeout(callback: () => void, ms: number, maxStepMs = MAX
   let handle: NodeJS.Timeout | undefined
   let referenced = true
   const arm = (left: number) => {
+    // A step that fired late (a stalled loop) may find the deadline passed: what is left is then
+    // 0, not a negative delay (which Node 24 and later warn of, TimeoutNegativeWarning).
+    left = Math.max(0, left)
     handle = left <= maxStepMs ? setTimeout(callback, left) : setTimeout(() => arm(deadline - performance.now()), maxStepMs)
     if (!referenced) handle.unref()
   }
