@@ -2,7 +2,7 @@
 // leftovers listed, killed or waited for, the timeout reaching what left the group; and the
 // library's Subreaper never taking an exit the package is owed. Real process trees throughout.
 
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -119,6 +119,27 @@ test("the tree's peak RSS is the largest process's, not their sum: two orphans o
   const mib = json.tree.rusage.maxRSS / 1024
   // The larger one's buffer and a Node (about 40 MiB); the sum would be about 380 MiB.
   t.true(mib >= 200 && mib < 300, `tree maxRSS ${mib.toFixed(1)} MiB`)
+})
+
+// fixtures/leader-exits.c, built with the C compiler the build already needs.
+const leaderExits = join(tmp(), 'leader-exits')
+const built = (() => {
+  try {
+    execFileSync(process.env.CC ?? 'cc', ['-O2', '-Wall', '-Werror', '-pthread', '-o', leaderExits, join(root, '__test__/fixtures/leader-exits.c')], { stdio: 'pipe' })
+    return null
+  } catch (err) {
+    return `no C compiler to build the fixture: ${(err as Error).message.split('\n')[0]}`
+  }
+})()
+
+const zombieLeader = 'an orphan whose main thread has exited (a zombie in /proc) while another thread runs 300 ms of CPU is waited for, and counted: --leftovers wait'
+runsIf(built, zombieLeader)(zombieLeader, async (t) => {
+  // It cannot be reaped until its last thread ends; a wait that stopped when none was listed as
+  // running ended within one 50 ms poll, and the report lost its process and its CPU time.
+  const { run, json } = await report(['--cgroup', 'off', '--leftovers', 'wait'], `(${leaderExits} 300 &); exit 0`)
+  t.is(run.code, 0, run.stderr)
+  t.is(json.tree.processes, 2, 'the command and the orphan')
+  t.true(json.tree.rusage.userCPUTime + json.tree.rusage.systemCPUTime >= 300_000, `tree CPU ${JSON.stringify(json.tree.rusage)}`)
 })
 
 test("a leftover's age is how long it has run, and its RSS what it holds: one that filled 60 MiB, started 400 ms before the command exits, is at least that old and no older than the command", async (t) => {

@@ -133,6 +133,16 @@ export class Subreaper {
   }
 
   /**
+   * Whether no orphan is left: none is this process's child any more, running or exited and not
+   * yet reaped. Call `reap()` first. Not the same as `leftovers()` being empty: a process whose
+   * main thread has exited shows as a zombie (so it is not listed as running) while its other
+   * threads still end, and it can be reaped, with its rusage, only once they have.
+   */
+  empty(): boolean {
+    return callNative(() => binding.orphans()).length === 0
+  }
+
+  /**
    * Sends `signal` to every leftover, each through a pidfd opened first (so a pid that has just
    * been freed and reused is not hit); returns how many it reached.
    */

@@ -285,10 +285,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * gone: the timeout's SIGKILL (cgroup.kill) ends what outlived its first signal.
  */
 async function settleLeftovers(tree: Subreaper, cgroup: Cgroup | null, o: TimeOptions, timedOut: () => boolean): Promise<void> {
-  // With a cgroup, cgroup.events says when the tree is empty.
+  // Gone when no orphan is left to reap here (not when none is listed as running: a Node whose
+  // main thread has exited is a zombie for a while before it can be reaped, and stopping then
+  // lost its rusage), and with a cgroup, when cgroup.events says the cgroup is empty too.
   const gone = () => {
     tree.reap()
-    return cgroup ? !cgroup.populated() : tree.leftovers().length === 0
+    return tree.empty() && !cgroup?.populated()
   }
   if (gone()) return
   if (o.leftovers === 'kill') {
@@ -298,8 +300,9 @@ async function settleLeftovers(tree: Subreaper, cgroup: Cgroup | null, o: TimeOp
     const end = performance.now() + o.killAfterMs
     while (!gone() && performance.now() < end) await sleep(20)
     if (!gone()) {
-      if (cgroup) cgroup.kill()
-      else tree.signal('SIGKILL')
+      cgroup?.kill()
+      // Also an orphan moved out of the cgroup, which gone() waits for too.
+      tree.signal('SIGKILL')
     }
     while (!gone()) await sleep(20)
     return
