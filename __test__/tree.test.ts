@@ -132,12 +132,19 @@ const built = (() => {
   }
 })()
 
-const zombieLeader = 'an orphan whose main thread has exited (a zombie in /proc) while another thread runs 300 ms of CPU is waited for, and counted: --leftovers wait'
+const zombieLeader = 'an orphan whose main thread has exited (a zombie in /proc) while another thread runs 300 ms of CPU is a leftover, waited for, and counted: --leftovers wait'
 runsIf(built, zombieLeader)(zombieLeader, async (t) => {
   // It cannot be reaped until its last thread ends; a wait that stopped when none was listed as
-  // running ended within one 50 ms poll, and the report lost its process and its CPU time.
-  const { run, json } = await report(['--cgroup', 'off', '--leftovers', 'wait'], `(${leaderExits} 300 &); exit 0`)
+  // running ended within one 50 ms poll, and the report lost its process and its CPU time. The
+  // command exits once the orphan's main thread is a zombie, so the leftovers are read then.
+  const file = join(tmp(), 'pid')
+  const { run, json } = await report(
+    ['--cgroup', 'off', '--leftovers', 'wait'],
+    `(${leaderExits} 300 & echo $! > ${file}); until grep -q '^[0-9]* (.*) Z ' /proc/$(cat ${file})/stat; do sleep 0.01; done; exit 0`,
+  )
   t.is(run.code, 0, run.stderr)
+  const pid = Number(readFileSync(file, 'utf8'))
+  t.deepEqual(json.leftovers.map((l) => l.pid), [pid], 'listed as left running')
   t.is(json.tree.processes, 2, 'the command and the orphan')
   t.true(json.tree.rusage.userCPUTime + json.tree.rusage.systemCPUTime >= 300_000, `tree CPU ${JSON.stringify(json.tree.rusage)}`)
 })

@@ -56,6 +56,24 @@ function childrenOf(pid: number): number[] {
   return [...out]
 }
 
+/**
+ * Whether any thread of `pid` still runs. A zombie (exited, not yet reaped) is not running:
+ * reap() takes it. A process whose main thread has exited shows as a zombie too, but while its
+ * other threads live it runs (and cannot be reaped yet).
+ */
+function running(pid: number): boolean {
+  let tasks: string[]
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return false
+  }
+  return tasks.some((tid) => {
+    const stat = read(`/proc/${pid}/task/${tid}/stat`)
+    return stat !== null && !/^\S+ \(.*\) [ZX] /s.test(stat)
+  })
+}
+
 function describe(pid: number): Leftover | null {
   const stat = read(`/proc/${pid}/stat`)
   if (stat === null) return null
@@ -124,8 +142,7 @@ export class Subreaper {
       if (seen.has(pid)) continue
       seen.add(pid)
       const d = describe(pid)
-      // A zombie (exited, not yet reaped) is not running: reap() takes it.
-      if (!d || /^\S+ \(.*\) Z /.test(read(`/proc/${pid}/stat`) ?? '')) continue
+      if (!d || !running(pid)) continue
       found.push(d)
       queue.push(...childrenOf(pid))
     }
