@@ -147,6 +147,32 @@ check('epoll_wait refused (EPERM), epoll_pwait allowed, as a profile traced from
   t.notRegex(run.stderr, /panicked/)
 })
 
+// Subreaper.reap() looks at each orphan with waitid first. ECHILD there means another waiter of
+// this process took it between the listing and the look (a race no test can place), so the
+// filter gives that answer instead: the orphan is passed over. Any other refusal is an error.
+const ECHILD = 10
+check('Subreaper.reap(): an orphan that waitid says is not a child (ECHILD, taken meanwhile) is passed over; another refusal (EPERM) is an error naming waitid', async (t) => {
+  const script = `
+    const tree = pidfd.Subreaper.start();
+    // The SIGCHLD of sh's exit reaps too, later, in a handler: what it throws is kept here.
+    process.on('uncaughtException', () => {});
+    const pid = Number(require('node:child_process').execFileSync('sh', ['-c', 'sleep 30 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' }));
+    let result;
+    try { result = tree.reap() } catch (e) { result = e.code + ' ' + e.syscall }
+    const listed = native.orphans().includes(pid);
+    process.kill(pid, 'SIGKILL');
+    tree.stop();
+    console.log(JSON.stringify({ result, listed }));`
+  for (const [errno, expected] of [
+    [ECHILD, 0],
+    [EPERM, 'EPERM waitid'],
+  ] as const) {
+    const run = await underFilter([`waitid=${errno}`], script)
+    t.is(run.code, 0, run.stderr)
+    t.deepEqual(JSON.parse(run.stdout), { result: expected, listed: true }, `waitid=${errno}`)
+  }
+})
+
 // The matrix: each call the package makes (from Node, its threads or the spawn helper) refused
 // with EPERM and with ENOSYS, under an app written for child_process and run with
 // pidfd/register. Node's own child_process under the same filter is the oracle: where it works,
