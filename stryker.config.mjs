@@ -22,7 +22,8 @@ export default {
   testRunner: 'command',
   // In a PID namespace of its own (as root): a mutant that makes a pid -1 would otherwise
   // SIGKILL every process on the machine (scripts/mutants/common.ts, ISOLATE).
-  commandRunner: { command: `unshare --pid --fork --mount-proc --kill-child node node_modules/ava/entrypoints/cli.js --fail-fast ${tests}` },
+  // Its init is a shell that reaps what is orphaned to it, as init does (ISOLATE there too).
+  commandRunner: { command: `unshare --pid --fork --mount-proc --kill-child sh -c '"$@"; exit $?' sh node node_modules/ava/entrypoints/cli.js --fail-fast ${tests}` },
   coverageAnalysis: 'off',
   buildCommand: 'node scripts/mutants/stryker-build.mjs',
   symlinkNodeModules: false,

@@ -32,6 +32,9 @@ function variablesRead(): Set<string> {
   const ts = [...sources('lib', '.ts'), ...sources('bin', '.ts'), readFileSync(join(root, 'index.ts'), 'utf8')]
   add(ts, [/process\.env\.([A-Z0-9_]+)/g, /process\.env\[['"]([A-Z0-9_]+)['"]\]/g, /Deno\.env\.get\(['"]([A-Z0-9_]+)['"]\)/g])
   add(sources('helper', '.c'), [/getenv\("([A-Z0-9_]+)"\)/g])
+  // In a mutant run's sandbox (docs/mutants.md), StrykerJS's instrumented lib/ reads the mutant to
+  // activate from __STRYKER_ACTIVE_MUTANT__; no file of the package does.
+  names.delete('__STRYKER_ACTIVE_MUTANT__')
   return names
 }
 

@@ -19,7 +19,10 @@ export function deadline(minutes: string | undefined): number {
  * The prefix that runs a mutant's tests in a PID namespace of their own (as root, unshare(1)):
  * a mutant can turn a pid into -1 or 0 (cargo-mutants' `vec![-1]` for src/tree.rs's orphans, a
  * constant of the helper's guard), and kill(-1, SIGKILL) as root ends every process on the
- * machine. Inside, it ends only the run's own; and when the namespace's first process (ava)
- * ends, the kernel ends whatever the mutant left behind.
+ * machine. Inside, it ends only the run's own; and when the namespace's first process ends, the
+ * kernel ends whatever the mutant left behind. That first process is a shell that runs the tests
+ * and reaps, as init does, what is orphaned to it (dash waits for any child): with ava as init,
+ * an orphan stayed a zombie, and the tests that wait for one to be gone (`pidfd wait`, "a process
+ * reparented to init") hung or failed in the unmutated run.
  */
-export const ISOLATE = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child']
+export const ISOLATE = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', 'sh', '-c', '"$@"; exit $?', 'sh']
