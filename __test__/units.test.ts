@@ -135,9 +135,11 @@ test('sizes: what the documentation promises, and what it refuses', (t) => {
   const taken: Array<[string, number]> = [
     ['512M', 512 * 1024], ['2G', 2 * 1024 ** 2], ['100K', 100], ['1.5G', 1.5 * 1024 ** 2], ['512MiB', 512 * 1024], ['512mb', 512 * 1024],
     ['512Mi', 512 * 1024], ['1T', 1024 ** 3], ['512', 512], [' 64M\n', 64 * 1024], ['007K', 7], ['0.5K', 0.5],
+    // The bound itself, 2^53 - 1 bytes (a fraction of a KiB, exact in a double), is taken.
+    ['8796093022207.9990234375K', (2 ** 53 - 1) / 1024],
   ]
   for (const [text, kib] of taken) t.is(parseSizeKiB('--max-rss', text), kib, text)
-  for (const text of ['1.5.5M', 'M', '-1M', '+1M', '1e3M', '0x10M', 'Infinity', 'NaN', '', ' ', '1 2M', '512 M', '.5M', '5.M', '0', '0.0M', '1P', '1MM', '1Mbit', '8P', '8192T']) {
+  for (const text of ['1.5.5M', 'M', '-1M', '+1M', '1e3M', '0x10M', 'Infinity', 'NaN', '', ' ', '1 2M', '512 M', '.5M', '5.M', '0', '0.0M', '1P', '1MM', '1Mbit', '8P', '8192T', '8796093022208K']) {
     const err = t.throws(() => parseSizeKiB('--max-rss', text), { instanceOf: UsageError }, JSON.stringify(text))
     t.true(err?.message.startsWith(`--max-rss: '${text}' `), err?.message)
   }
@@ -147,9 +149,11 @@ test('durations: what the documentation promises, and what it refuses', (t) => {
   const taken: Array<[string, number]> = [
     ['250ms', 250], ['30s', 30_000], ['10m', 600_000], ['1h', 3_600_000], ['1.5h', 5_400_000], ['25d', 25 * 86_400_000], ['30', 30_000],
     ['0.5ms', 0.5], ['10M', 600_000], ['2D', 2 * 86_400_000], ['104249991d', 104_249_991 * 86_400_000],
+    // The bound itself, 2^53 - 1 ms, is taken; one more is refused.
+    ['9007199254740991ms', 2 ** 53 - 1],
   ]
   for (const [text, ms] of taken) t.is(parseDurationMs('--timeout', text), ms, text)
-  for (const text of ['1.5.5s', 's', '-1s', '1e3', '1e3s', 'Infinity', '', '.5s', '5.s', '1 s', '10 minutes', '1w', '1y', '0', '0ms', '104249992d', '1sec']) {
+  for (const text of ['1.5.5s', 's', '-1s', '1e3', '1e3s', 'Infinity', '', '.5s', '5.s', '1 s', '10 minutes', '1w', '1y', '0', '0ms', '104249992d', '1sec', '9007199254740992ms']) {
     const err = t.throws(() => parseDurationMs('--timeout', text), { instanceOf: UsageError }, JSON.stringify(text))
     t.true(err?.message.startsWith(`--timeout: '${text}' `), err?.message)
   }
