@@ -8,7 +8,7 @@
 import test from 'ava'
 import fc from 'fast-check'
 
-import { MAX_AMOUNT, parseDurationMs, parseSizeKiB } from '../lib/cli/units.js'
+import { count, kib, loadHumanisers, MAX_AMOUNT, millis, parseDurationMs, parseSizeKiB } from '../lib/cli/units.js'
 import { UsageError } from '../lib/cli/usage.js'
 
 const runs = Number(process.env.UNITS_RUNS ?? 5_000)
@@ -157,4 +157,15 @@ test('durations: what the documentation promises, and what it refuses', (t) => {
     const err = t.throws(() => parseDurationMs('--timeout', text), { instanceOf: UsageError }, JSON.stringify(text))
     t.true(err?.message.startsWith(`--timeout: '${text}' `), err?.message)
   }
+})
+
+test("reports' amounts: a time under 1 ms in whole µs, 0 as 0ms, longer ones with pretty-ms at 1 ms digit and 2 s digits; sizes in binary units at 1 digit; counts grouped", async (t) => {
+  await loadHumanisers()
+  const times: Array<[number, string]> = [
+    [0, '0ms'], [0.25, '250µs'], [0.0004, '0µs'], [1, '1.0ms'], [1.25, '1.3ms'], [59.5, '59.5ms'], [1234, '1.23s'], [61_234, '1m 1.23s'],
+  ]
+  for (const [ms, text] of times) t.is(millis(ms), text, String(ms))
+  const sizes: Array<[number, string]> = [[0, '0 B'], [1, '1 KiB'], [1536, '1.5 MiB'], [1_310_720, '1.2 GiB']]
+  for (const [k, text] of sizes) t.is(kib(k), text, String(k))
+  t.is(count(1_234_567), '1,234,567')
 })
