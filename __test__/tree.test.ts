@@ -145,8 +145,33 @@ runsIf(built, zombieLeader)(zombieLeader, async (t) => {
   t.is(run.code, 0, run.stderr)
   const pid = Number(readFileSync(file, 'utf8'))
   t.deepEqual(json.leftovers.map((l) => l.pid), [pid], 'listed as left running')
+  // Its arguments went with its main thread's memory: it is named by its comm, as ps does.
+  t.deepEqual(json.leftovers[0]!.command, ['[leader-exits]'])
   t.is(json.tree.processes, 2, 'the command and the orphan')
   t.true(json.tree.rusage.userCPUTime + json.tree.rusage.systemCPUTime >= 300_000, `tree CPU ${JSON.stringify(json.tree.rusage)}`)
+})
+
+test('the leftovers as /proc has them: an empty argument kept, and an exited child nobody reaped (a zombie) not listed', async (t) => {
+  // One leftover is a shell with an empty last argument, running a sleep; another is a sleep that
+  // exec'd over the shell that started `true` in the background, which nobody will reap. The
+  // command exits once each has exec'd (until then a fork is a copy of the command's shell) and
+  // that `true` is a zombie.
+  const dir = tmp()
+  const { run, json } = await report(
+    ['--cgroup', 'off', '--leftovers', 'kill'],
+    `(sh -c 'sleep 30; :' '' >/dev/null 2>&1 & echo $! > ${dir}/x); (sh -c 'true & exec sleep 30' >/dev/null 2>&1 & echo $! > ${dir}/y); ` +
+      `x=$(cat ${dir}/x); y=$(cat ${dir}/y); ` +
+      `until c=$(cat /proc/$x/task/$x/children) && [ -n "$c" ] && [ "$(cat /proc/\${c% }/comm)" = sleep ]; do sleep 0.01; done; ` +
+      `until [ "$(cat /proc/$y/comm)" = sleep ] && c=$(cat /proc/$y/task/$y/children) && [ -n "$c" ] && grep -q '^[0-9]* (.*) Z ' /proc/\${c% }/stat; do sleep 0.01; done; exit 0`,
+  )
+  t.is(run.code, 0, run.stderr)
+  const commands = json.leftovers.map((l) => l.command)
+  t.deepEqual(
+    commands.filter((c) => c[0] === 'sh'),
+    [['sh', '-c', 'sleep 30; :', '']],
+  )
+  t.deepEqual(commands.filter((c) => c[0] === 'sleep').length, 2, JSON.stringify(commands))
+  t.is(commands.length, 3, `no zombie listed: ${JSON.stringify(commands)}`)
 })
 
 test("a leftover's age is how long it has run, and its RSS what it holds: one that filled 60 MiB, started 400 ms before the command exits, is at least that old and no older than the command", async (t) => {
