@@ -151,6 +151,15 @@ runsIf(built, zombieLeader)(zombieLeader, async (t) => {
   t.true(json.tree.rusage.userCPUTime + json.tree.rusage.systemCPUTime >= 300_000, `tree CPU ${JSON.stringify(json.tree.rusage)}`)
 })
 
+const cpuSum = "the tree's CPU time is the sum of its processes': two orphans that each use 200 ms of CPU count at least 400 ms"
+runsIf(built, cpuSum)(cpuSum, async (t) => {
+  // Times and counts are summed, only the peak RSS is the largest (a maximum would give ~200 ms).
+  const { run, json } = await report(['--cgroup', 'off', '--leftovers', 'wait'], `(${leaderExits} 200 &); (${leaderExits} 200 &); exit 0`)
+  t.is(run.code, 0, run.stderr)
+  t.is(json.tree.processes, 3, 'the command and both orphans')
+  t.true(json.tree.rusage.userCPUTime + json.tree.rusage.systemCPUTime >= 400_000, `tree CPU ${JSON.stringify(json.tree.rusage)}`)
+})
+
 test('the leftovers as /proc has them: an empty argument kept, and an exited child nobody reaped (a zombie) not listed', async (t) => {
   // One leftover is a shell with an empty last argument, running a sleep; another is a sleep that
   // exec'd over the shell that started `true` in the background, which nobody will reap. The
