@@ -285,3 +285,23 @@ test('the Subreaper never takes an exit the package is owed: every spawned child
   t.is(r.stderr, '')
   t.deepEqual(JSON.parse(r.stdout), { codes: true, usage: true, orphans: 60, ours: false })
 })
+
+test('Subreaper.stop(): from then on an orphan goes past this process, and SIGCHLD is no longer listened to; a second stop() does nothing', async (t) => {
+  const r = await runNode(`
+    const { execFileSync } = require('node:child_process');
+    const before = process.listenerCount('SIGCHLD');
+    const orphan = () => Number(execFileSync('sh', ['-c', 'sleep 30 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' }));
+    const parentOf = (pid) => Number(require('node:fs').readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1].split(' ')[1]);
+    const tree = pidfd.Subreaper.start();
+    const during = orphan();
+    const listening = process.listenerCount('SIGCHLD') - before;
+    tree.stop();
+    tree.stop();
+    const after = orphan();
+    const result = { during: parentOf(during) === process.pid, after: parentOf(after) === process.pid, listening, left: process.listenerCount('SIGCHLD') - before };
+    process.kill(during, 'SIGKILL');
+    process.kill(after, 'SIGKILL');
+    console.log(JSON.stringify(result));`)
+  t.is(r.stderr, '')
+  t.deepEqual(JSON.parse(r.stdout), { during: true, after: false, listening: 1, left: 0 })
+})
