@@ -305,3 +305,18 @@ test('Subreaper.stop(): from then on an orphan goes past this process, and SIGCH
   t.is(r.stderr, '')
   t.deepEqual(JSON.parse(r.stdout), { during: true, after: false, listening: 1, left: 0 })
 })
+
+test("a leftover whose command name holds ') Z ' is running, not taken for a zombie: /proc's state is read after the last ')'", async (t) => {
+  const dir = tmp()
+  const name = 'x) Z y'
+  const { run, json } = await report(
+    ['--cgroup', 'off', '--leftovers', 'kill'],
+    `ln -s "$(command -v sleep)" '${dir}/${name}' && ('${dir}/${name}' 30 >/dev/null 2>&1 & echo $! > ${dir}/pid); p=$(cat ${dir}/pid); ` +
+      `until [ "$(cat /proc/$p/comm)" = '${name}' ]; do sleep 0.01; done; exit 0`,
+  )
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(
+    json.leftovers.map((l) => l.command),
+    [[`${dir}/${name}`, '30']],
+  )
+})

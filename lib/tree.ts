@@ -70,7 +70,10 @@ function running(pid: number): boolean {
   }
   return tasks.some((tid) => {
     const stat = read(`/proc/${pid}/task/${tid}/stat`)
-    return stat !== null && !/^\S+ \(.*\) [ZX] /s.test(stat)
+    // The state follows the command name, which is in parentheses and may hold anything, ") Z "
+    // too: it is read after the last ')'.
+    const state = stat?.[stat.lastIndexOf(')') + 2]
+    return state !== undefined && state !== 'Z' && state !== 'X'
   })
 }
 
