@@ -112,7 +112,12 @@ export class Subreaper {
   readonly reaped: Reaped[] = []
   #listening = true
   readonly #onChild = () => {
-    this.reap()
+    try {
+      this.reap()
+    } catch {
+      // Not thrown from a signal listener, where it would end the app: the next reap() call,
+      // which meets the same refusal, throws it.
+    }
   }
 
   private constructor() {
