@@ -415,3 +415,23 @@ const calls = {
   if (Number(process.versions.node.split('.')[0]) < 25) t.deepEqual([outcome, warnings], [{ code: null, signal: 'SIGTERM' }, 1])
   else t.like(outcome as object, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
 })
+
+test("fork's modulePath and stdio string: the error child_process.fork throws, word for word; 'overlapped' is a pipe with the channel, as there", async (t) => {
+  const bad: Array<[unknown, cp.ForkOptions?]> = [[42], [{}], ['a\0b'], [Buffer.from('a\0b')], [new URL('http://x/')], ['/dev/null', { stdio: 'bogus' as 'pipe' }]]
+  for (const [path, options] of bad) {
+    const ours = t.throws(() => pidfdCp.fork(path as string, options))
+    const theirs = t.throws(() => cp.fork(path as string, options))
+    t.deepEqual([ours?.name, (ours as { code?: string })?.code, ours?.message], [theirs?.name, (theirs as { code?: string })?.code, theirs?.message], inspect(path))
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-fork-'))
+  const script = join(dir, 'hello.cjs')
+  writeFileSync(script, "process.stdout.write('out'); process.send('ready', () => process.disconnect())")
+  for (const fork of [cp.fork, pidfdCp.fork] as const) {
+    const child = fork(script, { stdio: 'overlapped' })
+    const [message] = (await once(child, 'message')) as [string]
+    let out = ''
+    for await (const chunk of child.stdout!) out += String(chunk)
+    t.deepEqual([message, out, child.stdin !== null, child.stderr !== null], ['ready', 'out', true, true], fork === cp.fork ? 'child_process' : 'pidfd')
+    child.stdin!.end()
+  }
+})
