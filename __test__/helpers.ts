@@ -153,6 +153,19 @@ export function runNode(
   })
 }
 
+/**
+ * Builds `__test__/fixtures/<name>.c` into `out` with the C compiler the build already needs ($CC,
+ * else cc); returns null, or why it could not (for runsIf).
+ */
+export function buildFixture(name: string, out: string, flags: string[] = []): string | null {
+  try {
+    execFileSync(process.env.CC ?? 'cc', ['-O2', '-Wall', '-Werror', ...flags, '-o', out, join(root, '__test__', 'fixtures', `${name}.c`)], { stdio: 'pipe' })
+    return null
+  } catch (err) {
+    return `no C compiler to build fixtures/${name}.c: ${(err as Error).message.split('\n')[0]}`
+  }
+}
+
 /** Asserts a Node-shaped error: class, code and (for system errors) errno and syscall. */
 export function isError(
   t: ExecutionContext,

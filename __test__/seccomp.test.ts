@@ -3,23 +3,18 @@
 // installs a raw BPF filter and execs Node.
 
 import test from 'ava'
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { childProcessApp, entry, root } from './helpers.js'
+import { buildFixture, childProcessApp, entry, root } from './helpers.js'
 
 const EPERM = 1
 const ENOSYS = 38
 const dir = mkdtempSync(join(tmpdir(), 'pidfd-seccomp-'))
 const wrapper = join(dir, 'seccomp-run')
-let built: string | null = null
-try {
-  execFileSync(process.env.CC ?? 'cc', ['-O2', '-Wall', '-Werror', '-o', wrapper, join(root, '__test__/fixtures/seccomp-run.c')], { stdio: 'pipe' })
-} catch (err) {
-  built = `no C compiler to build the seccomp wrapper: ${(err as Error).message.split('\n')[0]}`
-}
+const built = buildFixture('seccomp-run', wrapper)
 test.after.always(() => rmSync(dir, { recursive: true, force: true }))
 
 /** Runs `script` (with `pidfd` and `native` loaded) in a Node under the filter `rules`. */

@@ -41,16 +41,24 @@ function read(path: string): string | null {
   }
 }
 
-/** The children of `pid`, from every thread's `children` list. */
-function childrenOf(pid: number): number[] {
-  const out = new Set<number>()
-  let tasks: string[]
+/** The thread ids of `pid` (none once it is gone). */
+function threadsOf(pid: number): string[] {
   try {
-    tasks = readdirSync(`/proc/${pid}/task`)
+    return readdirSync(`/proc/${pid}/task`)
   } catch {
     return []
   }
-  for (const tid of tasks) {
+}
+
+/** A `stat` line's fields after the command name, which is in parentheses and may hold anything. */
+function fieldsAfterName(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+}
+
+/** The children of `pid`, from every thread's `children` list. */
+function childrenOf(pid: number): number[] {
+  const out = new Set<number>()
+  for (const tid of threadsOf(pid)) {
     for (const p of (read(`/proc/${pid}/task/${tid}/children`) ?? '').split(/\s+/)) if (p) out.add(Number(p))
   }
   return [...out]
@@ -62,17 +70,10 @@ function childrenOf(pid: number): number[] {
  * other threads live it runs (and cannot be reaped yet).
  */
 function running(pid: number): boolean {
-  let tasks: string[]
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`)
-  } catch {
-    return false
-  }
-  return tasks.some((tid) => {
+  return threadsOf(pid).some((tid) => {
     const stat = read(`/proc/${pid}/task/${tid}/stat`)
-    // The state follows the command name, which is in parentheses and may hold anything, ") Z "
-    // too: it is read after the last ')'.
-    const state = stat?.[stat.lastIndexOf(')') + 2]
+    // The state is the first field after the name (which may hold ") Z " too).
+    const state = stat === null ? undefined : fieldsAfterName(stat)[0]
     return state !== undefined && state !== 'Z' && state !== 'X'
   })
 }
@@ -80,8 +81,7 @@ function running(pid: number): boolean {
 function describe(pid: number): Leftover | null {
   const stat = read(`/proc/${pid}/stat`)
   if (stat === null) return null
-  // Fields after the command name, which is in parentheses and may hold anything.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const fields = fieldsAfterName(stat)
   const ppid = Number(fields[1])
   const startTicks = Number(fields[19])
   const uptime = Number((read('/proc/uptime') ?? '0').split(' ')[0])
