@@ -144,6 +144,18 @@ async function main() {
     forked.send('ping')
   })
   seen.fork = { message, code: await forkClosed, usage: usage(forked.resourceUsage()) }
+
+  // The shapes around the usage, as Node's own: a property's flags, a function's length.
+  const flags = (o, k) => { const d = Object.getOwnPropertyDescriptor(o, k); return d && [d.writable, d.enumerable, d.configurable, typeof d.value] }
+  const thrown = (call) => { try { call() } catch (err) { return [err.code, 'resourceUsage' in err] } }
+  seen.shapes = {
+    withUsageLengths: [cp.execSync.withUsage.length, cp.execFileSync.withUsage.length],
+    nodeLengths: [node.execSync.length, node.execFileSync.length],
+    promisifyCustom: [flags(cp.exec, promisify.custom), flags(cp.execFile, promisify.custom)],
+    nodePromisifyCustom: flags(node.exec, promisify.custom),
+    spawnSyncUsage: flags(cp.spawnSync('true'), 'resourceUsage'),
+    badArgument: [thrown(() => cp.execSync(123)), thrown(() => cp.execFileSync('sh', 5))],
+  }
   console.log(JSON.stringify(seen))
 }
 main()
@@ -170,7 +182,26 @@ const fallback = (platform: string) => ({
     { stdout: 'hi\n', usage: null },
   ],
   fork: { message: { echo: 'ping', platform }, code: 0, usage: null },
+  shapes,
 })
+
+/** The shapes the probe sees, the package's or Node's functions alike: `withUsage` has the length of
+ * the plain form, util.promisify's form is fixed and hidden as Node's, a spawnSync result's
+ * resourceUsage is a hidden plain property, and an error of a bad argument (no child ran) has none. */
+const shapes = {
+  withUsageLengths: [2, 3],
+  nodeLengths: [2, 3],
+  promisifyCustom: [
+    [false, false, false, 'function'],
+    [false, false, false, 'function'],
+  ],
+  nodePromisifyCustom: [false, false, false, 'function'],
+  spawnSyncUsage: [true, false, true, 'object'],
+  badArgument: [
+    ['ERR_INVALID_ARG_TYPE', false],
+    ['ERR_INVALID_ARG_TYPE', false],
+  ],
+}
 
 /** An .mjs that imports every name of node:child_process, and Subprocess, from `root`'s pidfd/child_process by name. */
 function esm(name: string, packageRoot: string): string {
@@ -240,6 +271,18 @@ for (const [i, place] of places.entries()) {
     t.deepEqual(esmRun, { code: 0, stdout: `${JSON.stringify({ stdout: 'hi\n', code: 3, exited: 'undefined', out: 'there\n' })}\n`, stderr: '' }, 'ESM')
   })
 }
+
+test("where Node's functions serve, a resourceUsage the result already has is kept: a wrapper of child_process loaded before pidfd", async (t) => {
+  const script = `const node = require('node:child_process')
+const own = node.spawnSync
+node.spawnSync = function spawnSync(...args) { const r = own.apply(this, args); r.resourceUsage = 'the wrapper\\'s'; return r }
+const cp = require(${JSON.stringify(join(root, 'lib', 'child_process.js'))})
+const r = cp.spawnSync('sh', ['-c', 'exit 4'])
+console.log(JSON.stringify({ status: r.status, usage: r.resourceUsage, enumerable: Object.keys(r).includes('resourceUsage') }))
+`
+  const out = json(t, await node(['-e', script], { PIDFD_DISABLE: 'pidfdOpen' }))
+  t.deepEqual(out, { status: 4, usage: "the wrapper's", enumerable: true })
+})
 
 const loadIndex = (packageRoot: string) => `let out
 try {
@@ -314,6 +357,7 @@ test("where the package serves, the same probe and ESM import see the package's 
   t.like(out.spawnSync, { status: 3, usage: 'usage', nodesKeys: true })
   t.like(out.execSyncError, { status: 3, usage: 'usage', enumerable: false })
   t.like(out.fork, { code: 0, usage: 'usage' })
+  t.deepEqual(out.shapes, shapes)
   const imported = json(t, await node([esm('names-served.mjs', root)]))
   t.deepEqual(imported, { undefinedNames: [], nodes: ['ChildProcess', '_forkChild'], stdout: 'hi\n', code: 3, usage: 'usage', sync: 4 })
 })
