@@ -46,11 +46,11 @@ function next<T>(child: cp.ChildProcess, match: (m: T) => boolean, ms = 10_000):
 }
 
 /** A server on a port of 127.0.0.1 whose connections go to `onConnection`. */
-async function listening(onConnection: (socket: net.Socket) => void): Promise<{ server: net.Server; connect: () => net.Socket }> {
+async function listening(onConnection: (socket: net.Socket) => void, host = '127.0.0.1'): Promise<{ server: net.Server; connect: () => net.Socket }> {
   const server = net.createServer(onConnection)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
   const port = (server.address() as net.AddressInfo).port
-  return { server, connect: () => net.connect(port, '127.0.0.1').on('error', () => {}) }
+  return { server, connect: () => net.connect(port, host).on('error', () => {}) }
 }
 
 /** What descriptor `fd` of ours is (socket:[inode] for a socket), or null when it is not open. */
@@ -302,3 +302,111 @@ for (const keepOpen of [false, true]) {
     t.deepEqual(results[1], results[0])
   })
 }
+
+// Keeps the sockets it is sent; answers 'ping'; closes every socket it holds on 'close all';
+// closes its channel (staying alive) on 'leave'.
+const holder = script(
+  'holder.js',
+  `const sockets = []
+process.on('message', (m, socket) => {
+  if (m === 'ping') return process.send('pong')
+  if (m === 'close all') return sockets.splice(0).forEach((s) => s.destroy())
+  if (m === 'leave') {
+    setInterval(() => {}, 1000)
+    return process.disconnect()
+  }
+  if (m === 'bye') return process.exit(0)
+  if (socket) sockets.push(socket)
+  process.send({ kept: m })
+})
+`,
+)
+
+/** Listeners of the channel's internal messages and of 'disconnect': a finished question leaves none behind. */
+const listeners = (child: cp.ChildProcess) => [child.listenerCount('internalMessage'), child.listenerCount('disconnect')]
+
+test("two servers' questions to one child at once: each gets its own answer (by key), and a finished question leaves no listener, as child_process", async (t) => {
+  const results: unknown[] = []
+  for (const [name, fork] of forks) {
+    const child = fork(holder)
+    t.teardown(() => child.kill('SIGKILL'))
+    // Two keys: a server's key is its address as given to listen() (port 0 for both here).
+    const a = await listening((socket) => child.send('a', socket))
+    const b = await listening((socket) => child.send('b', socket), '127.0.0.2')
+    const kept: string[] = []
+    child.on('message', (m: { kept?: string }) => m?.kept && kept.push(m.kept))
+    const clients = [a.connect(), a.connect(), b.connect()]
+    t.true(await until(() => kept.length === 3, 10_000), `${name}: ${kept.join()}`)
+    const before = listeners(child)
+    const count = (server: net.Server) => new Promise((resolve) => server.getConnections((err, n) => resolve(err ? (err as { code?: string }).code : n)))
+    const counts = await Promise.all([count(a.server), count(b.server), count(a.server)])
+    const after = listeners(child)
+    t.log(name, JSON.stringify({ counts, before, after }))
+    for (const c of clients) c.destroy()
+    a.server.close()
+    b.server.close()
+    child.send('bye')
+    await once(child, 'close')
+    results.push({ counts, same: JSON.stringify(before) === JSON.stringify(after) })
+  }
+  t.deepEqual(results[1], { counts: [2, 1, 2], same: true })
+  t.deepEqual(results[1], results[0])
+})
+
+test("a server's close() waits for the child to close the sockets it was sent, even when a getConnections() answer comes first, as child_process", async (t) => {
+  const results: unknown[] = []
+  for (const [name, fork] of forks) {
+    const child = fork(holder)
+    t.teardown(() => child.kill('SIGKILL'))
+    const { server, connect } = await listening((socket) => child.send('socket', socket))
+    const client = connect()
+    await next<{ kept: string }>(child, (m) => m?.kept === 'socket')
+    const events: unknown[] = []
+    server.close(() => events.push('closed'))
+    server.getConnections((err, n) => events.push(['count', err ? (err as { code?: string }).code : n]))
+    t.true(await until(() => events.length >= 1, 5000))
+    // A round trip after the answer: a close() that took it for its own has called back by now.
+    child.send('ping')
+    await next(child, (m) => m === 'pong')
+    events.push('the child told to close its sockets')
+    child.send('close all')
+    t.true(await until(() => events.includes('closed'), 10_000), `${name}: ${JSON.stringify(events)}`)
+    t.log(name, JSON.stringify(events))
+    client.destroy()
+    child.send('bye')
+    await once(child, 'close')
+    results.push(events)
+  }
+  // close() counts itself as a connection until its workers are done: 1 here, 1 in the child.
+  t.deepEqual(results[1], [['count', 2], 'the child told to close its sockets', 'closed'])
+  t.deepEqual(results[1], results[0])
+})
+
+test("a getConnections() question the child's disconnect leaves unanswered: ERR_CHILD_CLOSED_BEFORE_REPLY, once, and no listener left, as child_process", async (t) => {
+  const results: unknown[] = []
+  for (const [name, fork] of forks) {
+    const child = fork(holder)
+    t.teardown(() => child.kill('SIGKILL'))
+    const { server, connect } = await listening((socket) => child.send('socket', socket))
+    const client = connect()
+    await next<{ kept: string }>(child, (m) => m?.kept === 'socket')
+    const before = listeners(child)
+    const calls: unknown[] = []
+    // 'leave' goes first on the channel: the child disconnects before it reads the question.
+    child.send('leave')
+    server.getConnections((err, n) => calls.push(err ? (err as { code?: string }).code : n))
+    await once(child, 'disconnect')
+    t.true(await until(() => calls.length >= 1, 5000), `${name}: no answer`)
+    // A round of the loop more: a second call would have come.
+    await new Promise((resolve) => setImmediate(resolve))
+    const after = listeners(child)
+    t.log(name, JSON.stringify({ calls, before, after }))
+    child.kill()
+    await once(child, 'exit')
+    server.close()
+    client.destroy()
+    results.push({ calls, same: JSON.stringify(before) === JSON.stringify(after) })
+  }
+  t.deepEqual(results[1], { calls: ['ERR_CHILD_CLOSED_BEFORE_REPLY'], same: true })
+  t.deepEqual(results[1], results[0])
+})
