@@ -410,3 +410,43 @@ test("a getConnections() question the child's disconnect leaves unanswered: ERR_
   t.deepEqual(results[1], { calls: ['ERR_CHILD_CLOSED_BEFORE_REPLY'], same: true })
   t.deepEqual(results[1], results[0])
 })
+
+test("sockets a child's server sent here, closed one at a time after its server.close(): the child's close() waits for the last, as child_process", async (t) => {
+  const results: unknown[] = []
+  for (const [name, fork] of forks) {
+    const child = fork(lender)
+    t.teardown(() => child.kill('SIGKILL'))
+    const sockets: net.Socket[] = []
+    const events: unknown[] = []
+    child.on('message', (m: unknown, socket?: net.Socket) => {
+      if (m === 'socket' && socket) sockets.push(socket)
+      if (m === 'closed') events.push('child server closed')
+      if ((m as { count?: unknown })?.count !== undefined) events.push(['child count', (m as { count: unknown }).count])
+    })
+    t.true(await until(() => sockets.length === 2, 20_000))
+    const asked = new Promise<void>((resolve) =>
+      child.on('internalMessage', (m: { cmd?: string }) => {
+        if (m?.cmd === 'NODE_SOCKET_NOTIFY_CLOSE') resolve()
+      }),
+    )
+    child.send('close')
+    await asked
+    for (const [i, socket] of sockets.entries()) {
+      await new Promise((resolve) => socket.once('close', resolve).destroy())
+      events.push(`ours closed: ${i + 1} of 2`)
+      if (i === 0) {
+        // A round trip through the child's server (its getConnections() asks us): an answer to its
+        // close() sent too early would have closed it before this comes back.
+        child.send('count')
+        t.true(await until(() => events.some((e) => Array.isArray(e)), 10_000), `${name}: ${JSON.stringify(events)}`)
+      }
+    }
+    t.true(await until(() => events.includes('child server closed'), 10_000), `${name}: ${JSON.stringify(events)}`)
+    t.log(name, JSON.stringify(events))
+    child.send('bye')
+    await once(child, 'close')
+    results.push(events)
+  }
+  t.deepEqual(results[1], results[0])
+  t.deepEqual(results[1]!, ['ours closed: 1 of 2', ['child count', 2], 'ours closed: 2 of 2', 'child server closed'])
+})

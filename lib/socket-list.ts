@@ -95,7 +95,6 @@ export class SocketListReceive extends EventEmitter {
         if (target.connected) post({ cmd: 'NODE_SOCKET_COUNT', key: this.key, count: this.connections }, false)
       }
     })
-    target.once('exit', () => this.emit('exit', this))
   }
 
   /** A socket received: counted until it closes. */
