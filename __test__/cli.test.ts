@@ -348,6 +348,15 @@ test('bad input: one clear line, a hint, exit 2, no stack trace', async (t) => {
     [['time', '--format', 'xml', '--', 'true'], /--format: 'xml' is not one of text, json, markdown/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['wait', 'abc'], /'abc' is not a pid/],
+    // A pid is digits alone, 1 to 2^31 - 1, as the kernel's.
+    [['wait', '1x'], /'1x' is not a pid/],
+    [['wait', 'x1'], /'x1' is not a pid/],
+    [['info', '1e3'], /'1e3' is not a pid/],
+    [['wait', '0'], /'0' is not a pid/],
+    [['wait', '2147483648'], /'2147483648' is not a pid/],
+    [['info', '99999999999999999999'], /'99999999999999999999' is not a pid/],
+    [['wait', '--format', 'xml', '1'], /--format: 'xml' is not one of text, json\n/],
+    [['info', '1', '2'], /info takes one pid/],
     [['info'], /no pid given/],
   ]
   for (const [args, message] of cases) {
@@ -412,6 +421,15 @@ test('pidfd wait --timeout: 25d does not fire at once; a fraction of a milliseco
   const fraction = await cli(['wait', '--timeout', '1.5ms', String(sleeper.pid)])
   t.is(fraction.code, 124, fraction.stderr)
   t.is(fraction.stdout, `${sleeper.pid}: still running at the timeout\n`)
+})
+
+test('pidfd wait: the pids at the bounds are taken, 1 (running: the timeout) and 2^31 - 1 (no such process)', async (t) => {
+  const one = await cli(['wait', '--timeout', '1ms', '1'])
+  t.is(one.code, 124, one.stderr)
+  t.is(one.stdout, '1: still running at the timeout\n')
+  const last = await cli(['wait', String(2 ** 31 - 1)])
+  t.is(last.code, 0, last.stderr)
+  t.is(last.stdout, '2147483647: not running\n')
 })
 
 test('pidfd info: text and json', async (t) => {
