@@ -2,14 +2,14 @@
 
 import test from 'ava'
 import { execFile, spawn as cpSpawn } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { text } from 'node:stream/consumers'
 
-import { spawn } from '../index.js'
-import { root } from './helpers.js'
+import { features, spawn } from '../index.js'
+import { root, until } from './helpers.js'
 
 const bin = join(root, 'bin', 'pidfd.js')
 
@@ -421,6 +421,85 @@ test('pidfd wait --timeout: 25d does not fire at once; a fraction of a milliseco
   const fraction = await cli(['wait', '--timeout', '1.5ms', String(sleeper.pid)])
   t.is(fraction.code, 124, fraction.stderr)
   t.is(fraction.stdout, `${sleeper.pid}: still running at the timeout\n`)
+})
+
+/** The pidfds process `pid` holds open. */
+function pidfdsOf(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:[pidfd]'
+      } catch {
+        return false
+      }
+    }).length
+  } catch {
+    return 0
+  }
+}
+
+/** `pidfd wait` on `pids`, and once it holds a pidfd for each, `then()`: what it printed. */
+function waitThen(args: string[], pids: number[], then: () => void, env: Record<string, string> = {}): Promise<Run & { opened: boolean }> {
+  return new Promise((resolve) => {
+    const child = cpSpawn(process.execPath, [bin, 'wait', ...args, ...pids.map(String)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GITHUB_STEP_SUMMARY: undefined, ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d))
+    child.stderr.on('data', (d: Buffer) => (stderr += d))
+    let opened = false
+    void until(() => pidfdsOf(child.pid!) >= pids.length, 20_000).then((ok) => {
+      opened = ok
+      then()
+    })
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, opened }))
+  })
+}
+
+test('pidfd wait: a line for each pid, as it ended: by a signal\'s name, or its number where Node has no name; the status unknown where PIDFD_INFO_EXIT is not (Linux < 6.15)', async (t) => {
+  const term = spawn('sleep', ['30'], { stdio: 'ignore' })
+  const rt = spawn('sleep', ['30'], { stdio: 'ignore' })
+  const plain = spawn('sleep', ['30'], { stdio: 'ignore' })
+  t.teardown(() => [term, rt, plain].forEach((c) => c.kill('SIGKILL')))
+  const both = await waitThen(['--timeout', '60s'], [term.pid!, rt.pid!], () => {
+    term.kill('SIGTERM')
+    process.kill(rt.pid!, 40) // a real-time signal: os.constants.signals has no name for it (and kill() refuses it, as child_process's)
+  })
+  t.true(both.opened)
+  t.is(both.code, 0, both.stderr)
+  // Before Linux 6.15 the kernel keeps no status for a process someone else reaped.
+  const unknownText = 'ended (status unknown: it needs Linux 6.15)'
+  const [byName, byNumber] = features().infoExit ? ['killed by SIGTERM', 'killed by signal 40'] : [unknownText, unknownText]
+  t.is(both.stdout, `${term.pid}: ${byName}\n${rt.pid}: ${byNumber}\n`)
+  const unknown = await waitThen([], [plain.pid!], () => plain.kill('SIGTERM'), { PIDFD_DISABLE: 'infoExit' })
+  t.true(unknown.opened)
+  t.is(unknown.code, 0, unknown.stderr)
+  t.is(unknown.stdout, `${plain.pid}: ${unknownText}\n`)
+})
+
+test('pidfd wait: one pid gone and one that outlives the timeout: a line each, exit 124; json, one document ending its line', async (t) => {
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' })
+  t.teardown(() => sleeper.kill('SIGKILL'))
+  const r = await cli(['wait', '--timeout', '100ms', String(2 ** 31 - 1), String(sleeper.pid)])
+  t.is(r.code, 124, r.stderr)
+  t.is(r.stdout, `2147483647: not running\n${sleeper.pid}: still running at the timeout\n`)
+  const json = await cli(['wait', '--timeout', '100ms', '--format', 'json', String(2 ** 31 - 1), String(sleeper.pid)])
+  t.is(json.code, 124, json.stderr)
+  const results = [
+    { pid: 2 ** 31 - 1, exit: null, timedOut: false },
+    { pid: sleeper.pid, exit: null, timedOut: true },
+  ]
+  t.is(json.stdout, `${JSON.stringify(results, null, 2)}\n`)
+})
+
+test('pidfd wait and info on a thread id (not a process): an error, exit 1, not "not running"', async (t) => {
+  const thread = readdirSync('/proc/self/task').find((tid) => tid !== String(process.pid))
+  if (!thread) return t.fail('this Node has no thread but its main one')
+  for (const command of ['wait', 'info']) {
+    const r = await cli([command, thread])
+    t.is(r.code, 1, `${command}: ${r.stdout}${r.stderr}`)
+    t.is(r.stdout, '')
+    t.regex(r.stderr, /^pidfd: pidfd_open E[A-Z]+\n$/)
+  }
 })
 
 test('pidfd wait: the pids at the bounds are taken, 1 (running: the timeout) and 2^31 - 1 (no such process)', async (t) => {
