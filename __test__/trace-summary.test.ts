@@ -27,7 +27,8 @@ test('a traced command is named by its program, or by the script a shell or an i
   t.is(label('zsh', '-c', 'ls -la'), 'zsh -c ls')
   t.is(label('sh', '-c', '-x-tool --run'), 'sh -c -x-tool', 'the word after -c is the script, even with a dash')
   t.is(label('bash'), 'bash')
-  t.is(label('ash', '-c', '   '), 'ash', 'an empty script names nothing')
+  t.is(label('ash', '-c', 'make'), 'ash -c make')
+  t.is(label('sh', '-c', '   '), 'sh', 'an empty script names nothing')
   t.is(label('sh', '-c'), 'sh', 'nothing after -c')
   // An interpreter: its inline flag, else its script, else itself.
   for (const flag of ['-e', '--eval', '-p', '--print']) t.is(label('/usr/local/bin/node', '--no-warnings', flag, 'code'), `node ${flag}`)
