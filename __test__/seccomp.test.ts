@@ -173,6 +173,19 @@ check('Subreaper.reap(): an orphan that waitid says is not a child (ECHILD, take
   }
 })
 
+check('pidfd wait where a seccomp filter refuses waitid: the error, exit 1, not a timeout', async (t) => {
+  const sleeper = execFile('sleep', ['30'])
+  t.teardown(() => sleeper.kill('SIGKILL'))
+  const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(wrapper, [`waitid=${EPERM}`, '--', process.execPath, join(root, 'bin', 'pidfd.js'), 'wait', '--timeout', '60s', String(sleeper.pid)], { timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+    )
+  })
+  t.is(run.code, 1, run.stdout + run.stderr)
+  t.is(run.stdout, '')
+  t.regex(run.stderr, /^pidfd: .*needs Linux 5\.4 \(waitidPidfd\), which this kernel does not offer \(or a seccomp filter refuses\)\n$/)
+})
+
 // The matrix: each call the package makes (from Node, its threads or the spawn helper) refused
 // with EPERM and with ENOSYS, under an app written for child_process and run with
 // pidfd/register. Node's own child_process under the same filter is the oracle: where it works,
