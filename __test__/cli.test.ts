@@ -520,6 +520,13 @@ test('pidfd info: text and json', async (t) => {
   t.regex(text.stdout, new RegExp(`^pid +${sub.pid}$`, 'm'))
   t.regex(text.stdout, new RegExp(`^ppid +${process.pid}$`, 'm'))
   t.regex(text.stdout, /^cgroupId +\d+$/m)
+  // Each field a line: its name padded to 9, a space, the value; the JSON's fields in its order,
+  // the cgroup id (a 64-bit number) as a decimal string.
+  const fields = JSON.parse(json.stdout) as Record<string, unknown>
+  t.deepEqual(Object.keys(fields), ['pid', 'tgid', 'ppid', 'ruid', 'rgid', 'euid', 'egid', 'suid', 'sgid', 'fsuid', 'fsgid', 'cgroupId'])
+  t.regex(fields.cgroupId as string, /^\d+$/)
+  t.is(text.stdout, Object.entries(fields).map(([k, v]) => `${k}${' '.repeat(10 - k.length)}${v}\n`).join(''))
+  t.true(json.stdout.endsWith('}\n'))
   sub.kill('SIGKILL')
   await sub.exited
 })
