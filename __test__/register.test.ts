@@ -2,6 +2,7 @@
 // PIDFD_TRACE=FILE gets a line per child the package ran; `pidfd time --trace` reports them.
 // All in fresh Node processes, run as users run them.
 
+import * as cp from 'node:child_process'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -123,6 +124,38 @@ test('util.promisify of the swapped exec and execFile gives { stdout, stderr } a
      p.then((o) => console.log(JSON.stringify({ o, child: typeof p.child.exited })))`,
   ])
   t.deepEqual(JSON.parse(r.stdout), { o: { stdout: 'out\n', stderr: 'err\n' }, child: 'object' })
+})
+
+test("the swapped functions have Node's names and lengths, and util.promisify's form is hidden as Node's; where the package cannot serve, that form is Node's own", async (t) => {
+  const served = ['spawn', 'fork', 'exec', 'execFile', 'spawnSync', 'execSync', 'execFileSync'] as const
+  const own = cp as unknown as Record<string, (...args: unknown[]) => unknown>
+  const expected = {
+    shapes: served.map((n) => [own[n]!.name, own[n]!.length]),
+    custom: ['exec', 'execFile'].map(() => [false, false, false]),
+  }
+  const script = `const cp = require('node:child_process')
+    const { promisify } = require('node:util')
+    const flags = (d) => [d.writable, d.enumerable, d.configurable]
+    const p = promisify(cp.exec)('echo hi', { shell: '/bin/sh' })
+    const q = promisify(cp.execFile)('echo', ['there'])
+    Promise.all([p, q]).then((out) => console.log(JSON.stringify({
+      shapes: ${JSON.stringify(served)}.map((n) => [cp[n].name, cp[n].length]),
+      custom: ['exec', 'execFile'].map((n) => flags(Object.getOwnPropertyDescriptor(cp[n], promisify.custom))),
+      out,
+      children: [typeof p.child.exited, typeof q.child.exited],
+    })))`
+  for (const [env, child] of [
+    [{}, 'object'],
+    [{ PIDFD_DISABLE: 'pidfdOpen' }, 'undefined'],
+  ] as const) {
+    const r = await node(['--import', pathToFileURL(registerFile).href, '-e', script], env)
+    t.is(r.stderr, '', JSON.stringify(env))
+    const out = [
+      { stdout: 'hi\n', stderr: '' },
+      { stdout: 'there\n', stderr: '' },
+    ]
+    t.deepEqual(JSON.parse(r.stdout), { ...expected, out, children: [child, child] }, JSON.stringify(env))
+  }
 })
 
 test('PIDFD_TRACE: one whole JSON line per child, from processes writing at once', async (t) => {
