@@ -308,6 +308,31 @@ test('features(): detected once, frozen, and PIDFD_DISABLE pretends a capability
   t.like(JSON.parse(run.stdout), { infoExit: false, getInfo: false, pidfdOpen: true })
 })
 
+test('PIDFD_DISABLE=name turns off that capability alone (getInfo takes infoExit with it), names trimmed and unknown ones ignored; what needs one says which Linux', async (t) => {
+  const base = { ...features() }
+  for (const name of Object.keys(base)) {
+    const run = await runNode(`console.log(JSON.stringify(pidfd.features()))`, { env: { PIDFD_DISABLE: `nothing, ${name} ,` } })
+    t.is(run.code, 0, run.stderr)
+    t.deepEqual(JSON.parse(run.stdout), { ...base, [name]: false, ...(name === 'getInfo' ? { infoExit: false } : {}) }, name)
+  }
+  const calls = {
+    sendSignal: 'fd.kill(0)',
+    getFd: 'fd.getFd(0)',
+    waitidPidfd: 'fd.tryWait()',
+    pidfdOpen: 'pidfd.PidFd.fromPid(process.pid)',
+  }
+  for (const [name, call] of Object.entries(calls)) {
+    const run = await runNode(
+      `const fd = ${name === 'pidfdOpen' ? 'null' : 'pidfd.PidFd.fromPid(process.pid)'}
+       try { ${call}; console.log('no error') } catch (e) { console.log(e.code + ': ' + e.message) }`,
+      { env: { PIDFD_DISABLE: name } },
+    )
+    t.regex(run.stdout, /^ERR_PIDFD_UNSUPPORTED: \w+ needs Linux \d\.\d+ \(\w+\), which this kernel does not offer \(or a seccomp filter refuses\)\n$/, name)
+    const [, what, kernel, missing] = /: (\w+) needs (Linux [\d.]+) \((\w+)\)/.exec(run.stdout) ?? []
+    t.deepEqual([what, kernel, missing], [{ sendSignal: 'kill', getFd: 'getFd', waitidPidfd: 'tryWait', pidfdOpen: 'fromPid' }[name], { sendSignal: 'Linux 5.1', getFd: 'Linux 5.6', waitidPidfd: 'Linux 5.4', pidfdOpen: 'Linux 5.3' }[name], name])
+  }
+})
+
 test('without PIDFD_INFO_EXIT a non-child ends as unknown; a child_process child still gets its own record', async (t) => {
   const run = await runNode(
     `const cp = require('node:child_process');
