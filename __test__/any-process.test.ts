@@ -3,12 +3,12 @@
 
 import test from 'ava'
 import { closeSync, fstatSync, readFileSync, readSync, statSync } from 'node:fs'
-import { constants } from 'node:os'
+import { constants, release } from 'node:os'
 import { join } from 'node:path'
 import { text } from 'node:stream/consumers'
 
 import { AsyncPidFd, Cgroup, PidFd, cgroupSupport, features, spawn } from '../index.js'
-import { entry, isError, needsRoot, procState, runNode, runsIf, sleep, until } from './helpers.js'
+import { entry, isError, kernelAtLeast, needsRoot, procState, runNode, runsIf, sleep, until } from './helpers.js'
 
 const infoExit = features().infoExit
 
@@ -306,6 +306,13 @@ test('features(): detected once, frozen, and PIDFD_DISABLE pretends a capability
   t.true(f.pidfdOpen && f.waitidPidfd && f.sendSignal)
   const run = await runNode(`console.log(JSON.stringify(pidfd.features()))`, { env: { PIDFD_DISABLE: 'infoExit,getInfo' } })
   t.like(JSON.parse(run.stdout), { infoExit: false, getInfo: false, pidfdOpen: true })
+})
+
+test('features(): what cannot be probed is the kernel version\'s: reapWakeup from Linux 6.9, infoExit from 6.15 (with getInfo), cloneIntoCgroup from 5.7', (t) => {
+  const f = features()
+  t.is(f.reapWakeup, f.pidfdOpen && kernelAtLeast(6, 9), release())
+  t.is(f.infoExit, f.getInfo && kernelAtLeast(6, 15), release())
+  t.is(f.cloneIntoCgroup, kernelAtLeast(5, 7), release())
 })
 
 test('PIDFD_DISABLE=name turns off that capability alone (getInfo takes infoExit with it), names trimmed and unknown ones ignored; what needs one says which Linux', async (t) => {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { buildFixture, childProcessApp, entry, root } from './helpers.js'
+import { buildFixture, childProcessApp, entry, kernelAtLeast, root } from './helpers.js'
 
 const EPERM = 1
 const ENOSYS = 38
@@ -171,6 +171,23 @@ check('Subreaper.reap(): an orphan that waitid says is not a child (ECHILD, take
     t.is(run.code, 0, run.stderr)
     t.deepEqual(JSON.parse(run.stdout), { result: expected, listed: true }, `waitid=${errno}`)
   }
+})
+
+check('pidfd_open refused: every capability that works through a pidfd is off, those the kernel version says included (reapWakeup, infoExit); only cloneIntoCgroup stays', async (t) => {
+  const run = await underFilter([`pidfd_open=${EPERM}`], 'console.log(JSON.stringify(pidfd.features()))')
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), {
+    pidfdOpen: false,
+    waitidPidfd: false,
+    pidfdNonblock: false,
+    sendSignal: false,
+    getFd: false,
+    getInfo: false,
+    infoExit: false,
+    namespaces: false,
+    reapWakeup: false,
+    cloneIntoCgroup: kernelAtLeast(5, 7),
+  })
 })
 
 check('pidfd wait where a seccomp filter refuses waitid: the error, exit 1, not a timeout', async (t) => {
