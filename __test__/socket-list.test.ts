@@ -10,7 +10,7 @@ import { mkdtempSync, readlinkSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 
 import * as pidfd from '../index.js'
 import { fdTable, lenderScript, until } from './helpers.js'
@@ -51,6 +51,16 @@ async function listening(onConnection: (socket: net.Socket) => void, host = '127
   await new Promise<void>((resolve) => server.listen(0, host, resolve))
   const port = (server.address() as net.AddressInfo).port
   return { server, connect: () => net.connect(port, host).on('error', () => {}) }
+}
+
+/** A child forked from `script` (killed at the test's end) that holds the socket a server here accepted and sent it, its client's end connected. */
+async function holdingOurSocket(t: ExecutionContext, fork: Fork, script: string): Promise<{ child: cp.ChildProcess; server: net.Server; client: net.Socket }> {
+  const child = fork(script)
+  t.teardown(() => child.kill('SIGKILL'))
+  const { server, connect } = await listening((socket) => child.send('socket', socket))
+  const client = connect()
+  await next<{ kept: string }>(child, (m) => m?.kept === 'socket')
+  return { child, server, client }
 }
 
 /** What descriptor `fd` of ours is (socket:[inode] for a socket), or null when it is not open. */
@@ -171,11 +181,7 @@ test("server._connections: a socket sent without keepOpen no longer counts in it
 test("getConnections() of a server whose socket a child holds: its callback runs once, even when the child's disconnect follows the reply; after the disconnect an ERR_CHILD_CLOSED_BEFORE_REPLY; the exit takes the child off the server's workers, as child_process", async (t) => {
   const results: unknown[] = []
   for (const [name, fork] of forks) {
-    const child = fork(keeper)
-    t.teardown(() => child.kill('SIGKILL'))
-    const { server, connect } = await listening((socket) => child.send('socket', socket))
-    const client = connect()
-    await next<{ kept: string }>(child, (m) => m?.kept === 'socket')
+    const { child, server, client } = await holdingOurSocket(t, fork, keeper)
     const calls: unknown[][] = []
     const ask = (label: string) => server.getConnections((err, n) => calls.push([label, err ? (err as { code?: string }).code : n]))
     ask('connected')
@@ -356,11 +362,7 @@ test("two servers' questions to one child at once: each gets its own answer (by 
 test("a server's close() waits for the child to close the sockets it was sent, even when a getConnections() answer comes first, as child_process", async (t) => {
   const results: unknown[] = []
   for (const [name, fork] of forks) {
-    const child = fork(holder)
-    t.teardown(() => child.kill('SIGKILL'))
-    const { server, connect } = await listening((socket) => child.send('socket', socket))
-    const client = connect()
-    await next<{ kept: string }>(child, (m) => m?.kept === 'socket')
+    const { child, server, client } = await holdingOurSocket(t, fork, holder)
     const events: unknown[] = []
     server.close(() => events.push('closed'))
     server.getConnections((err, n) => events.push(['count', err ? (err as { code?: string }).code : n]))
@@ -385,11 +387,7 @@ test("a server's close() waits for the child to close the sockets it was sent, e
 test("a getConnections() question the child's disconnect leaves unanswered: ERR_CHILD_CLOSED_BEFORE_REPLY, once, and no listener left, as child_process", async (t) => {
   const results: unknown[] = []
   for (const [name, fork] of forks) {
-    const child = fork(holder)
-    t.teardown(() => child.kill('SIGKILL'))
-    const { server, connect } = await listening((socket) => child.send('socket', socket))
-    const client = connect()
-    await next<{ kept: string }>(child, (m) => m?.kept === 'socket')
+    const { child, server, client } = await holdingOurSocket(t, fork, holder)
     const before = listeners(child)
     const calls: unknown[] = []
     // 'leave' goes first on the channel: the child disconnects before it reads the question.
