@@ -423,22 +423,27 @@ test('pidfd wait --timeout: 25d does not fire at once; a fraction of a milliseco
   t.is(fraction.stdout, `${sleeper.pid}: still running at the timeout\n`)
 })
 
-/** The pidfds process `pid` holds open. */
-function pidfdsOf(pid: number): number {
+/** The processes that process `pid` holds a pidfd of (each pidfd's `Pid:` in its fdinfo). */
+function pidfdsOf(pid: number): Set<number> {
+  const held = new Set<number>()
   try {
-    return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
       try {
-        return readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:[pidfd]'
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== 'anon_inode:[pidfd]') continue
+        const of = /^Pid:\s*(-?\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))
+        if (of) held.add(Number(of[1]))
       } catch {
-        return false
+        // closed meanwhile
       }
-    }).length
+    }
   } catch {
-    return 0
+    // gone
   }
+  return held
 }
 
-/** `pidfd wait` on `pids`, and once it holds a pidfd for each, `then()`: what it printed. */
+/** `pidfd wait` on `pids`, and once it holds a pidfd of each (not merely some pidfd: features()
+ * probes with pidfds of its own process), `then()`: what it printed. */
 function waitThen(args: string[], pids: number[], then: () => void, env: Record<string, string> = {}): Promise<Run & { opened: boolean }> {
   return new Promise((resolve) => {
     const child = cpSpawn(process.execPath, [bin, 'wait', ...args, ...pids.map(String)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GITHUB_STEP_SUMMARY: undefined, ...env } })
@@ -447,7 +452,10 @@ function waitThen(args: string[], pids: number[], then: () => void, env: Record<
     child.stdout.on('data', (d: Buffer) => (stdout += d))
     child.stderr.on('data', (d: Buffer) => (stderr += d))
     let opened = false
-    void until(() => pidfdsOf(child.pid!) >= pids.length, 20_000).then((ok) => {
+    void until(() => {
+      const held = pidfdsOf(child.pid!)
+      return pids.every((p) => held.has(p))
+    }, 20_000).then((ok) => {
       opened = ok
       then()
     })
