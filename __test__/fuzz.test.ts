@@ -25,7 +25,9 @@ const documented = new Set(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ER
   'ERR_PIDFD_CLOSED', 'ERR_PIDFD_SELF', 'ERR_IPC_ONE_PIPE' /* two 'ipc' in stdio, as child_process */, 'ABORT_ERR', 'ESRCH', 'EINVAL', 'EBADF', 'EPERM', 'ENOENT', 'EACCES']);
 // Before Node 25 child_process coerces uid and gid (\`value | 0\`): a Symbol or a BigInt throws
 // V8's own TypeError there, and so does spawn (docs/api.md, Codes).
-const coercion = new Set(['Cannot convert a Symbol value to a number', 'Cannot mix BigInt and other types, use explicit conversions']);
+// An env value that cannot become a string (no prototype) throws V8's TypeError in child_process
+// too (it builds KEY=value with a template); seen once in 10,000 random inputs.
+const coercion = new Set(['Cannot convert a Symbol value to a number', 'Cannot mix BigInt and other types, use explicit conversions', 'Cannot convert object to primitive value']);
 const uncoded = (err) => err instanceof TypeError && err.code === undefined && coercion.has(err.message);
 const undocumented = [];
 const note = (where, err) => { if (!documented.has(err && err.code) && !uncoded(err)) undocumented.push(where + ': ' + (err && (err.code || err.message) || String(err))); };
