@@ -20,12 +20,13 @@ interface Run {
   stderr: string
 }
 
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+function cli(args: string[], env: Record<string, string | undefined> = {}, started?: (pid: number) => void): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [bin, ...args], { env: { ...process.env, GITHUB_STEP_SUMMARY: undefined, ...env } }, (err, stdout, stderr) => {
       void err
       resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr })
     })
+    started?.(child.pid!)
   })
 }
 
@@ -444,23 +445,18 @@ function pidfdsOf(pid: number): Set<number> {
 
 /** `pidfd wait` on `pids`, and once it holds a pidfd of each (not merely some pidfd: features()
  * probes with pidfds of its own process), `then()`: what it printed. */
-function waitThen(args: string[], pids: number[], then: () => void, env: Record<string, string> = {}): Promise<Run & { opened: boolean }> {
-  return new Promise((resolve) => {
-    const child = cpSpawn(process.execPath, [bin, 'wait', ...args, ...pids.map(String)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GITHUB_STEP_SUMMARY: undefined, ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d))
-    child.stderr.on('data', (d: Buffer) => (stderr += d))
-    let opened = false
-    void until(() => {
-      const held = pidfdsOf(child.pid!)
+async function waitThen(args: string[], pids: number[], then: () => void, env: Record<string, string> = {}): Promise<Run & { opened: boolean }> {
+  let opened: Promise<boolean> = Promise.resolve(false)
+  const run = await cli(['wait', ...args, ...pids.map(String)], env, (cliPid) => {
+    opened = until(() => {
+      const held = pidfdsOf(cliPid)
       return pids.every((p) => held.has(p))
     }, 20_000).then((ok) => {
-      opened = ok
       then()
+      return ok
     })
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, opened }))
   })
+  return { ...run, opened: await opened }
 }
 
 test('pidfd wait: a line for each pid, as it ended: by a signal\'s name, or its number where Node has no name; the status unknown where PIDFD_INFO_EXIT is not (Linux < 6.15)', async (t) => {
