@@ -126,6 +126,18 @@ export async function until(predicate: () => boolean, ms = 5000): Promise<boolea
   return predicate()
 }
 
+/**
+ * `promise`, or a rejection naming `what` once `ms` have passed: a step that never ends fails its
+ * own test, with its name, instead of stalling the run until ava's timeout names nothing.
+ */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer))
+}
+
 export interface NodeRun {
   code: number | null
   signal: string | null

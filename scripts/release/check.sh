@@ -41,7 +41,7 @@ echo "== release check: ${summary%, }"
 if [ ${#failed[@]} -gt 0 ]; then
   for step in "${failed[@]}"; do
     echo "== what failed in $step:"
-    grep -E '✘|^not ok|^== the test suite|FAILED|[0-9]+ (tests?|known failures?|uncaught exceptions?|unhandled rejections?) (failed|passed|skipped)' "$logs/$step" | grep -vE ' 0 (tests? )?failed' || true
+    grep -E '✘|◌|pending in|Failed to exit|^not ok|^== the test suite|FAILED|[0-9]+ (tests?|known failures?|uncaught exceptions?|unhandled rejections?) (failed|passed|skipped)' "$logs/$step" | grep -vE ' 0 (tests? )?failed' || true
   done
   echo "== release check FAILED: ${failed[*]}"
   exit 1
