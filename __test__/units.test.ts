@@ -159,10 +159,10 @@ test('durations: what the documentation promises, and what it refuses', (t) => {
   }
 })
 
-test("reports' amounts: a time under 1 ms in whole µs, 0 as 0ms, longer ones with pretty-ms at 1 ms digit and 2 s digits; sizes in binary units at 1 digit; counts grouped", async (t) => {
+test("reports' amounts: a time under 1 ms in whole µs (one that rounds to 1000 µs as 1.0ms), 0 as 0ms, longer ones with pretty-ms at 1 ms digit and 2 s digits; sizes in binary units at 1 digit; counts grouped", async (t) => {
   await loadHumanisers()
   const times: Array<[number, string]> = [
-    [0, '0ms'], [0.25, '250µs'], [0.0004, '0µs'], [1, '1.0ms'], [1.25, '1.3ms'], [59.5, '59.5ms'], [1234, '1.23s'], [61_234, '1m 1.23s'],
+    [0, '0ms'], [0.25, '250µs'], [0.0004, '0µs'], [0.9994, '999µs'], [0.9996, '1.0ms'], [1, '1.0ms'], [1.25, '1.3ms'], [59.5, '59.5ms'], [1234, '1.23s'], [61_234, '1m 1.23s'],
   ]
   for (const [ms, text] of times) t.is(millis(ms), text, String(ms))
   const sizes: Array<[number, string]> = [[0, '0 B'], [1, '1 KiB'], [1536, '1.5 MiB'], [1_310_720, '1.2 GiB']]

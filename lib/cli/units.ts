@@ -71,7 +71,9 @@ export function kib(value: number): string {
 
 export function millis(value: number): string {
   if (value === 0) return '0ms'
-  return value < 1 ? `${Math.round(value * 1000)}µs` : prettyMs(value, { secondsDecimalDigits: 2, millisecondsDecimalDigits: 1 })
+  // Under 1 ms in whole µs, unless it rounds to 1000 of them (0.9996 ms reads as 1.0ms).
+  const micros = Math.round(value * 1000)
+  return micros < 1000 ? `${micros}µs` : prettyMs(value, { secondsDecimalDigits: 2, millisecondsDecimalDigits: 1 })
 }
 
 export function count(value: number): string {
