@@ -388,6 +388,18 @@ test('--help for each subcommand, with examples; --version', async (t) => {
   t.is((await cli(['--version'])).stdout, `${pkg.version}\n`)
 })
 
+test('the help by any of its names (-h, --help, help) exits 0; no command at all prints it and exits 2; -v is --version', async (t) => {
+  const help = await cli(['--help'])
+  t.regex(help.stdout, /^Usage: pidfd <command>/)
+  for (const args of [['-h'], ['help'], ['--help']]) {
+    t.deepEqual(await cli(args), { code: 0, signal: null, stdout: help.stdout, stderr: '' }, args.join(' '))
+  }
+  t.deepEqual(await cli([]), { code: 2, signal: null, stdout: help.stdout, stderr: '' })
+  const version = await cli(['--version'])
+  t.regex(version.stdout, /^\d+\.\d+\.\d+/)
+  t.deepEqual(await cli(['-v']), version)
+})
+
 test('pidfd wait: any process, with its status; --timeout exits 124; json', async (t) => {
   // The orphan keeps nothing of sh's open, so its pid arrives at once (not when it exits), and it
   // lives long enough for the CLI to start and open it.
