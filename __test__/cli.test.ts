@@ -364,6 +364,9 @@ test('bad input: one clear line, a hint, exit 2, no stack trace', async (t) => {
     const r = await cli(args)
     t.is(r.code, 2, args.join(' '))
     t.regex(r.stderr, new RegExp(`^pidfd: ${message.source}`))
+    // The line, then the hint: the command's own help, or the CLI's for a command it does not know.
+    const hint = args[0] === 'frobnicate' ? "Try 'pidfd --help'." : `Try 'pidfd ${args[0]} --help'.`
+    t.deepEqual(r.stderr.split('\n').slice(1), [hint, ''], args.join(' '))
     noStack(t, r)
   }
 })
