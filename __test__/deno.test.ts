@@ -183,12 +183,17 @@ for (const [missing, granted] of [
       `without${missing}.mjs`,
       `
       const seen = await Promise.all(['pidfd', 'pidfd/child_process'].map((name) =>
-        import(name).then(() => 'loaded', (err) => err.message)))
+        import(name).then(() => ['loaded'], (err) => [err.message, err.cause instanceof Error && err.cause !== err])))
       console.log(JSON.stringify(seen))
     `,
       [...granted],
-    )) as string[]
-    for (const message of out) t.true(message.startsWith(`The pidfd package cannot load without Deno's ${missing} permission (Requires `), message)
+    )) as Array<[string, boolean?]>
+    for (const [message, caused] of out) {
+      t.true(message.startsWith(`The pidfd package cannot load without Deno's ${missing} permission (Requires `), message)
+      // Then what the package needs, and the refusal itself as the cause.
+      t.true(message.endsWith('). It needs --allow-ffi and --allow-read to load, and --allow-env to spawn (the environment a child gets), or -A.'), message)
+      t.true(caused, message)
+    }
   })
 }
 
