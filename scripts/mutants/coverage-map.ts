@@ -78,11 +78,6 @@ export function readMap(): CoverageMap {
 }
 
 /**
- * The test files that cover `file`: `adding`, greedily, the one that runs the most of the file's
- * functions not run by those before it (ties: the faster), until none adds any, so that together
- * they run every function any test runs; then `rest`, the others, fastest first.
- */
-/**
  * What the tests that run the package under Deno or Bun cover there, which NODE_V8_COVERAGE
  * cannot see (it is Node's): named by hand, added to what the run measured.
  */
@@ -98,6 +93,11 @@ function withOtherRuntimes(test: string, measured: Record<string, string[]>): Re
   return covers
 }
 
+/**
+ * The test files that cover `file`: `adding`, greedily, the one that runs the most of the file's
+ * functions not run by those before it (ties: the faster), until none adds any, so that together
+ * they run every function any test runs; then `rest`, the others, fastest first.
+ */
 export function testsFor(map: CoverageMap, file: string): { adding: string[]; rest: string[] } {
   const candidates = Object.entries(map.tests).filter(([, t]) => (t.covers[file]?.length ?? 0) > 0)
   const order: string[] = []
