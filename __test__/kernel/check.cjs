@@ -76,19 +76,18 @@ function assert(cond, message) {
 }
 
 /**
- * A grandchild of ours (so not our child) that exits after `ms`, and that its parent `sh` reaps
- * `reapAfter` ms later: between the two it is a zombie, and only a reap the package sees (or,
- * before Linux 6.9, looks again for) can end a wait.
+ * A process that is not ours: a `sleep` whose parent is a `sh` this Node started. It lives until
+ * the check kills it (no fixed sleep that a slow emulated machine could outlast before the check
+ * opens it), and stays a zombie until `reap()`: `sh` reads a line before it waits, and the `read`
+ * builtin reaps nobody (a foreground command would, through waitpid(-1)).
  */
-function grandchild(ms, reapAfter = 0) {
-  // `sh` reads a line before it waits: the `read` builtin reaps nobody (a foreground command
-  // would, through waitpid(-1)), so the zombie lasts until the line comes.
-  const sh = cpSpawn('sh', ['-c', `sleep ${ms / 1000} & echo $!; read line; wait`], { stdio: ['pipe', 'pipe', 'inherit'] })
+function grandchild() {
+  const sh = cpSpawn('sh', ['-c', 'sleep 60 & echo $!; read line; wait'], { stdio: ['pipe', 'pipe', 'inherit'] })
   // Listened for from the start: sh exits right after its reap, which a kernel before 6.9 lets
   // the wait see only at its next look (20 ms), so sh's 'exit' can come first.
   const shExit = new Promise((resolve) => sh.on('exit', resolve))
-  setTimeout(() => sh.stdin.end('reap\n'), reapAfter ? ms + reapAfter : 0)
-  return new Promise((resolve) => sh.stdout.once('data', (d) => resolve({ pid: Number(String(d).trim()), sh, shExit })))
+  const reap = () => sh.stdin.end('reap\n')
+  return new Promise((resolve) => sh.stdout.once('data', (d) => resolve({ pid: Number(String(d).trim()), shExit, reap })))
 }
 
 async function main() {
@@ -130,19 +129,26 @@ async function main() {
   })
 
   await check('a non-child\'s exit ends an async wait (its parent reaps it later)', async () => {
-    const { pid, shExit } = await grandchild(300, 500)
-    const exit = await pidfd.AsyncPidFd.fromPid(pid).wait()
+    const { pid, shExit, reap } = await grandchild()
+    const waiting = pidfd.AsyncPidFd.fromPid(pid).wait()
+    process.kill(pid, 'SIGTERM')
+    // Its parent reaps it a little later, while the wait is pending.
+    setTimeout(reap, 200)
+    const exit = await waiting
     await shExit
     // Since Linux 6.15 the kernel keeps the status of a process someone else reaped.
-    const expected = pidfd.features().infoExit ? 'exited' : 'unknown'
+    const expected = pidfd.features().infoExit ? 'signaled' : 'unknown'
     assert(exit.status === expected, `status ${exit.status}, expected ${expected}`)
+    assert(expected === 'unknown' || exit.signal === 'SIGTERM', `signal ${exit.signal}`)
     return `status ${exit.status}`
   })
 
   await check('a non-child: tryWait() turns non-null once it is reaped', async () => {
-    const { pid, shExit } = await grandchild(100)
+    const { pid, shExit, reap } = await grandchild()
     const handle = pidfd.PidFd.fromPid(pid)
     assert(handle.tryWait() === null, 'exited too early')
+    process.kill(pid, 'SIGTERM')
+    reap()
     await shExit
     const exit = handle.tryWait()
     assert(exit !== null, 'still null after the reap')
@@ -153,8 +159,14 @@ async function main() {
     // Blocking: in a separate Node (which makes its own grandchild), so a hang cannot stop this one.
     const script = `
       const p = require(${JSON.stringify(join(pkgDir, 'index.js'))});
-      const sh = require('node:child_process').spawn('sh', ['-c', 'sleep 0.3 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      sh.stdout.once('data', (d) => console.log(p.PidFd.fromPid(Number(String(d).trim())).wait().status));
+      const sh = require('node:child_process').spawn('sh', ['-c', 'sleep 60 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      sh.stdout.once('data', (d) => {
+        // Opened, then ended: a sleep that ended by itself could be gone before it is opened.
+        const pid = Number(String(d).trim());
+        const handle = p.PidFd.fromPid(pid);
+        process.kill(pid, 'SIGTERM');
+        console.log(handle.wait().status);
+      });
     `
     const out = execFileSync(process.execPath, ['-e', script], { timeout: 30_000, encoding: 'utf8' })
     return `status ${out.trim()}`
