@@ -309,18 +309,13 @@ for (const keepOpen of [false, true]) {
   })
 }
 
-// Keeps the sockets it is sent; answers 'ping'; closes every socket it holds on 'close all';
-// closes its channel (staying alive) on 'leave'.
+// Keeps the sockets it is sent; answers 'ping'; closes every socket it holds on 'close all'.
 const holder = script(
   'holder.js',
   `const sockets = []
 process.on('message', (m, socket) => {
   if (m === 'ping') return process.send('pong')
   if (m === 'close all') return sockets.splice(0).forEach((s) => s.destroy())
-  if (m === 'leave') {
-    setInterval(() => {}, 1000)
-    return process.disconnect()
-  }
   if (m === 'bye') return process.exit(0)
   if (socket) sockets.push(socket)
   process.send({ kept: m })
