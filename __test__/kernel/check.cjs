@@ -232,7 +232,10 @@ async function main() {
       cgroupName,
       async () => {
         const out = join(mkdtempSync('/tmp/pidfd-'), 'report.json')
-        const hold = `${process.execPath} -e 'const b = Buffer.alloc(100 * 2 ** 20, 1); setTimeout(() => b, 1500)'`
+        // Each holds its 100 MB until both have theirs (a file each in `both`), not for a fixed
+        // time, which an emulated CPU's slow Node start could outlast before the second allocates.
+        const both = mkdtempSync('/tmp/pidfd-both-')
+        const hold = `${process.execPath} -e 'const fs = require("fs"); const b = Buffer.alloc(100 * 2 ** 20, 1); fs.writeFileSync("${both}/" + process.pid, ""); const t = setInterval(() => { if (fs.readdirSync("${both}").length >= 2) { clearInterval(t); return b.length } }, 10)'`
         const code = await new Promise((resolve) => {
           const c = cpSpawn(process.execPath, [cli, 'time', '--cgroup', 'required', '--format', 'json', '--output', out, '--', 'sh', '-c', `${hold} & ${hold} & wait`], { stdio: 'ignore' })
           c.on('close', resolve)
