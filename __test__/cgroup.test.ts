@@ -278,7 +278,10 @@ runsIf(writable, 'methods')('the report names the method of each figure: cpu.sta
 })
 
 runsIf(memory, 'memory.peak of the tree')('two 100 MB processes: the tree\'s memory.peak is at least 200 MB (and under 1 GiB: KiB, not the file\'s bytes), where no single maxRSS is', async (t) => {
-  const hold = `node -e 'const b = Buffer.alloc(100 * 2 ** 20, 1); setTimeout(() => b, 1500)'`
+  // Each holds its 100 MB until both have theirs (a file each in `both`), not for a fixed time,
+  // which a slow start of the second Node on a busy machine could outlast.
+  const both = mkdtempSync(join(tmpdir(), 'pidfd-both-'))
+  const hold = `node -e 'const fs = require("fs"); const b = Buffer.alloc(100 * 2 ** 20, 1); fs.writeFileSync("${both}/" + process.pid, ""); const t = setInterval(() => { if (fs.readdirSync("${both}").length >= 2) { clearInterval(t); return b.length } }, 10)'`
   const { run, json } = await report(['--cgroup', 'required'], `${hold} & ${hold} & wait`)
   t.is(run.code, 0, run.stderr)
   t.true(json.cgroup.stats!.memoryPeakKiB! >= 200 * 1024, `memory.peak ${json.cgroup.stats!.memoryPeakKiB} KiB`)
