@@ -11,7 +11,7 @@ import { inspect } from 'node:util'
 
 import { AsyncPidFd, PidFd, spawn } from '../index.js'
 import * as pidfdCp from '../lib/child_process.js'
-import { fdTable, isError, newFds, root, runNode, sleep, until } from './helpers.js'
+import { fdTable, isError, newFds, root, runNode, sleep, until, within } from './helpers.js'
 
 const notNumbers = ['1', null, undefined, {}, [], true, 1n, Symbol('pid')]
 const badNumbers = [0, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 31, Number.MAX_SAFE_INTEGER, 2 ** 53]
@@ -428,9 +428,14 @@ test("fork's modulePath and stdio string: the error child_process.fork throws, w
   writeFileSync(script, "process.stdout.write('out'); process.send('ready', () => process.disconnect())")
   for (const fork of [cp.fork, pidfdCp.fork] as const) {
     const child = fork(script, { stdio: 'overlapped' })
-    const [message] = (await once(child, 'message')) as [string]
-    let out = ''
-    for await (const chunk of child.stdout!) out += String(chunk)
+    // Read stdout from the start: a stream nobody reads when the child exits is drained and
+    // dropped (child_process's flushStdio, and ours), and the exit may come before the message.
+    const reading = (async () => {
+      let out = ''
+      for await (const chunk of child.stdout!) out += String(chunk)
+      return out
+    })()
+    const [[message], out] = (await within(Promise.all([once(child, 'message'), reading]), 20_000, 'the message and stdout')) as [[string], string]
     t.deepEqual([message, out, child.stdin !== null, child.stderr !== null], ['ready', 'out', true, true], fork === cp.fork ? 'child_process' : 'pidfd')
     child.stdin!.end()
   }
