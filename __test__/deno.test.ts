@@ -197,6 +197,37 @@ for (const [missing, granted] of [
   })
 }
 
+// An install whose platform package is missing (npm's --omit=optional): Deno gives every
+// permission, so the load fails for a reason of the machine's, not Deno's. The package's own
+// error comes unchanged (load.js looks through it and its causes and finds no refusal), and
+// pidfd/child_process serves Node's functions, as under Node (serving.ts).
+denoTest('under Deno: an install without its binary: pidfd throws the missing-package error unchanged; pidfd/child_process serves Node\'s functions', async (t) => {
+  const bare = join(work, 'bare')
+  rmSync(bare, { recursive: true, force: true })
+  copyTree(app, bare)
+  for (const f of readdirSync(join(bare, 'node_modules', 'pidfd'))) {
+    if (/^pidfd\..+\.node$/.test(f)) rmSync(join(bare, 'node_modules', 'pidfd', f))
+  }
+  const file = join(bare, 'bare.mjs')
+  writeFileSync(
+    file,
+    `
+    const index = await import('pidfd').then(() => ['loaded'], (err) => [err.message, err.cause === undefined])
+    const cp = await import('pidfd/child_process')
+    const node = await import('node:child_process')
+    const r = cp.spawnSync('sh', ['-c', 'exit 4'])
+    console.log(JSON.stringify({ index, same: cp.ChildProcess === node.ChildProcess, status: r.status, usage: r.resourceUsage }))
+  `,
+  )
+  const r = await run(deno, ['run', '-A', file], { cwd: bare })
+  t.is(r.code, 0, `${r.stdout}\n${r.stderr}`)
+  const out = JSON.parse(r.stdout) as { index: [string, boolean]; same: boolean; status: number; usage: unknown }
+  const [message, uncaused] = out.index
+  t.regex(message, /^pidfd: the binary for linux-(x64|arm64)-(gnu|musl) is missing: its package pidfd-linux-\S+ is not installed\.\n/)
+  t.true(uncaused, 'not wrapped: no cause')
+  t.deepEqual([out.same, out.status, out.usage], [true, 4, null])
+})
+
 denoTest('under Deno: --allow-ffi, --allow-read and --allow-env are enough to spawn and read the exit', async (t) => {
   const out = await script(
     t,

@@ -130,3 +130,29 @@ test('npm run build without cargo on PATH: says Rust is needed and where it come
     rmSync(bin, { recursive: true, force: true })
   }
 })
+
+// Deno's refusal may sit in the message of the error a load throws, in one of its causes, or in
+// an AggregateError's list; load.ts looks through them all, each once, and stops on a cycle.
+test("load.ts finds Deno's refusal anywhere in an error's causes and lists, each looked at once; a chain without one is null", async (t) => {
+  const script = `
+    const { refusal } = require(${JSON.stringify(join(root, 'lib', 'load.js'))})
+    const said = 'Requires ffi access to "/x.node", run again with the --allow-ffi flag'
+    const cycle = new Error('a'); cycle.cause = new Error('b', { cause: cycle })
+    const self = new Error('self'); self.cause = self
+    const nested = new Error('outer', { cause: new Error('middle', { cause: new Error(said) }) })
+    const listed = new Error('outer', { cause: new AggregateError([new Error('one'), new Error(said)], 'all failed') })
+    const late = new Error('outer', { cause: cycle }); late.errors = [new Error(said)]
+    const odd = new Error('outer', { cause: null }); odd.errors = ['text', 42, undefined, { message: said }]
+    const none = new Error('plain')
+    console.log(JSON.stringify({
+      nested: refusal(nested), listed: refusal(listed), late: refusal(late), odd: refusal(odd),
+      cycle: refusal(cycle), self: refusal(self), none: refusal(none), text: refusal(said), nul: refusal(null),
+    }))
+  `
+  const r = await new Promise<{ stdout: string; stderr: string; err: Error | null }>((resolve) =>
+    execFile(process.execPath, ['-e', script], { timeout: 20_000 }, (err, stdout, stderr) => resolve({ stdout, stderr, err })),
+  )
+  t.is(r.err, null, `${r.err?.message} ${r.stderr}`)
+  const found = { sentence: 'Requires ffi access to "/x.node", run again with the --allow-ffi flag', flag: '--allow-ffi' }
+  t.deepEqual(JSON.parse(r.stdout), { nested: found, listed: found, late: found, odd: found, cycle: null, self: null, none: null, text: null, nul: null })
+})

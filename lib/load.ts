@@ -6,8 +6,9 @@
 // (index.js, child_process.js) import this first. Under Node, and for any other failure, the
 // error is the one native.js threw, unchanged.
 
-/** Deno's refusal in the chain of causes of `err`: its sentence and the flag it names, if any. */
-function refusal(err: unknown): { sentence: string; flag: string } | null {
+/** Deno's refusal in the chain of causes of `err`: its sentence and the flag it names, if any.
+ * @internal exported for its test (loader.test.ts). */
+export function refusal(err: unknown): { sentence: string; flag: string } | null {
   const seen = new Set<unknown>()
   const queue: unknown[] = [err]
   while (queue.length > 0) {
