@@ -98,8 +98,11 @@ function received(value: unknown): string {
       return shown.includes("'") ? `type string (${JSON.stringify(shown)})` : `type string ('${shown}')`
     }
     default: {
-      const ctor = (value as { constructor?: { name?: unknown } }).constructor
-      if (ctor && 'name' in ctor) return `an instance of ${String(ctor.name)}`
+      // As Node 24 and later read it: `constructor` is the caller's to set (a number, a getter, an
+      // anonymous class), so it is read once and its name used only where it is a non-empty
+      // string. Node 22 throws a TypeError of its own for `{ constructor: 5 }` here.
+      const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+      if (typeof name === 'string' && name !== '') return `an instance of ${name}`
       return inspect(value, { depth: -1 })
     }
   }
@@ -152,11 +155,17 @@ export function invalidArgValue(name: string, value: unknown, reason = 'is inval
   return coded(new TypeError(`The ${kind(name)} '${name}' ${reason}. Received ${shown}`), 'ERR_INVALID_ARG_VALUE')
 }
 
-/** 1234567890 as Node shows a large number: 1_234_567_890. */
-function separated(digits: string): string {
-  const sign = digits.startsWith('-') ? '-' : ''
-  const body = sign ? digits.slice(1) : digits
-  return sign + body.replace(/\B(?=(\d{3})+$)/g, '_')
+/** 1234567890 as Node shows a large number: 1_234_567_890. Node groups the characters of the
+ * number's string by three from its end, whatever they are: 1e21 reads 1e_+21 there, and here. */
+function separated(text: string): string {
+  const start = text.startsWith('-') ? 1 : 0
+  let end = text.length
+  let groups = ''
+  while (end - start > 3) {
+    groups = `_${text.slice(end - 3, end)}${groups}`
+    end -= 3
+  }
+  return text.slice(0, end) + groups
 }
 
 /** ERR_OUT_OF_RANGE: "The value of "name" is out of range. It must be <range>. Received <value>". */
