@@ -16,6 +16,7 @@ interface Face {
   string: string
   stack: string
   ownCode: boolean
+  replaced: unknown
 }
 
 /** Runs `body` (JavaScript pushing `[label, ours, theirs]` onto `cases`, each an error) in a
@@ -26,7 +27,10 @@ async function compare(body: string): Promise<Compared> {
     const ours = require(${JSON.stringify(join(root, 'lib', 'errors.js'))})
     const { codes, AbortError } = require('internal/errors')
     const { inspect, isDeepStrictEqual } = require('node:util')
-    const face = (e) => ({ name: e.name, code: e.code, message: e.message, string: String(e), stack: String(e.stack).split('\\n')[0], ownCode: Object.hasOwn(e, 'code') })
+    // Last, whether its string can be replaced, as a user may (assigned in strict mode, then
+    // redefined): Node's errors take their toString from the prototype.
+    const replaced = (e) => { 'use strict'; try { e.toString = () => 'assigned'; const a = String(e); Object.defineProperty(e, 'toString', { value: () => 'defined', enumerable: true }); return [a, String(e)] } catch (x) { return String(x) } }
+    const face = (e) => ({ name: e.name, code: e.code, message: e.message, string: String(e), stack: String(e.stack).split('\\n')[0], ownCode: Object.hasOwn(e, 'code'), replaced: replaced(e) })
     const cases = []
     const values = ${VALUES}
     ${body}
@@ -166,16 +170,22 @@ test("errno names come from Node's tables: libuv's first, then the OS constants,
     const { errno } = require('node:os').constants
     const names = []
     for (let n = 1; n <= 140; n++) names.push([n, errnoName(n), getSystemErrorMap().get(-n)?.[0] ?? null, Object.entries(errno).find(([, v]) => v === n)?.[0] ?? null])
+    // Every name either table has gets its number; one like a number that is not one gets 0.
+    const numbers = Object.entries(errno).map(([name, n]) => [name, systemError(name, 'x').errno, -n])
+      .concat([...getSystemErrorMap()].map(([n, [name]]) => [name, systemError(name, 'x').errno, n]))
+      .concat(['XE12', 'E12X', 'E', 'E-1', 'e12'].map((name) => [name, systemError(name, 'x').errno, 0]))
     const errors = [['ESRCH', 'pidfd_open'], ['EPERM', 'pidfd_send_signal', 'not the owner'], ['E200', 'waitid'], ['ENOSYS', 'clone3'], ['EWHAT', 'x']].map((a) => {
       const e = systemError(...a)
       return { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, keys: Object.keys(e) }
     })
-    console.log(JSON.stringify({ names, errors }))
+    console.log(JSON.stringify({ names, errors, numbers }))
   `,
     { prelude: false },
   )
   t.is(run.code, 0, run.stderr)
-  const { names, errors } = JSON.parse(run.stdout) as { names: Array<[number, string, string | null, string | null]>; errors: unknown[] }
+  const { names, errors, numbers } = JSON.parse(run.stdout) as { names: Array<[number, string, string | null, string | null]>; errors: unknown[]; numbers: Array<[string, number, number]> }
+  t.true(numbers.length > 100)
+  for (const [name, ours, expected] of numbers) t.is(ours, expected, name)
   for (const [n, ours, uv, os] of names) t.is(ours, uv ?? os ?? `E${n}`, String(n))
   // Linux numbers: ESRCH 3, EPERM 1, ENOSYS 38; a name no table has has errno 0.
   t.deepEqual(errors, [
