@@ -88,6 +88,10 @@ const ARG_TYPES: Array<[string, string | string[]]> = [
   ['args', 'object'],
   ['args', 'Array'],
   ['The "file" argument', 'string'],
+  // Node's other type names, which the package does not pass yet.
+  ['value', 'function'],
+  ['value', ['bigint', 'symbol']],
+  ['value', ['symbol', 'Function', 'Object', 'null', 'URL']],
 ]
 
 const ARG_VALUES: Array<[string, string | undefined]> = [
@@ -237,4 +241,45 @@ test('ERR_INVALID_ARG_TYPE for an object whose constructor is odd: worded as Nod
   t.is(reads, 1, 'the constructor read once')
   if (theirs === null) t.log('Node before 24: its own wording differs here; only the package\'s checked')
   else t.deepEqual(messages, theirs)
+})
+
+// What the binding throws carries `code` as the kernel named it ("E12" where Rust had no name)
+// and a message "syscall CODE (detail)": the user gets Node's system error from it.
+test("an error from the binding becomes Node's system error: the errno named, syscall and detail read from its message; anything else passes unchanged", async (t) => {
+  const run = await runNode(
+    `
+    const { fromNative } = require(${JSON.stringify(join(root, 'lib', 'errors.js'))})
+    const coded = (message, code) => Object.assign(new Error(message), { code })
+    const show = (input) => {
+      const e = fromNative(input)
+      return { same: e === input, message: e.message, code: e.code ?? null, errno: e.errno ?? null, syscall: e.syscall ?? null }
+    }
+    console.log(JSON.stringify([
+      coded('waitid E12', 'E12'), coded('pidfd_open ESRCH', 'ESRCH'), coded('pidfd_send_signal EPERM (not yours)', 'EPERM'),
+      coded('open EPERM (a) then more', 'EPERM'), coded('open EPERM (a\\nb)', 'EPERM'), coded('', 'EAGAIN'),
+      coded('x EE12', 'EE12'), coded('x XE12', 'XE12'), coded('x XEPERM', 'XEPERM'), coded('x EPERMx', 'EPERMx'), coded('x', 'ERR_SOMETHING'),
+      coded('x', 12), new Error('plain'), 'a string',
+    ].map(show)))
+  `,
+    { prelude: false },
+  )
+  t.is(run.code, 0, run.stderr)
+  const system = (message: string, code: string, errno: number, syscall: string) => ({ same: false, message, code, errno, syscall })
+  const unchanged = (message: string, code: string | number | null) => ({ same: true, message, code, errno: null, syscall: null })
+  t.deepEqual(JSON.parse(run.stdout), [
+    system('waitid ENOMEM', 'ENOMEM', -12, 'waitid'),
+    system('pidfd_open ESRCH', 'ESRCH', -3, 'pidfd_open'),
+    system('pidfd_send_signal EPERM (not yours)', 'EPERM', -1, 'pidfd_send_signal'),
+    system('open EPERM', 'EPERM', -1, 'open'),
+    system('open EPERM (a\nb)', 'EPERM', -1, 'open'),
+    system('unknown EAGAIN', 'EAGAIN', -11, 'unknown'),
+    system('x EE12', 'EE12', 0, 'x'),
+    unchanged('x XE12', 'XE12'),
+    unchanged('x XEPERM', 'XEPERM'),
+    unchanged('x EPERMx', 'EPERMx'),
+    unchanged('x', 'ERR_SOMETHING'),
+    unchanged('x', 12),
+    unchanged('plain', null),
+    { same: false, message: 'a string', code: null, errno: null, syscall: null },
+  ])
 })

@@ -62,7 +62,7 @@ export function fromNative(err: unknown): Error {
   let code = (err as { code?: unknown }).code
   if (typeof code === 'string' && /^E[0-9]+$/.test(code)) code = errnoName(Number(code.slice(1)))
   if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) {
-    const [syscall = 'unknown'] = err.message.split(' ', 1)
+    const syscall = err.message.split(' ', 1)[0] || 'unknown'
     const detail = /\((.*)\)$/s.exec(err.message)?.[1]
     return systemError(code, syscall, detail)
   }
