@@ -5,6 +5,7 @@ import test from 'ava'
 import { closeSync, fstatSync, readFileSync, readSync, statSync } from 'node:fs'
 import { constants, release } from 'node:os'
 import { join } from 'node:path'
+import type { Writable } from 'node:stream'
 import { text } from 'node:stream/consumers'
 
 import { AsyncPidFd, Cgroup, PidFd, cgroupSupport, features, spawn } from '../index.js'
@@ -21,11 +22,15 @@ async function childOf(pid: number): Promise<number> {
 }
 
 test('a grandchild: wait() resolves when its parent reaps it, with the status from the kernel', async (t) => {
-  const sub = spawn('sh', ['-c', 'sh -c "sleep 1; exit 5" & wait'], { stdio: 'ignore' })
+  // The grandchild ends when told (a line on the pipe at its fd 3), not after a fixed time a
+  // loaded machine could outlast before the pidfd is open.
+  const sub = spawn('sh', ['-c', 'sh -c "read line <&3; exit 5" & wait'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] })
   const grandchild = await childOf(sub.pid!)
   const fd = AsyncPidFd.fromPid(grandchild)
   t.is(fd.tryWait(), null)
-  const exit = await fd.wait()
+  const waiting = fd.wait()
+  ;(sub.stdio[3] as Writable).end('go\n')
+  const exit = await waiting
   t.like(exit, { rusage: null, siginfo: null }, 'not our child: no rusage, no siginfo')
   if (infoExit) t.like(exit, { status: 'exited', code: 5, signal: null })
   else t.like(exit, { status: 'unknown', code: null, signal: null })
@@ -343,12 +348,16 @@ test('without PIDFD_INFO_EXIT a non-child ends as unknown; a child_process child
   const run = await runNode(
     `const cp = require('node:child_process');
      (async () => {
-       const sub = pidfd.spawn('sh', ['-c', 'sh -c "sleep 1; exit 4" & wait'], { stdio: 'ignore' });
+       // The grandchild ends when told, on the pipe at its fd 3, once its pidfd is open.
+       const sub = pidfd.spawn('sh', ['-c', 'sh -c "read line <&3; exit 4" & wait'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
        // The grandchild, once the shell has forked it (a condition, bounded: no fixed sleep).
        let g = 0;
        for (const end = Date.now() + 10000; !g && Date.now() < end; await new Promise((r) => setTimeout(r, 5)))
          g = Number(require('node:fs').readFileSync('/proc/' + sub.pid + '/task/' + sub.pid + '/children', 'utf8').trim().split(' ')[0] || 0);
-       const grand = await pidfd.AsyncPidFd.fromPid(g).wait();
+       const grandFd = pidfd.AsyncPidFd.fromPid(g);
+       const waiting = grandFd.wait();
+       sub.stdio[3].end('go\\n');
+       const grand = await waiting;
        const child = cp.spawn('sh', ['-c', 'exit 6']);
        const viaChild = await pidfd.AsyncPidFd.fromChild(child).wait();
        console.log(JSON.stringify({ grand: grand.status, code: grand.code, child: viaChild.code }));

@@ -1,8 +1,8 @@
 // The `pidfd` command, run as users run it (node bin/pidfd.js) against real commands.
 
 import test from 'ava'
-import { execFile, spawn as cpSpawn } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import { execFile, execFileSync, spawn as cpSpawn } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -31,6 +31,21 @@ function cli(args: string[], env: Record<string, string | undefined> = {}, start
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'pidfd-cli-'))
+
+/** Whether process `holder` has a pidfd open for process `pid` (its fdinfo's `Pid:` line). */
+function holdsPidfd(holder: number, pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${holder}/fdinfo`).some((fd) => {
+      try {
+        return new RegExp(`^Pid:\\s+${pid}$`, 'm').test(readFileSync(`/proc/${holder}/fdinfo/${fd}`, 'utf8'))
+      } catch {
+        return false
+      }
+    })
+  } catch {
+    return false
+  }
+}
 const touch = (mib: number) => `const b = Buffer.alloc(${mib} * 1024 * 1024); b.fill(1)`
 
 function noStack(t: import('ava').ExecutionContext, r: Run): void {
@@ -300,11 +315,12 @@ test('--timeout ends the process group the command runs in: what it started in t
 })
 
 test('with --timeout the command has its own process group, so SIGINT to pidfd (the terminal\'s Ctrl-C) is passed on to that group', async (t) => {
-  const child = cpSpawn(process.execPath, [bin, 'time', '--timeout', '20s', '--', 'sh', '-c', 'trap "exit 42" INT; echo ready; sleep 3 >/dev/null 2>&1 & wait'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = cpSpawn(process.execPath, [bin, 'time', '--timeout', '20s', '--', 'sh', '-c', 'trap "exit 42" INT; echo ready; sleep 30 >/dev/null 2>&1 & wait'], { stdio: ['ignore', 'pipe', 'pipe'] })
   await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()))
   child.kill('SIGINT')
   // (The background sleep ignores SIGINT, as a non-interactive shell starts it, and so outlives
-  // this by a few seconds, away from our pipes.)
+  // this, away from our pipes; 30 s, so that the shell is still in its wait when the signal
+  // comes, however late.)
   const code = await new Promise((resolve) => child.on('exit', resolve))
   t.is(code, 42)
 })
@@ -404,12 +420,23 @@ test('the help by any of its names (-h, --help, help) exits 0; no command at all
 })
 
 test('pidfd wait: any process, with its status; --timeout exits 124; json', async (t) => {
-  // The orphan keeps nothing of sh's open, so its pid arrives at once (not when it exits), and it
-  // lives long enough for the CLI to start and open it.
-  // (4 s: a loaded machine took over 1.5 s to start the CLI, and the orphan was gone by then.)
-  const sub = spawn('sh', ['-c', 'sleep 4 >/dev/null 2>&1 & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  // The orphan keeps nothing of sh's open (it lets go of stdout before it opens the FIFO, where
+  // it waits for a writer: a builtin would keep a copy, to restore), so its pid arrives at once,
+  // not when it exits. It
+  // ends when told, by a line on a FIFO, once the CLI holds a pidfd for it (its fdinfo says so):
+  // a loaded machine took over 4 s to start the CLI, longer than a fixed lifetime.
+  const dir = tmp()
+  const fifo = join(dir, 'fifo')
+  execFileSync('mkfifo', [fifo])
+  const orphanScript = 'exec >/dev/null 2>&1; exec head -n 1 <"$0"'
+  const sub = spawn('sh', ['-c', 'sh -c "$1" "$0" & echo $!', fifo, orphanScript], { stdio: ['ignore', 'pipe', 'ignore'] })
   const orphan = Number(await text(sub.stdout!))
-  const r = await cli(['wait', String(orphan)])
+  let waiter = 0
+  const waited = cli(['wait', String(orphan)], {}, (pid) => (waiter = pid))
+  t.true(await until(() => holdsPidfd(waiter, orphan), 30_000), 'the CLI opened a pidfd for the orphan')
+  writeFileSync(fifo, 'go\n')
+  const r = await waited
+  rmSync(dir, { recursive: true, force: true })
   t.is(r.code, 0)
   t.regex(r.stdout, new RegExp(`^${orphan}: (exited 0|ended \\(status unknown)`))
 
@@ -537,7 +564,8 @@ test('pidfd wait: the pids at the bounds are taken, 1 (running: the timeout) and
 })
 
 test('pidfd info: text and json', async (t) => {
-  const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
+  // Killed at the end: it must outlive two starts of the CLI, however slow.
+  const sub = spawn('sleep', ['1000'], { stdio: 'ignore' })
   const json = await cli(['info', '--format', 'json', String(sub.pid)])
   t.is(json.code, 0)
   t.like(JSON.parse(json.stdout), { pid: sub.pid, ppid: process.pid, ruid: process.getuid?.() })
