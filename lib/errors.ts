@@ -98,9 +98,10 @@ function received(value: unknown): string {
       return shown.includes("'") ? `type string (${JSON.stringify(shown)})` : `type string ('${shown}')`
     }
     default: {
-      // As Node 24 and later read it: `constructor` is the caller's to set (a number, a getter, an
-      // anonymous class), so it is read once and its name used only where it is a non-empty
-      // string. Node 22 throws a TypeError of its own for `{ constructor: 5 }` here.
+      // As newer Nodes read it (26, and 24.22; not 24.19): `constructor` is the caller's to set
+      // (a number, a getter, an anonymous class), so it is read once and its name used only where
+      // it is a non-empty string. Node 22 and 24.19 throw a TypeError of their own for
+      // `{ constructor: 5 }` here.
       const name = (value as { constructor?: { name?: unknown } }).constructor?.name
       if (typeof name === 'string' && name !== '') return `an instance of ${name}`
       return inspect(value, { depth: -1 })
