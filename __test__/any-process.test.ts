@@ -371,21 +371,29 @@ test('without PIDFD_INFO_EXIT a non-child ends as unknown; a child_process child
 test('where the reap wakes nobody (Linux < 6.9; PIDFD_DISABLE=reapWakeup here): a non-child\'s tryWait, async and blocking waits still end at its reap, read from fdinfo', async (t) => {
   const run = await runNode(
     `const { spawn } = require('node:child_process');
-     const grandchild = (ms) => new Promise((resolve) => {
-       const sh = spawn('sh', ['-c', 'sleep ' + ms / 1000 + ' & echo $!; wait'], { stdio: ['ignore', 'pipe', 'inherit'] });
-       sh.stdout.once('data', (d) => resolve({ pid: Number(String(d).trim()), sh }));
+     // A grandchild that ends when told (end(): a line on the pipe at its fd 3), so that its
+     // pidfd is open first however slow the machine; its shell reaps it.
+     const grandchild = () => new Promise((resolve) => {
+       const sh = spawn('sh', ['-c', 'sh -c "read line <&3" & echo $!; wait'], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });
+       sh.stdout.once('data', (d) => resolve({ pid: Number(String(d).trim()), sh, end: () => sh.stdio[3].end('go\\n') }));
      });
      (async () => {
        const out = { reapWakeup: pidfd.features().reapWakeup };
-       let g = await grandchild(200);
+       let g = await grandchild();
        const sync = pidfd.PidFd.fromPid(g.pid);
        out.before = sync.tryWait();
+       g.end();
        await new Promise((r) => g.sh.on('exit', r));
        out.after = sync.tryWait()?.status;
-       g = await grandchild(200);
-       out.async = (await pidfd.AsyncPidFd.fromPid(g.pid).wait({ timeout: 5000 })).status;
-       g = await grandchild(200);
-       out.blocking = pidfd.PidFd.fromPid(g.pid).wait().status;
+       g = await grandchild();
+       const waiting = pidfd.AsyncPidFd.fromPid(g.pid).wait({ timeout: 5000 });
+       g.end();
+       out.async = (await waiting).status;
+       g = await grandchild();
+       const blocking = pidfd.PidFd.fromPid(g.pid);
+       // The line is written at once (a pipe with room), before the wait blocks this thread.
+       g.end();
+       out.blocking = blocking.wait().status;
        console.log(JSON.stringify(out));
      })();`,
     { env: { PIDFD_DISABLE: 'reapWakeup,infoExit' }, timeoutMs: 15_000 },

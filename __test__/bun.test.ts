@@ -3,8 +3,9 @@
 // net.Socket reads a pipe's descriptor only when given it by connect({ fd }) (lib/subprocess.ts).
 
 import test, { type ExecutionContext } from 'ava'
-import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { execFile, execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { entry, root } from './helpers.js'
@@ -17,6 +18,10 @@ const available = existsSync(bun)
 if (!available) console.log(`bun tests skipped: no Bun at ${bun} (run npm ci in bench/)`)
 
 ;(available ? test : test.skip)('under Bun: spawn, fromChild and a non-child\'s fromPid wait, without the loop peek that would abort', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-bun-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const fifo = join(dir, 'fifo')
+  execFileSync('mkfifo', [fifo])
   const script = `
     const pidfd = require(${JSON.stringify(entry)});
     const cp = require('node:child_process');
@@ -24,9 +29,12 @@ if (!available) console.log(`bun tests skipped: no Bun at ${bun} (run npm ci in 
       const spawned = await pidfd.spawn('sh', ['-c', 'exit 3']).exited;
       const child = cp.spawn('sh', ['-c', 'sleep 0.1; exit 4']);
       const fromChild = await pidfd.AsyncPidFd.fromChild(child).wait();
-      const sh = cp.spawn('sh', ['-c', 'sleep 0.2 & echo $!; wait']);
+      // The grandchild ends when told, by a line on a FIFO, once its pidfd is open.
+      const sh = cp.spawn('sh', ['-c', 'sh -c "read line <\\"\\$0\\"" "$0" & echo $!; wait', ${JSON.stringify(fifo)}]);
       const pid = await new Promise((r) => sh.stdout.once('data', (d) => r(Number(String(d).trim()))));
-      const fromPid = await pidfd.AsyncPidFd.fromPid(pid).wait();
+      const waiting = pidfd.AsyncPidFd.fromPid(pid).wait();
+      require('node:fs').writeFileSync(${JSON.stringify(fifo)}, 'go\\n');
+      const fromPid = await waiting;
       console.log(JSON.stringify({ spawned: [spawned.code, !!spawned.rusage], fromChild: fromChild.code, fromPid: fromPid.status }));
     })();
   `

@@ -130,9 +130,12 @@ check('epoll_wait refused (EPERM), epoll_pwait allowed, as a profile traced from
     [`epoll_wait=${EPERM}`],
     `(async () => {
       const a = await pidfd.spawn('sh', ['-c', 'exit 4'], { stdio: 'ignore' }).exited;
-      const sh = require('node:child_process').spawn('sh', ['-c', 'sleep 0.2 & echo $!; wait']);
+      // The grandchild ends when told, by a line on the pipe at its fd 3, once its pidfd is open.
+      const sh = require('node:child_process').spawn('sh', ['-c', 'sh -c "read line <&3" & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore', 'pipe'] });
       const pid = await new Promise((r) => sh.stdout.once('data', (d) => r(Number(String(d).trim()))));
-      const b = await pidfd.AsyncPidFd.fromPid(pid).wait();
+      const waiting = pidfd.AsyncPidFd.fromPid(pid).wait();
+      sh.stdio[3].end('go\\n');
+      const b = await waiting;
       console.log(JSON.stringify([a.code, b.code]));
     })();`,
     { PIDFD_LOOP_PEEK: '0', PIDFD_LOOP_REAP: '0' },
