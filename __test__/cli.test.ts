@@ -32,20 +32,6 @@ function cli(args: string[], env: Record<string, string | undefined> = {}, start
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'pidfd-cli-'))
 
-/** Whether process `holder` has a pidfd open for process `pid` (its fdinfo's `Pid:` line). */
-function holdsPidfd(holder: number, pid: number): boolean {
-  try {
-    return readdirSync(`/proc/${holder}/fdinfo`).some((fd) => {
-      try {
-        return new RegExp(`^Pid:\\s+${pid}$`, 'm').test(readFileSync(`/proc/${holder}/fdinfo/${fd}`, 'utf8'))
-      } catch {
-        return false
-      }
-    })
-  } catch {
-    return false
-  }
-}
 const touch = (mib: number) => `const b = Buffer.alloc(${mib} * 1024 * 1024); b.fill(1)`
 
 function noStack(t: import('ava').ExecutionContext, r: Run): void {
@@ -422,21 +408,17 @@ test('the help by any of its names (-h, --help, help) exits 0; no command at all
 test('pidfd wait: any process, with its status; --timeout exits 124; json', async (t) => {
   // The orphan keeps nothing of sh's open (it lets go of stdout before it opens the FIFO, where
   // it waits for a writer: a builtin would keep a copy, to restore), so its pid arrives at once,
-  // not when it exits. It
-  // ends when told, by a line on a FIFO, once the CLI holds a pidfd for it (its fdinfo says so):
-  // a loaded machine took over 4 s to start the CLI, longer than a fixed lifetime.
+  // not when it exits. It ends when told, by a line on the FIFO, once the CLI holds a pidfd for
+  // it: a loaded machine took over 4 s to start the CLI, longer than a fixed lifetime.
   const dir = tmp()
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const fifo = join(dir, 'fifo')
   execFileSync('mkfifo', [fifo])
   const orphanScript = 'exec >/dev/null 2>&1; exec head -n 1 <"$0"'
   const sub = spawn('sh', ['-c', 'sh -c "$1" "$0" & echo $!', fifo, orphanScript], { stdio: ['ignore', 'pipe', 'ignore'] })
   const orphan = Number(await text(sub.stdout!))
-  let waiter = 0
-  const waited = cli(['wait', String(orphan)], {}, (pid) => (waiter = pid))
-  t.true(await until(() => holdsPidfd(waiter, orphan), 30_000), 'the CLI opened a pidfd for the orphan')
-  writeFileSync(fifo, 'go\n')
-  const r = await waited
-  rmSync(dir, { recursive: true, force: true })
+  const r = await waitThen([], [orphan], () => writeFileSync(fifo, 'go\n'))
+  t.true(r.opened, 'the CLI opened a pidfd for the orphan')
   t.is(r.code, 0)
   t.regex(r.stdout, new RegExp(`^${orphan}: (exited 0|ended \\(status unknown)`))
 
