@@ -396,7 +396,7 @@ test('where the reap wakes nobody (Linux < 6.9; PIDFD_DISABLE=reapWakeup here): 
        out.blocking = blocking.wait().status;
        console.log(JSON.stringify(out));
      })();`,
-    { env: { PIDFD_DISABLE: 'reapWakeup,infoExit' }, timeoutMs: 15_000 },
+    { env: { PIDFD_DISABLE: 'reapWakeup,infoExit' }, timeoutMs: 60_000 },
   )
   t.is(run.code, 0, run.stderr)
   t.deepEqual(JSON.parse(run.stdout), { reapWakeup: false, before: null, after: 'unknown', async: 'unknown', blocking: 'unknown' })

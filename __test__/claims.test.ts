@@ -53,15 +53,16 @@ test('the exit record is frozen all the way down: the record, its rusage and its
 
 test('unref() while a wait is pending lets Node exit (the process keeps running)', async (t) => {
   const run = await runNode(
-    `const sub = pidfd.spawn('sleep', ['30'], { stdio: 'ignore' });
-     const other = require('node:child_process').spawn('sleep', ['30'], { stdio: 'ignore', detached: true });
+    `const sub = pidfd.spawn('sleep', ['120'], { stdio: 'ignore' });
+     const other = require('node:child_process').spawn('sleep', ['120'], { stdio: 'ignore', detached: true });
      other.unref();
      const handle = pidfd.AsyncPidFd.fromPid(other.pid);
      console.log(JSON.stringify([sub.pid, other.pid]));
      sub.exited.then(() => console.log('exited?'));
      handle.wait().then(() => console.log('waited?'));
      setTimeout(() => { sub.unref(); handle.unref() }, 50);`,
-    { timeoutMs: 10_000 },
+    // Well short of the children's 120 s, and long enough for a loaded machine.
+    { timeoutMs: 30_000 },
   )
   const pids = JSON.parse(run.stdout.split('\n')[0]!) as number[]
   for (const pid of pids) {

@@ -126,7 +126,8 @@ test('after the callback no timer of the timeout option is left: Node exits at o
       console.log(JSON.stringify(seen));
     })();
     `,
-    { timeoutMs: 15_000 },
+    // A timer left armed would keep Node up for 600 s.
+    { timeoutMs: 60_000 },
   )
   t.is(run.signal, null, 'Node exits by itself, before the bound of the run')
   t.is(run.code, 0, run.stderr)

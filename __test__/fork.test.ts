@@ -419,7 +419,7 @@ test('messages sent before anyone listens are kept for the first listener', asyn
 })
 
 test('channel.unref() lets the parent exit while the child lives; a referenced channel keeps it alive', async (t) => {
-  const child = script('forever.js', `setTimeout(() => {}, 30_000); process.on('message', () => {})\n`)
+  const child = script('forever.js', `setTimeout(() => {}, 120_000); process.on('message', () => {})\n`)
   for (const lib of ['child_process', 'pidfd']) {
     const forkFn = lib === 'pidfd' ? 'pidfd.fork' : "require('child_process').fork"
     const run = (unrefChannel: boolean) =>
@@ -429,7 +429,9 @@ test('channel.unref() lets the parent exit while the child lives; a referenced c
 console.log(child.pid);
 child.unref();
 ${unrefChannel ? 'child.channel.unref();' : 'setTimeout(() => { console.log("still here"); child.kill(); }, 1500).unref();'}`,
-        { timeoutMs: 10_000 },
+        // Short of the child's 120 s, so a parent the channel keeps alive fails here; long
+        // enough for a Node and its fork on a loaded machine (10 s was not, at load 10).
+        { timeoutMs: 30_000 },
       )
     const unrefd = await run(true)
     t.is(unrefd.code, 0, lib)
