@@ -76,6 +76,32 @@ test('a platform package whose binary does not load: one line that names it and 
   }
 })
 
+test("a platform package that throws a message of several lines: the first is the reason, the error itself the cause", async (t) => {
+  const { app, done } = installed()
+  try {
+    const dir = join(app, 'node_modules', `pidfd-${platform}`)
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `pidfd-${platform}`, version, main: 'index.js' }))
+    writeFileSync(join(dir, 'index.js'), "throw Object.assign(new Error('first line of the reason\\nsecond line\\nthird'), { code: 'ERR_DLOPEN_FAILED' })\n")
+    const r = await new Promise<{ err: Error | null; stdout: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        ['-e', "try { require('pidfd') } catch (e) { console.log(JSON.stringify({ message: e.message, cause: e.cause && e.cause.message, code: e.cause && e.cause.code })) }"],
+        { cwd: app },
+        (err, stdout) => resolve({ err, stdout }),
+      ),
+    )
+    t.is(r.err, null)
+    t.deepEqual(JSON.parse(r.stdout), {
+      message: `pidfd: pidfd-${platform} is installed but its binary does not load here: first line of the reason`,
+      cause: 'first line of the reason\nsecond line\nthird',
+      code: 'ERR_DLOPEN_FAILED',
+    })
+  } finally {
+    done()
+  }
+})
+
 test('an architecture with no published binary: one line with what is published', async (t) => {
   const { app, done } = installed()
   try {
@@ -155,4 +181,69 @@ test("load.ts finds Deno's refusal anywhere in an error's causes and lists, each
   t.is(r.err, null, `${r.err?.message} ${r.stderr}`)
   const found = { sentence: 'Requires ffi access to "/x.node", run again with the --allow-ffi flag', flag: '--allow-ffi' }
   t.deepEqual(JSON.parse(r.stdout), { nested: found, listed: found, late: found, odd: found, cycle: null, self: null, none: null, text: null, nul: null })
+})
+
+// Which binary to load follows the C library the process runs on. libcFrom is fed the files of
+// other systems: /proc/self/maps as Alpine, Debian's musl and glibc systems map their C library,
+// /usr/bin/ldd's text where the maps cannot be read, Node's report last.
+test('the C library: from the maps (Alpine, Debian musl, glibc old and new), else ldd, else the report; Deno\'s refusal is thrown', async (t) => {
+  const { libcFrom } = await import('../lib/native.js')
+  const { readFileSync } = await import('node:fs')
+  const own = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime
+  t.is(`linux-${process.arch}-${libcFrom((p) => readFileSync(p, 'latin1'), () => own)}`, platform, 'this process')
+
+  const line = (path: string) => `7f3c8a000000-7f3c8a028000 r-xp 00000000 fe:01 1234                       ${path}`
+  const maps = (...paths: string[]) => ['55d0c0a00000-55d0c0c00000 r--p 00000000 fe:01 99   /usr/bin/node', ...paths.map(line), '7ffc1a000000-7ffc1a021000 rw-p 00000000 00:00 0                          [stack]', ''].join('\n')
+  /** libcFrom over the given files (a missing one throws ENOENT, as readFileSync does); what it read, and whether it asked the report. */
+  const run = (files: Record<string, string | Error>, report: string | undefined) => {
+    const read: string[] = []
+    let asked = false
+    const libc = libcFrom(
+      (path) => {
+        read.push(path)
+        const file = files[path]
+        if (file instanceof Error) throw file
+        if (file === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' })
+        return file
+      },
+      () => ((asked = true), report),
+    )
+    return { libc, read, asked }
+  }
+  const mapsOnly = ['/proc/self/maps']
+  const glibcLdd = 'ldd (Debian GLIBC 2.36-9+deb12u9) 2.36\nCopyright (C) 2022 Free Software Foundation, Inc.\n'
+  const muslLdd = '#!/bin/sh\nexec /lib/ld-musl-x86_64.so.1 --list "$@"\n'
+
+  // The maps decide where they name a C library; the report (which says the other) is not asked.
+  for (const [name, paths, libc, report] of [
+    ['Alpine', ['/usr/lib/libstdc++.so.6.0.33', '/lib/ld-musl-x86_64.so.1'], 'musl', '2.36'],
+    ['Alpine, arm64', ['/lib/ld-musl-aarch64.so.1'], 'musl', '2.36'],
+    ["musl's other name for its loader", ['/usr/lib/libc.musl-x86_64.so.1'], 'musl', '2.36'],
+    ["Debian's musl (the musl Node of the release tests)", ['/var/tmp/n/libgcc_s-0cd532bd.so.1', '/usr/lib/x86_64-linux-musl/libc.so'], 'musl', '2.36'],
+    ['glibc', ['/usr/lib/x86_64-linux-gnu/libm.so.6', '/usr/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'], 'gnu', undefined],
+    ['glibc 2.17 (CentOS 7)', ['/usr/lib64/libc-2.17.so'], 'gnu', undefined],
+    // A name that only contains a C library's, in a folder or before a suffix, is not one.
+    ['glibc, with files that only look like musl', ['/opt/ld-musl-x86_64.so.1.d/notes', '/srv/x86_64-linux-musl/libc.so.d/x', '/usr/lib/x86_64-linux-gnu/libc.so.6'], 'gnu', undefined],
+  ] as const) {
+    t.deepEqual(run({ '/proc/self/maps': maps(...paths), '/usr/bin/ldd': name.includes('glibc') ? muslLdd : glibcLdd }, report), { libc, read: mapsOnly, asked: false }, name)
+  }
+  // Maps that name no C library (a static or unusual build): the report decides, not ldd.
+  const bare = maps('/opt/libc.so.6.bak', '/opt/libc-2.17.so/x', '/opt/musl/libc.a')
+  t.deepEqual(run({ '/proc/self/maps': bare, '/usr/bin/ldd': muslLdd }, '2.36'), { libc: 'gnu', read: mapsOnly, asked: true })
+  t.deepEqual(run({ '/proc/self/maps': bare, '/usr/bin/ldd': glibcLdd }, undefined), { libc: 'musl', read: mapsOnly, asked: true })
+  t.deepEqual(run({ '/proc/self/maps': bare }, ''), { libc: 'musl', read: mapsOnly, asked: true }, 'an empty version is none')
+
+  // Maps that cannot be read (Deno without -A refuses them): ldd's text decides, and the report is not asked.
+  const refused = Object.assign(new Error('Requires read access to "/proc/self/maps", run again with the --allow-read flag'), { name: 'NotCapable' })
+  const both = ['/proc/self/maps', '/usr/bin/ldd']
+  for (const mapsError of [refused, Object.assign(new Error('EACCES'), { code: 'EACCES' })]) {
+    t.deepEqual(run({ '/proc/self/maps': mapsError, '/usr/bin/ldd': muslLdd }, '2.36'), { libc: 'musl', read: both, asked: false })
+    t.deepEqual(run({ '/proc/self/maps': mapsError, '/usr/bin/ldd': glibcLdd }, undefined), { libc: 'gnu', read: both, asked: false })
+  }
+  // Neither file: the report.
+  t.deepEqual(run({}, '2.17'), { libc: 'gnu', read: both, asked: true })
+  t.deepEqual(run({}, undefined), { libc: 'musl', read: both, asked: true })
+  // Deno's refusal of ldd too is thrown as it came, for the user to read; no other error is.
+  t.is(t.throws(() => run({ '/proc/self/maps': refused, '/usr/bin/ldd': refused }, '2.36')), refused)
+  t.deepEqual(run({ '/proc/self/maps': refused, '/usr/bin/ldd': Object.assign(new Error('EPERM'), { name: 'PermissionDenied' }) }, '2.36'), { libc: 'gnu', read: both, asked: true })
 })

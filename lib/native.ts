@@ -22,23 +22,31 @@ const root = join(__dirname, '..')
 
 /** The C library this process runs on, from what it has mapped: musl's loader is its libc
  * (Alpine's /lib/ld-musl-<arch>.so.1, Debian's /usr/lib/<arch>-linux-musl/libc.so). Where its
- * maps cannot be read (Deno allows that only with -A), the system's ldd says, then Node's report. */
-function libc(): 'gnu' | 'musl' {
+ * maps cannot be read (Deno allows that only with -A), the system's ldd says, then Node's report.
+ * `read` reads a file's text; `glibcRuntime` is the report's glibc version, if any.
+ * @internal Exported for its tests, which feed it other systems' files. */
+export function libcFrom(read: (path: string) => string, glibcRuntime: () => string | undefined): 'gnu' | 'musl' {
   try {
-    const maps = readFileSync('/proc/self/maps', 'latin1')
+    const maps = read('/proc/self/maps')
     if (/\/(ld-musl-[^/\n]*|libc\.musl-[^/\n]*|[^/\n]*-linux-musl\/libc\.so)$/m.test(maps)) return 'musl'
     if (/\/libc(\.so\.6|-2\.[0-9]+\.so)$/m.test(maps)) return 'gnu'
   } catch {
     try {
-      return readFileSync('/usr/bin/ldd', 'latin1').includes('musl') ? 'musl' : 'gnu'
+      return read('/usr/bin/ldd').includes('musl') ? 'musl' : 'gnu'
     } catch (err) {
       // Deno's refusal of --allow-read is the user's to hear; a system without ldd asks Node's
       // report, which names glibc's version where Node runs on it.
       if ((err as Error | null)?.name === 'NotCapable') throw err
     }
   }
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
-  return report?.header?.glibcVersionRuntime ? 'gnu' : 'musl'
+  return glibcRuntime() ? 'gnu' : 'musl'
+}
+
+function libc(): 'gnu' | 'musl' {
+  return libcFrom(
+    (path) => readFileSync(path, 'latin1'),
+    () => (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime,
+  )
 }
 
 function version(): string {
