@@ -5,7 +5,7 @@
 // the test says why and is skipped.
 
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import test from 'ava'
@@ -333,6 +333,44 @@ test("Cgroup.stats() reads each file in the kernel's units: memory.peak in bytes
   writeFileSync(join(dir, 'pids.peak'), '7\n')
   const cg = Object.assign(Object.create(Cgroup.prototype) as Cgroup, { path: dir, parent: dir })
   t.deepEqual(cg.stats(), { memoryPeakKiB: 300 * 1024, cpu: { usageUs: 1_500_000, userUs: 1_000_000, systemUs: 500_000 }, pidsPeak: 7, missing: {} })
+})
+
+test("Cgroup.stats()'s reasons for a missing file: the controller not available, available but not enabled in the parent's subtree_control, or neither (then the file is what is missing)", (t) => {
+  // A hybrid host's cgroup v2 has no controller at all, so the other reasons are met only on
+  // other hosts: here a parent directory holds cgroup.controllers and cgroup.subtree_control as
+  // the kernel writes them, and an empty cgroup directory beside it.
+  const parent = tmp()
+  const dir = tmp()
+  t.teardown(() => [parent, dir].forEach((d) => rmSync(d, { recursive: true, force: true })))
+  const cg = Object.assign(Object.create(Cgroup.prototype) as Cgroup, { path: dir, parent })
+  const reasons = (controllers: string, subtree: string) => {
+    writeFileSync(join(parent, 'cgroup.controllers'), controllers)
+    writeFileSync(join(parent, 'cgroup.subtree_control'), subtree)
+    const s = cg.stats()
+    t.deepEqual([s.memoryPeakKiB, s.cpu, s.pidsPeak], [null, null, null])
+    return s.missing
+  }
+  t.deepEqual(reasons('cpuset cpu io hugetlb rdma misc\n', 'cpu io\n'), {
+    memoryPeak: `no memory.peak: the memory controller is not available in ${parent} (not in its cgroup.controllers; a hybrid host keeps it in cgroup v1)`,
+    cpu: 'no cpu.stat in the cgroup',
+    pidsPeak: `no pids.peak: the pids controller is not available in ${parent} (not in its cgroup.controllers; a hybrid host keeps it in cgroup v1)`,
+  })
+  t.deepEqual(reasons('cpuset cpu io memory hugetlb pids rdma misc\n', 'cpu io\n'), {
+    memoryPeak: `no memory.peak: the memory controller is not enabled in ${join(parent, 'cgroup.subtree_control')}`,
+    cpu: 'no cpu.stat in the cgroup',
+    pidsPeak: `no pids.peak: the pids controller is not enabled in ${join(parent, 'cgroup.subtree_control')}`,
+  })
+  // Enabled, on a kernel that has both files (Linux 5.19 and 6.1): the file alone is missing.
+  t.deepEqual(reasons('cpuset cpu io memory hugetlb pids rdma misc\n', 'memory pids\n'), {
+    memoryPeak: 'no memory.peak in the cgroup',
+    cpu: 'no cpu.stat in the cgroup',
+    pidsPeak: 'no pids.peak in the cgroup',
+  })
+  // One enabled, the other only available; and a parent with neither file (a cgroup v1 path).
+  t.deepEqual(reasons('memory pids', 'pids').memoryPeak, `no memory.peak: the memory controller is not enabled in ${join(parent, 'cgroup.subtree_control')}`)
+  rmSync(join(parent, 'cgroup.controllers'))
+  rmSync(join(parent, 'cgroup.subtree_control'))
+  t.regex(cg.stats().missing.pidsPeak!, /^no pids\.peak: the pids controller is not available in /)
 })
 
 test('--cgroup required where none can be had: 125, one line saying why, and the command never runs', async (t) => {
