@@ -59,6 +59,31 @@ test('no platform package: at most 5 lines naming the platform, the package, the
   }
 })
 
+test("no platform package, the package's package.json unreadable and the C library known only from Node's report: the fix names @latest and the report's libc", async (t) => {
+  const { app, pkg, done } = installed()
+  try {
+    rmSync(join(pkg, 'package.json'))
+    // Neither /proc/self/maps nor /usr/bin/ldd can be read (as in a sandbox that hides /proc
+    // and has no ldd): the report's glibc version decides, here this process's own.
+    const preload = join(app, 'hide.cjs')
+    writeFileSync(
+      preload,
+      `const fs = require('fs'); const read = fs.readFileSync;
+       fs.readFileSync = function (path, ...rest) {
+         if (path === '/proc/self/maps' || path === '/usr/bin/ldd') throw Object.assign(new Error('ENOENT: ' + path), { code: 'ENOENT' });
+         return read.call(this, path, ...rest);
+       };`,
+    )
+    const r = await load(app, preload)
+    t.is(r.code, 1)
+    const text = message(r.stderr).join('\n')
+    t.true(text.includes(`pidfd-${platform} is not installed`), text)
+    t.true(text.includes(`Fix: npm install pidfd-${platform}@latest, or delete`), text)
+  } finally {
+    done()
+  }
+})
+
 test('a platform package whose binary does not load: one line that names it and the loader\'s reason', async (t) => {
   const { app, done } = installed()
   try {
