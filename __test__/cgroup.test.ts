@@ -11,7 +11,7 @@ import { basename, join } from 'node:path'
 import test from 'ava'
 
 import { Cgroup, cgroupSupport, features, spawn, spawnSync } from '../index.js'
-import { entry, isError, procState, root, runNode, runsIf, sleep, until } from './helpers.js'
+import { entry, isError, killPid, procState, root, runNode, runsIf, sleep, until } from './helpers.js'
 
 const support = cgroupSupport()
 const writable = support.reason
@@ -245,7 +245,7 @@ runsIf(writable, 'leftovers moved out')('pidfd time --leftovers report: a leftov
     t.false(existsSync(json.cgroup.path!))
     t.is(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), readFileSync('/proc/self/cgroup', 'utf8'))
   } finally {
-    process.kill(pid, 'SIGKILL')
+    killPid(pid)
   }
 })
 
@@ -259,7 +259,7 @@ runsIf(writable, 'methods')('the report names the method of each figure: cpu.sta
     `(sh -c 'i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; echo $$ > ${dir}/pid; exec sleep 30' </dev/null >/dev/null 2>&1 &) ; until [ -s ${dir}/pid ]; do sleep 0.01; done`,
   )
   t.is(run.code, 0, run.stderr)
-  process.kill(Number(readFileSync(join(dir, 'pid'), 'utf8')), 'SIGKILL')
+  killPid(Number(readFileSync(join(dir, 'pid'), 'utf8')))
   const s = json.cgroup.stats!
   t.truthy(s.cpu)
   const rusage = json.tree.rusage.userCPUTime + json.tree.rusage.systemCPUTime

@@ -101,6 +101,21 @@ export function newFds(before: Map<string, string>): string[] {
 }
 
 /** The one-letter state of a process from /proc (Z: zombie), or null once it is reaped. */
+/**
+ * SIGKILLs `pid` where it can name a process other than this one and init: an integer above 1.
+ * A test that read no pid (an empty line, and Number('') is 0) would otherwise end its own
+ * process group (0: the runner too), every process it may signal (-1), or init. A process
+ * already gone is fine.
+ */
+export function killPid(pid: unknown): void {
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 1 || pid === process.pid) return
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    // gone
+  }
+}
+
 export function procState(pid: number): string | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')

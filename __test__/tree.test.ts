@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import test from 'ava'
 
 import { cgroupSupport } from '../index.js'
-import { buildFixture, procState, root, runNode, runsIf, until } from './helpers.js'
+import { buildFixture, killPid, procState, root, runNode, runsIf, until } from './helpers.js'
 
 interface Run {
   code: number | null
@@ -71,7 +71,7 @@ test('a double-forking daemon: listed as a leftover with what it is, and left ru
   t.is(json.leftoversAction, 'report')
   // Still running after pidfd is gone (report only); ended here.
   t.not(procState(pid), null, 'left running')
-  process.kill(pid, 'SIGKILL')
+  killPid(pid)
 })
 
 // The tree is ended by signals to what the subreaper finds (--cgroup off) or to the command's
