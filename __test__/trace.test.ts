@@ -4,7 +4,7 @@
 // package says of the sink is said once on stderr. Lines stay whole and in order.
 
 import { execFileSync } from 'node:child_process'
-import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs'
+import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
@@ -150,4 +150,48 @@ test("each line's cwd is the one the child was spawned in, not the parent's; the
   t.is(r.code, 0, r.stderr)
   const cwds = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { cwd: string }).cwd)
   t.deepEqual(cwds, ['/tmp', '/tmp', dir])
+})
+
+test("a line holds the child's facts: its spawnargs up to 32, each up to 200 characters then '…', argvDropped the rest; a cwd and a program too long for a line are cut the same way", async (t) => {
+  const trace = join(dir, 'facts.jsonl')
+  // A cwd of about 4,000 bytes, which alone makes a line longer than a pipe takes whole (4,096).
+  let deep = dir
+  for (let i = 0; i < 19; i++) deep = join(deep, String(i).padEnd(200, 'd'))
+  mkdirSync(deep, { recursive: true })
+  // And a program by a path as long: a link to true in it.
+  const program = join(deep, 'true')
+  symlinkSync(existsSync('/usr/bin/true') ? '/usr/bin/true' : '/bin/true', program)
+  const r = await runNode(`
+    const out = [];
+    (async () => {
+      const a = pidfd.spawn('sh', ['-c', 'exit 3', 'a'.repeat(200), 'b'.repeat(201)], { stdio: 'ignore' });
+      out.push(a.pid); await a.exited;
+      const b = pidfd.spawn('true', Array.from({ length: 40 }, (_, i) => 'x' + i), { stdio: 'ignore' });
+      out.push(b.pid); await b.exited;
+      const c = pidfd.spawn('sh', ['-c', 'kill -TERM $$'], { stdio: 'ignore' });
+      out.push(c.pid); await c.exited;
+      const d = pidfd.spawn(${JSON.stringify(program)}, ['y'], { stdio: 'ignore', cwd: ${JSON.stringify(deep)} });
+      out.push(d.pid); await d.exited;
+      console.log(JSON.stringify({ pids: out, ppid: process.pid }));
+    })();
+  `, { env: { PIDFD_TRACE: trace } })
+  t.is(r.code, 0, r.stderr)
+  const { pids, ppid } = JSON.parse(r.stdout) as { pids: number[]; ppid: number }
+  const lines = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+  t.is(lines.length, 4)
+  for (const [i, line] of lines.entries()) {
+    t.is(line.pid, pids[i])
+    t.is(line.ppid, ppid)
+    t.true(typeof line.wallMs === 'number' && line.wallMs >= 0 && line.wallMs < 60_000, String(line.wallMs))
+    t.true(Math.abs(Date.parse(line.start as string) - Date.now()) < 120_000, String(line.start))
+    t.is(typeof (line.rusage as { maxRSS: number }).maxRSS, 'number')
+  }
+  const [a, b, c, d] = lines
+  t.like(a, { file: 'sh', argv: ['sh', '-c', 'exit 3', 'a'.repeat(200), `${'b'.repeat(200)}…`], cwd: process.cwd(), code: 3, signal: null })
+  t.false('argvDropped' in a!)
+  t.like(b, { file: 'true', argv: ['true', ...Array.from({ length: 31 }, (_, i) => 'x' + i)], argvDropped: 9, code: 0 })
+  t.like(c, { argv: ['sh', '-c', 'kill -TERM $$'], code: null, signal: 'SIGTERM' })
+  // The arguments go first, then cwd and file are cut: the line fits in PIPE_BUF.
+  t.like(d, { file: `${program.slice(0, 200)}…`, argv: [], argvDropped: 2, cwd: `${deep.slice(0, 200)}…`, code: 0 })
+  t.true(Buffer.byteLength(JSON.stringify(d)) < 4096)
 })
