@@ -160,7 +160,13 @@ test("a line holds the child's facts: its spawnargs up to 32, each up to 200 cha
   mkdirSync(deep, { recursive: true })
   // And a program by a path as long: a link to true in it.
   const program = join(deep, 'true')
-  symlinkSync(existsSync('/usr/bin/true') ? '/usr/bin/true' : '/bin/true', program)
+  const truePath = existsSync('/usr/bin/true') ? '/usr/bin/true' : '/bin/true'
+  symlinkSync(truePath, program)
+  // A cwd and a program of about 400 bytes: longer than an argument may be, and the line still fits.
+  const mid = join(dir, 'm'.repeat(200), 'n'.repeat(200))
+  mkdirSync(mid, { recursive: true })
+  const midProgram = join(mid, 'true')
+  symlinkSync(truePath, midProgram)
   const r = await runNode(`
     const out = [];
     (async () => {
@@ -168,17 +174,19 @@ test("a line holds the child's facts: its spawnargs up to 32, each up to 200 cha
       out.push(a.pid); await a.exited;
       const b = pidfd.spawn('true', Array.from({ length: 40 }, (_, i) => 'x' + i), { stdio: 'ignore' });
       out.push(b.pid); await b.exited;
-      const c = pidfd.spawn('sh', ['-c', 'kill -TERM $$'], { stdio: 'ignore' });
+      const c = pidfd.spawn('sh', ['-c', 'sleep 0.1; kill -TERM $$'], { stdio: 'ignore' });
       out.push(c.pid); await c.exited;
       const d = pidfd.spawn(${JSON.stringify(program)}, ['y'], { stdio: 'ignore', cwd: ${JSON.stringify(deep)} });
       out.push(d.pid); await d.exited;
+      const e = pidfd.spawn(${JSON.stringify(midProgram)}, Array.from({ length: 31 }, (_, i) => 'z' + i), { stdio: 'ignore', cwd: ${JSON.stringify(mid)} });
+      out.push(e.pid); await e.exited;
       console.log(JSON.stringify({ pids: out, ppid: process.pid }));
     })();
   `, { env: { PIDFD_TRACE: trace } })
   t.is(r.code, 0, r.stderr)
   const { pids, ppid } = JSON.parse(r.stdout) as { pids: number[]; ppid: number }
   const lines = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
-  t.is(lines.length, 4)
+  t.is(lines.length, 5)
   for (const [i, line] of lines.entries()) {
     t.is(line.pid, pids[i])
     t.is(line.ppid, ppid)
@@ -186,12 +194,18 @@ test("a line holds the child's facts: its spawnargs up to 32, each up to 200 cha
     t.true(Math.abs(Date.parse(line.start as string) - Date.now()) < 120_000, String(line.start))
     t.is(typeof (line.rusage as { maxRSS: number }).maxRSS, 'number')
   }
-  const [a, b, c, d] = lines
+  const [a, b, c, d, e] = lines
   t.like(a, { file: 'sh', argv: ['sh', '-c', 'exit 3', 'a'.repeat(200), `${'b'.repeat(200)}…`], cwd: process.cwd(), code: 3, signal: null })
   t.false('argvDropped' in a!)
   t.like(b, { file: 'true', argv: ['true', ...Array.from({ length: 31 }, (_, i) => 'x' + i)], argvDropped: 9, code: 0 })
-  t.like(c, { argv: ['sh', '-c', 'kill -TERM $$'], code: null, signal: 'SIGTERM' })
+  t.like(c, { argv: ['sh', '-c', 'sleep 0.1; kill -TERM $$'], code: null, signal: 'SIGTERM' })
+  // In ms, from the spawn to the exit: at least the 100 ms slept.
+  t.true((c!.wallMs as number) >= 100, String(c!.wallMs))
   // The arguments go first, then cwd and file are cut: the line fits in PIPE_BUF.
   t.like(d, { file: `${program.slice(0, 200)}…`, argv: [], argvDropped: 2, cwd: `${deep.slice(0, 200)}…`, code: 0 })
   t.true(Buffer.byteLength(JSON.stringify(d)) < 4096)
+  // 32 spawnargs are all kept, none said dropped; a line that fits keeps its cwd and program
+  // whole (only argv[0], the program as spawned, is an argument and cut).
+  t.like(e, { file: midProgram, argv: [`${midProgram.slice(0, 200)}…`, ...Array.from({ length: 31 }, (_, i) => 'z' + i)], cwd: mid, code: 0 })
+  t.false('argvDropped' in e!)
 })
