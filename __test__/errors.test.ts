@@ -4,7 +4,7 @@ import test from 'ava'
 import * as cp from 'node:child_process'
 import { spawn as cpSpawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
@@ -414,6 +414,46 @@ const calls = {
   t.is(name, 'spawn')
   if (Number(process.versions.node.split('.')[0]) < 25) t.deepEqual([outcome, warnings], [{ code: null, signal: 'SIGTERM' }, 1])
   else t.like(outcome as object, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
+})
+
+test("fork's args and options: read as child_process.fork reads them (null, undefined, an object in args' place), and refused with its error word for word", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-fork-args-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const script = join(dir, 'argv.cjs')
+  writeFileSync(script, 'process.send(process.argv.slice(2), () => process.disconnect())')
+  const forms: Array<[string, unknown[]]> = [
+    ['no args', []],
+    ['args undefined', [undefined, { stdio: 'ignore' }]],
+    ['args null', [null, { stdio: 'ignore' }]],
+    ['args', [['a', 'b'], { stdio: 'ignore' }]],
+    ['options in args', [{ stdio: 'ignore' }]],
+    ['options null', [['c'], null]],
+  ]
+  for (const [name, rest] of forms) {
+    const got: unknown[] = []
+    for (const fork of [cp.fork, pidfdCp.fork] as const) {
+      const child = (fork as (...a: unknown[]) => cp.ChildProcess)(script, ...rest)
+      const [argv] = (await within(once(child, 'message'), 20_000, `${name}: the child's argv`)) as [string[]]
+      await within(once(child, 'close'), 20_000, `${name}: close`)
+      got.push(argv)
+    }
+    t.deepEqual(got[1], got[0], name)
+  }
+  const refused: Array<[string, unknown[]]> = [
+    ['args a string', ['a b']],
+    ['args a number', [5]],
+    ['options a number', [[], 5]],
+    ['options an array', [[], [1]]],
+    ['options a string', [[], 'ignore']],
+    ['a NUL in execPath', [[], { execPath: 'no\0de' }]],
+    ['a NUL in execArgv', [[], { execArgv: ['--x', '--y\0'] }]],
+  ]
+  for (const [name, rest] of refused) {
+    const ours = t.throws(() => (pidfdCp.fork as (...a: unknown[]) => unknown)(script, ...rest))
+    const theirs = t.throws(() => (cp.fork as (...a: unknown[]) => unknown)(script, ...rest))
+    t.truthy(theirs, name)
+    t.deepEqual([ours?.name, (ours as { code?: string })?.code, ours?.message], [theirs?.name, (theirs as { code?: string })?.code, theirs?.message], name)
+  }
 })
 
 test("fork's modulePath and stdio string: the error child_process.fork throws, word for word; 'overlapped' is a pipe with the channel, as there", async (t) => {
