@@ -209,3 +209,24 @@ test("a line holds the child's facts: its spawnargs up to 32, each up to 200 cha
   t.like(e, { file: midProgram, argv: [`${midProgram.slice(0, 200)}…`, ...Array.from({ length: 31 }, (_, i) => 'z' + i)], cwd: mid, code: 0 })
   t.false('argvDropped' in e!)
 })
+
+test('one descriptor per trace: lines that come while its open is under way wait for it, in order', async (t) => {
+  const trace = join(dir, 'one-fd.jsonl')
+  // Three spawnSync exits in one tick push three lines before the open (in the thread pool)
+  // is done: a second open for them would leave two descriptors.
+  const r = await runNode(`
+    const fs = require('node:fs');
+    const trace = ${JSON.stringify(trace)};
+    for (let i = 0; i < 3; i++) pidfd.spawnSync('sh', ['-c', 'exit ' + i]);
+    (async () => {
+      for (let i = 3; i < 6; i++) await pidfd.spawn('sh', ['-c', 'exit ' + i], { stdio: 'ignore' }).exited;
+      const fds = fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === trace } catch { return false } });
+      console.log(JSON.stringify(fds));
+    })();
+  `, { env: { PIDFD_TRACE: trace } })
+  t.is(r.code, 0, r.stderr)
+  const fds = JSON.parse(r.stdout) as string[]
+  t.is(fds.length, 1, `descriptors open on the trace: ${fds.join(', ')}`)
+  const codes = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { code: number }).code)
+  t.deepEqual(codes, [0, 1, 2, 3, 4, 5])
+})
