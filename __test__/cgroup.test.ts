@@ -416,3 +416,48 @@ test('--cgroup off: none, and the report says so; a bad --cgroup is a usage erro
   t.is(bad.code, 2)
   t.regex(bad.stderr, /--cgroup: 'yes' is not one of auto, off, required/)
 })
+
+// Where this process's cgroup v2 directory is, from /proc/self/cgroup as other hosts write it:
+// a pure cgroup v1 host has no `0::` line, a host may mount no cgroup2 at all, or mount it
+// where this process's cgroup is not (a container that sees only its own subtree).
+test("where no cgroup can be made: the reason for a v1-only host, for no cgroup2 mount, for a cgroup outside the mount; the kernel's version compared by major, then minor", async (t) => {
+  const { locateIn, kernelAtLeast } = await import('../lib/cgroup.js')
+  const asked: string[] = []
+  const place = (found: { mount?: string | null; dir?: string | null }) => (own: string) => (asked.push(own), found)
+  const v1 = '12:pids:/user.slice\n11:memory:/user.slice\n1:name=systemd:/user.slice/session-1.scope\n'
+  t.deepEqual(locateIn(v1, place({ mount: '/sys/fs/cgroup/unified', dir: '/x' })), { mount: null, dir: null, reason: 'this process is in no cgroup v2 hierarchy (no 0:: line in /proc/self/cgroup)' })
+  t.deepEqual(locateIn(null, place({ mount: '/sys/fs/cgroup', dir: '/x' })).reason, 'this process is in no cgroup v2 hierarchy (no 0:: line in /proc/self/cgroup)')
+  // A line that only ends in "0::…" is not the v2 line.
+  t.is(locateIn('10:0::/x\n', place({ mount: '/m', dir: '/m/x' })).dir, null)
+  t.deepEqual(asked, [])
+  // Hybrid (v1 lines, then the v2 one) and pure v2: the path after `0::` is looked up whole.
+  const hybrid = `${v1}0::/user.slice/user-0.slice/session-1.scope\n`
+  t.deepEqual(locateIn(hybrid, place({ mount: '/sys/fs/cgroup/unified', dir: '/sys/fs/cgroup/unified/user.slice/user-0.slice/session-1.scope' })), {
+    mount: '/sys/fs/cgroup/unified',
+    dir: '/sys/fs/cgroup/unified/user.slice/user-0.slice/session-1.scope',
+    reason: null,
+  })
+  t.deepEqual(locateIn('0::/\n', place({ mount: '/sys/fs/cgroup', dir: '/sys/fs/cgroup' })), { mount: '/sys/fs/cgroup', dir: '/sys/fs/cgroup', reason: null })
+  t.deepEqual(asked, ['/user.slice/user-0.slice/session-1.scope', '/'])
+  t.deepEqual(locateIn(hybrid, place({ mount: null, dir: null })), { mount: null, dir: null, reason: 'no cgroup v2 hierarchy is mounted (no cgroup2 line in /proc/self/mountinfo)' })
+  t.deepEqual(locateIn(hybrid, place({})), { mount: null, dir: null, reason: 'no cgroup v2 hierarchy is mounted (no cgroup2 line in /proc/self/mountinfo)' })
+  t.deepEqual(locateIn('0::/docker/abc\n', place({ mount: '/sys/fs/cgroup/other', dir: null })), {
+    mount: '/sys/fs/cgroup/other',
+    dir: null,
+    reason: "this process's cgroup /docker/abc is not under the cgroup v2 mount /sys/fs/cgroup/other",
+  })
+
+  for (const [rel, at] of [
+    ['5.19.0-1-amd64', true],
+    ['5.18.19', false],
+    ['6.0.9', true],
+    ['4.20.0', false],
+    ['6.1.0-rc1', true],
+    ['5.20', true],
+    ['6.18.0-pidfd', true],
+  ] as const) t.is(kernelAtLeast(5, 19, rel), at, rel)
+  t.false(kernelAtLeast(6, 1, '6.0.12'))
+  t.true(kernelAtLeast(6, 1, '6.1.0'))
+  t.true(kernelAtLeast(6, 1, '7.0.0'))
+  t.is(kernelAtLeast(5, 19), kernelAtLeast(5, 19, (await import('node:os')).release()), "this machine's by default")
+})

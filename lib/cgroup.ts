@@ -53,8 +53,9 @@ function read(path: string): string | null {
   }
 }
 
-function kernelAtLeast(major: number, minor: number): boolean {
-  const [a = 0, b = 0] = release().split('.').map((n) => parseInt(n, 10))
+/** Whether `rel` (a kernel release, `os.release()`'s form) is at least major.minor. @internal */
+export function kernelAtLeast(major: number, minor: number, rel: string = release()): boolean {
+  const [a = 0, b = 0] = rel.split('.').map((n) => parseInt(n, 10))
   return a > major || (a === major && b >= minor)
 }
 
@@ -63,12 +64,23 @@ function kernelAtLeast(major: number, minor: number): boolean {
  * mount whose root holds it (a hybrid host mounts v2 beside v1, at /sys/fs/cgroup/unified).
  */
 function locate(): { mount: string | null; dir: string | null; reason: string | null } {
-  const own = /^0::(.*)$/m.exec(read('/proc/self/cgroup') ?? '')?.[1]
-  if (own === undefined) return { mount: null, dir: null, reason: 'this process is in no cgroup v2 hierarchy (no 0:: line in /proc/self/cgroup)' }
   // The mountinfo lookup is the native side's, which info() uses too.
-  const place = binding.cgroup2Place(own)
-  const mount = place.mount ?? null
-  if (place.dir != null) return { mount, dir: place.dir, reason: null }
+  return locateIn(read('/proc/self/cgroup'), (own) => binding.cgroup2Place(own))
+}
+
+/**
+ * locate() from /proc/self/cgroup's text (null: unreadable) and the lookup of a cgroup path
+ * under the cgroup2 mount. @internal Exported for its tests, which feed it other hosts' files.
+ */
+export function locateIn(
+  procCgroup: string | null,
+  place: (own: string) => { mount?: string | null; dir?: string | null },
+): { mount: string | null; dir: string | null; reason: string | null } {
+  const own = /^0::(.*)$/m.exec(procCgroup ?? '')?.[1]
+  if (own === undefined) return { mount: null, dir: null, reason: 'this process is in no cgroup v2 hierarchy (no 0:: line in /proc/self/cgroup)' }
+  const found = place(own)
+  const mount = found.mount ?? null
+  if (found.dir != null) return { mount, dir: found.dir, reason: null }
   return {
     mount,
     dir: null,
