@@ -11,7 +11,7 @@ import { basename, join } from 'node:path'
 import test from 'ava'
 
 import { Cgroup, cgroupSupport, features, spawn, spawnSync } from '../index.js'
-import { entry, isError, killPid, procState, root, runNode, runsIf, sleep, until } from './helpers.js'
+import { entry, isError, killPid, procState, root, runNode, runsIf, sleep, until, within } from './helpers.js'
 
 const support = cgroupSupport()
 const writable = support.reason
@@ -189,6 +189,46 @@ runsIf(writable, 'names left behind')("Cgroup.create() passes over a name a run 
   t.is(r.code, 0, r.stderr)
   const { pid, names } = JSON.parse(r.stdout) as { pid: number; names: string[] }
   t.deepEqual(names, [`pidfd-${pid}-1`, `pidfd-${pid}-4`])
+})
+
+runsIf(writable, 'names all taken, mkdir refused')("Cgroup.create(): 1,000 taken names are passed over, then EEXIST; a mkdir refused for another reason (EAGAIN at cgroup.max.descendants) is thrown at once", async (t) => {
+  const r = await runNode(
+    `const { mkdirSync, rmdirSync } = require('node:fs');
+    const { join } = require('node:path');
+    const parent = pidfd.cgroupSupport().parent;
+    const taken = Array.from({ length: 1001 }, (_, i) => join(parent, 'pidfd-' + process.pid + '-' + (i + 1)));
+    for (const dir of taken) mkdirSync(dir);
+    let got;
+    try {
+      const cg = pidfd.Cgroup.create();
+      got = 'made ' + cg.path.slice(parent.length + 1);
+      cg.remove();
+    } catch (e) {
+      got = e.code;
+    } finally {
+      for (const dir of taken) rmdirSync(dir);
+    }
+    console.log(got);`,
+    { timeoutMs: 60_000 },
+  )
+  t.is(r.code, 0, r.stderr)
+  t.is(r.stdout.trim(), 'EEXIST')
+
+  // A Node in a cgroup that may have no descendants: its create() meets EAGAIN.
+  const outer = Cgroup.create()
+  try {
+    writeFileSync(join(outer.path, 'cgroup.max.descendants'), '0')
+    const child = spawn(process.execPath, ['-e', `const pidfd = require(${JSON.stringify(entry)}); try { pidfd.Cgroup.create(); console.log('made') } catch (e) { console.log(e.code + ' ' + e.syscall) }`], { cgroup: outer, stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += String(d)))
+    const ended = await within(child.exited, 30_000, 'create() in the limited cgroup').then(() => true, () => false)
+    if (!ended) child.kill('SIGKILL')
+    t.true(ended, 'create() returned (a refusal taken for a taken name would loop forever)')
+    t.is(out.trim(), 'EAGAIN mkdir')
+    await outer.waitEmpty(5000)
+  } finally {
+    outer.remove()
+  }
 })
 
 runsIf(writable, 'cgroup.kill')('Cgroup: kill() ends a tree that keeps forking at once (cgroup.kill), populated() turns false, remove() takes it away', async (t) => {
