@@ -195,6 +195,11 @@ test("a line holds the child's facts: its spawnargs up to 32, each up to 200 cha
     t.is(typeof (line.rusage as { maxRSS: number }).maxRSS, 'number')
   }
   const [a, b, c, d, e] = lines
+  // t.like compares an array's listed items only: the arguments are compared whole here.
+  t.deepEqual(
+    lines.map((l) => (l.argv as string[]).length),
+    [5, 32, 3, 0, 32],
+  )
   t.like(a, { file: 'sh', argv: ['sh', '-c', 'exit 3', 'a'.repeat(200), `${'b'.repeat(200)}…`], cwd: process.cwd(), code: 3, signal: null })
   t.false('argvDropped' in a!)
   t.like(b, { file: 'true', argv: ['true', ...Array.from({ length: 31 }, (_, i) => 'x' + i)], argvDropped: 9, code: 0 })
