@@ -447,6 +447,24 @@ runsIf(nobody, 'unwritable cgroup')('where this process\'s cgroup is not writabl
   t.regex(required.stderr, /^pidfd: --cgroup required: .* is not writable \(EACCES\)/)
 })
 
+runsIf(nobody, 'unwritable cgroup, library')("where this process's cgroup is not writable: cgroupSupport() says why with no parent and no controllers, and Cgroup.create() throws ENOENT with that reason", (t) => {
+  const out = execFileSync(
+    process.execPath,
+    ['-e', `const pidfd = require(${JSON.stringify(entry)}); const s = pidfd.cgroupSupport(); let e; try { pidfd.Cgroup.create() } catch (err) { e = { code: err.code, message: err.message } } console.log(JSON.stringify({ s, e }))`],
+    { uid: 65534, gid: 65534, encoding: 'utf8' },
+  )
+  const { s, e } = JSON.parse(out) as { s: { parent: string | null; controllers: string[]; reason: string }; e: { code: string; message: string } }
+  t.like(s, { parent: null, controllers: [] })
+  t.deepEqual(s.controllers, [])
+  t.regex(s.reason, /^this process's cgroup \/.* is not writable \(EACCES\): cgroup v2 needs root or a subtree delegated to this user$/)
+  t.deepEqual(e, { code: 'ENOENT', message: `cannot make a cgroup: ${s.reason}` })
+})
+
+runsIf(writable, 'controllers')("cgroupSupport()'s controllers are the words of its cgroup.subtree_control, none where it is empty", (t) => {
+  const text = readFileSync(join(support.parent!, 'cgroup.subtree_control'), 'utf8').trim()
+  t.deepEqual(support.controllers, text === '' ? [] : text.split(' '))
+})
+
 test('--cgroup off: none, and the report says so; a bad --cgroup is a usage error', async (t) => {
   const { run, json } = await report(['--cgroup', 'off'], 'true')
   t.is(run.code, 0)
