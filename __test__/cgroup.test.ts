@@ -88,6 +88,8 @@ async function report(args: string[], command: string): Promise<{ run: Run; json
 
 runsIf(writable, 'spawn into a cgroup')('spawn({ cgroup }): the program is in the cgroup from its first act, made there by CLONE_INTO_CGROUP; spawnSync too', async (t) => {
   const cg = Cgroup.create()
+  // Made without a guard, it has none (and no guard process was started for it).
+  t.false(cg.guarded)
   try {
     const child = spawn('cat', ['/proc/self/cgroup'], { cgroup: cg, stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
