@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 
 import * as pidfd from '../index.js'
-import { fdTable, lenderScript, until } from './helpers.js'
+import { fdTable, lenderScript, until, within } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pidfd-socket-list-'))
 function script(name: string, source: string): string {
@@ -390,15 +390,18 @@ test("a getConnections() question the disconnect leaves unanswered: ERR_CHILD_CL
     // Asked, then disconnected in the same tick: no answer can come in between. (The child
     // disconnecting instead races the question's write, which may then fail with EPIPE.)
     server.getConnections((err, n) => calls.push(err ? (err as { code?: string }).code : n))
+    const exited = once(child, 'exit')
     child.disconnect()
-    await once(child, 'disconnect')
+    // Bounded, so that a wait that never ends names its step and its side (the musl suite of one
+    // CI run timed out in this test, with no line to say where).
+    await within(once(child, 'disconnect'), 20_000, `${name}: 'disconnect' after disconnect()`)
     t.true(await until(() => calls.length >= 1, 5000), `${name}: no answer`)
     // A round of the loop more: a second call would have come.
     await new Promise((resolve) => setImmediate(resolve))
     const after = listeners(child)
     t.log(name, JSON.stringify({ calls, before, after }))
     child.kill()
-    await once(child, 'exit')
+    await within(exited, 20_000, `${name}: 'exit' after kill()`)
     server.close()
     client.destroy()
     results.push({ calls, errors, same: JSON.stringify(before) === JSON.stringify(after) })
