@@ -6,7 +6,7 @@
 
 import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { release, tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import test from 'ava'
 
@@ -519,5 +519,5 @@ test("where no cgroup can be made: the reason for a v1-only host, for no cgroup2
   t.false(kernelAtLeast(6, 1, '6.0.12'))
   t.true(kernelAtLeast(6, 1, '6.1.0'))
   t.true(kernelAtLeast(6, 1, '7.0.0'))
-  t.is(kernelAtLeast(5, 19), kernelAtLeast(5, 19, (await import('node:os')).release()), "this machine's by default")
+  t.is(kernelAtLeast(5, 19), kernelAtLeast(5, 19, release()), "this machine's by default")
 })

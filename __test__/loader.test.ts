@@ -4,7 +4,7 @@
 
 import test from 'ava'
 import { execFile, execFileSync } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -213,7 +213,6 @@ test("load.ts finds Deno's refusal anywhere in an error's causes and lists, each
 // /usr/bin/ldd's text where the maps cannot be read, Node's report last.
 test('the C library: from the maps (Alpine, Debian musl, glibc old and new), else ldd, else the report; Deno\'s refusal is thrown', async (t) => {
   const { libcFrom } = await import('../lib/native.js')
-  const { readFileSync } = await import('node:fs')
   const own = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime
   t.is(`linux-${process.arch}-${libcFrom((p) => readFileSync(p, 'latin1'), () => own)}`, platform, 'this process')
 
