@@ -1,6 +1,7 @@
 // What the generated-mutant runners share: the root, the cache directory, the time budget.
 
-import { mkdirSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -9,6 +10,24 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 /** Results and Stryker's incremental files live here (ignored by git: /.tmp). */
 export const cacheDir = join(root, '.tmp', 'mutants')
 mkdirSync(cacheDir, { recursive: true })
+
+/** The cargo-mutants these runs use, pinned: its mutants (and their ids) differ between versions. */
+export const CARGO_MUTANTS_VERSION = '27.1.0'
+
+/**
+ * The path of cargo-mutants (called as `<path> mutants ...`), installed from crates.io where it is
+ * missing, beside the release's tools (scripts/release/tools.sh's cache, $PIDFD_RELEASE_CACHE).
+ */
+export function cargoMutants(): string {
+  const installRoot = join(process.env.PIDFD_RELEASE_CACHE ?? '/var/tmp/pidfd-release', `cargo-mutants-${CARGO_MUTANTS_VERSION}`)
+  const bin = join(installRoot, 'bin', 'cargo-mutants')
+  if (!existsSync(bin)) {
+    console.error(`== installing cargo-mutants ${CARGO_MUTANTS_VERSION} in ${installRoot} (a few minutes, once)`)
+    const r = spawnSync('cargo', ['install', '--quiet', '--locked', 'cargo-mutants', '--version', CARGO_MUTANTS_VERSION, '--root', installRoot], { stdio: 'inherit' })
+    if (r.status !== 0 || !existsSync(bin)) throw new Error(`cargo install cargo-mutants ${CARGO_MUTANTS_VERSION} failed (status ${r.status})`)
+  }
+  return bin
+}
 
 /** A deadline from `--budget <minutes>` (default: none). */
 export function deadline(minutes: string | undefined): number {

@@ -99,7 +99,7 @@ function withUnseen(test: string, measured: Record<string, string[]>): Record<st
 /**
  * The test files that cover `file`: `adding`, greedily, the one that runs the most of the file's
  * functions not run by those before it (ties: the faster), until none adds any, so that together
- * they run every function any test runs; then `rest`, the others, fastest first.
+ * they run every function any test runs; then `rest`, the others, those running more of its functions first.
  */
 export function testsFor(map: CoverageMap, file: string): { adding: string[]; rest: string[] } {
   const candidates = Object.entries(map.tests).filter(([, t]) => (t.covers[file]?.length ?? 0) > 0)
@@ -116,7 +116,11 @@ export function testsFor(map: CoverageMap, file: string): { adding: string[]; re
     order.push(best.test)
     for (const f of map.tests[best.test]!.covers[file]!) seen.add(f)
   }
-  const rest = candidates.filter(([test]) => !order.includes(test)).sort(([, a], [, b]) => a.seconds - b.seconds)
+  // The others: those that run more of the file's functions first (a test that only calls one
+  // helper of it kills few of its mutants), then the quicker.
+  const rest = candidates
+    .filter(([test]) => !order.includes(test))
+    .sort(([, a], [, b]) => b.covers[file]!.length - a.covers[file]!.length || a.seconds - b.seconds)
   return { adding: order, rest: rest.map(([test]) => test) }
 }
 

@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { cMutants } from './c-mutants.js'
-import { cacheDir, deadline, ISOLATE, root } from './common.js'
+import { cacheDir, cargoMutants, deadline, ISOLATE, root } from './common.js'
 
 export interface NativeResult {
   file: string
@@ -74,7 +74,7 @@ function applyDiff(text: string, diff: string): string | null {
 }
 
 function rustMutants(file: string): Mutant[] {
-  const r = spawnSync('cargo', ['mutants', '--list', '--json', '--diff', '-f', file], { cwd: root, encoding: 'utf8', maxBuffer: 256 << 20 })
+  const r = spawnSync(cargoMutants(), ['mutants', '--list', '--json', '--diff', '-f', file], { cwd: root, encoding: 'utf8', maxBuffer: 256 << 20 })
   if (r.status !== 0) throw new Error(`cargo mutants --list failed: ${r.stderr}`)
   const list = JSON.parse(r.stdout) as { name: string; file: string; diff: string; span: { start: { line: number } } }[]
   return list

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { cMutants } from './c-mutants.js'
-import { cacheDir, root } from './common.js'
+import { cacheDir, cargoMutants, root } from './common.js'
 import { libFiles, pieces } from './lib.js'
 import { readResults } from './native.js'
 
@@ -81,8 +81,8 @@ rows.push(...libRows.values())
 const native = readResults()
 const currentKey = (file: string) => Object.keys(native).find((k) => k.startsWith(`${file}@`) && Object.values(native[k]!).length > 0)
 const rustCounts = new Map<string, number>()
-{
-  const r = spawnSync('cargo', ['mutants', '--list'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 })
+if (Object.keys(native).length > 0) {
+  const r = spawnSync(cargoMutants(), ['mutants', '--list'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 })
   for (const line of r.stdout.split('\n')) {
     const file = line.split(':')[0]
     if (file) rustCounts.set(file, (rustCounts.get(file) ?? 0) + 1)
