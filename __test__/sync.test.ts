@@ -3,12 +3,12 @@
 
 import test, { type ExecutionContext } from 'ava'
 import * as cp from 'node:child_process'
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { execFileSync, execSync, spawnSync, spawn, type ResourceUsage } from '../index.js'
-import { fdTable, needsRoot, newFds, procState, runNode, runsIf, until } from './helpers.js'
+import { entry, fdTable, needsRoot, newFds, procState, runNode, runsIf, until } from './helpers.js'
 
 type Sync = (file: string, args?: unknown, options?: unknown) => Record<string, unknown>
 const ours = spawnSync as unknown as Sync
@@ -144,6 +144,17 @@ test('input nobody reads: EPIPE, as child_process reports it', (t) => {
   t.is(r.status, 0)
 })
 
+test('the child reads EOF after the input, yet its stdin stays open to the end: its own writes to it succeed, as child_process', (t) => {
+  // Written after the parent has had time to end the input: a stdin closed instead of shut
+  // for writing would end the shell with SIGPIPE at the `echo`.
+  const script = 'sleep 0.2; echo x >&0 && echo wrote; cat; echo end'
+  for (const options of [{}, { input: 'in\n' }, { input: '' }]) {
+    const r = same(t, 'sh', ['-c', script], { ...options, timeout: 20_000 })
+    t.is(r.status, 0, JSON.stringify(options))
+    t.is(String(r.stdout), `wrote\n${'input' in options ? options.input : ''}end\n`)
+  }
+})
+
 test('input with stdin not a pipe is ignored; a bad input is ERR_INVALID_ARG_TYPE', (t) => {
   t.is(String(same(t, 'sh', ['-c', 'cat; echo done'], { input: 'x', stdio: ['ignore', 'pipe', 'pipe'] }).stdout), 'done\n')
   const a = thrown(() => cp.spawnSync('cat', [], { input: 1234 as unknown as string }))
@@ -190,6 +201,20 @@ test('maxBuffer exceeded: the child is killed with killSignal, the chunk read is
   t.is(String(r.stdout), 'this is stdout\n')
   const k = ours('sh', ['-c', 'echo x; exec sleep 10'], { maxBuffer: 1, killSignal: 'SIGKILL' })
   t.is(k.signal, 'SIGKILL')
+})
+
+test('maxBuffer exceeded: what the first read took is kept whole, up to 64 KiB, as child_process', (t) => {
+  // One write of n bytes (dd, one block) lands in the pipe at once; the read that finds it takes
+  // all of it up to its 64 KiB buffer (Node's read size), and then the child is killed. 100,000
+  // bytes fill the 64 KiB pipe: the first read finds 65,536 of them.
+  for (const [n, kept] of [
+    [10_000, 10_000],
+    [100_000, 65_536],
+  ] as const) {
+    const r = same(t, 'sh', ['-c', `dd if=/dev/zero bs=${n} count=1 status=none; exec sleep 10`], { maxBuffer: 100 })
+    t.is((r.error as { code: string }).code, 'ENOBUFS')
+    t.is((r.stdout as Buffer).length, kept, `${n} bytes written`)
+  }
 })
 
 test('a child that ignores killSignal and keeps writing: its pipes are closed, SIGPIPE ends it', (t) => {
@@ -457,6 +482,60 @@ test('the event loop does not run during the call; an async child started before
   t.is(exit.code, 0)
   t.truthy(exit.rusage)
 })
+
+const noStrace = (() => {
+  try {
+    cp.execFileSync('strace', ['-V'], { stdio: 'ignore' })
+    return null
+  } catch {
+    return 'strace is not installed'
+  }
+})()
+
+runsIf(noStrace, 'the call sleeps in poll(2), bounded only by what is left of the timeout')(
+  'the call sleeps in poll(2) while the child runs: without bound when there is no timeout, never past what is left of one (strace)',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pidfd-strace-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const out = join(dir, 'trace')
+    // The first call starts the helper; the two after the mark are the ones read. Each child
+    // lives 0.3 s: a call that woke up on a clock would poll hundreds of times.
+    const script = `const pidfd = require(${JSON.stringify(entry)});
+      pidfd.spawnSync('true');
+      process.stderr.write('MARK\\n');
+      pidfd.spawnSync('sleep', ['0.3']);
+      process.stderr.write('TIMEOUT\\n');
+      pidfd.spawnSync('sleep', ['0.3'], { timeout: 20000 });`
+    await new Promise<void>((resolve, reject) =>
+      cp.execFile('strace', ['-f', '-o', out, '-y', '-e', 'trace=poll,ppoll,write', process.execPath, '-e', script], { timeout: 60_000 }, (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    )
+    const lines = readFileSync(out, 'utf8').split('\n')
+    const main = lines[0]!.split(/\s+/)[0]!
+    const mine = lines.filter((l) => l.startsWith(`${main} `))
+    const mark = mine.findIndex((l) => /write\(2(<[^>]*>)?, "MARK/.test(l))
+    const second = mine.findIndex((l) => /write\(2(<[^>]*>)?, "TIMEOUT/.test(l))
+    t.true(mark > 0 && second > mark, 'the marks are in the trace')
+    // The waits for the helper's reply poll its socket, which was polled before the mark too
+    // (and has a deadline of its own); the child's pipes are new at each call. -y names each
+    // descriptor's file. poll's third argument is its timeout in ms (ppoll's a timespec or NULL).
+    const files = (l: string) => [...l.matchAll(/fd=\d+<([^>]+)>/g)].map((m) => m[1]!)
+    const isPoll = (l: string) => / p?poll\(\[/.test(l)
+    const helper = new Set(mine.slice(0, mark).filter(isPoll).flatMap(files))
+    const waits = (from: number, to?: number) =>
+      mine
+        .slice(from, to)
+        .filter((l) => isPoll(l) && !files(l).some((f) => helper.has(f)))
+        .map((l) => /\], \d+, (-?\d+|NULL|\{[^}]*\})/.exec(l)?.[1] ?? l)
+    const untimed = waits(mark, second)
+    const timed = waits(second)
+    t.true(untimed.length >= 1 && untimed.length <= 8, `no timeout: ${untimed.length} polls: ${untimed.join(' ')}`)
+    t.true(timed.length >= 1 && timed.length <= 8, `timeout 20 s: ${timed.length} polls: ${timed.join(' ')}`)
+    for (const w of untimed) t.true(w === '-1' || w === 'NULL', `no timeout: a poll waits ${w}`)
+    for (const w of timed) t.true(/^\d+$/.test(w) && Number(w) > 15_000 && Number(w) <= 20_000, `timeout 20 s: a poll waits ${w} ms`)
+  },
+)
 
 test.serial('no descriptor leaks: pipes, kills, failures', async (t) => {
   ours('true')
