@@ -206,6 +206,31 @@ check('pidfd wait where a seccomp filter refuses waitid: the error, exit 1, not 
   t.regex(run.stderr, /^pidfd: .*needs Linux 5\.4 \(waitidPidfd\), which this kernel does not offer \(or a seccomp filter refuses\)\n$/)
 })
 
+// spawnSync reads the child's output with recv(2) (recvfrom) and writes its input with send(2)
+// (sendto), calls Node's own child_process does not make (it reads and writes), so a filter on
+// them reaches only ours. A failure ends that pipe and is the result's error, the child still
+// collected; EAGAIN is a shortage, retried, here until the timeout.
+const EIO = 5
+const EAGAIN = 11
+const SYNC_RUN = `
+const r = pidfd.spawnSync('sh', ['-c', process.env.PIDFD_T_SCRIPT], { input: process.env.PIDFD_T_INPUT || undefined, timeout: 1500 });
+console.log(JSON.stringify({ error: r.error && r.error.code, status: r.status, signal: r.signal, stdout: String(r.stdout) }));
+`
+for (const [rule, input, expected] of [
+  [`recvfrom=${EIO}`, '', { error: 'EIO', status: 0, signal: null, stdout: '' }],
+  [`recvfrom=${EAGAIN}`, '', { error: 'ETIMEDOUT', status: 0, signal: null, stdout: '' }],
+  [`sendto=${EIO}`, 'abc', { error: 'EIO', status: 0, signal: null, stdout: 'out\n' }],
+  [`sendto=${EAGAIN}`, 'abc', { error: 'ETIMEDOUT', status: 0, signal: null, stdout: 'out\n' }],
+] as const) {
+  check(`spawnSync under ${rule}: ${expected.error === 'EIO' ? 'the pipe ends and EIO is the error, the child collected' : 'retried until the timeout (ETIMEDOUT), not an error of its own'}`, async (t) => {
+    // The child writes before the first read (the read follows its POLLIN) and never reads its
+    // stdin, so it exits 0 whatever happens to our ends of its pipes.
+    const run = await underFilter([rule], SYNC_RUN, { PIDFD_T_SCRIPT: 'echo out', PIDFD_T_INPUT: input })
+    t.is(run.code, 0, run.stderr)
+    t.deepEqual(JSON.parse(run.stdout), expected)
+  })
+}
+
 // The matrix: each call the package makes (from Node, its threads or the spawn helper) refused
 // with EPERM and with ENOSYS, under an app written for child_process and run with
 // pidfd/register. Node's own child_process under the same filter is the oracle: where it works,
