@@ -212,17 +212,23 @@ check('pidfd wait where a seccomp filter refuses waitid: the error, exit 1, not 
 // collected; EAGAIN is a shortage, retried, here until the timeout.
 const EIO = 5
 const EAGAIN = 11
+const ENOTCONN = 107
 const SYNC_RUN = `
 const r = pidfd.spawnSync('sh', ['-c', process.env.PIDFD_T_SCRIPT], { input: process.env.PIDFD_T_INPUT || undefined, timeout: 1500 });
-console.log(JSON.stringify({ error: r.error && r.error.code, status: r.status, signal: r.signal, stdout: String(r.stdout) }));
+console.log(JSON.stringify({ error: r.error ? r.error.code : null, status: r.status, signal: r.signal, stdout: String(r.stdout) }));
 `
 for (const [rule, input, expected] of [
   [`recvfrom=${EIO}`, '', { error: 'EIO', status: 0, signal: null, stdout: '' }],
   [`recvfrom=${EAGAIN}`, '', { error: 'ETIMEDOUT', status: 0, signal: null, stdout: '' }],
   [`sendto=${EIO}`, 'abc', { error: 'EIO', status: 0, signal: null, stdout: 'out\n' }],
   [`sendto=${EAGAIN}`, 'abc', { error: 'ETIMEDOUT', status: 0, signal: null, stdout: 'out\n' }],
+  // The end of the input is a shutdown(2) of our end, for writing.
+  [`shutdown=${EIO}`, '', { error: 'EIO', status: 0, signal: null, stdout: 'out\n' }],
+  // ENOTCONN: the child's end is gone already, and there is nobody to tell.
+  [`shutdown=${ENOTCONN}`, '', { error: null, status: 0, signal: null, stdout: 'out\n' }],
 ] as const) {
-  check(`spawnSync under ${rule}: ${expected.error === 'EIO' ? 'the pipe ends and EIO is the error, the child collected' : 'retried until the timeout (ETIMEDOUT), not an error of its own'}`, async (t) => {
+  const what = { EIO: 'the pipe ends and EIO is the error, the child collected', ETIMEDOUT: 'retried until the timeout (ETIMEDOUT), not an error of its own', none: 'no error' }
+  check(`spawnSync under ${rule}: ${what[expected.error ?? 'none']}`, async (t) => {
     // The child writes before the first read (the read follows its POLLIN) and never reads its
     // stdin, so it exits 0 whatever happens to our ends of its pipes.
     const run = await underFilter([rule], SYNC_RUN, { PIDFD_T_SCRIPT: 'echo out', PIDFD_T_INPUT: input })
