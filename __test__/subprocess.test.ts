@@ -126,6 +126,47 @@ test('the child starts with every signal at its default and none blocked, as a c
   t.is(inProcess.sync, expected, 'spawnSync() in-process')
 })
 
+test("'ignore' beyond stdio leaves the descriptor closed, as child_process; cwd works with and without the helper; without it uid and gid are refused (ENOSYS), never ignored", async (t) => {
+  // The shell looks at its own descriptors 0-4: o open, c closed.
+  const probe = ['-c', 'for f in 0 1 2 3 4; do if [ -e /proc/$$/fd/$f ]; then printf o; else printf c; fi; done']
+  const stdio = ['ignore', 'pipe', 'ignore', 'ignore', 'pipe']
+  const expected = await text(cpSpawn('sh', probe, { stdio: stdio as never }).stdout!)
+  t.is(expected, 'oooco')
+  const script = `const { text } = require('node:stream/consumers');
+    const probe = ${JSON.stringify(probe)};
+    const stdio = ${JSON.stringify(stdio)};
+    (async () => {
+      const out = {};
+      const a = pidfd.spawn('sh', probe, { stdio });
+      out.fds = await text(a.stdout);
+      await a.exited;
+      out.sync = pidfd.spawnSync('sh', probe, { stdio }).stdout.toString();
+      const b = pidfd.spawn('pwd', [], { cwd: '/tmp' });
+      out.cwd = await text(b.stdout);
+      await b.exited;
+      for (const key of ['uid', 'gid']) {
+        const own = key === 'uid' ? process.getuid() : process.getgid();
+        const c = pidfd.spawn('true', [], { [key]: own });
+        out[key] = await new Promise((resolve) => {
+          c.on('error', (e) => resolve(e.code + ': ' + e.message));
+          c.on('exit', (code) => resolve(code));
+        });
+      }
+      console.log(JSON.stringify(out));
+    })();`
+  for (const helper of [undefined, '0']) {
+    const run = await runNode(script, { env: helper ? { PIDFD_SPAWN_HELPER: helper } : {} })
+    t.is(run.code, 0, run.stderr)
+    const out = JSON.parse(run.stdout) as Record<string, unknown>
+    const refused = 'ENOSYS: spawn true ENOSYS (uid and gid need the spawn helper, which cannot run here)'
+    t.deepEqual(
+      out,
+      { fds: expected, sync: expected, cwd: '/tmp\n', uid: helper ? refused : 0, gid: helper ? refused : 0 },
+      helper ? 'in-process (posix_spawn)' : 'through the helper',
+    )
+  }
+})
+
 test("a missing program reports ENOENT through 'error', then 'close', as child_process does", async (t) => {
   const sub = spawn('pidfd-no-such-program', ['a'])
   t.is(sub.pid, undefined)
