@@ -80,6 +80,12 @@ const calls: Array<[string, 'exec' | 'execFile', unknown[]]> = [
   ['args as numbers', 'execFile', ['echo', [1, 2.5]]],
   ['shell: true with execFile', 'execFile', ['echo $0', { shell: true }]],
   ['argv0 is checked and not used', 'execFile', ['sh', ['-c', 'echo $0'], { argv0: 'custom' }]],
+  ['argv0 null is not checked', 'execFile', ['echo', ['x'], { argv0: null }]],
+  ['argv0 undefined is not checked', 'execFile', ['echo', ['x'], { argv0: undefined }]],
+  ['no args and no options: the callback second', 'execFile', ['pwd']],
+  ['no args and no options, a failure', 'execFile', ['false']],
+  // 300,000 characters come in several reads, joined as they came.
+  ['output in several chunks, as a string', 'execFile', ['sh', ['-c', 'seq 1 60000']]],
 ]
 
 for (const [title, name, args] of calls) {
@@ -211,12 +217,115 @@ test('an AbortSignal ends the child with an AbortError, as child_process', async
   }
 })
 
+/** Calls `fn`, then awaits 'close' and one more turn: how many times the callback ran, and the
+ * first call's error. */
+async function callbacks(fn: Exec, args: unknown[]): Promise<{ calls: number; error: Record<string, unknown> | null }> {
+  let calls = 0
+  let first: (Error & Record<string, unknown>) | null = null
+  const child = fn(...args, (error: (Error & Record<string, unknown>) | null) => {
+    calls += 1
+    if (calls === 1) first = error
+  }) as unknown as cp.ChildProcess
+  await new Promise((resolve) => child.on('close', resolve))
+  await new Promise((resolve) => setImmediate(resolve))
+  const e = first as (Error & Record<string, unknown>) | null
+  return { calls, error: e && { code: e.code, killed: e.killed, signal: e.signal } }
+}
+
+test('the callback runs once, whatever ended the child (an error event, a kill, maxBuffer), as child_process', async (t) => {
+  const cases: unknown[][] = [
+    ['pidfd-no-such-program', []],
+    ['true', [], { cwd: '/nonexistent/dir' }],
+    ['sleep', ['5'], { timeout: 100 }],
+    ['sh', ['-c', 'echo 0123456789; sleep 5'], { maxBuffer: 4 }],
+    ['sh', ['-c', 'exit 2']],
+  ]
+  for (const args of cases) {
+    const [theirs, ours] = await Promise.all([callbacks(cp.execFile as unknown as Exec, args), callbacks(pidfd.execFile as unknown as Exec, args)])
+    t.is(theirs.calls, 1, JSON.stringify(args))
+    t.deepEqual(ours, theirs, JSON.stringify(args))
+  }
+})
+
+test('without a callback (or with null) the child runs and nothing throws, as child_process', async (t) => {
+  const closed = (child: cp.ChildProcess) => new Promise((resolve) => child.on('close', (code) => resolve(code)))
+  for (const mod of [cp, pidfd] as const) {
+    const codes = await Promise.all([closed(mod.execFile('sh', ['-c', 'exit 3'])), closed(mod.exec('exit 4', null as never, null as never)), closed(mod.execFile('true', [], {}, null as never))])
+    t.deepEqual(codes, [3, 4, 0])
+  }
+})
+
+test('killed: true for a kill from outside, and for a timeout that fires after the exit (while a grandchild holds the output), as child_process', async (t) => {
+  const external = (fn: Exec) => {
+    let child!: cp.ChildProcess
+    const p = new Promise<unknown>((resolve) => {
+      child = fn('sleep', ['5'], (e: Record<string, unknown>) => resolve({ killed: e.killed, signal: e.signal, code: e.code })) as unknown as cp.ChildProcess
+    })
+    child.kill()
+    return p
+  }
+  const [theirs, ours] = await Promise.all([external(cp.execFile as unknown as Exec), external(pidfd.execFile as unknown as Exec)])
+  t.deepEqual(theirs, { killed: true, signal: 'SIGTERM', code: null })
+  t.deepEqual(ours, theirs)
+
+  // The shell exits at once; its grandchild keeps the pipes open, so the timeout (3 s later)
+  // finds the child gone: child.kill() is false there, and killed comes from the timeout.
+  const late = (fn: Exec) => {
+    let exitedFirst = false
+    let child!: cp.ChildProcess
+    const p = new Promise<unknown>((resolve) => {
+      child = fn('sh', ['-c', 'sleep 20 & exit 3'], { timeout: 3000 }, (e: Record<string, unknown>) =>
+        resolve({ exitedFirst, killed: e.killed, signal: e.signal, code: e.code, childKilled: child.killed }),
+      ) as unknown as cp.ChildProcess
+    })
+    child.on('exit', () => {
+      exitedFirst = true
+    })
+    return p
+  }
+  const [theirsLate, oursLate] = await Promise.all([late(cp.execFile as unknown as Exec), late(pidfd.execFile as unknown as Exec)])
+  t.deepEqual(theirsLate, { exitedFirst: true, killed: true, signal: null, code: 3, childKilled: false })
+  t.deepEqual(oursLate, theirsLate)
+})
+
+test('a stream given an encoding after the call gives strings, as child_process', async (t) => {
+  const run = (fn: Exec) =>
+    new Promise<unknown>((resolve) => {
+      const child = fn('printf', ['\\377a'], { encoding: 'buffer' }, (e: unknown, stdout: unknown) => resolve(stdout)) as unknown as cp.ChildProcess
+      child.stdout!.setEncoding('latin1')
+    })
+  const [theirs, ours] = await Promise.all([run(cp.execFile as unknown as Exec), run(pidfd.execFile as unknown as Exec)])
+  t.is(theirs, '\u00ffa')
+  t.is(ours, theirs)
+})
+
+test('resourceUsage on the error: only where the child ran, and like the error\'s other fields it can be replaced or deleted', async (t) => {
+  const failed = await new Promise<Error & Record<string, unknown>>((resolve) => pidfd.execFile('pidfd-no-such-program', (e) => resolve(e as never)))
+  t.is(failed.code, 'ENOENT')
+  t.false(Object.hasOwn(failed, 'resourceUsage'), 'no child ran: no usage')
+  const ran = await new Promise<Error & Record<string, unknown>>((resolve) => pidfd.execFile('sh', ['-c', 'exit 1'], (e) => resolve(e as never)))
+  const d = Object.getOwnPropertyDescriptor(ran, 'resourceUsage')
+  t.like(d, { enumerable: false, writable: true, configurable: true })
+  t.is(typeof (d?.value as { maxRSS: number }).maxRSS, 'number')
+})
+
 test('options are read as own properties only: a polluted prototype reaches nothing', async (t) => {
   const proto = Object.prototype as Record<string, unknown>
   proto.shell = true
   proto.cwd = '/nonexistent'
   proto.maxBuffer = 1
   try {
+    // An inherited argv0 is not checked here; child_process reads it, and throws for a number.
+    // (Set and deleted before any await: other tests of this file run meanwhile.)
+    proto.argv0 = 5
+    let own: Promise<unknown>
+    try {
+      t.throws(() => cp.execFile('echo', ['x'], () => {}), { code: 'ERR_INVALID_ARG_TYPE' })
+      own = new Promise<unknown>((resolve) => pidfd.execFile('echo', ['x'], (e, out) => resolve(e ?? out)))
+    } finally {
+      delete proto.argv0
+    }
+    t.is(await own, 'x\n')
     const [theirs, ours] = await Promise.all([
       outcome(cp.execFile as unknown as Exec, ['echo', ['$HOME', 'long output']]),
       outcome(pidfd.execFile as unknown as Exec, ['echo', ['$HOME', 'long output']]),
