@@ -1,7 +1,7 @@
 // spawn(): options, stdio, guaranteed rusage, no zombies.
 
 import test from 'ava'
-import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
@@ -164,6 +164,34 @@ test("'ignore' beyond stdio leaves the descriptor closed, as child_process; cwd 
       { fds: expected, sync: expected, cwd: '/tmp\n', uid: helper ? refused : 0, gid: helper ? refused : 0 },
       helper ? 'in-process (posix_spawn)' : 'through the helper',
     )
+  }
+})
+
+test('a source descriptor numbered inside the stdio range is not overwritten before its turn: /dev/null opened at 0 still reaches the child\'s 1, with and without the helper', async (t) => {
+  // This Node closes its own 0, so the /dev/null of 'ignore' is opened there; the child's 0 is
+  // a file, written to its 0 before its 1 is set. The shell names its own 0, 1 and 2.
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-low-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'probe')
+  const script = `const fs = require('node:fs');
+    const { text } = require('node:stream/consumers');
+    const cp = require('node:child_process');
+    const file = fs.openSync(${JSON.stringify(file)}, 'w');
+    fs.closeSync(0);
+    const probe = ['-c', 'a=$(readlink /proc/$$/fd/0); b=$(readlink /proc/$$/fd/1); c=$(readlink /proc/$$/fd/2); echo "$a $b $c" >&2'];
+    const stdio = [file, 'ignore', 'pipe'];
+    const names = (s) => s.replace(/\\[\\d+\\]/g, '').trim();
+    (async () => {
+      const out = {};
+      for (const [name, m] of [['child_process', cp], ['pidfd', pidfd]]) out[name] = names(await text(m.spawn('sh', probe, { stdio }).stderr));
+      out.spawnSync = names(pidfd.spawnSync('sh', probe, { stdio }).stderr.toString());
+      console.log(JSON.stringify(out));
+    })();`
+  for (const helper of [undefined, '0']) {
+    const run = await runNode(script, { env: helper ? { PIDFD_SPAWN_HELPER: helper } : {} })
+    t.is(run.code, 0, run.stderr)
+    const expected = `${file} /dev/null socket:`
+    t.deepEqual(JSON.parse(run.stdout), { child_process: expected, pidfd: expected, spawnSync: expected }, helper ? 'in-process (posix_spawn)' : 'through the helper')
   }
 })
 
