@@ -235,6 +235,20 @@ runsIf(needsRoot, 'getFd() EPERM')('getFd() as an unprivileged user on a root pr
   await target.exited
 })
 
+runsIf(needsRoot, 'kill() EPERM')('kill() as an unprivileged user on a root process is EPERM from pidfd_send_signal: no plain kill(2) stands in for a process the package did not spawn', async (t) => {
+  const target = spawn('sleep', ['10'], { stdio: 'ignore' })
+  const probe = spawn(
+    process.execPath,
+    ['-e', `try { require(${JSON.stringify(entry)}).PidFd.fromPid(${target.pid}).kill('SIGTERM'); console.log('sent') } catch (e) { console.log(e.code, e.errno, e.syscall) }`],
+    { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  probe.on('error', (err) => t.fail(`uid 65534 cannot run ${process.execPath}: ${String(err)}`))
+  t.is((await text(probe.stdout!)).trim(), 'EPERM -1 pidfd_send_signal')
+  t.is(target.pidfd.tryWait(), null, 'the target still runs')
+  target.kill('SIGKILL')
+  await target.exited
+})
+
 test('an API whose capability is missing throws ERR_PIDFD_UNSUPPORTED naming the kernel it needs', async (t) => {
   const probe = async (disable: string, call: string) => {
     const run = await runNode(`try { ${call}; console.log('no error') } catch (e) { console.log(e.code, e.message) }`, {
