@@ -170,6 +170,30 @@ test('kill() of a waited process from another task', async (t) => {
   fd.close()
 })
 
+test('killGroup(): the signal reaches the whole group the child leads (processGroup, detached), false or ESRCH where there is none', async (t) => {
+  for (const options of [{ processGroup: true }, { detached: true }]) {
+    // The shell starts a grandchild in its group and waits for it.
+    const sub = spawn('sh', ['-c', 'sleep 30 & echo $!; wait'], { ...options, stdio: ['ignore', 'pipe', 'ignore'] })
+    const line = await new Promise<string>((resolve) => sub.stdout!.once('data', (d: Buffer) => resolve(String(d))))
+    const grandchild = AsyncPidFd.fromPid(Number(line.trim()))
+    t.true(sub.killGroup('SIGTERM'), JSON.stringify(options))
+    t.is((await sub.exited).signal, 'SIGTERM', 'the leader')
+    t.is((await grandchild.wait()).signal, 'SIGTERM', 'the grandchild in its group')
+    grandchild.close()
+    t.false(sub.killGroup(), 'false once the exit is known')
+    t.throws(() => sub.pidfd.killGroup(), { code: 'ESRCH' })
+  }
+  // A child in this process's group leads none: the group kill finds nobody, and the child runs on.
+  const plain = spawn('sleep', ['30'], { stdio: 'ignore' })
+  t.false(plain.killGroup())
+  t.like(t.throws(() => plain.pidfd.killGroup()), { code: 'ESRCH', syscall: 'kill' })
+  t.is(plain.pidfd.tryWait(), null)
+  plain.kill('SIGKILL')
+  await plain.exited
+  // A process the package did not spawn: its group is not the package's to signal.
+  t.like(t.throws(() => PidFd.fromPid(process.pid).killGroup(0)), { code: 'ESRCH', syscall: 'kill' })
+})
+
 test('kill() after the exit is known: ESRCH from a pidfd, false from the subprocess', async (t) => {
   const sub = spawn('true')
   await sub.exited
