@@ -493,19 +493,27 @@ const noStrace = (() => {
 })()
 
 runsIf(noStrace, 'the call sleeps in poll(2), bounded only by what is left of the timeout')(
-  'the call sleeps in poll(2) while the child runs: without bound when there is no timeout, never past what is left of one (strace)',
+  'the call sleeps in poll(2) while the child runs, on its pipes and then on its exit: without bound when there is no timeout, never past what is left of one (strace)',
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'pidfd-strace-'))
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
     const out = join(dir, 'trace')
-    // The first call starts the helper; the two after the mark are the ones read. Each child
-    // lives 0.3 s: a call that woke up on a clock would poll hundreds of times.
+    // The first call starts the helper; the four after it are read, each after its mark. Each
+    // child lives 0.3 s: a call that woke up on a clock would poll hundreds of times. The last
+    // two close their output at once, so the call waits on the exit (the pidfd) instead.
+    const calls: Array<[string, string[], number | undefined]> = [
+      ['pipes', ['sleep', '0.3'], undefined],
+      ['pipes, timeout', ['sleep', '0.3'], 20_000],
+      ['exit', ['sh', '-c', 'exec >&- 2>&-; sleep 0.3'], undefined],
+      ['exit, timeout', ['sh', '-c', 'exec >&- 2>&-; sleep 0.3'], 20_000],
+    ]
     const script = `const pidfd = require(${JSON.stringify(entry)});
       pidfd.spawnSync('true');
-      process.stderr.write('MARK\\n');
-      pidfd.spawnSync('sleep', ['0.3']);
-      process.stderr.write('TIMEOUT\\n');
-      pidfd.spawnSync('sleep', ['0.3'], { timeout: 20000 });`
+      ${JSON.stringify(calls)}.forEach(([, [file, ...args], timeout], i) => {
+        process.stderr.write('MARK' + i + '\\n');
+        pidfd.spawnSync(file, args, timeout ? { timeout } : {});
+      });
+      process.stderr.write('MARK' + ${calls.length} + '\\n');`
     await new Promise<void>((resolve, reject) =>
       cp.execFile('strace', ['-f', '-o', out, '-y', '-e', 'trace=poll,ppoll,write', process.execPath, '-e', script], { timeout: 60_000 }, (err) =>
         err ? reject(err) : resolve(),
@@ -514,26 +522,25 @@ runsIf(noStrace, 'the call sleeps in poll(2), bounded only by what is left of th
     const lines = readFileSync(out, 'utf8').split('\n')
     const main = lines[0]!.split(/\s+/)[0]!
     const mine = lines.filter((l) => l.startsWith(`${main} `))
-    const mark = mine.findIndex((l) => /write\(2(<[^>]*>)?, "MARK/.test(l))
-    const second = mine.findIndex((l) => /write\(2(<[^>]*>)?, "TIMEOUT/.test(l))
-    t.true(mark > 0 && second > mark, 'the marks are in the trace')
-    // The waits for the helper's reply poll its socket, which was polled before the mark too
-    // (and has a deadline of its own); the child's pipes are new at each call. -y names each
-    // descriptor's file. poll's third argument is its timeout in ms (ppoll's a timespec or NULL).
+    const marks = calls.map((_, i) => i).concat(calls.length).map((i) => mine.findIndex((l) => new RegExp(`write\\(2(<[^>]*>)?, "MARK${i}`).test(l)))
+    t.true(marks[0]! > 0 && marks.every((m, i) => i === 0 || m > marks[i - 1]!), `the marks are in the trace: ${marks.join(' ')}`)
+    // The waits for the helper's reply poll its socket, which was polled before the first mark
+    // too (and has a deadline of its own); the child's pipes and pidfd are new at each call. -y
+    // names each descriptor's file. poll's third argument is its timeout in ms (ppoll's a
+    // timespec or NULL).
     const files = (l: string) => [...l.matchAll(/fd=\d+<([^>]+)>/g)].map((m) => m[1]!)
     const isPoll = (l: string) => / p?poll\(\[/.test(l)
-    const helper = new Set(mine.slice(0, mark).filter(isPoll).flatMap(files))
-    const waits = (from: number, to?: number) =>
-      mine
-        .slice(from, to)
-        .filter((l) => isPoll(l) && !files(l).some((f) => helper.has(f)))
-        .map((l) => /\], \d+, (-?\d+|NULL|\{[^}]*\})/.exec(l)?.[1] ?? l)
-    const untimed = waits(mark, second)
-    const timed = waits(second)
-    t.true(untimed.length >= 1 && untimed.length <= 8, `no timeout: ${untimed.length} polls: ${untimed.join(' ')}`)
-    t.true(timed.length >= 1 && timed.length <= 8, `timeout 20 s: ${timed.length} polls: ${timed.join(' ')}`)
-    for (const w of untimed) t.true(w === '-1' || w === 'NULL', `no timeout: a poll waits ${w}`)
-    for (const w of timed) t.true(/^\d+$/.test(w) && Number(w) > 15_000 && Number(w) <= 20_000, `timeout 20 s: a poll waits ${w} ms`)
+    const helper = new Set(mine.slice(0, marks[0]).filter(isPoll).flatMap(files))
+    calls.forEach(([title, , timeout], i) => {
+      const polls = mine.slice(marks[i], marks[i + 1]).filter((l) => isPoll(l) && !files(l).some((f) => helper.has(f)))
+      const waits = polls.map((l) => /\], \d+, (-?\d+|NULL|\{[^}]*\})/.exec(l)?.[1] ?? l)
+      t.true(waits.length >= 1 && waits.length <= 8, `${title}: ${waits.length} polls: ${waits.join(' ')}`)
+      if (title.startsWith('exit')) t.true(polls.some((l) => l.includes('pidfd')), `${title}: the exit is waited for on the pidfd`)
+      for (const w of waits) {
+        if (timeout === undefined) t.true(w === '-1' || w === 'NULL', `${title}: a poll waits ${w}`)
+        else t.true(/^\d+$/.test(w) && Number(w) > 15_000 && Number(w) <= 20_000, `${title}: a poll waits ${w} ms`)
+      }
+    })
   },
 )
 
