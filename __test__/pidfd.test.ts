@@ -190,7 +190,16 @@ test('killGroup(): the signal reaches the whole group the child leads (processGr
   t.is(plain.pidfd.tryWait(), null)
   plain.kill('SIGKILL')
   await plain.exited
-  // A process the package did not spawn: its group is not the package's to signal.
+  // A process the package did not spawn, even one that leads a group (a detached
+  // child_process child): its group is not the package's to signal.
+  const theirs = cpSpawn('sleep', ['30'], { detached: true, stdio: 'ignore' })
+  const theirsExit = once(theirs, 'exit')
+  const handle = PidFd.fromPid(theirs.pid!)
+  t.like(t.throws(() => handle.killGroup('SIGTERM')), { code: 'ESRCH', syscall: 'kill' })
+  t.is(handle.tryWait(), null, 'the detached child_process child runs on')
+  handle.close()
+  theirs.kill('SIGKILL')
+  t.deepEqual(await theirsExit, [null, 'SIGKILL'])
   t.like(t.throws(() => PidFd.fromPid(process.pid).killGroup(0)), { code: 'ESRCH', syscall: 'kill' })
 })
 
