@@ -24,7 +24,7 @@
 
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -40,6 +40,8 @@ export interface NativeResult {
   status: 'killed' | 'survived' | 'timeout' | 'unviable'
   seconds: number
   tests: string[]
+  /** For a killed mutant: the failing tests ava named (kept from 5 December on). */
+  failed?: string[]
 }
 export type NativeResults = Record<string, Record<string, NativeResult>>
 
@@ -116,9 +118,11 @@ function newest(paths: string[]): string | undefined {
   return paths.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]
 }
 
-function run(command: string, args: string[], env: Record<string, string>, timeoutMs: number, cwd = sandbox): Promise<number | null> {
+function run(command: string, args: string[], env: Record<string, string>, timeoutMs: number, cwd = sandbox, log?: string): Promise<number | null> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, stdio: 'ignore', env: { ...process.env, ...env }, detached: true })
+    const out = log === undefined ? 'ignore' : openSync(log, 'w')
+    const child = spawn(command, args, { cwd, stdio: ['ignore', out, out], env: { ...process.env, ...env }, detached: true })
+    if (typeof out === 'number') closeSync(out)
     const kill = () => {
       try {
         process.kill(-child.pid!, 'SIGKILL')
@@ -176,9 +180,18 @@ function testsFor(file: string): string[] {
   return map.files[file] ?? map.default
 }
 
+/** ava's output of the last run (what killed a mutant: its failing tests are kept in the result). */
+const AVA_LOG = join(dir, 'ava.log')
+
 async function ava(tests: string[], timeoutMs: number): Promise<number | null> {
   const [command, ...args] = ISOLATE
-  return run(command!, [...args, process.execPath, join(root, 'node_modules', 'ava', 'entrypoints', 'cli.js'), '--fail-fast', ...tests], {}, timeoutMs)
+  return run(command!, [...args, process.execPath, join(root, 'node_modules', 'ava', 'entrypoints', 'cli.js'), '--fail-fast', ...tests], {}, timeoutMs, sandbox, AVA_LOG)
+}
+
+/** The tests the last run failed, as ava names them (at most 3). */
+function failedTests(): string[] {
+  const text = existsSync(AVA_LOG) ? readFileSync(AVA_LOG, 'utf8') : ''
+  return [...new Set(text.split('\n').filter((l) => l.includes('✘')).map((l) => l.trim().slice(0, 200)))].slice(0, 3)
 }
 
 async function main(): Promise<void> {
@@ -252,6 +265,7 @@ async function main(): Promise<void> {
       const mutated = m.apply(original)
       started = Date.now()
       let status: NativeResult['status']
+      let failed: string[] | undefined
       if (mutated === null || mutated === original) status = 'unviable'
       else {
         restore = () => writeFileSync(path, original)
@@ -261,6 +275,7 @@ async function main(): Promise<void> {
           else {
             const code = await ava(tests, timeoutMs)
             status = code === null ? 'timeout' : code === 0 ? 'survived' : 'killed'
+            if (status === 'killed') failed = failedTests()
           }
         } finally {
           restore()
@@ -268,9 +283,9 @@ async function main(): Promise<void> {
         }
       }
       const seconds = Math.round((Date.now() - started) / 100) / 10
-      done[m.id] = { file, line: m.line, description: m.description, status, seconds, tests }
+      done[m.id] = { file, line: m.line, description: m.description, status, seconds, tests, ...(failed ? { failed } : {}) }
       save()
-      console.log(`  ${status.padEnd(8)} ${seconds.toFixed(0).padStart(4)} s  ${m.id}`)
+      console.log(`  ${status.padEnd(8)} ${seconds.toFixed(0).padStart(4)} s  ${m.id}${failed?.length ? `\n             by ${failed.join('\n                ')}` : ''}`)
     }
   }
   // Leave the sandbox built unmutated, so its .node matches the sources.
