@@ -177,26 +177,31 @@ test('a source descriptor numbered inside the stdio range is not overwritten bef
     const { text } = require('node:stream/consumers');
     const cp = require('node:child_process');
     const file = fs.openSync(${JSON.stringify(file)}, 'w');
-    // The package's own descriptors (its watcher, the helper's socket) are opened at the first
-    // spawn: made before 0 is closed, so none of them takes it.
+    // The package's own descriptors (its watcher, the helper's socket, the loop's channel) are
+    // opened at the first spawns: made before 0 is closed, so none of them takes it.
     pidfd.spawnSync('true');
+    (async () => {
+    await pidfd.spawn('true').exited;
     fs.closeSync(0);
     const probe = ['-c', 'a=$(readlink /proc/$$/fd/0); b=$(readlink /proc/$$/fd/1); c=$(readlink /proc/$$/fd/2); echo "$a $b $c" >&2'];
     const stdio = [file, 'ignore', 'pipe'];
     const names = (s) => s.replace(/\\[\\d+\\]/g, '').trim();
-    (async () => {
-      const out = {};
-      // 0 is free when each spawn starts (child_process's closes what it opened there).
-      out.zeroFree = (() => { try { fs.fstatSync(0); return false } catch (e) { return e.code === 'EBADF' } })();
-      for (const [name, m] of [['child_process', cp], ['pidfd', pidfd]]) out[name] = names(await text(m.spawn('sh', probe, { stdio }).stderr));
+      const out = { zeroFree: [] };
+      // 0 is free when each of the package's spawns starts (spawnSync first: it closes what it
+      // opened before it returns; a stream of the async spawn may hold 0 a while after).
+      const zeroFree = () => out.zeroFree.push((() => { try { fs.fstatSync(0); return false } catch (e) { return e.code === 'EBADF' } })());
+      zeroFree();
       out.spawnSync = names(pidfd.spawnSync('sh', probe, { stdio }).stderr.toString());
+      zeroFree();
+      out.pidfd = names(await text(pidfd.spawn('sh', probe, { stdio }).stderr));
+      out.child_process = names(await text(cp.spawn('sh', probe, { stdio }).stderr));
       console.log(JSON.stringify(out));
     })();`
   for (const helper of [undefined, '0']) {
     const run = await runNode(script, { env: helper ? { PIDFD_SPAWN_HELPER: helper } : {} })
     t.is(run.code, 0, run.stderr)
     const expected = `${file} /dev/null socket:`
-    t.deepEqual(JSON.parse(run.stdout), { zeroFree: true, child_process: expected, pidfd: expected, spawnSync: expected }, helper ? 'in-process (posix_spawn)' : 'through the helper')
+    t.deepEqual(JSON.parse(run.stdout), { zeroFree: [true, true], child_process: expected, pidfd: expected, spawnSync: expected }, helper ? 'in-process (posix_spawn)' : 'through the helper')
   }
 })
 
