@@ -2,14 +2,14 @@
 // this process's state at the moment of each spawn.
 
 import test from 'ava'
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { text } from 'node:stream/consumers'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { spawn } from '../index.js'
-import { entry, runNode, runsIf } from './helpers.js'
+import { entry, noStrace, runNode, runsIf } from './helpers.js'
 
 /** Runs /bin/true from a Node parent holding `mib` MiB and returns the maxRSS it reports (KiB). */
 async function maxRssFromBigParent(mib: number, env: Record<string, string> = {}): Promise<number> {
@@ -107,15 +107,6 @@ runsIf(sliceShown ? null : 'this kernel does not show the slice (no CONFIG_SCHED
   t.is(childSlice, slice(readFileSync('/proc/self/sched', 'utf8')))
   t.not(childSlice, '100000')
 })
-
-const noStrace = (() => {
-  try {
-    execFileSync('strace', ['-V'], { stdio: 'ignore' })
-    return null
-  } catch {
-    return 'strace is not installed'
-  }
-})()
 
 runsIf(noStrace, 'one spawn: one sendmsg to the helper, one read per /proc file')(
   'one spawn costs Node one sendmsg to the helper and one read for each /proc file of its identity check (strace)',

@@ -218,6 +218,16 @@ export function runsIf(reason: string | null, title: string): typeof test.skip {
 
 export const needsRoot = process.getuid?.() === 0 ? null : 'needs root'
 
+/** For runsIf: null where strace(1) runs here, else why not. */
+export const noStrace = (() => {
+  try {
+    execFileSync('strace', ['-V'], { stdio: 'ignore' })
+    return null
+  } catch {
+    return 'strace is not installed'
+  }
+})()
+
 /** Why unprivileged user and pid namespaces cannot be had here (null: they can). */
 export const userNamespaces: string | null = (() => {
   try {

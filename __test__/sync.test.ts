@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { execFileSync, execSync, spawnSync, spawn, type ResourceUsage } from '../index.js'
-import { entry, fdTable, needsRoot, newFds, procState, runNode, runsIf, until } from './helpers.js'
+import { entry, fdTable, needsRoot, newFds, noStrace, procState, runNode, runsIf, until } from './helpers.js'
 
 type Sync = (file: string, args?: unknown, options?: unknown) => Record<string, unknown>
 const ours = spawnSync as unknown as Sync
@@ -482,15 +482,6 @@ test('the event loop does not run during the call; an async child started before
   t.is(exit.code, 0)
   t.truthy(exit.rusage)
 })
-
-const noStrace = (() => {
-  try {
-    cp.execFileSync('strace', ['-V'], { stdio: 'ignore' })
-    return null
-  } catch {
-    return 'strace is not installed'
-  }
-})()
 
 runsIf(noStrace, 'the call sleeps in poll(2), bounded only by what is left of the timeout')(
   'the call sleeps in poll(2) while the child runs, on its pipes and then on its exit: without bound when there is no timeout, never past what is left of one (strace)',
