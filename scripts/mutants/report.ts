@@ -1,7 +1,10 @@
 // Sums up the generated-mutant runs (.tmp/mutants/) for docs/mutants.md: per file, the mutants
 // generated, run, killed (timeouts apart), survived, without a test; the kill rate; every
 // survivor with its place and change; and the files not run yet, with how many mutants wait.
-// Writes docs/mutants-results.json (the same, for the record) and prints the tables in Markdown.
+// Writes .tmp/mutants/report.json (the same, as data) and prints the tables in Markdown. It sees
+// only this machine's runs (.tmp/ is not committed), so it does not write
+// docs/mutants-results.json, the record of every session's runs: that is merged by hand (until
+// 5 December it overwrote it, and a session's report lost the earlier sessions' rows).
 //
 //   node --import tsx scripts/mutants/report.ts
 
@@ -114,7 +117,7 @@ const notRun = [
   ...[...rustCounts, ...cCounts].filter(([f]) => !ran.has(f)).map(([file, generated]) => ({ file, generated })),
 ]
 
-writeFileSync(join(root, 'docs', 'mutants-results.json'), JSON.stringify({ rows, survivors, notRun }, null, 1) + '\n')
+writeFileSync(join(cacheDir, 'report.json'), JSON.stringify({ rows, survivors, notRun }, null, 1) + '\n')
 
 const rate = (r: Row) => {
   const counted = r.killed + r.timeout + r.survived + r.noCoverage
