@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { AsyncPidFd, PidFd, features, spawn } from '../index.js'
-import { isError, runNode, runsIf, sleep } from './helpers.js'
+import { isError, procState, runNode, runsIf, sleep, until } from './helpers.js'
 
 test('true exits 0, false exits 1', async (t) => {
   const ok = await spawn('true').exited
@@ -175,11 +175,12 @@ test('killGroup(): the signal reaches the whole group the child leads (processGr
     // The shell starts a grandchild in its group and waits for it.
     const sub = spawn('sh', ['-c', 'sleep 30 & echo $!; wait'], { ...options, stdio: ['ignore', 'pipe', 'ignore'] })
     const line = await new Promise<string>((resolve) => sub.stdout!.once('data', (d: Buffer) => resolve(String(d))))
-    const grandchild = AsyncPidFd.fromPid(Number(line.trim()))
+    const grandchild = Number(line.trim())
     t.true(sub.killGroup('SIGTERM'), JSON.stringify(options))
     t.is((await sub.exited).signal, 'SIGTERM', 'the leader')
-    t.is((await grandchild.wait()).signal, 'SIGTERM', 'the grandchild in its group')
-    grandchild.close()
+    // Orphaned by the leader's death, it is reaped by whoever adopts it (which may never reap,
+    // in some containers): that it has ended is what its state says, a zombie or gone.
+    t.true(await until(() => ['Z', null].includes(procState(grandchild)), 20_000), 'the grandchild in its group ended')
     t.false(sub.killGroup(), 'false once the exit is known')
     t.throws(() => sub.pidfd.killGroup(), { code: 'ESRCH' })
   }
