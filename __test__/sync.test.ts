@@ -490,13 +490,14 @@ runsIf(noStrace, 'the call sleeps in poll(2), bounded only by what is left of th
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
     const out = join(dir, 'trace')
     // The first call starts the helper; the four after it are read, each after its mark. Each
-    // child lives 0.3 s: a call that woke up on a clock would poll hundreds of times. The last
-    // two close their output at once, so the call waits on the exit (the pidfd) instead.
+    // child lives 0.3 s or more: a call that woke up on a clock would poll hundreds of times.
+    // The last two close their output at once and live 1 s more, so the call waits on the exit
+    // (the pidfd) instead (unless this thread was not scheduled for that second).
     const calls: Array<[string, string[], number | undefined]> = [
       ['pipes', ['sleep', '0.3'], undefined],
       ['pipes, timeout', ['sleep', '0.3'], 20_000],
-      ['exit', ['sh', '-c', 'exec >&- 2>&-; sleep 0.3'], undefined],
-      ['exit, timeout', ['sh', '-c', 'exec >&- 2>&-; sleep 0.3'], 20_000],
+      ['exit', ['sh', '-c', 'exec >&- 2>&-; sleep 1'], undefined],
+      ['exit, timeout', ['sh', '-c', 'exec >&- 2>&-; sleep 1'], 20_000],
     ]
     const script = `const pidfd = require(${JSON.stringify(entry)});
       pidfd.spawnSync('true');
@@ -526,7 +527,7 @@ runsIf(noStrace, 'the call sleeps in poll(2), bounded only by what is left of th
       const polls = mine.slice(marks[i], marks[i + 1]).filter((l) => isPoll(l) && !files(l).some((f) => helper.has(f)))
       const waits = polls.map((l) => /\], \d+, (-?\d+|NULL|\{[^}]*\})/.exec(l)?.[1] ?? l)
       t.true(waits.length >= 1 && waits.length <= 8, `${title}: ${waits.length} polls: ${waits.join(' ')}`)
-      if (title.startsWith('exit')) t.true(polls.some((l) => l.includes('pidfd')), `${title}: the exit is waited for on the pidfd`)
+      if (title.startsWith('exit')) t.true(polls.some((l) => l.includes('pidfd')), `${title}: the exit is waited for on the pidfd: ${polls.join(' | ')}`)
       for (const w of waits) {
         if (timeout === undefined) t.true(w === '-1' || w === 'NULL', `${title}: a poll waits ${w}`)
         else t.true(/^\d+$/.test(w) && Number(w) > 15_000 && Number(w) <= 20_000, `${title}: a poll waits ${w} ms`)
