@@ -99,7 +99,8 @@ function withUnseen(test: string, measured: Record<string, string[]>): Record<st
 /**
  * The test files that cover `file`: `adding`, greedily, the one that runs the most of the file's
  * functions not run by those before it (ties: the faster), until none adds any, so that together
- * they run every function any test runs; then `rest`, the others, those running more of its functions first.
+ * they run every function any test runs; then `rest`, the others, those running more of its
+ * functions first.
  */
 export function testsFor(map: CoverageMap, file: string): { adding: string[]; rest: string[] } {
   const candidates = Object.entries(map.tests).filter(([, t]) => (t.covers[file]?.length ?? 0) > 0)
