@@ -491,13 +491,13 @@ runsIf(noStrace, 'the call sleeps in poll(2), bounded only by what is left of th
     const out = join(dir, 'trace')
     // The first call starts the helper; the four after it are read, each after its mark. Each
     // child lives 0.3 s or more: a call that woke up on a clock would poll hundreds of times.
-    // The last two close their output at once and live 1 s more, so the call waits on the exit
-    // (the pidfd) instead (unless this thread was not scheduled for that second).
+    // The last two close their output at once and live 2 s more, so the call waits on the exit
+    // (the pidfd) instead (strace slows every call of this thread, and a loaded machine more).
     const calls: Array<[string, string[], number | undefined]> = [
       ['pipes', ['sleep', '0.3'], undefined],
       ['pipes, timeout', ['sleep', '0.3'], 20_000],
-      ['exit', ['sh', '-c', 'exec >&- 2>&-; sleep 1'], undefined],
-      ['exit, timeout', ['sh', '-c', 'exec >&- 2>&-; sleep 1'], 20_000],
+      ['exit', ['sh', '-c', 'exec >&- 2>&-; sleep 2'], undefined],
+      ['exit, timeout', ['sh', '-c', 'exec >&- 2>&-; sleep 2'], 20_000],
     ]
     const script = `const pidfd = require(${JSON.stringify(entry)});
       pidfd.spawnSync('true');
