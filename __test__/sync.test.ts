@@ -507,7 +507,7 @@ runsIf(noStrace, 'the call sleeps in poll(2), bounded only by what is left of th
       });
       process.stderr.write('MARK' + ${calls.length} + '\\n');`
     await new Promise<void>((resolve, reject) =>
-      cp.execFile('strace', ['-f', '-o', out, '-y', '-e', 'trace=poll,ppoll,write', process.execPath, '-e', script], { timeout: 60_000 }, (err) =>
+      cp.execFile('strace', ['-f', '-o', out, '-y', '-e', 'trace=poll,ppoll,write,sendmsg', process.execPath, '-e', script], { timeout: 60_000 }, (err) =>
         err ? reject(err) : resolve(),
       ),
     )
@@ -516,13 +516,15 @@ runsIf(noStrace, 'the call sleeps in poll(2), bounded only by what is left of th
     const mine = lines.filter((l) => l.startsWith(`${main} `))
     const marks = calls.map((_, i) => i).concat(calls.length).map((i) => mine.findIndex((l) => new RegExp(`write\\(2(<[^>]*>)?, "MARK${i}`).test(l)))
     t.true(marks[0]! > 0 && marks.every((m, i) => i === 0 || m > marks[i - 1]!), `the marks are in the trace: ${marks.join(' ')}`)
-    // The waits for the helper's reply poll its socket, which was polled before the first mark
-    // too (and has a deadline of its own); the child's pipes and pidfd are new at each call. -y
-    // names each descriptor's file. poll's third argument is its timeout in ms (ppoll's a
-    // timespec or NULL).
+    // The waits for the helper's reply poll its socket (with a deadline of their own): the
+    // socket each request is sent on. A reply already there is read without a poll, so the
+    // polls before the first mark need not name it. The child's pipes and pidfd are new at each
+    // call. -y names each descriptor's file. poll's third argument is its timeout in ms
+    // (ppoll's a timespec or NULL).
     const files = (l: string) => [...l.matchAll(/fd=\d+<([^>]+)>/g)].map((m) => m[1]!)
     const isPoll = (l: string) => / p?poll\(\[/.test(l)
-    const helper = new Set(mine.slice(0, marks[0]).filter(isPoll).flatMap(files))
+    const helper = new Set(mine.flatMap((l) => /^\S+ sendmsg\(\d+<([^>]+)>/.exec(l)?.[1] ?? []))
+    t.true(helper.size >= 1, 'the requests to the helper are in the trace')
     calls.forEach(([title, , timeout], i) => {
       const polls = mine.slice(marks[i], marks[i + 1]).filter((l) => isPoll(l) && !files(l).some((f) => helper.has(f)))
       const waits = polls.map((l) => /\], \d+, (-?\d+|NULL|\{[^}]*\})/.exec(l)?.[1] ?? l)
