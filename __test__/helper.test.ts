@@ -2,14 +2,11 @@
 // this process's state at the moment of each spawn.
 
 import test from 'ava'
-import { execFile } from 'node:child_process'
 import { text } from 'node:stream/consumers'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
 
 import { spawn } from '../index.js'
-import { entry, noStrace, runNode, runsIf } from './helpers.js'
+import { entry, markIn, noStrace, runNode, runsIf, straceNode } from './helpers.js'
 
 /** Runs /bin/true from a Node parent holding `mib` MiB and returns the maxRSS it reports (KiB). */
 async function maxRssFromBigParent(mib: number, env: Record<string, string> = {}): Promise<number> {
@@ -111,9 +108,6 @@ runsIf(sliceShown ? null : 'this kernel does not show the slice (no CONFIG_SCHED
 runsIf(noStrace, 'one spawn: one sendmsg to the helper, one read per /proc file')(
   'one spawn costs Node one sendmsg to the helper and one read for each /proc file of its identity check (strace)',
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'pidfd-strace-'))
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-    const out = join(dir, 'trace')
     // The first spawn starts the helper; the second one, after the mark, is the one counted.
     const script = `const pidfd = require(${JSON.stringify(entry)});
       (async () => {
@@ -121,16 +115,10 @@ runsIf(noStrace, 'one spawn: one sendmsg to the helper, one read per /proc file'
         process.stderr.write('MARK\\n');
         await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
       })();`
-    await new Promise<void>((resolve, reject) =>
-      execFile('strace', ['-f', '-o', out, '-e', 'trace=open,openat,read,sendmsg,write', process.execPath, '-e', script], { timeout: 30_000 }, (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    )
-    const lines = readFileSync(out, 'utf8').split('\n')
-    const main = lines[0]!.split(/\s+/)[0]!
-    const mark = lines.findIndex((l) => l.startsWith(main) && l.includes('write(2, "MARK'))
+    const lines = await straceNode(script, ['open', 'openat', 'read', 'sendmsg', 'write'])
+    const mark = markIn(lines)
     t.true(mark > 0, 'the mark is in the trace')
-    const after = lines.slice(mark).filter((l) => l.startsWith(`${main} `))
+    const after = lines.slice(mark)
     t.is(after.filter((l) => / sendmsg\(/.test(l)).length, 1, 'the request goes in one message')
     for (const file of ['/proc/thread-self/status', '/proc/self/cgroup']) {
       // glibc opens with openat, musl with open.

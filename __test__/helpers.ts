@@ -1,8 +1,8 @@
 // Shared by the tests: real processes, real descriptors, no mocks.
 
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
-import { release } from 'node:os'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { release, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import test, { type ExecutionContext } from 'ava'
@@ -227,6 +227,29 @@ export const noStrace = (() => {
     return 'strace is not installed'
   }
 })()
+
+/**
+ * Runs `node -e script` under `strace -f`, tracing `calls`, and gives the lines of Node's main
+ * thread in order (`paths`: strace's -y, which names each descriptor's file). The script marks
+ * where a step starts with `process.stderr.write('MARK<label>\\n')`; `markIn` finds it.
+ */
+export async function straceNode(script: string, calls: string[], { paths = false, timeout = 30_000 } = {}): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-strace-'))
+  try {
+    const out = join(dir, 'trace')
+    const args = ['-f', '-o', out, ...(paths ? ['-y'] : []), '-e', `trace=${calls.join(',')}`, process.execPath, '-e', script]
+    await new Promise<void>((resolve, reject) => execFile('strace', args, { timeout }, (err) => (err ? reject(err) : resolve())))
+    const lines = readFileSync(out, 'utf8').split('\n')
+    const main = lines[0]!.split(/\s+/)[0]!
+    return lines.filter((l) => l.startsWith(`${main} `))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The index of the main thread's write of `MARK<label>\n` to stderr in straceNode's lines (-1: none). */
+export const markIn = (lines: string[], label: string | number = ''): number =>
+  lines.findIndex((l) => / write\(2(<[^>]*>)?, "MARK/.test(l) && l.includes(`"MARK${label}\\n"`))
 
 /** Why unprivileged user and pid namespaces cannot be had here (null: they can). */
 export const userNamespaces: string | null = (() => {

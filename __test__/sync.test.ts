@@ -3,12 +3,12 @@
 
 import test, { type ExecutionContext } from 'ava'
 import * as cp from 'node:child_process'
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { execFileSync, execSync, spawnSync, spawn, type ResourceUsage } from '../index.js'
-import { entry, fdTable, needsRoot, newFds, noStrace, procState, runNode, runsIf, until } from './helpers.js'
+import { entry, fdTable, markIn, needsRoot, newFds, noStrace, procState, runNode, runsIf, straceNode, until } from './helpers.js'
 
 type Sync = (file: string, args?: unknown, options?: unknown) => Record<string, unknown>
 const ours = spawnSync as unknown as Sync
@@ -486,9 +486,6 @@ test('the event loop does not run during the call; an async child started before
 runsIf(noStrace, 'the call sleeps in poll(2), bounded only by what is left of the timeout')(
   'the call sleeps in poll(2) while the child runs, on its pipes and then on its exit: without bound when there is no timeout, never past what is left of one (strace)',
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'pidfd-strace-'))
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-    const out = join(dir, 'trace')
     // The first call starts the helper; the four after it are read, each after its mark. Each
     // child lives 0.3 s or more: a call that woke up on a clock would poll hundreds of times.
     // The last two close their output at once and live 2 s more, so the call waits on the exit
@@ -506,15 +503,8 @@ runsIf(noStrace, 'the call sleeps in poll(2), bounded only by what is left of th
         pidfd.spawnSync(file, args, timeout ? { timeout } : {});
       });
       process.stderr.write('MARK' + ${calls.length} + '\\n');`
-    await new Promise<void>((resolve, reject) =>
-      cp.execFile('strace', ['-f', '-o', out, '-y', '-e', 'trace=poll,ppoll,write,sendmsg', process.execPath, '-e', script], { timeout: 60_000 }, (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    )
-    const lines = readFileSync(out, 'utf8').split('\n')
-    const main = lines[0]!.split(/\s+/)[0]!
-    const mine = lines.filter((l) => l.startsWith(`${main} `))
-    const marks = calls.map((_, i) => i).concat(calls.length).map((i) => mine.findIndex((l) => new RegExp(`write\\(2(<[^>]*>)?, "MARK${i}`).test(l)))
+    const mine = await straceNode(script, ['poll', 'ppoll', 'write', 'sendmsg'], { paths: true, timeout: 60_000 })
+    const marks = calls.map((_, i) => i).concat(calls.length).map((i) => markIn(mine, i))
     t.true(marks[0]! > 0 && marks.every((m, i) => i === 0 || m > marks[i - 1]!), `the marks are in the trace: ${marks.join(' ')}`)
     // The waits for the helper's reply poll its socket (with a deadline of their own): the
     // socket each request is sent on. A reply already there is read without a poll, so the
