@@ -513,7 +513,7 @@ runsIf(noStrace, 'the call sleeps in poll(2), bounded only by what is left of th
     // (ppoll's a timespec or NULL).
     const files = (l: string) => [...l.matchAll(/fd=\d+<([^>]+)>/g)].map((m) => m[1]!)
     const isPoll = (l: string) => / p?poll\(\[/.test(l)
-    const helper = new Set(mine.flatMap((l) => /^\S+ sendmsg\(\d+<([^>]+)>/.exec(l)?.[1] ?? []))
+    const helper = new Set(mine.flatMap((l) => /^\S+\s+sendmsg\(\d+<([^>]+)>/.exec(l)?.[1] ?? []))
     t.true(helper.size >= 1, 'the requests to the helper are in the trace')
     calls.forEach(([title, , timeout], i) => {
       const polls = mine.slice(marks[i], marks[i + 1]).filter((l) => isPoll(l) && !files(l).some((f) => helper.has(f)))
