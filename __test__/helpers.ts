@@ -230,15 +230,22 @@ export const noStrace = (() => {
 
 /**
  * Runs `node -e script` under `strace -f`, tracing `calls`, and gives the lines of Node's main
- * thread in order (`paths`: strace's -y, which names each descriptor's file). The script marks
+ * thread in order (`paths`: strace's -y, which names each descriptor's file; `env`: added to
+ * Node's). The script marks
  * where a step starts with `process.stderr.write('MARK<label>\\n')`; `markIn` finds it.
  */
-export async function straceNode(script: string, calls: string[], { paths = false, timeout = 30_000 } = {}): Promise<string[]> {
+export async function straceNode(
+  script: string,
+  calls: string[],
+  { paths = false, timeout = 30_000, env = {} }: { paths?: boolean; timeout?: number; env?: Record<string, string> } = {},
+): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'pidfd-strace-'))
   try {
     const out = join(dir, 'trace')
     const args = ['-f', '-o', out, ...(paths ? ['-y'] : []), '-e', `trace=${calls.join(',')}`, process.execPath, '-e', script]
-    await new Promise<void>((resolve, reject) => execFile('strace', args, { timeout }, (err) => (err ? reject(err) : resolve())))
+    await new Promise<void>((resolve, reject) =>
+      execFile('strace', args, { timeout, env: { ...process.env, ...env } }, (err) => (err ? reject(err) : resolve())),
+    )
     const lines = readFileSync(out, 'utf8').split('\n')
     const main = lines[0]!.split(/\s+/)[0]!
     return lines.filter((l) => l.startsWith(`${main} `))

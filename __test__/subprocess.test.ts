@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads'
 import { spawn as cpSpawn } from 'node:child_process'
 
 import { AsyncPidFd, spawn } from '../index.js'
-import { entry, gone, isError, procState, runNode, until } from './helpers.js'
+import { entry, gone, isError, noStrace, procState, runNode, runsIf, straceNode, until } from './helpers.js'
 
 test('stdout and stderr are readable sockets; stdin is writable', async (t) => {
   const sub = spawn('sh', ['-c', 'read x; echo "out:$x"; echo err >&2'])
@@ -354,6 +354,33 @@ test("under node:test, an 'exit' listener that throws fails its own test and the
   t.deepEqual(results[1], ['1', 'not ok 1 - throws', 'not ok 2 - throws, no pipe', 'ok 3 - next'])
   t.deepEqual(results[1], results[0])
 })
+
+runsIf(noStrace, "a spawned child is reaped on Node's main thread")(
+  "a spawned child is reaped by its environment's event loop, on Node's main thread, not by the watcher thread (strace; PIDFD_LOOP_REAP=0 turns it off)",
+  async (t) => {
+    // Each child's exit is printed once 'exit' has run; the reaping waitid (no WNOWAIT) names
+    // the child's pid in its siginfo.
+    const script = `const pidfd = require(${JSON.stringify(entry)});
+      for (let i = 0; i < 3; i++) {
+        const c = pidfd.spawn('true', [], { stdio: 'ignore' });
+        c.on('exit', (code) => process.stderr.write('EXIT ' + c.pid + ' ' + code + '\\n'));
+      }`
+    const reapedOnMain = async (env: Record<string, string>) => {
+      const lines = await straceNode(script, ['waitid', 'write'], { env })
+      const pids = lines.flatMap((l) => / write\(2, "EXIT (\d+) 0\\n"/.exec(l)?.[1] ?? [])
+      const reaped = new Set(lines.filter((l) => / waitid\(P_PIDFD, /.test(l) && !l.includes('WNOWAIT') && / = 0$/.test(l)).flatMap((l) => /si_pid=(\d+)/.exec(l)?.[1] ?? []))
+      return { pids, onMain: pids.filter((p) => reaped.has(p)) }
+    }
+    const loop = await reapedOnMain({})
+    t.is(loop.pids.length, 3, 'each child exits with 0')
+    t.deepEqual(loop.onMain, loop.pids, 'every child is reaped on the main thread')
+    // The other path, so this test can tell them apart: the watcher thread reaps, and tells
+    // the main thread through the channel.
+    const thread = await reapedOnMain({ PIDFD_LOOP_REAP: '0' })
+    t.is(thread.pids.length, 3)
+    t.deepEqual(thread.onMain, [], 'with PIDFD_LOOP_REAP=0 none is')
+  },
+)
 
 test('the package reaps a spawned child nobody waits for: no zombie', async (t) => {
   const sub = spawn('true')
