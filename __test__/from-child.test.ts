@@ -6,7 +6,7 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 
 import { AsyncPidFd, PidFd } from '../index.js'
-import { isError, runNode } from './helpers.js'
+import { entry, isError, runNode } from './helpers.js'
 
 test('resolves with the status and rusage while Node still gets its exit event', async (t) => {
   const child = cpSpawn('sh', ['-c', 'exit 6'])
@@ -111,6 +111,31 @@ test('one child at a time, the peek from the event loop beats libuv\'s reap: rus
   const captured = Number(run.stdout)
   t.true(captured >= 95, `captured ${captured}/100`)
   t.log(`rusage captured for ${captured}/100 children`)
+})
+
+test('a worker that ends while it waits for a child_process child (a poll watcher on its loop): its loop closes cleanly and Node goes on', async (t) => {
+  // Node aborts a worker whose loop still has a handle at its end ("uv_loop_close() while having
+  // open handles"): the watcher goes with the environment.
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const w = new Worker(\`
+      const { spawn } = require('node:child_process');
+      const { parentPort } = require('node:worker_threads');
+      const pidfd = require(\${JSON.stringify(${JSON.stringify(entry)})});
+      const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+      pidfd.AsyncPidFd.fromChild(child).wait();
+      parentPort.postMessage(child.pid);
+    \`, { eval: true });
+    w.once('message', (pid) => {
+      w.terminate().then((code) => {
+        process.kill(pid);
+        console.log('ended ' + code);
+      });
+    });`
+  const run = await runNode(script)
+  t.is(run.signal, null, run.stderr)
+  t.is(run.code, 0, run.stderr)
+  t.is(run.stdout.trim(), 'ended 1')
 })
 
 test('watching from the event loop leaves the handle\'s descriptor blocking, as the caller opened it (a blocking waitid on handle.fd must not get EAGAIN)', async (t) => {
