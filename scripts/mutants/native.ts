@@ -13,9 +13,13 @@
 // (.tmp/mutants/native-sandbox, the working tree is never touched), builds it (`cargo build
 // --release --lib`, a faster profile than the package's: no LTO, 16 codegen units, opt-level 1,
 // target in .tmp/mutants/target; build.rs compiles the C helper, which the .node embeds, with
-// -Werror), puts the .node and the helper where the loader finds them, runs the test files that
-// scripts/mutants/native-map.json names for the file (fail-fast, in a PID namespace of their own:
-// common.ts, ISOLATE), and restores the file, always.
+// -Werror), puts the .node and the helper where the loader finds them, runs the mutant's test
+// files (fail-fast, in a PID namespace of their own: common.ts, ISOLATE), and restores the file,
+// always. A mutant's tests are those that ran the innermost function holding its line, measured
+// (scripts/mutants/native-coverage.json, `npm run mutants:native-map`), the ones
+// scripts/mutants/native-map.json names for the file first, then those that run more of the
+// file, within --max-test-seconds (90) of their measured time; native-map.json's alone where no test ran that function, for the C
+// helper (not instrumented), and with --by-hand.
 // Outcomes: killed (ava failed), survived, timeout (3x the unmutated run + 30 s: counted as
 // killed by the report, as Stryker does), unviable (did not build: not counted).
 //
@@ -32,6 +36,7 @@ import { parseArgs } from 'node:util'
 
 import { cMutants } from './c-mutants.js'
 import { cacheDir, cargoMutants, deadline, ISOLATE, root } from './common.js'
+import { readNativeCoverage, testsForLine } from './native-coverage.js'
 
 export interface NativeResult {
   file: string
@@ -42,6 +47,9 @@ export interface NativeResult {
   tests: string[]
   /** For a killed mutant: the failing tests ava named (kept from 5 December on). */
   failed?: string[]
+  /** How `tests` were chosen: by the coverage of the mutant's function (native-coverage.json),
+   * or by native-map.json (all runs before 5 December's eighth session). */
+  by?: 'coverage' | 'hand'
 }
 export type NativeResults = Record<string, Record<string, NativeResult>>
 
@@ -101,24 +109,24 @@ function sample<T>(list: T[], n: number | undefined): T[] {
   return Array.from({ length: n }, (_, i) => list[Math.floor((i * list.length) / n)]!)
 }
 
-/** A fresh copy of the project (sources and what the build put in the tree), node_modules linked. */
-function makeSandbox(): void {
-  rmSync(sandbox, { recursive: true, force: true })
+/** A fresh copy of the project at `at` (sources and what the build put in the tree), node_modules linked. */
+export function makeSandbox(at = sandbox): void {
+  rmSync(at, { recursive: true, force: true })
   const skip = new Set(['node_modules', '.git', 'target', '.tmp', '.stryker-tmp'])
   for (const entry of readdirSync(root)) {
     if (skip.has(entry)) continue
-    cpSync(join(root, entry), join(sandbox, entry), { recursive: true, filter: (src) => !src.startsWith(join(root, 'bench', 'node_modules')) })
+    cpSync(join(root, entry), join(at, entry), { recursive: true, filter: (src) => !src.startsWith(join(root, 'bench', 'node_modules')) })
   }
   // The tests that drop privileges run the helper and sh from here as another user.
-  for (const d of [join(root, '.tmp'), cacheDir, sandbox]) chmodSync(d, 0o755)
-  symlinkSync(join(root, 'node_modules'), join(sandbox, 'node_modules'), 'dir')
+  for (const d of [join(root, '.tmp'), cacheDir, at]) chmodSync(d, 0o755)
+  symlinkSync(join(root, 'node_modules'), join(at, 'node_modules'), 'dir')
 }
 
 function newest(paths: string[]): string | undefined {
   return paths.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]
 }
 
-function run(command: string, args: string[], env: Record<string, string>, timeoutMs: number, cwd = sandbox, log?: string): Promise<number | null> {
+export function run(command: string, args: string[], env: Record<string, string>, timeoutMs: number, cwd = sandbox, log?: string): Promise<number | null> {
   return new Promise((resolve) => {
     const out = log === undefined ? 'ignore' : openSync(log, 'w')
     const child = spawn(command, args, { cwd, stdio: ['ignore', out, out], env: { ...process.env, ...env }, detached: true })
@@ -144,35 +152,44 @@ function run(command: string, args: string[], env: Record<string, string>, timeo
 }
 let current: (() => void) | null = null
 
-/** Builds the sandbox's .node and helper; whether it built. */
-async function build(): Promise<boolean> {
+/**
+ * Builds the .node and helper of the sandbox `at` (default: the mutants'), with the fast profile,
+ * into `target`; whether it built. `rustflags` go to the crates built for the target only (with
+ * them, cargo is given the host's triple, so build scripts and proc macros are built without).
+ */
+export async function build({ at = sandbox, target = targetDir, rustflags }: { at?: string; target?: string; rustflags?: string } = {}): Promise<boolean> {
+  const triple = 'x86_64-unknown-linux-gnu'
   const code = await run(
     'cargo',
-    ['build', '--release', '--lib', '--quiet'],
+    ['build', '--release', '--lib', '--quiet', ...(rustflags ? ['--target', triple] : [])],
     {
-      CARGO_TARGET_DIR: targetDir,
+      CARGO_TARGET_DIR: target,
       CARGO_PROFILE_RELEASE_LTO: 'false',
       CARGO_PROFILE_RELEASE_CODEGEN_UNITS: '16',
       CARGO_PROFILE_RELEASE_OPT_LEVEL: '1',
       CARGO_PROFILE_RELEASE_STRIP: 'none',
       CARGO_PROFILE_RELEASE_INCREMENTAL: 'true',
+      ...(rustflags ? { RUSTFLAGS: rustflags } : {}),
     },
     20 * 60_000,
+    at,
   )
   if (code !== 0) return false
-  copyFileSync(join(targetDir, 'release', 'libpidfd.so'), join(sandbox, 'pidfd.linux-x64-gnu.node'))
-  const buildDir = join(targetDir, 'release', 'build')
+  const out = join(target, ...(rustflags ? [triple] : []), 'release')
+  copyFileSync(join(out, 'libpidfd.so'), join(at, 'pidfd.linux-x64-gnu.node'))
+  const buildDir = join(out, 'build')
   const helper = newest(
     readdirSync(buildDir)
       .filter((d) => d.startsWith('pidfd-'))
       .map((d) => join(buildDir, d, 'out', 'pidfd-helper'))
       .filter((f) => existsSync(f)),
   )
-  if (helper) copyFileSync(helper, join(sandbox, 'pidfd-helper'))
+  if (helper) copyFileSync(helper, join(at, 'pidfd-helper'))
   return true
 }
 
-function testsFor(file: string): string[] {
+/** native-map.json's tests for `file`: written by hand, for what coverage does not show. */
+function handTestsFor(file: string): string[] {
   const map = JSON.parse(readFileSync(join(root, 'scripts', 'mutants', 'native-map.json'), 'utf8')) as {
     default: string[]
     files: Record<string, string[]>
@@ -202,8 +219,12 @@ async function main(): Promise<void> {
       budget: { type: 'string' },
       sample: { type: 'string' },
       list: { type: 'boolean', default: false },
+      'max-test-seconds': { type: 'string', default: '90' },
+      'by-hand': { type: 'boolean', default: false },
     },
   })
+  const coverage = values['by-hand'] ? null : readNativeCoverage()
+  const mapSeconds = (test: string) => coverage?.tests[test]?.seconds ?? 10
   const until = deadline(values.budget)
   const all =
     values.kind === 'c'
@@ -230,10 +251,19 @@ async function main(): Promise<void> {
     const generated = mutantsOf(file)
     const chosen = sample(generated, values.sample === undefined ? undefined : Number(values.sample))
     const todo = chosen.filter((m) => !done[m.id])
-    const tests = testsFor(file)
-    console.log(`${file}: ${generated.length} generated, ${chosen.length} chosen, ${todo.length} to run; tests: ${tests.join(' ')}`)
+    const hand = handTestsFor(file)
+    const plan = new Map(todo.concat(values.list ? chosen : []).map((m) => [m.id, testsForLine(coverage, file, m.line, hand, Number(values['max-test-seconds']))]))
+    const union = [...new Set([...plan.values()].flatMap((p) => p.tests))]
+    const byCoverage = todo.filter((m) => plan.get(m.id)!.by === 'coverage').length
+    console.log(
+      `${file}: ${generated.length} generated, ${chosen.length} chosen, ${todo.length} to run; ${byCoverage} by coverage, ${todo.length - byCoverage} by native-map.json; ${union.length} test files in all: ${union.join(' ')}`,
+    )
     if (values.list) {
-      for (const m of chosen) console.log(`  ${done[m.id]?.status ?? 'to do'}  ${m.id}`)
+      for (const m of chosen) {
+        const p = plan.get(m.id)!
+        console.log(`  ${(done[m.id]?.status ?? 'to do').padEnd(8)} ${m.id}
+             ${p.by}: ${p.tests.join(' ')}${p.left.length ? ` (left out: ${p.left.length})` : ''}`)
+      }
       continue
     }
     if (todo.length === 0) continue
@@ -249,19 +279,22 @@ async function main(): Promise<void> {
     if (!(await build())) throw new Error('the unmutated sandbox does not build')
     console.log(`  unmutated build: ${Math.round((Date.now() - started) / 1000)} s`)
     started = Date.now()
-    const base = await ava(tests, 15 * 60_000)
+    const base = await ava(union, 30 * 60_000)
     const baseSeconds = (Date.now() - started) / 1000
     console.log(`  unmutated tests: exit ${base}, ${Math.round(baseSeconds)} s`)
     if (base !== 0) {
       console.log(`  the tests fail unmutated: ${file} skipped`)
       continue
     }
-    const timeoutMs = (3 * baseSeconds + 30) * 1000
+    // A mutant's timeout: 3 times its tests' share of the unmutated run, and 30 s.
+    const unionSeconds = union.reduce((n, t) => n + mapSeconds(t), 0)
+    const timeoutFor = (tests: string[]) => (3 * baseSeconds * (tests.reduce((n, t) => n + mapSeconds(t), 0) / unionSeconds) + 30) * 1000
     for (const m of todo) {
       if (Date.now() >= until) {
         console.log('budget spent')
         break
       }
+      const { tests, by } = plan.get(m.id)!
       const mutated = m.apply(original)
       started = Date.now()
       let status: NativeResult['status']
@@ -273,7 +306,7 @@ async function main(): Promise<void> {
           writeFileSync(path, mutated)
           if (!(await build())) status = 'unviable'
           else {
-            const code = await ava(tests, timeoutMs)
+            const code = await ava(tests, timeoutFor(tests))
             status = code === null ? 'timeout' : code === 0 ? 'survived' : 'killed'
             if (status === 'killed') failed = failedTests()
           }
@@ -283,7 +316,7 @@ async function main(): Promise<void> {
         }
       }
       const seconds = Math.round((Date.now() - started) / 100) / 10
-      done[m.id] = { file, line: m.line, description: m.description, status, seconds, tests, ...(failed ? { failed } : {}) }
+      done[m.id] = { file, line: m.line, description: m.description, status, seconds, tests, by, ...(failed ? { failed } : {}) }
       save()
       console.log(`  ${status.padEnd(8)} ${seconds.toFixed(0).padStart(4)} s  ${m.id}${failed?.length ? `\n             by ${failed.join('\n                ')}` : ''}`)
     }
