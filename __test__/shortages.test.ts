@@ -3,7 +3,7 @@
 
 import test from 'ava'
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -113,7 +113,7 @@ test('with 0 to 11 descriptors free, each spawn runs its program once or reports
 const NPROC_UID = 3_000_000 + (process.pid % 1_000_000)
 
 /** Runs a script as NPROC_UID with RLIMIT_NPROC at the number of that user's tasks + `extra`. */
-function underNproc(extra: number, script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function underNproc(extra: number, script: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const code = `
     const pidfd = require(${JSON.stringify(entry)});
     const cp = require('node:child_process');
@@ -131,7 +131,7 @@ function underNproc(extra: number, script: string): Promise<{ code: number | nul
     ${script}
   `
   return new Promise((resolve) => {
-    execFile('setpriv', ['--reuid', String(NPROC_UID), '--regid', String(NPROC_UID), '--clear-groups', process.execPath, '-e', code], { timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile('setpriv', ['--reuid', String(NPROC_UID), '--regid', String(NPROC_UID), '--clear-groups', process.execPath, '-e', code], { timeout: 20_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })
     })
   })
@@ -165,6 +165,36 @@ for (const [extra, what] of [[0, 'the watcher thread'], [1, 'the spawn helper']]
     t.true(r.maxRSS < 10 * 1024, `maxRSS ${r.maxRSS} KiB: the child's own, so through the helper`)
   })
 }
+
+// Without the event loop's reaping (PIDFD_LOOP_REAP=0; Bun and Deno have none), the watcher
+// thread collects every exit, so it starts before the child does: a spawn that fails for want
+// of a task has not run its program (a caller may try again). Without the helper, whose own
+// start would start the thread first.
+;(isRoot ? test.serial : test.skip)('room for one more task, no helper, and the watcher thread collects exits (PIDFD_SPAWN_HELPER=0 PIDFD_LOOP_REAP=0): the thread takes it, EAGAIN, and the program has not run (needs root)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-nproc-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  chmodSync(dir, 0o777)
+  const marker = join(dir, 'ran')
+  const run = await underNproc(
+    1,
+    `
+    const settle = (sub) => new Promise((resolve) => {
+      sub.once('error', (e) => resolve({ code: e.code, syscall: e.syscall }));
+      sub.once('exit', (code) => resolve({ exit: code }));
+    });
+    (async () => {
+      const ours = await settle(pidfd.spawn('sh', ['-c', 'echo ran > ${marker}; exit 3'], { stdio: 'ignore' }));
+      await raise();
+      const again = await pidfd.spawn('sh', ['-c', 'exit 4'], { stdio: 'ignore' }).exited;
+      console.log(JSON.stringify({ ours, again: again.code }));
+    })();
+  `,
+    { PIDFD_SPAWN_HELPER: '0', PIDFD_LOOP_REAP: '0' },
+  )
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), { ours: { code: 'EAGAIN', syscall: 'spawn sh' }, again: 4 })
+  t.false(existsSync(marker), 'the program ran, though its spawn failed')
+})
 
 test('stdio of 250 to 600 entries: pipes give the child the descriptors child_process gives it; ignored ones stay closed', async (t) => {
   const run = await runNode(`
