@@ -123,7 +123,7 @@ check('a refusal found while descriptors ran out is not hidden: once they are ba
   t.log(`while out of descriptors, features() said sendSignal: ${r.during} (not remembered)`)
 })
 
-check('epoll_wait refused (EPERM), epoll_pwait allowed, as a profile traced from Node: the watcher thread waits with epoll_pwait, and every exit arrives', async (t) => {
+check('epoll_wait refused (EPERM), epoll_pwait allowed, as a profile traced from Node: the watcher thread waits with epoll_pwait, every exit arrives, and idle it sleeps (no timeout)', async (t) => {
   // With the event loop's own paths off, each exit reaches JavaScript through the watcher
   // thread alone: a spawned child's, and one of a process this Node did not start.
   const run = await underFilter(
@@ -136,12 +136,20 @@ check('epoll_wait refused (EPERM), epoll_pwait allowed, as a profile traced from
       const waiting = pidfd.AsyncPidFd.fromPid(pid).wait();
       sh.stdio[3].end('go\\n');
       const b = await waiting;
-      console.log(JSON.stringify([a.code, b.code]));
+      // Then, with nothing left to watch, the thread sleeps until an exit: its wake-ups over
+      // half a second (a window, for a negative claim: a stall only lowers the count).
+      const fs = require('node:fs');
+      const tid = fs.readdirSync('/proc/self/task').find((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'pidfd-watch');
+      const switches = () => Number(/^voluntary_ctxt_switches:\\s+(\\d+)/m.exec(fs.readFileSync('/proc/self/task/' + tid + '/status', 'utf8'))[1]);
+      const before = switches();
+      setTimeout(() => console.log(JSON.stringify([a.code, b.code, switches() - before])), 500);
     })();`,
     { PIDFD_LOOP_PEEK: '0', PIDFD_LOOP_REAP: '0' },
   )
   t.is(run.code, 0, run.stderr)
-  t.deepEqual(JSON.parse(run.stdout), [4, 0])
+  const [a, b, wakeups] = JSON.parse(run.stdout) as number[]
+  t.deepEqual([a, b], [4, 0])
+  t.true(wakeups! < 10, `the idle watcher thread woke ${wakeups} times in 500 ms`)
   t.notRegex(run.stderr, /panicked/)
 })
 
