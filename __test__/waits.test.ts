@@ -117,38 +117,43 @@ test('worker threads: wait in several, terminate them mid-wait: no crash, no zom
   t.true(Date.now() - started < 4500)
 })
 
-test('a spawned child waited for from a worker while the spawning thread is blocked: the worker is told (the watcher thread serves a child two environments wait for)', async (t) => {
-  // The child exits only once the worker creates its file, which the worker does once this thread
-  // is about to block (told[1]): not after a fixed 0.3 s, which a busy machine could spend
-  // before this thread even blocked (the exit was told first: 'not-equal').
-  const go = join(mkdtempSync(join(tmpdir(), 'pidfd-waits-')), 'go')
-  const run = await runNode(`
-    const { Worker } = require('node:worker_threads');
-    const told = new Int32Array(new SharedArrayBuffer(8));
-    const sub = pidfd.spawn('sh', ['-c', 'until [ -e "$0" ]; do sleep 0.01; done; exit 5', ${JSON.stringify(go)}], { stdio: 'ignore' });
-    const w = new Worker(\`
-      const { workerData } = require('node:worker_threads');
-      const { AsyncPidFd } = require(${JSON.stringify(entry)});
-      AsyncPidFd.fromPid(workerData.pid).wait().then((e) => {
-        Atomics.store(workerData.told, 0, e.code);
-        Atomics.notify(workerData.told, 0);
+for (const mainWaitsFirst of [false, true]) {
+  test(`a spawned child waited for from a worker while the spawning thread is blocked${mainWaitsFirst ? ', which waits for it too (after the worker, before it blocks)' : ''}: the worker is told (the watcher thread serves a child two environments wait for)`, async (t) => {
+    // The child exits only once the worker creates its file, which the worker does once this thread
+    // is about to block (told[1]): not after a fixed 0.3 s, which a busy machine could spend
+    // before this thread even blocked (the exit was told first: 'not-equal').
+    const go = join(mkdtempSync(join(tmpdir(), 'pidfd-waits-')), 'go')
+    const run = await runNode(`
+      const { Worker } = require('node:worker_threads');
+      const told = new Int32Array(new SharedArrayBuffer(8));
+      const sub = pidfd.spawn('sh', ['-c', 'until [ -e "$0" ]; do sleep 0.01; done; exit 5', ${JSON.stringify(go)}], { stdio: 'ignore' });
+      const w = new Worker(\`
+        const { workerData } = require('node:worker_threads');
+        const { AsyncPidFd } = require(${JSON.stringify(entry)});
+        AsyncPidFd.fromPid(workerData.pid).wait().then((e) => {
+          Atomics.store(workerData.told, 0, e.code);
+          Atomics.notify(workerData.told, 0);
+        });
+        require('node:worker_threads').parentPort.postMessage('waiting');
+        Atomics.wait(workerData.told, 1, 0, 20000);
+        require('node:fs').writeFileSync(${JSON.stringify(go)}, '');
+      \`, { eval: true, workerData: { pid: sub.pid, told } });
+      w.once('message', () => {
+        // The second wait on the handle, from another environment: the child goes to the
+        // watcher thread, not to this thread's loop, which is about to block.
+        const exited = ${mainWaitsFirst} ? pidfd.AsyncPidFd.fromPid(sub.pid).wait() : null;
+        Atomics.store(told, 1, 1);
+        Atomics.notify(told, 1);
+        // This thread's event loop cannot run until the wait below returns.
+        const outcome = Atomics.wait(told, 0, 0, 20000);
+        console.log(outcome, Atomics.load(told, 0));
+        (exited ?? sub.exited).then((e) => { console.log('exited', e.code); w.terminate(); });
       });
-      require('node:worker_threads').parentPort.postMessage('waiting');
-      Atomics.wait(workerData.told, 1, 0, 20000);
-      require('node:fs').writeFileSync(${JSON.stringify(go)}, '');
-    \`, { eval: true, workerData: { pid: sub.pid, told } });
-    w.once('message', () => {
-      Atomics.store(told, 1, 1);
-      Atomics.notify(told, 1);
-      // This thread's event loop cannot run until the wait below returns.
-      const outcome = Atomics.wait(told, 0, 0, 20000);
-      console.log(outcome, Atomics.load(told, 0));
-      sub.exited.then((e) => { console.log('exited', e.code); w.terminate(); });
-    });
-  `, { timeoutMs: 60_000 })
-  t.is(run.code, 0, run.stderr)
-  t.is(run.stdout, 'ok 5\nexited 5\n')
-})
+    `, { timeoutMs: 60_000 })
+    t.is(run.code, 0, run.stderr)
+    t.is(run.stdout, 'ok 5\nexited 5\n')
+  })
+}
 
 // EEVDF takes a thread's own slice from sched_attr.sched_runtime from Linux 6.12; /proc shows it
 // as se.slice where the kernel has CONFIG_SCHED_DEBUG.
