@@ -84,7 +84,9 @@ test('a helper that was killed is replaced at the next spawn', async (t) => {
       await pidfd.spawn('true').exited;
       const first = binding.spawnHelperPid();
       process.kill(first, 'SIGKILL');
-      await new Promise((r) => setTimeout(r, 100));
+      // Until it has died (a zombie, or reaped), up to 10 s: not a fixed wait.
+      const dead = () => { try { return /^\\d+ \\(.*\\) [ZX]/.test(require('node:fs').readFileSync('/proc/' + first + '/stat', 'utf8')) } catch { return true } };
+      for (const end = Date.now() + 10_000; !dead() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
       const exit = await pidfd.spawn('sh', ['-c', 'exit 4']).exited;
       console.log(JSON.stringify({ first, second: binding.spawnHelperPid(), code: exit.code }));
     })();
