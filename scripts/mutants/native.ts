@@ -36,7 +36,7 @@ import { parseArgs } from 'node:util'
 
 import { cMutants } from './c-mutants.js'
 import { cacheDir, cargoMutants, deadline, ISOLATE, root } from './common.js'
-import { readNativeCoverage, testsForLine } from './native-coverage.js'
+import { readNativeCoverage, testsForLine } from './native-select.js'
 
 export interface NativeResult {
   file: string
@@ -120,6 +120,8 @@ export function makeSandbox(at = sandbox): void {
   // The tests that drop privileges run the helper and sh from here as another user.
   for (const d of [join(root, '.tmp'), cacheDir, at]) chmodSync(d, 0o755)
   symlinkSync(join(root, 'node_modules'), join(at, 'node_modules'), 'dir')
+  // Bun and Deno come with the benchmark's tools: bun.test.ts and deno.test.ts run them.
+  if (existsSync(join(root, 'bench', 'node_modules'))) symlinkSync(join(root, 'bench', 'node_modules'), join(at, 'bench', 'node_modules'), 'dir')
 }
 
 function newest(paths: string[]): string | undefined {
@@ -188,13 +190,17 @@ export async function build({ at = sandbox, target = targetDir, rustflags }: { a
   return true
 }
 
-/** native-map.json's tests for `file`: written by hand, for what coverage does not show. */
-function handTestsFor(file: string): string[] {
+/** native-map.json's tests for `file`, written by hand, and those whose runs coverage cannot see. */
+function handTestsFor(file: string): { hand: string[]; unseen: string[] } {
   const map = JSON.parse(readFileSync(join(root, 'scripts', 'mutants', 'native-map.json'), 'utf8')) as {
     default: string[]
     files: Record<string, string[]>
+    unseen?: Record<string, string[]>
   }
-  return map.files[file] ?? map.default
+  const unseen = Object.entries(map.unseen ?? {})
+    .filter(([, files]) => files.includes(file))
+    .map(([test]) => test)
+  return { hand: map.files[file] ?? map.default, unseen }
 }
 
 /** ava's output of the last run (what killed a mutant: its failing tests are kept in the result). */
@@ -251,8 +257,8 @@ async function main(): Promise<void> {
     const generated = mutantsOf(file)
     const chosen = sample(generated, values.sample === undefined ? undefined : Number(values.sample))
     const todo = chosen.filter((m) => !done[m.id])
-    const hand = handTestsFor(file)
-    const plan = new Map(todo.concat(values.list ? chosen : []).map((m) => [m.id, testsForLine(coverage, file, m.line, hand, Number(values['max-test-seconds']))]))
+    const { hand, unseen } = handTestsFor(file)
+    const plan = new Map(todo.concat(values.list ? chosen : []).map((m) => [m.id, testsForLine(coverage, file, m.line, hand, Number(values['max-test-seconds']), unseen)]))
     const union = [...new Set([...plan.values()].flatMap((p) => p.tests))]
     const byCoverage = todo.filter((m) => plan.get(m.id)!.by === 'coverage').length
     console.log(
