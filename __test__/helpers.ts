@@ -229,10 +229,12 @@ export const noStrace = (() => {
 })()
 
 /**
- * Runs `node -e script` under `strace -f`, tracing `calls`, and gives the lines of Node's main
- * thread in order (`paths`: strace's -y, which names each descriptor's file; `env`: added to
- * Node's). The script marks
- * where a step starts with `process.stderr.write('MARK<label>\\n')`; `markIn` finds it.
+ * Runs `node -e script` under strace, tracing `calls`, and gives the lines of Node's main thread
+ * in order, each after its tid as `strace -f` writes them (`paths`: strace's -y, which names
+ * each descriptor's file; `env`: added to Node's). Each thread is traced into a file of its own
+ * (-ff), so a call is never split into `<unfinished ...>` and `<... resumed>` lines by another
+ * thread's. The script marks where a step starts with
+ * `process.stderr.write('MARK<label>\\n')`; `markIn` finds it.
  */
 export async function straceNode(
   script: string,
@@ -241,14 +243,16 @@ export async function straceNode(
 ): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'pidfd-strace-'))
   try {
-    const out = join(dir, 'trace')
-    const args = ['-f', '-o', out, ...(paths ? ['-y'] : []), '-e', `trace=${calls.join(',')}`, process.execPath, '-e', script]
+    // execve too: the main thread's file is the one that starts with Node's.
+    const args = ['-ff', '-o', join(dir, 'trace'), ...(paths ? ['-y'] : []), '-e', `trace=execve,${calls.join(',')}`, process.execPath, '-e', script]
     await new Promise<void>((resolve, reject) =>
       execFile('strace', args, { timeout, env: { ...process.env, ...env } }, (err) => (err ? reject(err) : resolve())),
     )
-    const lines = readFileSync(out, 'utf8').split('\n')
-    const main = lines[0]!.split(/\s+/)[0]!
-    return lines.filter((l) => l.startsWith(`${main} `))
+    for (const name of readdirSync(dir)) {
+      const lines = readFileSync(join(dir, name), 'utf8').split('\n').filter((l) => l !== '')
+      if (lines[0]?.startsWith(`execve(${JSON.stringify(process.execPath)}`)) return lines.map((l) => `${name.slice('trace.'.length)} ${l}`)
+    }
+    throw new Error(`no trace of ${process.execPath} among ${readdirSync(dir).join(', ')}`)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
