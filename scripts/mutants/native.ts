@@ -18,7 +18,8 @@
 // always. A mutant's tests are those that ran the innermost function holding its line, measured
 // (scripts/mutants/native-coverage.json, `npm run mutants:native-map`), the ones
 // scripts/mutants/native-map.json names for the file first, then those that run more of the
-// file, within --max-test-seconds (90) of their measured time; native-map.json's alone where no test ran that function, for the C
+// file, within --max-test-seconds (90) of their measured time, and a mutant that survives them
+// then faces the others that ran its function; native-map.json's alone where no test ran that function, for the C
 // helper (not instrumented), and with --by-hand.
 // Outcomes: killed (ava failed), survived, timeout (3x the unmutated run + 30 s: counted as
 // killed by the report, as Stryker does), unviable (did not build: not counted).
@@ -300,7 +301,8 @@ async function main(): Promise<void> {
         console.log('budget spent')
         break
       }
-      const { tests, by } = plan.get(m.id)!
+      const { tests: first, by, left } = plan.get(m.id)!
+      let tests = first
       const mutated = m.apply(original)
       started = Date.now()
       let status: NativeResult['status']
@@ -312,7 +314,13 @@ async function main(): Promise<void> {
           writeFileSync(path, mutated)
           if (!(await build())) status = 'unviable'
           else {
-            const code = await ava(tests, timeoutFor(tests))
+            let code = await ava(tests, timeoutFor(tests))
+            // A survivor of the tests within the time faces the rest of those that ran its
+            // function too: only survivors pay for them, and a survivor is what a person reads.
+            if (code === 0 && left.length > 0) {
+              tests = [...first, ...left]
+              code = await ava(left, timeoutFor(left))
+            }
             status = code === null ? 'timeout' : code === 0 ? 'survived' : 'killed'
             if (status === 'killed') failed = failedTests()
           }
