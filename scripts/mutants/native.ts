@@ -21,7 +21,8 @@
 // file, within --max-test-seconds (90) of their measured time, and a mutant that survives them
 // then faces the others that ran its function; native-map.json's alone where no test ran that function, for the C
 // helper (not instrumented), and with --by-hand.
-// Outcomes: killed (ava failed), survived, timeout (3x the unmutated run + 30 s: counted as
+// Outcomes: killed (ava failed), survived, timeout (3x its tests' share of the unmutated run
+// of all the file's mutants' tests, + 30 s: counted as
 // killed by the report, as Stryker does), unviable (did not build: not counted).
 //
 // Results: .tmp/mutants/native/results.json, keyed by the file's content hash and the mutant's
