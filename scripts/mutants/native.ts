@@ -19,11 +19,12 @@
 // (scripts/mutants/native-coverage.json, `npm run mutants:native-map`), the ones
 // scripts/mutants/native-map.json names for the file first, then those that run more of the
 // file, within --max-test-seconds (90) of their measured time, and a mutant that survives them
-// then faces the others that ran its function; native-map.json's alone where no test ran that function, for the C
-// helper (not instrumented), and with --by-hand.
-// Outcomes: killed (ava failed), survived, timeout (3x its tests' share of the unmutated run
-// of all the file's mutants' tests, + 30 s: counted as
-// killed by the report, as Stryker does), unviable (did not build: not counted).
+// then faces the others that ran its function (not in the unmutated run: a failure of one of
+// those names it in the result's `failed`); native-map.json's alone where no test ran that
+// function, for the C helper (not instrumented), and with --by-hand.
+// Outcomes: killed (ava failed), survived, timeout (3x its tests' share of the unmutated run of
+// all the file's mutants' first tests, + 30 s: counted as killed by the report, as Stryker
+// does), unviable (did not build: not counted).
 //
 // Results: .tmp/mutants/native/results.json, keyed by the file's content hash and the mutant's
 // id; a run goes on where the last stopped, and a changed file's mutants run again.
