@@ -3,10 +3,10 @@
 
 import test from 'ava'
 import { text } from 'node:stream/consumers'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 
 import { spawn } from '../index.js'
-import { entry, markIn, noStrace, runNode, runsIf, straceNode } from './helpers.js'
+import { entry, markIn, noStrace, runNode, runsIf, sliceOf, sliceShown, straceNode } from './helpers.js'
 
 /** Runs /bin/true from a Node parent holding `mib` MiB and returns the maxRSS it reports (KiB). */
 async function maxRssFromBigParent(mib: number, env: Record<string, string> = {}): Promise<number> {
@@ -97,13 +97,11 @@ test('a helper that was killed is replaced at the next spawn', async (t) => {
   t.true(first > 0 && second > 0 && first !== second)
 })
 
-const slice = (text: string) => /^se\.slice\s*:\s*(\d+)/m.exec(text)?.[1]
-const sliceShown = existsSync('/proc/self/sched') && slice(readFileSync('/proc/self/sched', 'utf8')) !== undefined
 
 runsIf(sliceShown ? null : 'this kernel does not show the slice (no CONFIG_SCHED_DEBUG)', 'the default slice')("the helper's short scheduler slice is not passed on: a child has the default slice, as Node has", async (t) => {
   const sub = spawn('cat', ['/proc/self/sched'])
-  const childSlice = slice(await text(sub.stdout!))
-  t.is(childSlice, slice(readFileSync('/proc/self/sched', 'utf8')))
+  const childSlice = sliceOf(await text(sub.stdout!))
+  t.is(childSlice, sliceOf(readFileSync('/proc/self/sched', 'utf8')))
   t.not(childSlice, '100000')
 })
 

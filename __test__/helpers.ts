@@ -218,6 +218,11 @@ export function runsIf(reason: string | null, title: string): typeof test.skip {
 
 export const needsRoot = process.getuid?.() === 0 ? null : 'needs root'
 
+/** A thread's scheduler slice (ns), from its /proc sched file: undefined where not shown. */
+export const sliceOf = (sched: string): string | undefined => /^se\.slice\s*:\s*(\d+)/m.exec(sched)?.[1]
+/** Whether /proc shows slices here (CONFIG_SCHED_DEBUG on an EEVDF kernel). */
+export const sliceShown = existsSync('/proc/self/sched') && sliceOf(readFileSync('/proc/self/sched', 'utf8')) !== undefined
+
 /** For runsIf: null where strace(1) runs here, else why not. */
 export const noStrace = (() => {
   try {

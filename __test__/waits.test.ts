@@ -1,13 +1,13 @@
 // Waiting in real programs: cancellable waits, ref/unref, many waiters, worker threads.
 
 import test from 'ava'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 
 import { AsyncPidFd, spawn } from '../index.js'
-import { entry, gone, isError, kernelAtLeast, procState, runNode, runsIf, until, within } from './helpers.js'
+import { entry, gone, isError, kernelAtLeast, procState, runNode, runsIf, sliceOf, sliceShown, until, within } from './helpers.js'
 
 test('an aborted wait rejects with an AbortError carrying the reason; the process and pidfd stay usable', async (t) => {
   const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
@@ -157,8 +157,7 @@ for (const mainWaitsFirst of [false, true]) {
 
 // EEVDF takes a thread's own slice from sched_attr.sched_runtime from Linux 6.12; /proc shows it
 // as se.slice where the kernel has CONFIG_SCHED_DEBUG.
-const sliceOf = (text: string) => /^se\.slice\s*:\s*(\d+)/m.exec(text)?.[1]
-const slices = kernelAtLeast(6, 12) && existsSync('/proc/self/sched') && sliceOf(readFileSync('/proc/self/sched', 'utf8')) !== undefined
+const slices = kernelAtLeast(6, 12) && sliceShown
 runsIf(slices ? null : 'no custom slices here (Linux 6.12) or /proc does not show them', 'the watcher thread asks for a 100 µs slice')(
   "the watcher thread asks for a 100 µs scheduler slice, so an exit on a busy CPU is collected soon; Node's own threads keep theirs",
   async (t) => {
@@ -168,12 +167,12 @@ runsIf(slices ? null : 'no custom slices here (Linux 6.12) or /proc does not sho
       c.on('exit', () => {
         const threads = fs.readdirSync('/proc/self/task').map((tid) => ({
           name: fs.readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').trim(),
-          slice: /^se\\.slice\\s*:\\s*(\\d+)/m.exec(fs.readFileSync('/proc/self/task/' + tid + '/sched', 'utf8'))?.[1],
+          sched: fs.readFileSync('/proc/self/task/' + tid + '/sched', 'utf8'),
         }));
         console.log(JSON.stringify(threads));
       });`)
     t.is(run.code, 0, run.stderr)
-    const threads = JSON.parse(run.stdout) as Array<{ name: string; slice: string }>
+    const threads = (JSON.parse(run.stdout) as Array<{ name: string; sched: string }>).map(({ name, sched }) => ({ name, slice: sliceOf(sched) }))
     const watcher = threads.filter((th) => th.name === 'pidfd-watch')
     t.is(watcher.length, 1, 'one watcher thread')
     t.is(watcher[0]!.slice, '100000')

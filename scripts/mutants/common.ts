@@ -1,7 +1,7 @@
 // What the generated-mutant runners share: the root, the cache directory, the time budget.
 
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -27,6 +27,14 @@ export function cargoMutants(): string {
     if (r.status !== 0 || !existsSync(bin)) throw new Error(`cargo install cargo-mutants ${CARGO_MUTANTS_VERSION} failed (status ${r.status})`)
   }
   return bin
+}
+
+/** The ava test files (`__test__/*.test.ts`), those whose name has one of `filters` where any. */
+export function testFiles(filters: string[]): string[] {
+  const all = readdirSync(join(root, '__test__'))
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => `__test__/${f}`)
+  return filters.length === 0 ? all : all.filter((f) => filters.some((part) => f.includes(part)))
 }
 
 /** A deadline from `--budget <minutes>` (default: none). */

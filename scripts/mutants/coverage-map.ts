@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { root } from './common.js'
+import { root, testFiles } from './common.js'
 
 export const MAP_PATH = join(root, 'scripts', 'mutants', 'coverage-map.json')
 
@@ -159,10 +159,7 @@ export function runAva(tests: string[], env: Record<string, string>, timeoutMs: 
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2)
-  const all = readdirSync(join(root, '__test__'))
-    .filter((f) => f.endsWith('.test.ts'))
-    .map((f) => `__test__/${f}`)
-  const chosen = filters.length === 0 ? all : all.filter((f) => filters.some((part) => f.includes(part)))
+  const chosen = testFiles(filters)
   const map = readMap()
   for (const test of chosen) {
     const dir = mkdtempSync(join(tmpdir(), 'pidfd-cov-'))

@@ -19,11 +19,12 @@
 // Writes scripts/mutants/native-coverage.json (merged: a partial run updates only its tests).
 
 import { spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { cacheDir, root } from './common.js'
+import { cacheDir, root, testFiles } from './common.js'
+import { build, makeSandbox, run } from './native.js'
 import { NATIVE_COVERAGE_PATH, readNativeCoverage, spanOf, type NativeCoverage } from './native-select.js'
 
 /** The bin directory of the toolchain's llvm-tools, installed where missing. */
@@ -69,13 +70,8 @@ const sorted = (sets: Record<string, Set<string>>): Record<string, string[]> =>
   )
 
 async function main(): Promise<void> {
-  // native.ts runs its main() only as the entry point; it gives the sandbox and the build.
-  const { build, makeSandbox, run } = await import('./native.js')
   const filters = process.argv.slice(2)
-  const all = readdirSync(join(root, '__test__'))
-    .filter((f) => f.endsWith('.test.ts'))
-    .map((f) => `__test__/${f}`)
-  const chosen = filters.length === 0 ? all : all.filter((f) => filters.some((part) => f.includes(part)))
+  const chosen = testFiles(filters)
   const tools = llvmTools()
   const sandbox = join(cacheDir, 'coverage-sandbox')
   const profiles = join(cacheDir, 'coverage-profiles')

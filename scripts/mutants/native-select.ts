@@ -1,5 +1,5 @@
 // Which tests a native mutant gets, from the measured map (native-coverage.ts writes it,
-// native.ts reads it). Apart from both, which import it: native-coverage.ts loads native.ts.
+// native.ts reads it). Apart from both, which import it: native-coverage.ts imports native.ts.
 
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
