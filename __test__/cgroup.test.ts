@@ -127,6 +127,40 @@ runsIf(writable, 'cgroup.procs before exec')('without CLONE_INTO_CGROUP the chil
   t.false(existsSync(got.path))
 })
 
+runsIf(writable, 'a cgroup that takes no process')("a cgroup no process may enter ('domain invalid'): ENOTSUP, as Node names errno 95, the program never runs, and `step` is 'cgroup.procs' where the child wrote itself there", async (t) => {
+  // A threaded child makes its parent a threaded domain; the parent's other children, domains,
+  // become 'domain invalid': cgroup.procs refuses a process (EOPNOTSUPP), and so does
+  // CLONE_INTO_CGROUP.
+  const script = `
+    const fs = require('node:fs'), path = require('node:path');
+    const cg = pidfd.Cgroup.create();
+    const threaded = path.join(cg.path, 'threaded'), invalid = path.join(cg.path, 'invalid');
+    fs.mkdirSync(threaded);
+    fs.writeFileSync(path.join(threaded, 'cgroup.type'), 'threaded');
+    fs.mkdirSync(invalid);
+    const type = fs.readFileSync(path.join(invalid, 'cgroup.type'), 'utf8').trim();
+    const marker = process.env.MARKER;
+    const child = pidfd.spawn('sh', ['-c', 'touch "$0"', marker], { cgroup: invalid });
+    let error = null;
+    child.on('error', (e) => (error = { code: e.code, errno: e.errno, message: e.message, step: e.step ?? null }));
+    child.on('close', (code) => {
+      const sync = pidfd.spawnSync('sh', ['-c', 'touch "$0"', marker], { cgroup: invalid });
+      console.log(JSON.stringify({ type, error, code, via: child.cgroupVia, sync: { status: sync.status, code: sync.error?.code, errno: sync.error?.errno }, ran: fs.existsSync(marker) }));
+      fs.rmdirSync(invalid); fs.rmdirSync(threaded); cg.remove();
+    });`
+  for (const clone3 of [false, true]) {
+    const marker = join(tmp(), 'ran')
+    const r = await runNode(script, { env: { MARKER: marker, ...(!clone3 && { PIDFD_DISABLE: 'cloneIntoCgroup' }) } })
+    t.is(r.code, 0, r.stderr)
+    const got = JSON.parse(r.stdout)
+    t.is(got.type, 'domain invalid')
+    t.like(got, { error: { code: 'ENOTSUP', errno: -95 }, code: -95, via: null, sync: { status: null, code: 'ENOTSUP', errno: -95 }, ran: false }, r.stdout)
+    const viaProcs = !clone3 || !features().cloneIntoCgroup
+    t.is(got.error.step, viaProcs ? 'cgroup.procs' : null, r.stdout)
+    t.is(got.error.message, `spawn sh ENOTSUP${viaProcs ? ' (cgroup.procs failed in the child)' : ''}`)
+  }
+})
+
 runsIf(writable, 'in-process refusal')("in-process (no spawn helper) a cgroup is refused with ENOSYS through 'error', and the program never runs", async (t) => {
   const marker = join(tmp(), 'ran')
   const r = await runNode(

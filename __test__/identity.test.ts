@@ -52,6 +52,32 @@ function sideBySide(setup: string, probe: string): string {
   t.deepEqual(out.pidfd, out.child_process)
 })
 
+runsIf(needsRoot, 'identity: the refused step')('options.uid and options.gid refused: child_process\'s EPERM (as \'error\'), and the step that refused it as `step` (setgid, setuid)', async (t) => {
+  const run = await runNode(
+    sideBySide(
+      `process.setgroups([]); process.setgid(65534); process.setuid(65534);`,
+      `
+      const shape = (options) => new Promise((resolve) => {
+        let sub;
+        try { sub = spawn('true', [], options) } catch (e) { return resolve({ thrown: e.code }) }
+        sub.on('error', (e) => resolve({ message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, step: e.step }));
+        sub.on('exit', (code) => resolve({ exit: code }));
+      });
+      return { gid: await shape({ gid: 0 }), uid: await shape({ uid: 0 }), both: await shape({ uid: 0, gid: 0 }) };
+    `,
+    ),
+  )
+  t.is(run.code, 0, run.stderr)
+  const out = JSON.parse(run.stdout)
+  // child_process throws EPERM; pidfd emits it as 'error' (docs/api.md), errno and all.
+  for (const k of ['gid', 'uid', 'both']) {
+    t.is(out.child_process[k].thrown, 'EPERM')
+    t.like(out.pidfd[k], { code: 'EPERM', errno: -1, syscall: 'spawn true' })
+  }
+  // gid is set before uid, as libuv does: with both, the gid is the step refused.
+  t.deepEqual([out.pidfd.gid.step, out.pidfd.uid.step, out.pidfd.both.step], ['setgid', 'setuid', 'setgid'])
+})
+
 ;(isRoot ? test : test.skip)('after process.setgroups(), children get the new supplementary groups (needs root)', async (t) => {
   const run = await runNode(
     sideBySide(

@@ -709,7 +709,7 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
     // message (a failed chdir is ENOENT there too). What failed before the exec, where it was
     // not the exec itself, stays on the error as `step` ('chdir', 'setuid', ...). An error
     // child_process does not emit keeps the package's detail in its message.
-    const step = /\((\w+) failed in the child\)$/.exec(err.message)?.[1]
+    const step = /\(([\w.]+) failed in the child\)$/.exec(err.message)?.[1]
     const detail = ASYNC_ERRORS.has(err.code ?? '') ? null : (/ \((.*)\)$/.exec(err.message)?.[1] ?? (err.syscall !== 'spawn' ? `${err.syscall} failed` : null))
     err.message = `spawn ${resolved.file} ${err.code}${detail ? ` (${detail})` : ''}`
     Object.assign(err, { syscall: `spawn ${resolved.file}`, path: resolved.file, spawnargs: resolved.spawnargs.slice(1) })

@@ -52,7 +52,8 @@ pub fn at(syscall: &'static str) -> impl Fn(io::Error) -> SysError {
 }
 
 /// The errno names this crate most often produces, as libuv and Node spell them; any other
-/// goes to JavaScript as `E<number>`, which the JS layer names from Node's own table.
+/// goes to JavaScript as `E<number>`, which the JS layer names from Node's own table (which
+/// calls 95 `ENOTSUP`, not `EOPNOTSUPP`: no arm for it here).
 fn errno_name(errno: i32) -> Option<&'static str> {
     Some(match errno {
         libc::EPERM => "EPERM",
@@ -79,7 +80,6 @@ fn errno_name(errno: i32) -> Option<&'static str> {
         libc::ENAMETOOLONG => "ENAMETOOLONG",
         libc::ENOSYS => "ENOSYS",
         libc::ELOOP => "ELOOP",
-        libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::EPIPE => "EPIPE",
         libc::ETIMEDOUT => "ETIMEDOUT",
         libc::EPROTO => "EPROTO",
