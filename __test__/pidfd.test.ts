@@ -170,12 +170,23 @@ test('kill() of a waited process from another task', async (t) => {
   fd.close()
 })
 
-test('killGroup(): the signal reaches the whole group the child leads (processGroup, detached), false or ESRCH where there is none', async (t) => {
-  for (const options of [{ processGroup: true }, { detached: true }]) {
+test('killGroup(): the signal reaches the whole group the child leads (processGroup, detached, both), false or ESRCH where there is none', async (t) => {
+  /** A process's group and session, from its stat line. */
+  const ids = (pid: number | string) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const [pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(2, 4).map(Number)
+    return { pgrp, session }
+  }
+  for (const options of [{ processGroup: true }, { detached: true }, { processGroup: true, detached: true }] as Array<{ processGroup?: boolean; detached?: boolean }>) {
     // The shell starts a grandchild in its group and waits for it.
     const sub = spawn('sh', ['-c', 'sleep 30 & echo $!; wait'], { ...options, stdio: ['ignore', 'pipe', 'ignore'] })
-    const line = await new Promise<string>((resolve) => sub.stdout!.once('data', (d: Buffer) => resolve(String(d))))
+    const line = await new Promise<string>((resolve, reject) => {
+      sub.stdout!.once('data', (d: Buffer) => resolve(String(d)))
+      sub.once('error', (e) => reject(new Error(`${JSON.stringify(options)}: ${e.message}`)))
+    })
     const grandchild = Number(line.trim())
+    // It leads a group; detached, a session too (a detached child's group is that of its session).
+    t.deepEqual(ids(sub.pid!), { pgrp: sub.pid, session: options.detached ? sub.pid : ids('self').session }, JSON.stringify(options))
     t.true(sub.killGroup('SIGTERM'), JSON.stringify(options))
     t.is((await sub.exited).signal, 'SIGTERM', 'the leader')
     // Orphaned by the leader's death, it is reaped by whoever adopts it (which may never reap,

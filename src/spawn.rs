@@ -168,7 +168,9 @@ pub fn spawn(opts: NativeSpawnOptions, on_loop: Option<&watch::Channel>) -> Resu
         }));
     }
 
-    let process_group = opts.process_group.unwrap_or(false);
+    // A detached child leads a new session, and with it a new process group: a setpgid after
+    // its setsid is refused (EPERM, a session leader), so `processGroup` adds nothing to it.
+    let process_group = opts.process_group.unwrap_or(false) && !opts.detached;
     if features::switches().spawn_helper {
         // The child starts in our cwd as it is now, not as it was when the helper started: a
         // descriptor of it, so a deleted cwd or a path that is not text works as for
