@@ -236,6 +236,11 @@ export interface NativeSpawnOptions {
   gid?: number
   /** A cgroup v2 directory the child must start in (it runs nothing outside it). */
   cgroup?: string
+  /**
+   * `SO_RCVBUF` and `SO_SNDBUF` for both ends of each pipe, as the running Node's libuv sets
+   * them (1.51 and later: 64 KiB); `None`: the kernel's default.
+   */
+  pipeBuffer?: number
 }
 
 /** What `spawnSync` adds to a spawn, as the JS layer resolved it. */

@@ -270,3 +270,21 @@ for (const mode of ['json', 'advanced'] as const) {
     t.deepEqual(ours!.echoed, want)
   })
 }
+
+for (const mode of ['json', 'advanced'] as const) {
+  test(`${mode}: send() says false once as many bytes wait to be written as child_process lets wait (its high-water mark, 128 KiB)`, (t) => {
+    // A child that never reads its end: what the socket buffer cannot take waits here. Both
+    // parents send the same 1 KB messages until send() says false.
+    const counts: Record<string, number> = {}
+    for (const [name, spawn] of [['child_process', cp.spawn], ['pidfd', pidfd.spawn]] as const) {
+      const sub = spawn('sleep', ['30'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: mode })
+      let n = 0
+      while (sub.send('x'.repeat(1000)) && n < 10_000) n++
+      counts[name] = n
+      sub.kill('SIGKILL')
+    }
+    t.is(counts.pidfd, counts.child_process, JSON.stringify(counts))
+    // Past the socket buffer by the mark: 128 messages of 1 KB at least.
+    t.true(counts.pidfd! > 128, JSON.stringify(counts))
+  })
+}

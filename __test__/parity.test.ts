@@ -205,3 +205,31 @@ test('env replaces the environment', async (t) => {
   const o = await same(t, 'sh', ['-c', 'echo "$A|${HOME-unset}"'], () => ({ env: { A: 'a', PATH: process.env.PATH } }))
   t.is(o.stdout, 'a|unset\n')
 })
+
+test("each pipe's socket buffers are the ones child_process's libuv sets (64 KiB from libuv 1.51, the kernel's default before): how much a child writes before it blocks follows from them", async (t) => {
+  // The child reads SO_SNDBUF and SO_RCVBUF of its stdin, stdout, stderr and IPC socket.
+  const probe = `
+import os, socket
+out = []
+for fd in (0, 1, 2, 3):
+    s = socket.socket(fileno=os.dup(fd))
+    out.append([s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF), s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)])
+os.write(1, repr(out).encode())
+`
+  const read = (spawner: Spawner) =>
+    new Promise<string>((resolve, reject) => {
+      const sub = spawner('python3', ['-c', probe], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] }) as EventEmitter & ChildLike & { stderr: NodeJS.ReadableStream }
+      let out = ''
+      let err = ''
+      sub.stdout!.on('data', (d: Buffer) => (out += String(d)))
+      sub.stderr.on('data', (d: Buffer) => (err += String(d)))
+      sub.on('error', reject)
+      sub.on('close', (code: number) => (code === 0 ? resolve(out) : reject(new Error(err))))
+    })
+  const theirs = await read(cpSpawn as unknown as Spawner)
+  const ours = await read(spawn as unknown as Spawner)
+  t.is(ours, theirs)
+  const [major, minor] = process.versions.uv.split('.').map(Number)
+  // The kernel doubles what is asked: 64 KiB reads back as 128 KiB.
+  if (major! > 1 || minor! >= 51) t.is(ours, JSON.stringify(Array(4).fill([131072, 131072])).replaceAll(',', ', '))
+})

@@ -35,8 +35,6 @@ const HIGH_WATER = 65536 * 2
 interface Codec {
   /** The messages complete in the bytes read so far. */
   decode(chunk: Buffer): unknown[]
-  /** Part of a message is read, not all. */
-  buffering(): boolean
   encode(message: unknown): Buffer | string
 }
 
@@ -46,7 +44,7 @@ function jsonCodec(): Codec {
   // when its '\n' comes. Until then they are kept as the pieces they came in and joined once,
   // so a message read in n chunks costs O(its length); searching and splitting the whole
   // partial message again at each chunk cost O(n × its length).
-  /** Never empty ones: buffering() while there are any (a character's first bytes count). */
+  /** Never empty ones (a character's first bytes count as a piece). */
   let pieces: Buffer[] = []
   return {
     decode(chunk) {
@@ -69,7 +67,6 @@ function jsonCodec(): Codec {
       if (start < chunk.length) pieces.push(start === 0 ? chunk : chunk.subarray(start))
       return messages
     },
-    buffering: () => pieces.length > 0,
     encode: (message) => `${JSON.stringify(message)}\n`,
   }
 }
@@ -130,7 +127,6 @@ function advancedCodec(): Codec {
       }
       return messages
     },
-    buffering: () => held > 0,
     encode(message) {
       // The serializer writes the frame whole, its length's 4 bytes first and filled in once the
       // length is known: no copy of the body into a frame of its own (a copy into freshly mapped

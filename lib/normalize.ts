@@ -17,6 +17,17 @@ import { toChildSignal } from './signals.js'
 export const NODE_MAJOR = Number(process.versions.node.split('.')[0])
 const NODE_25 = NODE_MAJOR >= 25
 
+/**
+ * The socket buffers of each pipe, as the running Node's libuv sets them: from 1.51 on, 64 KiB
+ * both ways on both ends (which on Linux shrinks the kernel's default of 208 KiB: how much a
+ * child writes before it blocks, and when send() says false, follow from it). undefined: the
+ * kernel's default, as older libuv leaves it.
+ */
+export const PIPE_BUFFER: number | undefined = (() => {
+  const [major = 0, minor = 0] = (process.versions.uv ?? '').split('.').map(Number)
+  return major > 1 || (major === 1 && minor >= 51) ? 65536 : undefined
+})()
+
 // Codes the native spawn takes for each child descriptor; >= 0 passes one of ours.
 export const PIPE = -1
 export const INHERIT = -2

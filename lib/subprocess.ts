@@ -20,7 +20,7 @@ import { binding, type NativePidFd } from './native.js'
 import { abortError, callNative, fromNative, invalidArgType, invalidArgValue } from './errors.js'
 import type { ExitInfo, ResourceUsage } from './exit.js'
 import { type Channel, type ChannelTarget, channelSocket, setupChannel, type Serialization } from './ipc.js'
-import { checkBoolean, checkKillSignal, checkTimeout, envPairs, normalizeSpawnArguments, PIPE, stdioCodes } from './normalize.js'
+import { checkBoolean, checkKillSignal, checkTimeout, envPairs, normalizeSpawnArguments, PIPE, PIPE_BUFFER, stdioCodes } from './normalize.js'
 import { AsyncPidFd, getChannel, kOwnChild, type OwnChild, type Waiter } from './pidfd.js'
 import { SIGTERM, toChildSignal } from './signals.js'
 import { traceExit, traceStart, type TraceStart } from './trace.js'
@@ -155,6 +155,7 @@ function resolve(fileArg: unknown, argsArg: unknown, optionsArg: unknown): Resol
       uid,
       gid,
       cgroup,
+      pipeBuffer: PIPE_BUFFER,
     },
     killSignal,
     timeout,

@@ -18,6 +18,7 @@ import {
   NODE_MAJOR,
   normalizeSpawnArguments,
   PIPE,
+  PIPE_BUFFER,
   stdioCodes,
 } from './normalize.js'
 import { SIGTERM, signalName } from './signals.js'
@@ -124,7 +125,7 @@ function spawnSyncImpl(fileArg: unknown, argsArg: unknown, optionsArg: unknown):
   const trace = traceStart(file, spawnargs, cwd)
   const native = callNative(() =>
     binding.spawnSync(
-      { file, argv: spawnargs, env, cwd, stdio: codes, detached, processGroup, uid, gid, cgroup },
+      { file, argv: spawnargs, env, cwd, stdio: codes, detached, processGroup, uid, gid, cgroup, pipeBuffer: PIPE_BUFFER },
       { timeout, maxBuffer, killSignal: killSignal ?? SIGTERM },
       input,
     ),

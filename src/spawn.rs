@@ -37,6 +37,9 @@ pub struct NativeSpawnOptions {
     pub gid: Option<u32>,
     /// A cgroup v2 directory the child must start in (it runs nothing outside it).
     pub cgroup: Option<String>,
+    /// `SO_RCVBUF` and `SO_SNDBUF` for both ends of each pipe, as the running Node's libuv sets
+    /// them (1.51 and later: 64 KiB); `None`: the kernel's default.
+    pub pipe_buffer: Option<u32>,
 }
 
 pub struct Spawned {
@@ -153,6 +156,11 @@ pub fn spawn(opts: NativeSpawnOptions, on_loop: Option<&watch::Channel>) -> Resu
             }
             STDIO_PIPE => {
                 let (ours, theirs) = sys::socketpair().map_err(at("socketpair"))?;
+                if let Some(bytes) = opts.pipe_buffer {
+                    for end in [&ours, &theirs] {
+                        sys::set_socket_buffers(end.as_fd(), bytes).map_err(at("setsockopt"))?;
+                    }
+                }
                 parent = Some(ours);
                 Some(dup(theirs.as_raw_fd()).map_err(at("dup"))?)
             }
