@@ -61,7 +61,8 @@ const zombies = () => children('Z');
   process.stdin.pause();
   // The test's deadline for this spawn only: the helper's start above and the spawn after the
   // fault (which may start another) have the usual one, which a loaded machine needs.
-  binding.setTestHooks(null, DEADLINE);
+  // PAUSE_NEXT: where the next helper started (the one that replaces this) stops itself.
+  binding.setTestHooks(process.env.PAUSE_NEXT || null, DEADLINE);
   const before = fds();
   const t0 = performance.now();
   let sub = null, error = null, exit = null;
@@ -223,6 +224,26 @@ test('a stopped helper: spawn returns after the deadline, on a new helper, and r
   })
   ranOnce(t, r)
   t.true(r.ms >= DEADLINE_MS * 0.9 && r.ms < DEADLINE_MS + 5000, `spawn took ${r.ms} ms`)
+  t.not(r.helperAfter, r.helperBefore)
+  healthy(t, r)
+})
+
+test('a stopped helper, and the one that replaces it stopped too: the call fails with ETIMEDOUT after two deadlines, not a third helper, and nothing runs', async (t) => {
+  const r = await scenario(
+    t,
+    undefined,
+    {
+      async beforeGo(c) {
+        process.kill(c.helper, 'SIGSTOP')
+        await c.stopped((pid) => pid === c.helper)
+      },
+    },
+    { PAUSE_NEXT: 'request' },
+  )
+  t.like(r.error, { code: 'ETIMEDOUT', errno: -110, syscall: 'spawn sh' })
+  t.regex(r.error!.message, /^spawn sh ETIMEDOUT \(the spawn helper did not answer for 1000 ms\)$/)
+  t.is(r.runs, 0)
+  t.true(r.ms >= 2 * DEADLINE_MS * 0.9, `spawn took ${r.ms} ms`)
   t.not(r.helperAfter, r.helperBefore)
   healthy(t, r)
 })

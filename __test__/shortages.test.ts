@@ -137,7 +137,7 @@ function underNproc(extra: number, script: string, env: Record<string, string> =
   })
 }
 
-for (const [extra, what] of [[0, 'the watcher thread'], [1, 'the spawn helper']] as const) {
+for (const [extra, what] of [[0, 'the watcher thread'], [1, 'the spawn helper'], [2, "the helper's child"]] as const) {
   // Serial: each counts the processes of its uid, which the other's would upset.
   ;(isRoot ? test.serial : test.skip)(`no process to spare when ${what} would start (RLIMIT_NPROC as a uid of its own; needs root): EAGAIN through 'error', as child_process; then spawn works again, through the helper`, async (t) => {
     const run = await underNproc(
