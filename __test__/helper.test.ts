@@ -3,10 +3,12 @@
 
 import test from 'ava'
 import { text } from 'node:stream/consumers'
-import { readFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 import { spawn } from '../index.js'
-import { entry, markIn, noStrace, runNode, runsIf, sliceOf, sliceShown, straceNode } from './helpers.js'
+import { entry, markIn, noStrace, root, runNode, runsIf, sliceOf, sliceShown, straceNode } from './helpers.js'
 
 /** Runs /bin/true from a Node parent holding `mib` MiB and returns the maxRSS it reports (KiB). */
 async function maxRssFromBigParent(mib: number, env: Record<string, string> = {}): Promise<number> {
@@ -32,6 +34,36 @@ test('/bin/true spawned from a parent holding 500 MB reports maxRSS under 10 MB'
 test('where memfd exec is refused, the pidfd-helper file beside the .node runs instead', async (t) => {
   const maxRSS = await maxRssFromBigParent(500, { PIDFD_SPAWN_MEMFD: '0' })
   t.true(maxRSS < 10 * 1024, `maxRSS ${maxRSS} KiB`)
+})
+
+test('a package copy without the pidfd-helper file, memfd or not: every spawn runs in-process (no helper, no error), as where the helper is turned off', async (t) => {
+  // The built package laid out as npm installs it, its helper program left out.
+  const app = mkdtempSync(join(tmpdir(), 'pidfd-nohelper-'))
+  t.teardown(() => rmSync(app, { recursive: true, force: true }))
+  const pkg = join(app, 'node_modules', 'pidfd')
+  mkdirSync(pkg, { recursive: true })
+  for (const f of ['index.js', 'package.json', 'lib', ...readdirSync(root).filter((f) => f.endsWith('.node'))]) cpSync(join(root, f), join(pkg, f), { recursive: true })
+  for (const dep of ['ms', 'parse-ms', 'pretty-bytes', 'pretty-ms']) cpSync(join(root, 'node_modules', dep), join(app, 'node_modules', dep), { recursive: true })
+  for (const memfd of ['1', '0']) {
+    const run = await runNode(
+      `const pidfd = require('pidfd');
+       const binding = require('./node_modules/pidfd/lib/native.js').binding;
+       const hold = Buffer.alloc(300 * 1024 * 1024, 1);
+       (async () => {
+         const codes = [];
+         for (let i = 0; i < 3; i++) codes.push((await pidfd.spawn('sh', ['-c', 'exit ' + i], { stdio: 'ignore' }).exited).code);
+         const last = await pidfd.spawn('/bin/true', [], { stdio: 'ignore' }).exited;
+         console.log(JSON.stringify({ codes, helper: binding.spawnHelperPid() ?? null, maxRSS: last.rusage.maxRSS, held: hold[5] }));
+       })();`,
+      { prelude: false, cwd: app, env: { PIDFD_SPAWN_MEMFD: memfd } },
+    )
+    t.is(run.code, 0, run.stderr)
+    const got = JSON.parse(run.stdout) as { codes: number[]; helper: number | null; maxRSS: number }
+    t.deepEqual(got.codes, [0, 1, 2], `memfd ${memfd}`)
+    t.is(got.helper, null, `memfd ${memfd}`)
+    // In-process, the child's maxRSS counts the parent's memory at its start.
+    t.true(got.maxRSS >= 300 * 1024, `memfd ${memfd}: maxRSS ${got.maxRSS} KiB`)
+  }
 })
 
 test('without the helper (PIDFD_SPAWN_HELPER=0) the kernel reports the parent\'s memory, as for fork and posix_spawn', async (t) => {
