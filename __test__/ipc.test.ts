@@ -13,6 +13,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deserialize, serialize } from 'node:v8'
+import { MessageChannel } from 'node:worker_threads'
 import test, { type ExecutionContext } from 'ava'
 
 import * as pidfd from '../index.js'
@@ -288,3 +289,24 @@ for (const mode of ['json', 'advanced'] as const) {
     t.true(counts.pidfd! > 128, JSON.stringify(counts))
   })
 }
+
+test('advanced: a host object that is not an ArrayBufferView (a MessagePort) goes as a plain object of its own enumerable properties, and the values after it are intact, as with child_process', async (t) => {
+  // The child says what it got: each value's kind and what JSON makes of it.
+  const echo = file('host-echo.js', `process.on('message', (m) => { process.send(m.map((v) => [Object.prototype.toString.call(v), JSON.stringify(ArrayBuffer.isView(v) ? Array.from(v) : v)])); process.disconnect() })`)
+  const got: Record<string, unknown> = {}
+  for (const [name, fork] of forks) {
+    const child = fork(echo, [], { serialization: 'advanced' })
+    const port = new MessageChannel().port1
+    Object.assign(port, { tag: 'mine', n: 7 })
+    child.send([port, new Uint8Array([1, 2, 3]), { after: 'the port' }, 'end'])
+    got[name] = await new Promise((resolve) => child.once('message', resolve))
+    port.close()
+  }
+  t.deepEqual(got.pidfd, got.child_process)
+  t.deepEqual(got.pidfd, [
+    ['[object Object]', '{"tag":"mine","n":7}'],
+    ['[object Uint8Array]', '[1,2,3]'],
+    ['[object Object]', '{"after":"the port"}'],
+    ['[object String]', '"end"'],
+  ])
+})
