@@ -69,7 +69,7 @@ const zombies = () => children('Z');
   try {
     sub = process.env.PROGRAM
       ? pidfd.spawn(process.env.PROGRAM, ['a'], { stdio: 'ignore' })
-      : pidfd.spawn('sh', ['-c', 'echo ran >> "$MARKER"'], { stdio: 'ignore' });
+      : pidfd.spawn('sh', ['-c', 'echo ran >> "$MARKER"', ...(process.env.BIG_ARG ? ['x'.repeat(Number(process.env.BIG_ARG))] : [])], { stdio: 'ignore' });
   } catch (e) { error = e }
   const ms = performance.now() - t0;
   if (sub) {
@@ -82,7 +82,7 @@ const zombies = () => children('Z');
   binding.setTestHooks(null, null);
   const next = await pidfd.spawn('sh', ['-c', 'exit 7'], { stdio: 'ignore' }).exited;
   console.log(JSON.stringify({
-    ms, error: error && { code: error.code, errno: error.errno, syscall: error.syscall, message: error.message, path: error.path, spawnargs: error.spawnargs },
+    ms, error: error && { code: error.code, errno: error.errno, syscall: error.syscall, message: error.message, path: error.path, spawnargs: error.spawnargs && error.spawnargs.map((a) => (a.length > 100 ? a.length + ' bytes' : a)) },
     code: exit && exit.code, runs: lines(), zombies: zombies(), before, after: fds(),
     others: children().filter((pid) => pid !== binding.spawnHelperPid()),
     helperBefore: helper, helperAfter: binding.spawnHelperPid(), next: next.code,
@@ -228,25 +228,27 @@ test('a stopped helper: spawn returns after the deadline, on a new helper, and r
   healthy(t, r)
 })
 
-test('a stopped helper, and the one that replaces it stopped too: the call fails with ETIMEDOUT after two deadlines, not a third helper, and nothing runs', async (t) => {
-  const r = await scenario(
-    t,
-    undefined,
-    {
-      async beforeGo(c) {
-        process.kill(c.helper, 'SIGSTOP')
-        await c.stopped((pid) => pid === c.helper)
+for (const [bigArg, what] of [[0, 'did not answer'], [1_000_000, 'did not take a request']] as const) {
+  test(`a stopped helper, and the one that replaces it stopped too: the call fails with ETIMEDOUT after two deadlines, not a third helper, and nothing runs (${bigArg ? 'a request larger than the socket buffer: it' : 'it'} ${what})`, async (t) => {
+    const r = await scenario(
+      t,
+      undefined,
+      {
+        async beforeGo(c) {
+          process.kill(c.helper, 'SIGSTOP')
+          await c.stopped((pid) => pid === c.helper)
+        },
       },
-    },
-    { PAUSE_NEXT: 'request' },
-  )
-  t.like(r.error, { code: 'ETIMEDOUT', errno: -110, syscall: 'spawn sh' })
-  t.regex(r.error!.message, /^spawn sh ETIMEDOUT \(the spawn helper did not answer for 1000 ms\)$/)
-  t.is(r.runs, 0)
-  t.true(r.ms >= 2 * DEADLINE_MS * 0.9, `spawn took ${r.ms} ms`)
-  t.not(r.helperAfter, r.helperBefore)
-  healthy(t, r)
-})
+      { PAUSE_NEXT: 'request', ...(bigArg ? { BIG_ARG: String(bigArg) } : {}) },
+    )
+    t.like(r.error, { code: 'ETIMEDOUT', errno: -110, syscall: 'spawn sh' })
+    t.is(r.error!.message, `spawn sh ETIMEDOUT (the spawn helper ${what} for 1000 ms)`)
+    t.is(r.runs, 0)
+    t.true(r.ms >= 2 * DEADLINE_MS * 0.9, `spawn took ${r.ms} ms`)
+    t.not(r.helperAfter, r.helperBefore)
+    healthy(t, r)
+  })
+}
 
 test('the helper killed before it reads the request: the request goes to a new helper, once', async (t) => {
   const r = await scenario(t, 'request:2', killStoppedHelper, {}, LONG_DEADLINE_MS)
