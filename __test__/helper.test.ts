@@ -3,12 +3,10 @@
 
 import test from 'ava'
 import { text } from 'node:stream/consumers'
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readdirSync, readFileSync } from 'node:fs'
 
 import { spawn } from '../index.js'
-import { entry, markIn, noStrace, root, runNode, runsIf, sliceOf, sliceShown, straceNode } from './helpers.js'
+import { entry, installedCopy, markIn, noStrace, root, runNode, runsIf, sliceOf, sliceShown, straceNode } from './helpers.js'
 
 /** Runs /bin/true from a Node parent holding `mib` MiB and returns the maxRSS it reports (KiB). */
 async function maxRssFromBigParent(mib: number, env: Record<string, string> = {}): Promise<number> {
@@ -37,13 +35,9 @@ test('where memfd exec is refused, the pidfd-helper file beside the .node runs i
 })
 
 test('a package copy without the pidfd-helper file, memfd or not: every spawn runs in-process (no helper, no error), as where the helper is turned off', async (t) => {
-  // The built package laid out as npm installs it, its helper program left out.
-  const app = mkdtempSync(join(tmpdir(), 'pidfd-nohelper-'))
-  t.teardown(() => rmSync(app, { recursive: true, force: true }))
-  const pkg = join(app, 'node_modules', 'pidfd')
-  mkdirSync(pkg, { recursive: true })
-  for (const f of ['index.js', 'package.json', 'lib', ...readdirSync(root).filter((f) => f.endsWith('.node'))]) cpSync(join(root, f), join(pkg, f), { recursive: true })
-  for (const dep of ['ms', 'parse-ms', 'pretty-bytes', 'pretty-ms']) cpSync(join(root, 'node_modules', dep), join(app, 'node_modules', dep), { recursive: true })
+  // The built package laid out as npm installs it, with its .node and without its helper program.
+  const { app, done } = installedCopy(readdirSync(root).filter((f) => f.endsWith('.node')))
+  t.teardown(done)
   for (const memfd of ['1', '0']) {
     const run = await runNode(
       `const pidfd = require('pidfd');

@@ -1,7 +1,7 @@
 // Shared by the tests: real processes, real descriptors, no mocks.
 
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { release, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -217,6 +217,21 @@ export function runsIf(reason: string | null, title: string): typeof test.skip {
 }
 
 export const needsRoot = process.getuid?.() === 0 ? null : 'needs root'
+
+/**
+ * The built package as npm installs it in `app/node_modules/pidfd`: its JS and the CLI's
+ * dependencies, with `extra` files from the root (a `.node`, say); no helper, no Cargo.toml.
+ */
+export function installedCopy(extra: string[] = []): { app: string; pkg: string; done: () => void } {
+  const app = mkdtempSync(join(tmpdir(), 'pidfd-copy-'))
+  const pkg = join(app, 'node_modules', 'pidfd')
+  mkdirSync(pkg, { recursive: true })
+  for (const f of ['index.js', 'package.json', 'lib', ...extra]) cpSync(join(root, f), join(pkg, f), { recursive: true })
+  for (const dep of readdirSync(join(root, 'node_modules'))) {
+    if (['ms', 'bytes', 'pretty-ms', 'pretty-bytes', 'parse-ms'].includes(dep)) cpSync(join(root, 'node_modules', dep), join(app, 'node_modules', dep), { recursive: true })
+  }
+  return { app, pkg, done: () => rmSync(app, { recursive: true, force: true }) }
+}
 
 /** A thread's scheduler slice (ns), from its /proc sched file: undefined where not shown. */
 export const sliceOf = (sched: string): string | undefined => /^se\.slice\s*:\s*(\d+)/m.exec(sched)?.[1]

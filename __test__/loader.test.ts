@@ -4,26 +4,17 @@
 
 import test from 'ava'
 import { execFile, execFileSync } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { root } from './helpers.js'
+import { installedCopy, root } from './helpers.js'
 
 const platform = `linux-${process.arch}-${(process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime ? 'gnu' : 'musl'}`
 const version = (JSON.parse(execFileSync(process.execPath, ['-p', `JSON.stringify(require(${JSON.stringify(join(root, 'package.json'))}))`], { encoding: 'utf8' })) as { version: string }).version
 
-/** The package as npm installs it in `app/node_modules/pidfd`: its JS, no binary, no Cargo.toml. */
-function installed(): { app: string; pkg: string; done: () => void } {
-  const app = mkdtempSync(join(tmpdir(), 'pidfd-loader-'))
-  const pkg = join(app, 'node_modules', 'pidfd')
-  mkdirSync(pkg, { recursive: true })
-  for (const f of ['index.js', 'package.json', 'lib']) cpSync(join(root, f), join(pkg, f), { recursive: true })
-  for (const dep of readdirSync(join(root, 'node_modules'))) {
-    if (['ms', 'bytes', 'pretty-ms', 'pretty-bytes', 'parse-ms'].includes(dep)) cpSync(join(root, 'node_modules', dep), join(app, 'node_modules', dep), { recursive: true })
-  }
-  return { app, pkg, done: () => rmSync(app, { recursive: true, force: true }) }
-}
+/** The package as npm installs it: its JS, no binary (installedCopy in helpers.ts). */
+const installed = () => installedCopy()
 
 function load(app: string, preload?: string): Promise<{ code: number | null; stderr: string }> {
   const args = [...(preload ? ['--require', preload] : []), '-e', "require('pidfd')"]
