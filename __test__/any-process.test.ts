@@ -120,8 +120,10 @@ test('info(): ids, credentials and cgroup as /proc shows them; -1 and the exit o
   sub.kill('SIGKILL')
   await sub.exited
   const after = sub.pidfd.info()
-  t.is(after.pid, -1)
-  t.is(after.ruid, -1)
+  // Every id and credential, not just the pid: each reads -1 once the process is reaped.
+  const reaped = Object.fromEntries(Object.keys(statusIds(process.pid)).map((k) => [k, -1]))
+  t.like(after, reaped)
+  t.is(Object.keys(reaped).length, 11)
   if (infoExit) t.like(after.exit, { status: 'signaled', signal: 'SIGKILL' })
 })
 
@@ -134,13 +136,14 @@ test('info() from /proc where PIDFD_GET_INFO is missing (PIDFD_DISABLE=getInfo)'
        const status = readFileSync('/proc/' + sub.pid + '/status', 'utf8');
        sub.kill('SIGKILL'); await sub.exited;
        const after = sub.pidfd.info();
+       const { cgroupId: _c, exit: _e, ...afterIds } = after;
        console.log(JSON.stringify({ getInfo: pidfd.features().getInfo, pid: info.pid === sub.pid, ppid: info.ppid === process.pid,
-         uid: status.includes('Uid:\\t' + info.ruid + '\\t'), cgroup: typeof info.cgroupId, afterPid: after.pid, afterExit: after.exit ?? null }));
+         uid: status.includes('Uid:\\t' + info.ruid + '\\t'), cgroup: typeof info.cgroupId, afterIds: [...new Set(Object.values(afterIds))], afterCount: Object.keys(afterIds).length, afterExit: after.exit ?? null }));
      }, 100);`,
     { env: { PIDFD_DISABLE: 'getInfo' } },
   )
   t.is(run.code, 0, run.stderr)
-  t.deepEqual(JSON.parse(run.stdout), { getInfo: false, pid: true, ppid: true, uid: true, cgroup: 'bigint', afterPid: -1, afterExit: null })
+  t.deepEqual(JSON.parse(run.stdout), { getInfo: false, pid: true, ppid: true, uid: true, cgroup: 'bigint', afterIds: [-1], afterCount: 11, afterExit: null })
 })
 
 const nestedCgroup = cgroupSupport().reason
