@@ -5,7 +5,7 @@
 // the test says why and is skipped.
 
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { release, tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import test from 'ava'
@@ -509,6 +509,58 @@ test('--cgroup off: none, and the report says so; a bad --cgroup is a usage erro
   const bad = await pidfd(['time', '--cgroup', 'yes', '--', 'true'])
   t.is(bad.code, 2)
   t.regex(bad.stderr, /--cgroup: 'yes' is not one of auto, off, required/)
+})
+
+// A container without a cgroup namespace: its cgroup2 mount is a bind of one subtree, so
+// mountinfo's root is that subtree's path (not "/"), and /proc/self/cgroup names the full path.
+// Here for real: a mount namespace where the only cgroup2 mount is a bind of a new cgroup, at a
+// mount point with a space (mountinfo writes it \040), and the process inside that cgroup.
+const CONTAINER_SETUP = `set -eu
+cgdir=$1; point=$2; shift 2
+mkdir -p "$point"
+mount --bind "$cgdir" "$point"
+esc=$(printf %s "$point" | sed 's/ /\\\\040/g')
+awk '$0 ~ / - cgroup2 / {print $5}' /proc/self/mountinfo | while read -r m; do [ "$m" = "$esc" ] || umount -l "$m"; done
+echo $$ > "$point/cgroup.procs"
+exec "$@"`
+
+runsIf(writable, 'a cgroup2 mount of one subtree')("a cgroup2 mount whose root is a subtree (a container without a cgroup namespace), at a path with a space: the place of each cgroup path, cgroupSupport(), and a child's cgroup id through /proc", async (t) => {
+  const cg = Cgroup.create()
+  const dir = tmp()
+  const point = join(dir, 'cgroup two')
+  try {
+    const own = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))![1]!
+    const rel = `${own.replace(/\/$/, '')}/${basename(cg.path)}`
+    const script = `const pidfd = require(${JSON.stringify(entry)});
+      const { binding } = require(${JSON.stringify(join(root, 'lib', 'native.js'))});
+      const place = (p) => { const { mount, dir } = binding.cgroup2Place(p); return { mount: mount ?? null, dir: dir ?? null } };
+      const rel = ${JSON.stringify(rel)};
+      const { mount, parent, reason } = pidfd.cgroupSupport();
+      const sub = pidfd.spawn('sleep', ['10'], { stdio: 'ignore' });
+      const cgroupId = String(sub.pidfd.info().cgroupId);
+      sub.kill('SIGKILL');
+      console.log(JSON.stringify({ own: place(rel), below: place(rel + '/a/b'), sibling: place(rel + 'x'), outside: place('/elsewhere'),
+        support: { mount, parent, reason }, cgroupId, getInfo: pidfd.features().getInfo }));`
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', CONTAINER_SETUP, 'sh', cg.path, point, process.execPath, '-e', script],
+        { env: { ...process.env, PIDFD_DISABLE: 'getInfo' }, timeout: 20_000 },
+        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }))
+    })
+    t.is(out.code, 0, out.stderr)
+    const r = JSON.parse(out.stdout)
+    t.deepEqual(r.own, { mount: point, dir: point })
+    t.deepEqual(r.below, { mount: point, dir: `${point}/a/b` })
+    // A name that only begins with the subtree's is not below it; nor is a path elsewhere.
+    t.deepEqual(r.sibling, { mount: point, dir: null })
+    t.deepEqual(r.outside, { mount: point, dir: null })
+    t.deepEqual(r.support, { mount: point, parent: point, reason: null })
+    t.false(r.getInfo)
+    t.is(r.cgroupId, String(statSync(cg.path).ino))
+  } finally {
+    await until(() => !cg.populated(), 10_000)
+    cg.remove()
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 // Where this process's cgroup v2 directory is, from /proc/self/cgroup as other hosts write it:
