@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { text } from 'node:stream/consumers'
 
 import { features, spawn } from '../index.js'
-import { root, until } from './helpers.js'
+import { noCoreDump, root, runsIf, until } from './helpers.js'
 
 const bin = join(root, 'bin', 'pidfd.js')
 
@@ -571,6 +571,57 @@ interface Spread {
   median: number
   max: number
 }
+
+/** A figure as the text report writes it, back to a number: a duration in ms, a size in KiB. */
+function figure(text: string): number {
+  const m = /^([\d.]+) ?(µs|ms|s|B|kB|KiB|MiB|GiB)$/.exec(text)
+  if (!m) throw new Error(`not a figure: ${text}`)
+  const scale: Record<string, number> = { µs: 0.001, ms: 1, s: 1000, B: 1 / 1024, kB: 1000 / 1024, KiB: 1, MiB: 1024, GiB: 1024 * 1024 }
+  return Number(m[1]) * scale[m[2]!]!
+}
+
+test('the text report, line by line: an argument quoted for a shell, the counters line, the runs line by warm-up count, each budget with its excess, a signal Node has no name for', async (t) => {
+  const quoted = await cli(['time', '--', 'sh', '-c', 'echo "it\'s"', 'x y'])
+  t.is(quoted.code, 0, quoted.stderr)
+  t.regex(quoted.stderr, /^pidfd time: sh -c 'echo "it'\\''s"' 'x y'\n/)
+  t.regex(quoted.stderr, /^ {2}context switches [\d,]+ voluntary, [\d,]+ involuntary · fs [\d,]+ reads, [\d,]+ writes \(512-byte blocks\)$/m)
+
+  const d = '[\\d.]+(?:µs|ms|s)'
+  const b = '[\\d.]+ (?:B|kB|KiB|MiB|GiB)'
+  const spread = (f: string) => `${f} / ${f} / ${f}`
+  for (const [warmup, words] of [['0', ''], ['1', 'after 1 warm-up '], ['2', 'after 2 warm-ups ']] as const) {
+    const r = await cli(['time', '--runs', '2', '--warmup', warmup, '--', 'true'])
+    t.is(r.code, 0, r.stderr)
+    t.regex(r.stderr, new RegExp(`^ {2}2 runs ${words}\\(min / median / max\\): wall ${spread(d)} · CPU ${spread(d)} · peak RSS ${spread(b)}\\n {2}the last run:$`, 'm'), `--warmup ${warmup}`)
+  }
+
+  // Each budget in its own words, and by how much: the excess is the figure less the limit.
+  const cpu = await cli(['time', '--max-cpu', '50ms', '--', process.execPath, '-e', 'const s=process.cpuUsage(); while (process.cpuUsage(s).user < 200000);'])
+  t.is(cpu.code, 123)
+  const c = /^ {2}BUDGET max-cpu exceeded: CPU time (\S+) is (\S+) over 50\.0ms$/m.exec(cpu.stderr)
+  t.truthy(c, cpu.stderr)
+  t.true(Math.abs(figure(c![1]!) - 50 - figure(c![2]!)) < 15, c![0])
+  const rss = await cli(['time', '--max-rss', '40M', '--', process.execPath, '-e', touch(80)])
+  t.is(rss.code, 123)
+  const m = /^ {2}BUDGET max-rss exceeded: peak RSS (\S+ \S+) is (\S+ \S+) over 40 MiB$/m.exec(rss.stderr)
+  t.truthy(m, rss.stderr)
+  t.true(Math.abs(figure(m![1]!) - 40 * 1024 - figure(m![2]!)) < 0.2 * 1024, m![0])
+
+  // SIGRTMIN+3 (37): no Node name, so the number.
+  const rt = await cli(['time', '--', 'sh', '-c', 'kill -37 $$'])
+  t.regex(rt.stderr, /^ {2}killed by signal 37 · wall /m)
+})
+
+runsIf(noCoreDump, 'a core dump in the text report')('the text report of a core-dumped command says so', async (t) => {
+  const dir = tmp()
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  // The command raises its soft RLIMIT_CORE and dumps in a directory of its own; pidfd, which
+  // then ends itself by the same signal, keeps a soft limit of 0 and dumps nothing.
+  const script = `ulimit -S -c 0; cd "$1"; exec "$2" "$3" time -- sh -c 'ulimit -c unlimited && kill -SEGV $$'`
+  const r = await new Promise<string>((resolve) => execFile('sh', ['-c', script, 'sh', dir, process.execPath, bin], (_err, _stdout, stderr) => resolve(stderr)))
+  t.regex(r, /^ {2}killed by SIGSEGV \(core dumped\) · wall /m)
+  t.true(readdirSync(dir).length > 0, 'the command wrote its core')
+})
 
 test('--runs N --warmup K: N + K runs, the spread of the N measured, the worst status', async (t) => {
   const dir = tmp()

@@ -315,3 +315,12 @@ export function runnableBlocks(page: string): RunnableBlock[] {
   }
   return out
 }
+
+/** Why a child cannot dump core here without changing machine-wide settings (null: it can). */
+export const noCoreDump: string | null = (() => {
+  const pattern = readFileSync('/proc/sys/kernel/core_pattern', 'utf8').trim()
+  if (pattern.startsWith('|')) return `core_pattern hands cores to a program (${pattern}), not to a file in the child's cwd`
+  const hard = /^Max core file size\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]
+  if (hard === '0') return 'the hard RLIMIT_CORE is 0: a shell cannot raise it'
+  return null
+})()

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { AsyncPidFd, PidFd, features, spawn } from '../index.js'
-import { isError, procState, runNode, runsIf, sleep, until } from './helpers.js'
+import { isError, noCoreDump, procState, runNode, runsIf, sleep, until } from './helpers.js'
 
 test('true exits 0, false exits 1', async (t) => {
   const ok = await spawn('true').exited
@@ -63,15 +63,6 @@ test('signal names match what child_process reports (SIGABRT, not SIGIOT)', asyn
   t.is(ours.signal, cpSignal as NodeJS.Signals)
   t.is(ours.signal, 'SIGABRT')
 })
-
-/** Why a child cannot dump core here without changing machine-wide settings (null: it can). */
-const noCoreDump: string | null = (() => {
-  const pattern = readFileSync('/proc/sys/kernel/core_pattern', 'utf8').trim()
-  if (pattern.startsWith('|')) return `core_pattern hands cores to a program (${pattern}), not to a file in the child's cwd`
-  const hard = /^Max core file size\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]
-  if (hard === '0') return 'the hard RLIMIT_CORE is 0: a shell cannot raise it'
-  return null
-})()
 
 runsIf(noCoreDump, 'a core-dumped exit')('a core-dumped exit: signaled, coreDumped true, siCode 3 (CLD_DUMPED), the signal child_process reports; with RLIMIT_CORE 0, the same signal, no core, siCode 2', async (t) => {
   // The shell raises its own RLIMIT_CORE (soft, up to the hard limit) and runs in a directory of
