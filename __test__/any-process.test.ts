@@ -195,7 +195,8 @@ test('namespace(kind): a close-on-exec descriptor whose inode is /proc/<pid>/ns/
   isError(t, t.throws(() => sub.pidfd.namespace('mount' as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
   sub.kill('SIGKILL')
   await sub.exited
-  t.throws(() => sub.pidfd.namespace('uts'))
+  // Reaped: ESRCH, from the ioctl or (before Linux 6.11) from /proc, as below.
+  isError(t, t.throws(() => sub.pidfd.namespace('uts')), { code: 'ESRCH', syscall: features().namespaces ? 'ioctl' : 'open' })
 })
 
 test('namespace() from /proc where the ioctls are missing (PIDFD_DISABLE=namespaces)', async (t) => {
@@ -203,11 +204,15 @@ test('namespace() from /proc where the ioctls are missing (PIDFD_DISABLE=namespa
     `const { fstatSync, statSync, closeSync } = require('node:fs');
      const fd = pidfd.PidFd.self();
      const kinds = ${JSON.stringify(kinds)};
-     console.log(pidfd.features().namespaces, kinds.every((k) => { const n = fd.namespace(k); const same = fstatSync(n).ino === statSync('/proc/self/ns/' + k).ino; closeSync(n); return same }));`,
+     console.log(pidfd.features().namespaces, kinds.every((k) => { const n = fd.namespace(k); const same = fstatSync(n).ino === statSync('/proc/self/ns/' + k).ino; closeSync(n); return same }));
+     const sub = pidfd.spawn('true', [], { stdio: 'ignore' });
+     const handle = sub.pidfd;
+     sub.exited.then(() => { try { handle.namespace('uts'); console.log('opened') } catch (e) { console.log(e.code, e.syscall) } });`,
     { env: { PIDFD_DISABLE: 'namespaces' } },
   )
   t.is(run.code, 0, run.stderr)
-  t.is(run.stdout.trim(), 'false true')
+  // Once reaped, ESRCH (fdinfo's pid is -1), not a /proc/-1 path that does not exist.
+  t.is(run.stdout, 'false true\nESRCH open\n')
 })
 
 test('getFd(): read a pipe end taken from a child', async (t) => {
