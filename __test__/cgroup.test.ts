@@ -325,6 +325,31 @@ runsIf(writable, 'leftovers moved out')('pidfd time --leftovers report: a leftov
   }
 })
 
+runsIf(writable, 'the cgroup in the text report')("the text report's cgroup lines: the cgroup, how it was entered, removed; its figures by file; the leftovers moved out (one, two); the method of each figure, the timeout's only with --timeout; with --cgroup off, why none", async (t) => {
+  const dir = tmp()
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const parent = esc(support.parent!)
+  const via = features().cloneIntoCgroup ? 'CLONE_INTO_CGROUP' : 'cgroup\\.procs'
+  for (const [n, timeout, moved] of [[1, [], '1 leftover'], [2, ['--timeout', '20s'], '2 leftovers']] as const) {
+    const files = Array.from({ length: n }, (_, i) => join(dir, `t${n}-${i}`))
+    const started = files.map((f) => `(sh -c 'echo $$ > ${f}; exec sleep 30' </dev/null >/dev/null 2>&1 &)`).join('; ')
+    const r = await pidfd(['time', ...timeout, '--', 'sh', '-c', `${started}; until ${files.map((f) => `[ -s ${f} ]`).join(' && ')}; do sleep 0.01; done`])
+    const pids = files.map((f) => Number(readFileSync(f, 'utf8')))
+    try {
+      t.is(r.code, 0, r.stderr)
+      const figures = '    tree CPU user \\S+ · system \\S+ \\(cpu\\.stat\\) · (tree peak memory \\S+ \\S+ \\(memory\\.peak\\)|tree peak memory not measured \\(no memory\\.peak\\)) · (most processes at once [\\d,]+ \\(pids\\.peak\\)|most processes at once not measured \\(no pids\\.peak\\))'
+      const methods = ['peak memory', 'CPU', 'processes', 'end of the tree', ...(timeout.length ? ['timeout'] : [])].map((m) => `\\n {4}${m}: \\S.*`).join('')
+      const m = new RegExp(`^ {2}cgroup ${parent}/pidfd-\\d+-\\d+ \\(entered by ${via}; removed\\)\\n${figures}\\n {4}${moved} moved to ${parent}: ([\\d ]+)\\n {2}measured by:${methods}\\n {2}\\(rusage covers`, 'm').exec(r.stderr)
+      t.truthy(m, r.stderr)
+      t.deepEqual(m![3]!.split(' ').map(Number).sort(), [...pids].sort())
+    } finally {
+      pids.forEach(killPid)
+    }
+  }
+  const off = await pidfd(['time', '--cgroup', 'off', '--', 'true'])
+  t.regex(off.stderr, /^ {2}no cgroup: --cgroup off\n {2}measured by:\n/m)
+})
+
 runsIf(writable, 'methods')('the report names the method of each figure: cpu.stat counts a daemon nobody reaped; peak memory from memory.peak only where it exists, else why not', async (t) => {
   const dir = tmp()
   // The daemon burns CPU, then sleeps on: no rusage holds its CPU (nobody reaps it here). It

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { text } from 'node:stream/consumers'
 
 import { features, spawn } from '../index.js'
-import { noCoreDump, root, runsIf, until } from './helpers.js'
+import { figure, noCoreDump, root, runsIf, until } from './helpers.js'
 
 const bin = join(root, 'bin', 'pidfd.js')
 
@@ -570,14 +570,6 @@ interface Spread {
   min: number
   median: number
   max: number
-}
-
-/** A figure as the text report writes it, back to a number: a duration in ms, a size in KiB. */
-function figure(text: string): number {
-  const m = /^([\d.]+) ?(µs|ms|s|B|kB|KiB|MiB|GiB)$/.exec(text)
-  if (!m) throw new Error(`not a figure: ${text}`)
-  const scale: Record<string, number> = { µs: 0.001, ms: 1, s: 1000, B: 1 / 1024, kB: 1000 / 1024, KiB: 1, MiB: 1024, GiB: 1024 * 1024 }
-  return Number(m[1]) * scale[m[2]!]!
 }
 
 test('the text report, line by line: an argument quoted for a shell, the counters line, the runs line by warm-up count, each budget with its excess, a signal Node has no name for', async (t) => {

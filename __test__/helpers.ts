@@ -324,3 +324,11 @@ export const noCoreDump: string | null = (() => {
   if (hard === '0') return 'the hard RLIMIT_CORE is 0: a shell cannot raise it'
   return null
 })()
+
+/** A figure as the text report writes it, back to a number: a duration in ms, a size in KiB. */
+export function figure(text: string): number {
+  const m = /^([\d.]+) ?(µs|ms|s|B|kB|KiB|MiB|GiB)$/.exec(text)
+  if (!m) throw new Error(`not a figure: ${text}`)
+  const scale: Record<string, number> = { µs: 0.001, ms: 1, s: 1000, B: 1 / 1024, kB: 1000 / 1024, KiB: 1, MiB: 1024, GiB: 1024 * 1024 }
+  return Number(m[1]) * scale[m[2]!]!
+}

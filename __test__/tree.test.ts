@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import test from 'ava'
 
 import { cgroupSupport } from '../index.js'
-import { buildFixture, killPid, procState, root, runNode, runsIf, until } from './helpers.js'
+import { buildFixture, figure, killPid, procState, root, runNode, runsIf, until } from './helpers.js'
 
 interface Run {
   code: number | null
@@ -109,6 +109,41 @@ for (const { flag, skip } of modes) {
     t.is(procState(Number(readFileSync(file, 'utf8'))), null)
   })
 }
+
+test('the text report of the tree: the orphans reaped here (one, two) with their CPU in ms; the leftovers (one, two) with their pid, age, RSS and command, by what became of them', async (t) => {
+  const burn = 'i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done'
+  // No orphan, no tree line: the command's own figures say it all.
+  const none = await pidfd(['time', '--cgroup', 'off', '--leftovers', 'wait', '--', 'sh', '-c', burn])
+  t.is(none.code, 0, none.stderr)
+  t.notRegex(none.stderr, /^ {2}tree:/m)
+  t.regex(none.stderr, /^ {2}exited 0 · /m)
+  for (const [n, words] of [[1, '1 orphan'], [2, '2 orphans']] as const) {
+    const orphans = Array.from({ length: n }, () => `(sh -c '${burn}' </dev/null >/dev/null 2>&1 &)`).join('; ')
+    const r = await pidfd(['time', '--cgroup', 'off', '--leftovers', 'wait', '--', 'sh', '-c', `${orphans}; exit 0`])
+    t.is(r.code, 0, r.stderr)
+    const m = new RegExp(`^ {2}tree: user (\\S+) · system (\\S+) · largest peak RSS (\\S+ \\S+) \\(the command and ${words} reaped here\\)$`, 'm').exec(r.stderr)
+    t.truthy(m, r.stderr)
+    // The orphans' loops are in it, in ms (not µs, nor µs × 1000).
+    t.true(figure(m![1]!) > 0 && figure(m![1]!) < 60_000, m![0])
+    t.true(figure(m![2]!) < 60_000, m![0])
+    t.true(figure(m![3]!) > 0, m![0])
+  }
+  const dir = tmp()
+  for (const [n, action, words] of [[1, 'report', '1 process left running by the command (still running)'], [2, 'kill', '2 processes left running by the command (killed)']] as const) {
+    const files = Array.from({ length: n }, (_, i) => join(dir, `${action}${i}`))
+    const started = files.map((f) => `(sh -c 'echo $$ > ${f}; exec sleep 30' </dev/null >/dev/null 2>&1 &)`).join('; ')
+    const r = await pidfd(['time', '--cgroup', 'off', '--leftovers', action, '--', 'sh', '-c', `${started}; until ${files.map((f) => `[ -s ${f} ]`).join(' && ')}; do sleep 0.01; done`])
+    const pids = files.map((f) => Number(readFileSync(f, 'utf8')))
+    try {
+      t.is(r.code, 0, r.stderr)
+      // One line each, in /proc's order (a wrapped pid can put the second first).
+      t.regex(r.stderr, new RegExp(`^ {2}LEFTOVERS: ${words.replace(/[()]/g, '\\$&')}:(\\n {4}pid \\d+, \\S+ old, \\S+ \\S+: sleep 30){${n}}$`, 'm'))
+      for (const pid of pids) t.regex(r.stderr, new RegExp(`^ {4}pid ${pid}, `, 'm'))
+    } finally {
+      pids.forEach(killPid)
+    }
+  }
+})
 
 test("the tree's peak RSS is the largest process's, not their sum: two orphans of 200 and 100 MiB reaped here", async (t) => {
   // Each orphan fills its buffer and exits; --leftovers wait reaps both here, with their rusage.
