@@ -116,7 +116,8 @@ test('the text report of the tree: the orphans reaped here (one, two) with their
   const none = await pidfd(['time', '--cgroup', 'off', '--leftovers', 'wait', '--', 'sh', '-c', burn])
   t.is(none.code, 0, none.stderr)
   t.notRegex(none.stderr, /^ {2}tree:/m)
-  t.regex(none.stderr, /^ {2}exited 0 · /m)
+  // The whole report, line by line: nothing between the command's figures and the cgroup's.
+  t.regex(none.stderr, /^pidfd time: sh -c .*\n {2}exited 0 · wall .*\n {2}peak RSS .*\n {2}context switches .*\n {2}no cgroup: --cgroup off\n {2}measured by:\n {4}peak memory: .*\n {4}CPU: .*\n {4}processes: .*\n {4}end of the tree: .*\n {2}\(rusage covers the command and the descendants it waited for\)\n$/)
   for (const [n, words] of [[1, '1 orphan'], [2, '2 orphans']] as const) {
     const orphans = Array.from({ length: n }, () => `(sh -c '${burn}' </dev/null >/dev/null 2>&1 &)`).join('; ')
     const r = await pidfd(['time', '--cgroup', 'off', '--leftovers', 'wait', '--', 'sh', '-c', `${orphans}; exit 0`])
