@@ -144,6 +144,19 @@ test('the text report of the tree: the orphans reaped here (one, two) with their
       pids.forEach(killPid)
     }
   }
+  // One still running when the --timeout ended the command: a setsid escapee that ignores
+  // SIGTERM (its loop all builtins, so it is one process), ended by the SIGKILL after
+  // --kill-after. The command waits until its trap is set; the timeout is a bound on that.
+  const escapee = join(dir, 'escapee')
+  const r = await pidfd(['time', '--cgroup', 'off', '--timeout', '2s', '--kill-after', '300ms', '--', 'sh', '-c',
+    `setsid sh -c 'trap "" TERM; echo $$ > ${escapee}; while :; do :; done' </dev/null >/dev/null 2>&1 & until [ -s ${escapee} ]; do sleep 0.01; done; sleep 30`])
+  const pid = Number(readFileSync(escapee, 'utf8'))
+  try {
+    t.is(r.code, 124, r.stderr)
+    t.regex(r.stderr, new RegExp(`^ {2}LEFTOVERS: 1 process left running by the command \\(ended by the --timeout\\):\\n {4}pid ${pid}, `, 'm'))
+  } finally {
+    killPid(pid)
+  }
 })
 
 test("the tree's peak RSS is the largest process's, not their sum: two orphans of 200 and 100 MiB reaped here", async (t) => {
