@@ -593,6 +593,11 @@ test('the text report, line by line: an argument quoted for a shell, the counter
   const c = /^ {2}BUDGET max-cpu exceeded: CPU time (\S+) is (\S+) over 50\.0ms$/m.exec(cpu.stderr)
   t.truthy(c, cpu.stderr)
   t.true(Math.abs(figure(c![1]!) - 50 - figure(c![2]!)) < 15, c![0])
+  // The command's own CPU, in ms: the loop's 200 ms of user time, and some system time.
+  const own = /^ {2}exited 0 · wall (\S+) · user (\S+) · system (\S+)$/m.exec(cpu.stderr)
+  t.truthy(own, cpu.stderr)
+  t.true(figure(own![2]!) >= 200 && figure(own![2]!) < 60_000, own![0])
+  t.true(figure(own![3]!) < 60_000, own![0])
   const rss = await cli(['time', '--max-rss', '40M', '--', process.execPath, '-e', touch(80)])
   t.is(rss.code, 123)
   const m = /^ {2}BUDGET max-rss exceeded: peak RSS (\S+ \S+) is (\S+ \S+) over 40 MiB$/m.exec(rss.stderr)
