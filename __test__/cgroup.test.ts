@@ -350,6 +350,39 @@ runsIf(writable, 'the cgroup in the text report')("the text report's cgroup line
   t.regex(off.stderr, /^ {2}no cgroup: --cgroup off\n {2}measured by:\n/m)
 })
 
+runsIf(writable, 'the cgroup in the markdown report')("the markdown report's cgroup rows: the cgroup in code, how it was entered, removed; its figures; the leftovers moved out; each method, the timeout's only with --timeout; with --cgroup off, none and why, and no figures", async (t) => {
+  const dir = tmp()
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const via = features().cloneIntoCgroup ? 'CLONE_INTO_CGROUP' : 'cgroup\\.procs'
+  const file = join(dir, 'pid')
+  const out = join(dir, 'report.md')
+  const r = await pidfd(['time', '--format', 'markdown', '--output', out, '--timeout', '20s', '--', 'sh', '-c',
+    `(sh -c 'echo $$ > ${file}; exec sleep 30' </dev/null >/dev/null 2>&1 &); until [ -s ${file} ]; do sleep 0.01; done`])
+  const pid = Number(readFileSync(file, 'utf8'))
+  try {
+    t.is(r.code, 0, r.stderr)
+    const md = readFileSync(out, 'utf8')
+    const rows = [
+      `\\| cgroup \\| \`${esc(support.parent!)}/pidfd-\\d+-\\d+\` \\(entered by ${via}; removed\\) \\|`,
+      '\\| cgroup figures \\| tree CPU user \\S+ · system \\S+ \\(cpu\\.stat\\) · tree peak memory .* · most processes at once .* \\|',
+      `\\| leftovers moved out \\| ${pid} to \`${esc(support.parent!)}\` \\|`,
+      '\\| peak memory measured by \\| \\S.* \\|',
+      '\\| CPU measured by \\| cgroup cpu\\.stat .* \\|',
+      '\\| processes measured by \\| \\S.* \\|',
+      '\\| end of the tree known by \\| cgroup\\.events \\(populated 0\\) \\|',
+      '\\| timeout ends the tree by \\| \\S.* \\|',
+    ]
+    t.regex(md, new RegExp(`^${rows.join('\\n')}\\n`, 'm'))
+  } finally {
+    killPid(pid)
+  }
+  const offOut = join(dir, 'off.md')
+  const off = await pidfd(['time', '--format', 'markdown', '--output', offOut, '--cgroup', 'off', '--', 'true'])
+  t.is(off.code, 0, off.stderr)
+  const md = readFileSync(offOut, 'utf8')
+  t.regex(md, /^\| cgroup \| none: --cgroup off \|\n\| peak memory measured by \| .* \|\n\| CPU measured by \| .* \|\n\| processes measured by \| .* \|\n\| end of the tree known by \| .* \|\n\n_rusage covers/m)
+})
+
 runsIf(writable, 'methods')('the report names the method of each figure: cpu.stat counts a daemon nobody reaped; peak memory from memory.peak only where it exists, else why not', async (t) => {
   const dir = tmp()
   // The daemon burns CPU, then sleeps on: no rusage holds its CPU (nobody reaps it here). It

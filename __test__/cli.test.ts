@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { text } from 'node:stream/consumers'
 
 import { features, spawn } from '../index.js'
-import { figure, noCoreDump, root, runsIf, until } from './helpers.js'
+import { figure, killPid, noCoreDump, root, runsIf, until } from './helpers.js'
 
 const bin = join(root, 'bin', 'pidfd.js')
 
@@ -112,6 +112,55 @@ test('--output writes the report to a file; markdown format', async (t) => {
   const md = readFileSync(out, 'utf8')
   t.regex(md, /^### pidfd time: `true`\n\n\| \| \|\n\| --- \| --- \|\n\| exit \| exited 0 \|/)
   t.regex(md, /\| peak RSS \| .* \|/)
+})
+
+test('the markdown report, row by row: the runs and their warm-ups, a timed-out exit, a budget breached, the tree, a leftover; backticks in the heading and pipes in a cell kept from breaking the table', async (t) => {
+  const dir = tmp()
+  const md = async (args: string[], command: string[]) => {
+    const out = join(dir, `${Math.random()}.md`)
+    const r = await cli(['time', '--format', 'markdown', '--output', out, ...args, '--', ...command])
+    return { code: r.code, stderr: r.stderr, md: readFileSync(out, 'utf8') }
+  }
+  const d = '[\\d.]+(?:µs|ms|s)'
+  const b = '[\\d.]+ (?:B|kB|KiB|MiB|GiB)'
+  const spread = (f: string) => `${f} / ${f} / ${f}`
+  const runs = await md(['--runs', '2', '--warmup', '1', '--cgroup', 'off'], ['true'])
+  t.regex(runs.md, new RegExp(`^\\| 2 runs \\(\\+1 warm-up\\): wall min / median / max \\| ${spread(d)} \\|\\n\\| CPU min / median / max \\| ${spread(d)} \\|\\n\\| peak RSS min / median / max \\| ${spread(b)} \\|\\n\\| exit \\| exited 0 \\|\\n`, 'm'))
+  const cold = await md(['--runs', '2', '--cgroup', 'off'], ['true'])
+  t.regex(cold.md, /^\| 2 runs: wall min \/ median \/ max \| /m)
+  const once = await md(['--cgroup', 'off'], ['true'])
+  t.notRegex(once.md, /runs|min \/ median/)
+
+  const timedOut = await md(['--timeout', '300ms', '--cgroup', 'off'], ['sleep', '30'])
+  t.is(timedOut.code, 124)
+  t.regex(timedOut.md, /^\| exit \| killed by SIGTERM \(timed out\) \|$/m)
+
+  const budget = await md(['--max-rss', '1K', '--cgroup', 'off'], ['true'])
+  t.is(budget.code, 123)
+  t.regex(budget.md, new RegExp(`^\\| \\*\\*budget max-rss\\*\\* \\| \\*\\*max-rss exceeded: peak RSS ${b} is ${b} over 1 KiB\\*\\* \\|$`, 'm'))
+
+  // An orphan reaped here, and a leftover killed.
+  const pidFile = join(dir, 'leftover')
+  const tree = await md(['--cgroup', 'off', '--leftovers', 'kill'], ['sh', '-c',
+    `(sh -c 'i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done' </dev/null >/dev/null 2>&1 &); (sh -c 'echo $$ > ${pidFile}; exec sleep 30' </dev/null >/dev/null 2>&1 &); until [ -s ${pidFile} ]; do sleep 0.01; done`])
+  const pid = Number(readFileSync(pidFile, 'utf8'))
+  try {
+    t.is(tree.code, 0, tree.stderr)
+    t.regex(tree.md, new RegExp(`^\\| tree CPU \\(user / system\\) \\| ${d} / ${d} \\|\\n\\| tree: orphans reaped here \\| [12] \\|$`, 'm'))
+    t.regex(tree.md, new RegExp(`^\\| \\*\\*leftover\\*\\* \\(killed\\) \\| pid ${pid}, \\S+ old, ${b}: sleep 30 \\|$`, 'm'))
+  } finally {
+    killPid(pid)
+  }
+
+  // A heading in backticks takes none from the command; a cell takes no bare pipe.
+  // The leftover stays one shell (blocked opening a FIFO nobody writes), its last argument a|b.
+  const fifo = join(dir, 'fifo')
+  execFileSync('mkfifo', [fifo])
+  const odd = await md(['--cgroup', 'off', '--leftovers', 'kill'], ['sh', '-c', `(sh -c 'echo $$ > ${pidFile}2; read x < ${fifo}' 'a|b' </dev/null >/dev/null 2>&1 &); until [ -s ${pidFile}2 ]; do sleep 0.01; done # \`x\``])
+  killPid(Number(readFileSync(`${pidFile}2`, 'utf8')))
+  t.is(odd.code, 0, odd.stderr)
+  t.regex(odd.md, /^### pidfd time: `sh -c '.*# 'x''`$/m)
+  t.regex(odd.md, /^\| \*\*leftover\*\* \(killed\) \| pid \d+, .*: sh -c .* 'a\\\|b' \|$/m)
 })
 
 test('GITHUB_STEP_SUMMARY gets a markdown table appended, unless --no-summary', async (t) => {
