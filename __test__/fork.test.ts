@@ -4,7 +4,7 @@
 // is the package's, with its usage.
 
 import * as cp from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import dgram from 'node:dgram'
 import http from 'node:http'
 import net from 'node:net'
@@ -18,7 +18,7 @@ import test from 'ava'
 import * as pidfd from '../index.js'
 import * as pidfdCp from '../lib/child_process.js'
 import { Subprocess } from '../index.js'
-import { killPid, lenderScript, runNode, sleep, until } from './helpers.js'
+import { entry, killPid, lenderScript, runNode, sleep, until } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pidfd-fork-'))
 function script(name: string, source: string): string {
@@ -133,6 +133,38 @@ for (const serialization of ['json', 'advanced'] as const) {
     }
   })
 }
+
+test("fork() from a parent whose stdout is a file or a pipe: the channel works and the parent's stdout still does, as with child_process", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-fork-fds-'))
+  const child = join(dir, 'child.js')
+  writeFileSync(child, "process.once('message', (m) => { process.send(m); process.disconnect() })")
+  for (const lib of ['node:child_process', 'pidfd'] as const) {
+    // The first fork in a process learns how Node builds an IPC pipe from a throwaway socket over
+    // a copy of the channel's descriptor (never over another of the parent's: stdout may be a
+    // file, which no socket takes, or a terminal, whose handle is of another class).
+    const script = `const { fork } = require(${JSON.stringify(lib === 'pidfd' ? entry : 'node:child_process')});
+      const c = fork(${JSON.stringify(child)});
+      c.send('hi');
+      c.on('message', (m) => process.stdout.write('got ' + m + '\\n'));
+      c.on('exit', () => process.stdout.write('after\\n'));`
+    for (const to of ['file', 'pipe'] as const) {
+      const file = join(dir, `${to}.out`)
+      const out = to === 'file' ? openSync(file, 'w') : 'pipe'
+      const parent = cp.spawn(process.execPath, ['-e', script], { stdio: ['ignore', out, 'pipe'] })
+      let stdout = ''
+      let stderr = ''
+      parent.stdout?.on('data', (d) => (stdout += d))
+      parent.stderr!.on('data', (d) => (stderr += d))
+      const [code] = (await once(parent, 'close')) as [number | null]
+      if (typeof out === 'number') {
+        closeSync(out)
+        stdout = readFileSync(file, 'utf8')
+      }
+      t.is(code, 0, `${lib}, stdout a ${to}: ${stderr}`)
+      t.is(stdout, 'got hi\nafter\n', `${lib}, stdout a ${to}`)
+    }
+  }
+})
 
 test("the child's own disconnect: its messages, then 'disconnect', then (told) 'exit', then 'close'", async (t) => {
   const orders: unknown[][][] = []

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline'
 import test, { type ExecutionContext } from 'ava'
 
 import { cgroupSupport, spawn } from '../index.js'
-import { entry, killPid, procState, root, runsIf, until } from './helpers.js'
+import { entry, killPid, procState, root, runNode, runsIf, until } from './helpers.js'
 
 const alive = (pid: number) => {
   const state = procState(pid)
@@ -114,6 +114,20 @@ runsIf(writable, 'a guarded cgroup')('Cgroup.create({ guard: true }): when Node 
   t.truthy(path, 'guarded')
   t.true(await gone([guarded]), 'the setsid sleep in the cgroup is gone')
   t.true(await until(() => !existsSync(path!), 5000), `${path} is removed`)
+})
+
+runsIf(writable, 'a guarded cgroup removed')("Cgroup.remove() releases its guard: the guard process ends then, not when Node does (one guard process per cgroup ever made would pile up)", async (t) => {
+  const run = await runNode(
+    `const { readdirSync, readFileSync } = require('node:fs');
+     const guards = () => readdirSync('/proc').filter((n) => { try { const s = readFileSync('/proc/' + n + '/stat', 'utf8'); return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === process.pid && readFileSync('/proc/' + n + '/cmdline', 'utf8').startsWith('pidfd-helper\\0guard\\0') } catch { return false } }).length;
+     // Each count is waited for (up to 10 s), not read once: the guard execs a moment after create().
+     const until = (want, then) => { const end = Date.now() + 10000; (function check() { const n = guards(); if (n === want || Date.now() > end) then(n); else setTimeout(check, 10) })() };
+     const cg = pidfd.Cgroup.create({ guard: true });
+     const guarded = cg.guarded;
+     until(1, (before) => { cg.remove(); until(0, (after) => console.log(JSON.stringify({ guarded, before, after }))) });`,
+  )
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), { guarded: true, before: 1, after: 0 })
 })
 
 runsIf(writable, 'a collected guarded cgroup')('a guarded Cgroup collected unreleased still guards: its end of the socket stays open and what is in it runs on, until Node dies', async (t) => {
