@@ -163,6 +163,51 @@ test('the markdown report, row by row: the runs and their warm-ups, a timed-out 
   t.regex(odd.md, /^\| \*\*leftover\*\* \(killed\) \| pid \d+, .*: sh -c .* 'a\\\|b' \|$/m)
 })
 
+test('--trace in the text and markdown reports: the children by CPU, by peak RSS and by command, a pipe in a command kept from breaking the table; none traced said so', async (t) => {
+  // Three children of the command's Node: one that burns CPU (the top by CPU), one whose command
+  // holds a pipe, and one more.
+  const script = "const { execFileSync } = require('node:child_process'); execFileSync('sh', ['-c', 'i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done']); execFileSync('sh', ['-c', 'true|true']); execFileSync('true')"
+  const d = '[\\d.]+(?:µs|ms|s)'
+  const b = '[\\d.]+ (?:B|kB|KiB|MiB|GiB)'
+  const other = '(?:sh -c true\\|true|true)'
+  const text = await cli(['time', '--trace', '--cgroup', 'off', '--', process.execPath, '-e', script])
+  t.is(text.code, 0, text.stderr)
+  t.regex(text.stderr, new RegExp([
+    `^ {2}traced 3 children of its Node processes, CPU ${d} in all:`,
+    ` {4}top by CPU: sh -c i=0; \\(pid \\d+\\) ${d}( · ${other} \\(pid \\d+\\) ${d}){2}`,
+    ` {4}top by peak RSS: (?:sh -c i=0;|${other}) \\(pid \\d+\\) ${b}( · (?:sh -c i=0;|${other}) \\(pid \\d+\\) ${b}){2}`,
+    ` {4}by command: (?:sh -c i=0;|${other}) ×1 ${d}, peak ${b}( · (?:sh -c i=0;|${other}) ×1 ${d}, peak ${b}){2}$`,
+  ].join('\\n'), 'm'))
+
+  const out = join(tmp(), 'report.md')
+  const md = await cli(['time', '--trace', '--cgroup', 'off', '--format', 'markdown', '--output', out, '--', process.execPath, '-e', script])
+  t.is(md.code, 0, md.stderr)
+  const cmd = '`(?:sh -c i=0;|sh -c true\\\\\\|true|true)`'
+  t.regex(readFileSync(out, 'utf8'), new RegExp([
+    `^#### Traced: 3 children, CPU ${d} in all`,
+    '',
+    '\\| command \\| processes \\| CPU \\| peak RSS \\| wall \\(sum\\) \\|',
+    '\\| --- \\| ---: \\| ---: \\| ---: \\| ---: \\|',
+    ...Array(3).fill(`\\| ${cmd} \\| 1 \\| ${d} \\| ${b} \\| ${d} \\|`),
+    '',
+    '\\| top by CPU \\| pid \\| CPU \\| \\| top by peak RSS \\| pid \\| peak RSS \\|',
+    '\\| --- \\| ---: \\| ---: \\| --- \\| --- \\| ---: \\| ---: \\|',
+    `\\| \`sh -c i=0;\` \\| \\d+ \\| ${d} \\| \\| ${cmd} \\| \\d+ \\| ${b} \\|`,
+    ...Array(2).fill(`\\| ${cmd} \\| \\d+ \\| ${d} \\| \\| ${cmd} \\| \\d+ \\| ${b} \\|`),
+    '$',
+  ].join('\\n'), 'm'))
+  t.regex(readFileSync(out, 'utf8'), /`sh -c true\\\|true`/)
+
+  const none = await cli(['time', '--trace', '--cgroup', 'off', '--', 'true'])
+  t.regex(none.stderr, /\n {2}traced: no child started through child_process by a Node process of the command\n$/)
+  const noneMd = join(tmp(), 'none.md')
+  await cli(['time', '--trace', '--cgroup', 'off', '--format', 'markdown', '--output', noneMd, '--', 'true'])
+  t.regex(readFileSync(noneMd, 'utf8'), /_\n\n_traced: no child started through child_process by a Node process of the command\._\n$/)
+  // The JSON report is one line of JSON and a newline, like every other format.
+  const json = await cli(['time', '--format', 'json', '--cgroup', 'off', '--', 'true'])
+  t.true(json.stderr.endsWith('}\n'), JSON.stringify(json.stderr.slice(-5)))
+})
+
 test('GITHUB_STEP_SUMMARY gets a markdown table appended, unless --no-summary', async (t) => {
   const summary = join(tmp(), 'summary.md')
   writeFileSync(summary, '# earlier step\n')
