@@ -11,7 +11,7 @@ import { basename, join } from 'node:path'
 import test from 'ava'
 
 import { Cgroup, cgroupSupport, features, spawn, spawnSync } from '../index.js'
-import { entry, isError, killPid, procState, root, runNode, runsIf, sleep, until, within } from './helpers.js'
+import { entry, escapeRegExp, isError, killPid, procState, root, runNode, runsIf, sleep, startLeftovers, until, within } from './helpers.js'
 
 const support = cgroupSupport()
 const writable = support.reason
@@ -327,13 +327,11 @@ runsIf(writable, 'leftovers moved out')('pidfd time --leftovers report: a leftov
 
 runsIf(writable, 'the cgroup in the text report')("the text report's cgroup lines: the cgroup, how it was entered, removed; its figures by file; the leftovers moved out (one, two); the method of each figure, the timeout's only with --timeout; with --cgroup off, why none", async (t) => {
   const dir = tmp()
-  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  const parent = esc(support.parent!)
+  const parent = escapeRegExp(support.parent!)
   const via = features().cloneIntoCgroup ? 'CLONE_INTO_CGROUP' : 'cgroup\\.procs'
   for (const [n, timeout, moved] of [[1, [], '1 leftover'], [2, ['--timeout', '20s'], '2 leftovers']] as const) {
     const files = Array.from({ length: n }, (_, i) => join(dir, `t${n}-${i}`))
-    const started = files.map((f) => `(sh -c 'echo $$ > ${f}; exec sleep 30' </dev/null >/dev/null 2>&1 &)`).join('; ')
-    const r = await pidfd(['time', ...timeout, '--', 'sh', '-c', `${started}; until ${files.map((f) => `[ -s ${f} ]`).join(' && ')}; do sleep 0.01; done`])
+    const r = await pidfd(['time', ...timeout, '--', 'sh', '-c', startLeftovers(files)])
     const pids = files.map((f) => Number(readFileSync(f, 'utf8')))
     try {
       t.is(r.code, 0, r.stderr)
@@ -352,20 +350,18 @@ runsIf(writable, 'the cgroup in the text report')("the text report's cgroup line
 
 runsIf(writable, 'the cgroup in the markdown report')("the markdown report's cgroup rows: the cgroup in code, how it was entered, removed; its figures; the leftovers moved out; each method, the timeout's only with --timeout; with --cgroup off, none and why, and no figures", async (t) => {
   const dir = tmp()
-  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   const via = features().cloneIntoCgroup ? 'CLONE_INTO_CGROUP' : 'cgroup\\.procs'
   const file = join(dir, 'pid')
   const out = join(dir, 'report.md')
-  const r = await pidfd(['time', '--format', 'markdown', '--output', out, '--timeout', '20s', '--', 'sh', '-c',
-    `(sh -c 'echo $$ > ${file}; exec sleep 30' </dev/null >/dev/null 2>&1 &); until [ -s ${file} ]; do sleep 0.01; done`])
+  const r = await pidfd(['time', '--format', 'markdown', '--output', out, '--timeout', '20s', '--', 'sh', '-c', startLeftovers([file])])
   const pid = Number(readFileSync(file, 'utf8'))
   try {
     t.is(r.code, 0, r.stderr)
     const md = readFileSync(out, 'utf8')
     const rows = [
-      `\\| cgroup \\| \`${esc(support.parent!)}/pidfd-\\d+-\\d+\` \\(entered by ${via}; removed\\) \\|`,
+      `\\| cgroup \\| \`${escapeRegExp(support.parent!)}/pidfd-\\d+-\\d+\` \\(entered by ${via}; removed\\) \\|`,
       '\\| cgroup figures \\| tree CPU user \\S+ · system \\S+ \\(cpu\\.stat\\) · tree peak memory .* · most processes at once .* \\|',
-      `\\| leftovers moved out \\| ${pid} to \`${esc(support.parent!)}\` \\|`,
+      `\\| leftovers moved out \\| ${pid} to \`${escapeRegExp(support.parent!)}\` \\|`,
       '\\| peak memory measured by \\| \\S.* \\|',
       '\\| CPU measured by \\| cgroup cpu\\.stat .* \\|',
       '\\| processes measured by \\| \\S.* \\|',

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { text } from 'node:stream/consumers'
 
 import { features, spawn } from '../index.js'
-import { figure, killPid, noCoreDump, root, runsIf, until } from './helpers.js'
+import { DURATION, figure, killPid, noCoreDump, root, runsIf, SIZE, startLeftovers, until } from './helpers.js'
 
 const bin = join(root, 'bin', 'pidfd.js')
 
@@ -121,8 +121,8 @@ test('the markdown report, row by row: the runs and their warm-ups, a timed-out 
     const r = await cli(['time', '--format', 'markdown', '--output', out, ...args, '--', ...command])
     return { code: r.code, stderr: r.stderr, md: readFileSync(out, 'utf8') }
   }
-  const d = '[\\d.]+(?:µs|ms|s)'
-  const b = '[\\d.]+ (?:B|kB|KiB|MiB|GiB)'
+  const d = DURATION
+  const b = SIZE
   const spread = (f: string) => `${f} / ${f} / ${f}`
   const runs = await md(['--runs', '2', '--warmup', '1', '--cgroup', 'off'], ['true'])
   t.regex(runs.md, new RegExp(`^\\| 2 runs \\(\\+1 warm-up\\): wall min / median / max \\| ${spread(d)} \\|\\n\\| CPU min / median / max \\| ${spread(d)} \\|\\n\\| peak RSS min / median / max \\| ${spread(b)} \\|\\n\\| exit \\| exited 0 \\|\\n`, 'm'))
@@ -153,7 +153,7 @@ test('the markdown report, row by row: the runs and their warm-ups, a timed-out 
   // An orphan reaped here, and a leftover killed.
   const pidFile = join(dir, 'leftover')
   const tree = await md(['--cgroup', 'off', '--leftovers', 'kill'], ['sh', '-c',
-    `(sh -c 'i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done' </dev/null >/dev/null 2>&1 &); (sh -c 'echo $$ > ${pidFile}; exec sleep 30' </dev/null >/dev/null 2>&1 &); until [ -s ${pidFile} ]; do sleep 0.01; done`])
+    `(sh -c 'i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done' </dev/null >/dev/null 2>&1 &); ${startLeftovers([pidFile])}`])
   const pid = Number(readFileSync(pidFile, 'utf8'))
   try {
     t.is(tree.code, 0, tree.stderr)
@@ -178,8 +178,8 @@ test('--trace in the text and markdown reports: the children by CPU, by peak RSS
   // Three children of the command's Node: one that burns CPU (the top by CPU), one whose command
   // holds a pipe, and one more.
   const script = "const { execFileSync } = require('node:child_process'); execFileSync('sh', ['-c', 'i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done']); execFileSync('sh', ['-c', 'true|true']); execFileSync('true')"
-  const d = '[\\d.]+(?:µs|ms|s)'
-  const b = '[\\d.]+ (?:B|kB|KiB|MiB|GiB)'
+  const d = DURATION
+  const b = SIZE
   const other = '(?:sh -c true\\|true|true)'
   const text = await cli(['time', '--trace', '--cgroup', 'off', '--', process.execPath, '-e', script])
   t.is(text.code, 0, text.stderr)
@@ -683,8 +683,8 @@ test('the text report, line by line: an argument quoted for a shell, the counter
   t.regex(quoted.stderr, /^pidfd time: sh -c 'echo "it'\\''s"' 'x y'\n/)
   t.regex(quoted.stderr, /^ {2}context switches [\d,]+ voluntary, [\d,]+ involuntary · fs [\d,]+ reads, [\d,]+ writes \(512-byte blocks\)$/m)
 
-  const d = '[\\d.]+(?:µs|ms|s)'
-  const b = '[\\d.]+ (?:B|kB|KiB|MiB|GiB)'
+  const d = DURATION
+  const b = SIZE
   const spread = (f: string) => `${f} / ${f} / ${f}`
   for (const [warmup, words] of [['0', ''], ['1', 'after 1 warm-up '], ['2', 'after 2 warm-ups ']] as const) {
     const r = await cli(['time', '--runs', '2', '--warmup', warmup, '--', 'true'])

@@ -332,3 +332,18 @@ export function figure(text: string): number {
   const scale: Record<string, number> = { µs: 0.001, ms: 1, s: 1000, B: 1 / 1024, kB: 1000 / 1024, KiB: 1, MiB: 1024, GiB: 1024 * 1024 }
   return Number(m[1]) * scale[m[2]!]!
 }
+
+/** Patterns of a duration and of a size as the reports write them (what figure() reads back). */
+export const DURATION = '[\\d.]+(?:µs|ms|s)'
+export const SIZE = '[\\d.]+ (?:B|kB|KiB|MiB|GiB)'
+
+/** `s` matched literally inside a RegExp. */
+export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/**
+ * A shell snippet for `sh -c` that leaves one process per file running on (`exec sleep 30`,
+ * detached from the command's stdio), each writing its pid to its file, and goes on once every
+ * file is written (a condition, not a delay). The caller kills the pids (killPid).
+ */
+export const startLeftovers = (files: string[]): string =>
+  `${files.map((f) => `(sh -c 'echo $$ > ${f}; exec sleep 30' </dev/null >/dev/null 2>&1 &)`).join('; ')}; until ${files.map((f) => `[ -s ${f} ]`).join(' && ')}; do sleep 0.01; done`

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import test from 'ava'
 
 import { cgroupSupport } from '../index.js'
-import { buildFixture, figure, killPid, procState, root, runNode, runsIf, until } from './helpers.js'
+import { buildFixture, figure, killPid, procState, root, runNode, runsIf, startLeftovers, until } from './helpers.js'
 
 interface Run {
   code: number | null
@@ -132,8 +132,7 @@ test('the text report of the tree: the orphans reaped here (one, two) with their
   const dir = tmp()
   for (const [n, action, words] of [[1, 'report', '1 process left running by the command (still running)'], [2, 'kill', '2 processes left running by the command (killed)']] as const) {
     const files = Array.from({ length: n }, (_, i) => join(dir, `${action}${i}`))
-    const started = files.map((f) => `(sh -c 'echo $$ > ${f}; exec sleep 30' </dev/null >/dev/null 2>&1 &)`).join('; ')
-    const r = await pidfd(['time', '--cgroup', 'off', '--leftovers', action, '--', 'sh', '-c', `${started}; until ${files.map((f) => `[ -s ${f} ]`).join(' && ')}; do sleep 0.01; done`])
+    const r = await pidfd(['time', '--cgroup', 'off', '--leftovers', action, '--', 'sh', '-c', startLeftovers(files)])
     const pids = files.map((f) => Number(readFileSync(f, 'utf8')))
     try {
       t.is(r.code, 0, r.stderr)
