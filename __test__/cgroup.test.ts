@@ -11,7 +11,7 @@ import { basename, join } from 'node:path'
 import test from 'ava'
 
 import { Cgroup, cgroupSupport, features, spawn, spawnSync } from '../index.js'
-import { entry, escapeRegExp, isError, killPid, procState, root, runNode, runsIf, sleep, startLeftovers, until, within } from './helpers.js'
+import { entry, escapeRegExp, isError, killPid, procState, root, runNode, runsIf, shUntil, sleep, startLeftovers, until, within } from './helpers.js'
 
 const support = cgroupSupport()
 const writable = support.reason
@@ -310,7 +310,7 @@ runsIf(writable, 'setsid escapee')('pidfd time --timeout: a setsid escapee that 
 
 runsIf(writable, 'leftovers moved out')('pidfd time --leftovers report: a leftover runs on, moved to pidfd\'s own cgroup, and the command\'s cgroup removed', async (t) => {
   const dir = tmp()
-  const { run, json } = await report([], `(sh -c 'echo $$ > ${dir}/pid; exec sleep 30' </dev/null >/dev/null 2>&1 &) ; until [ -s ${dir}/pid ]; do sleep 0.01; done`)
+  const { run, json } = await report([], `(sh -c 'echo $$ > ${dir}/pid; exec sleep 30' </dev/null >/dev/null 2>&1 &) ; ${shUntil(`[ -s ${dir}/pid ]`)}`)
   t.is(run.code, 0, run.stderr)
   const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'))
   try {
@@ -386,7 +386,7 @@ runsIf(writable, 'methods')('the report names the method of each figure: cpu.sta
   // outlasted by the loop on a busy machine).
   const { run, json } = await report(
     ['--leftovers', 'report'],
-    `(sh -c 'i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; echo $$ > ${dir}/pid; exec sleep 30' </dev/null >/dev/null 2>&1 &) ; until [ -s ${dir}/pid ]; do sleep 0.01; done`,
+    `(sh -c 'i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; echo $$ > ${dir}/pid; exec sleep 30' </dev/null >/dev/null 2>&1 &) ; ${shUntil(`[ -s ${dir}/pid ]`)}`,
   )
   t.is(run.code, 0, run.stderr)
   killPid(Number(readFileSync(join(dir, 'pid'), 'utf8')))

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { text } from 'node:stream/consumers'
 
 import { features, spawn } from '../index.js'
-import { DURATION, figure, killPid, noCoreDump, root, runsIf, SIZE, startLeftovers, until } from './helpers.js'
+import { DURATION, figure, killPid, noCoreDump, root, runsIf, shUntil, SIZE, startLeftovers, until } from './helpers.js'
 
 const bin = join(root, 'bin', 'pidfd.js')
 
@@ -167,7 +167,7 @@ test('the markdown report, row by row: the runs and their warm-ups, a timed-out 
   // The leftover stays one shell (blocked opening a FIFO nobody writes), its last argument a|b.
   const fifo = join(dir, 'fifo')
   execFileSync('mkfifo', [fifo])
-  const odd = await md(['--cgroup', 'off', '--leftovers', 'kill'], ['sh', '-c', `(sh -c 'echo $$ > ${pidFile}2; read x < ${fifo}' 'a|b' </dev/null >/dev/null 2>&1 &); until [ -s ${pidFile}2 ]; do sleep 0.01; done # \`x\``])
+  const odd = await md(['--cgroup', 'off', '--leftovers', 'kill'], ['sh', '-c', `(sh -c 'echo $$ > ${pidFile}2; read x < ${fifo}' 'a|b' </dev/null >/dev/null 2>&1 &); ${shUntil(`[ -s ${pidFile}2 ]`)} # \`x\``])
   killPid(Number(readFileSync(`${pidFile}2`, 'utf8')))
   t.is(odd.code, 0, odd.stderr)
   t.regex(odd.md, /^### pidfd time: `sh -c '.*# 'x''`$/m)

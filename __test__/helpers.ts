@@ -346,4 +346,12 @@ export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]
  * file is written (a condition, not a delay). The caller kills the pids (killPid).
  */
 export const startLeftovers = (files: string[]): string =>
-  `${files.map((f) => `(sh -c 'echo $$ > ${f}; exec sleep 30' </dev/null >/dev/null 2>&1 &)`).join('; ')}; until ${files.map((f) => `[ -s ${f} ]`).join(' && ')}; do sleep 0.01; done`
+  `${files.map((f) => `(sh -c 'echo $$ > ${f}; exec sleep 30' </dev/null >/dev/null 2>&1 &)`).join('; ')}; ${shUntil(files.map((f) => `[ -s ${f} ]`).join(' && '))}`
+
+/**
+ * A shell loop that goes on once `condition` holds, looking every 10 ms, and gives up after
+ * 3,000 looks (30 s or more) with status 97: a condition never met fails the command, and the
+ * test, instead of spinning until ava's timeout with the loop left running.
+ */
+export const shUntil = (condition: string): string =>
+  `i=0; until ${condition}; do i=$((i+1)); [ $i -lt 3000 ] || exit 97; sleep 0.01; done`

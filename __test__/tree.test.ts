@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import test from 'ava'
 
 import { cgroupSupport } from '../index.js'
-import { buildFixture, figure, killPid, procState, root, runNode, runsIf, startLeftovers, until } from './helpers.js'
+import { buildFixture, figure, killPid, procState, root, runNode, runsIf, shUntil, startLeftovers, until } from './helpers.js'
 
 interface Run {
   code: number | null
@@ -210,8 +210,8 @@ test('the leftovers as /proc has them: an empty argument kept, and an exited chi
     ['--cgroup', 'off', '--leftovers', 'kill'],
     `(sh -c 'sleep 30; :' '' >/dev/null 2>&1 & echo $! > ${dir}/x); (sh -c 'true & exec sleep 30' >/dev/null 2>&1 & echo $! > ${dir}/y); ` +
       `x=$(cat ${dir}/x); y=$(cat ${dir}/y); ` +
-      `until c=$(cat /proc/$x/task/$x/children) && [ -n "$c" ] && [ "$(cat /proc/\${c% }/comm)" = sleep ]; do sleep 0.01; done; ` +
-      `until [ "$(cat /proc/$y/comm)" = sleep ] && c=$(cat /proc/$y/task/$y/children) && [ -n "$c" ] && grep -q '^[0-9]* (.*) Z ' /proc/\${c% }/stat; do sleep 0.01; done; exit 0`,
+      `${shUntil(`c=$(cat /proc/$x/task/$x/children) && [ -n "$c" ] && [ "$(cat /proc/\${c% }/comm)" = sleep ]`)}; ` +
+      `${shUntil(`[ "$(cat /proc/$y/comm)" = sleep ] && c=$(cat /proc/$y/task/$y/children) && [ -n "$c" ] && grep -q '^[0-9]* (.*) Z ' /proc/\${c% }/stat`)}; exit 0`,
   )
   t.is(run.code, 0, run.stderr)
   const commands = json.leftovers.map((l) => l.command)
@@ -244,7 +244,7 @@ test("a leftover's age is how long it has run, and its RSS what it holds: one th
 
 // The command exits once its background subshell has become `sleep 30` (its comm says so after
 // the exec), so that is what is listed: a fixed 200 ms was outlasted on a busy machine.
-const asleep = (code: number) => `(sleep 30) & until [ "$(cat /proc/$!/comm)" = sleep ]; do sleep 0.01; done; exit ${code}`
+const asleep = (code: number) => `(sleep 30) & p=$!; ${shUntil(`[ "$(cat /proc/$p/comm)" = sleep ]`)}; exit ${code}`
 
 test('--fail-on-leftovers exits 122 when something was left running, the command\'s status otherwise', async (t) => {
   const left = await pidfd(['time', '--fail-on-leftovers', '--leftovers', 'kill', '--', 'sh', '-c', asleep(3)])
@@ -352,7 +352,7 @@ test("a leftover whose command name holds ') Z ' is running, not taken for a zom
   const { run, json } = await report(
     ['--cgroup', 'off', '--leftovers', 'kill'],
     `ln -s "$(command -v sleep)" '${dir}/${name}' && ('${dir}/${name}' 30 >/dev/null 2>&1 & echo $! > ${dir}/pid); p=$(cat ${dir}/pid); ` +
-      `until [ "$(cat /proc/$p/comm)" = '${name}' ]; do sleep 0.01; done; exit 0`,
+      `${shUntil(`[ "$(cat /proc/$p/comm)" = '${name}' ]`)}; exit 0`,
   )
   t.is(run.code, 0, run.stderr)
   t.deepEqual(

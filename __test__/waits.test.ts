@@ -126,7 +126,7 @@ for (const mainWaitsFirst of [false, true]) {
     const run = await runNode(`
       const { Worker } = require('node:worker_threads');
       const told = new Int32Array(new SharedArrayBuffer(8));
-      const sub = pidfd.spawn('sh', ['-c', 'until [ -e "$0" ]; do sleep 0.01; done; exit 5', ${JSON.stringify(go)}], { stdio: 'ignore' });
+      const sub = pidfd.spawn('sh', ['-c', 'i=0; until [ -e "$0" ]; do i=$((i+1)); [ $i -lt 3000 ] || exit 97; sleep 0.01; done; exit 5', ${JSON.stringify(go)}], { stdio: 'ignore' });
       const w = new Worker(\`
         const { workerData } = require('node:worker_threads');
         const { AsyncPidFd } = require(${JSON.stringify(entry)});
