@@ -325,6 +325,105 @@ runsIf(writable, 'leftovers moved out')('pidfd time --leftovers report: a leftov
   }
 })
 
+runsIf(writable, 'cgroups the command made')('Cgroup: a process in a cgroup made inside it keeps it populated and not removable; moveOut() moves it out too, and remove() takes the empty ones made inside first', async (t) => {
+  const cg = Cgroup.create()
+  // The shell makes a/b and c inside, moves itself into a/b, and becomes sleep there.
+  const child = spawn('sh', ['-c', 'mkdir "$0/a" "$0/a/b" "$0/c" && echo $$ > "$0/a/b/cgroup.procs" && exec sleep 30', cg.path], { cgroup: cg, stdio: 'ignore' })
+  const inner = join(cg.path, 'a', 'b')
+  try {
+    await until(() => existsSync(inner) && readFileSync(join(inner, 'cgroup.procs'), 'utf8') === `${child.pid}\n` && procState(child.pid!) !== null && readFileSync(`/proc/${child.pid}/comm`, 'utf8') === 'sleep\n', 5000)
+    t.deepEqual(cg.pids(), [], 'pids() is its own cgroup.procs')
+    t.true(cg.populated())
+    t.false(cg.remove(), 'a process in a/b')
+    t.true(existsSync(inner))
+    t.deepEqual(cg.moveOut(), [child.pid])
+    t.is(readFileSync(`/proc/${child.pid}/cgroup`, 'utf8'), readFileSync('/proc/self/cgroup', 'utf8'))
+    t.is(procState(child.pid!) !== null, true, 'it runs on')
+    t.true(cg.remove())
+    for (const dir of [cg.path, join(cg.path, 'a'), inner, join(cg.path, 'c')]) t.false(existsSync(dir), dir)
+  } finally {
+    child.kill('SIGKILL')
+    await child.exited
+    cg.kill()
+    await cg.waitEmpty(2000)
+    cg.remove()
+  }
+})
+
+/** The shell's words for the cgroup it runs in, where the command's cgroup is. */
+const ownCgroup = () => `"${support.mount}$(sed -n 's/^0:://p' /proc/self/cgroup)"`
+
+runsIf(writable, 'cgroups the command made, CLI')('pidfd time: cgroups the command made inside its own are removed with it; a leftover in one is moved out (--leftovers report)', async (t) => {
+  const dir = tmp()
+  const made = await report([], `cg=${ownCgroup()}; mkdir "$cg/sub" "$cg/sub/deeper" "$cg/other" && echo "$cg" > ${dir}/cg`)
+  t.is(made.run.code, 0, made.run.stderr)
+  t.is(readFileSync(join(dir, 'cg'), 'utf8'), `${made.json.cgroup.path}\n`)
+  t.is(made.json.cgroup.removed, true)
+  t.false(existsSync(made.json.cgroup.path!))
+  t.is(made.json.cgroup.movedOut, null)
+
+  const { run, json } = await report(
+    [],
+    `cg=${ownCgroup()}; mkdir "$cg/sub" "$cg/sub/deeper" && (sh -c 'echo $$ > "$0/cgroup.procs" && echo $$ > ${dir}/pid && exec sleep 30' "$cg/sub/deeper" </dev/null >/dev/null 2>&1 &); ${shUntil(`[ -s ${dir}/pid ]`)}`,
+  )
+  const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'))
+  try {
+    t.is(run.code, 0, run.stderr)
+    t.deepEqual(json.cgroup.movedOut, { to: support.parent, pids: [pid] })
+    t.is(json.cgroup.removed, true)
+    t.false(existsSync(json.cgroup.path!))
+    t.not(procState(pid), null, 'still running')
+  } finally {
+    killPid(pid)
+  }
+})
+
+const unshare = process.getuid?.() === 0 ? null : 'unshare --mount needs root'
+
+/** pidfd in a mount namespace of its own (unshare execs it: the same pid). */
+function pidfdUnshared(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const options = { env: { ...process.env, GITHUB_STEP_SUMMARY: undefined, GITHUB_ACTIONS: undefined }, timeout: 30_000 }
+    const cli = execFile('unshare', ['--mount', '--propagation', 'private', process.execPath, bin, ...args], options, (err, stdout, stderr) => {
+      const e = err as { code?: number | string } | null
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr })
+    })
+    if (cli.pid !== undefined) clis.push(cli.pid)
+  })
+}
+runsIf(writable ?? unshare, 'a cgroup that cannot be removed')("pidfd time: a cgroup it cannot remove (a mount on one the command made inside) is 'NOT removed' in the text, markdown and JSON reports, and pidfd still exits with the command's status", async (t) => {
+  const dir = tmp()
+  // A mount namespace of pidfd's own: the bind mount ends with it, and the test removes the rest.
+  const command = `cg=${ownCgroup()}; mkdir "$cg/sub" && mount --bind ${dir} "$cg/sub" && echo "$cg" > ${dir}/cg-$1; exit 3`
+  const json = join(dir, 'r.json')
+  const md = join(dir, 'r.md')
+  const runs = [
+    await pidfdUnshared(['time', '--', 'sh', '-c', command, 'sh', 'text']),
+    await pidfdUnshared(['time', '--format', 'markdown', '--output', md, '--', 'sh', '-c', command, 'sh', 'md']),
+    await pidfdUnshared(['time', '--format', 'json', '--output', json, '--', 'sh', '-c', command, 'sh', 'json']),
+  ]
+  const cgroups = ['text', 'md', 'json'].map((k) => (existsSync(join(dir, `cg-${k}`)) ? readFileSync(join(dir, `cg-${k}`), 'utf8').trim() : null))
+  try {
+    for (const r of runs) t.is(r.code, 3, r.stderr)
+    t.regex(runs[0]!.stderr, new RegExp(`^ {2}cgroup ${escapeRegExp(cgroups[0]!)} \\(entered by \\S+; NOT removed\\)$`, 'm'))
+    t.regex(readFileSync(md, 'utf8'), new RegExp(`^\\| cgroup \\| \`${escapeRegExp(cgroups[1]!)}\` \\(entered by \\S+; NOT removed\\) \\|$`, 'm'))
+    const report = JSON.parse(readFileSync(json, 'utf8')) as JsonReport
+    t.is(report.cgroup.path, cgroups[2] ?? null)
+    t.is(report.cgroup.removed, false)
+    for (const cg of cgroups) t.true(cg !== null && existsSync(cg), `${cg} left`)
+  } finally {
+    for (const cg of cgroups) {
+      if (cg === null) continue
+      try {
+        rmdirSync(join(cg, 'sub'))
+        rmdirSync(cg)
+      } catch {
+        // the after hook's turn
+      }
+    }
+  }
+})
+
 runsIf(writable, 'the cgroup in the text report')("the text report's cgroup lines: the cgroup, how it was entered, removed; its figures by file; the leftovers moved out (one, two); the method of each figure, the timeout's only with --timeout; with --cgroup off, why none", async (t) => {
   const dir = tmp()
   const parent = escapeRegExp(support.parent!)
@@ -351,26 +450,28 @@ runsIf(writable, 'the cgroup in the text report')("the text report's cgroup line
 runsIf(writable, 'the cgroup in the markdown report')("the markdown report's cgroup rows: the cgroup in code, how it was entered, removed; its figures; the leftovers moved out; each method, the timeout's only with --timeout; with --cgroup off, none and why, and no figures", async (t) => {
   const dir = tmp()
   const via = features().cloneIntoCgroup ? 'CLONE_INTO_CGROUP' : 'cgroup\\.procs'
-  const file = join(dir, 'pid')
+  const files = [join(dir, 'pid1'), join(dir, 'pid2')]
   const out = join(dir, 'report.md')
-  const r = await pidfd(['time', '--format', 'markdown', '--output', out, '--timeout', '20s', '--', 'sh', '-c', startLeftovers([file])])
-  const pid = Number(readFileSync(file, 'utf8'))
+  const r = await pidfd(['time', '--format', 'markdown', '--output', out, '--timeout', '20s', '--', 'sh', '-c', startLeftovers(files)])
+  const pids = files.map((f) => Number(readFileSync(f, 'utf8')))
   try {
     t.is(r.code, 0, r.stderr)
     const md = readFileSync(out, 'utf8')
     const rows = [
       `\\| cgroup \\| \`${escapeRegExp(support.parent!)}/pidfd-\\d+-\\d+\` \\(entered by ${via}; removed\\) \\|`,
       '\\| cgroup figures \\| tree CPU user \\S+ · system \\S+ \\(cpu\\.stat\\) · tree peak memory .* · most processes at once .* \\|',
-      `\\| leftovers moved out \\| ${pid} to \`${escapeRegExp(support.parent!)}\` \\|`,
+      `\\| leftovers moved out \\| (\\d+ \\d+) to \`${escapeRegExp(support.parent!)}\` \\|`,
       '\\| peak memory measured by \\| \\S.* \\|',
       '\\| CPU measured by \\| cgroup cpu\\.stat .* \\|',
       '\\| processes measured by \\| \\S.* \\|',
       '\\| end of the tree known by \\| cgroup\\.events \\(populated 0\\) \\|',
       '\\| timeout ends the tree by \\| \\S.* \\|',
     ]
-    t.regex(md, new RegExp(`^${rows.join('\\n')}\\n`, 'm'))
+    const m = new RegExp(`^${rows.join('\\n')}\\n`, 'm').exec(md)
+    t.truthy(m, md)
+    t.deepEqual(m![1]!.split(' ').map(Number).sort(), [...pids].sort(), 'the two leftovers, a space between')
   } finally {
-    killPid(pid)
+    pids.forEach(killPid)
   }
   const offOut = join(dir, 'off.md')
   const off = await pidfd(['time', '--format', 'markdown', '--output', offOut, '--cgroup', 'off', '--', 'true'])

@@ -7,7 +7,7 @@
 // cpu.stat, pids.peak) are read as the kernel keeps them, each with the reason when it cannot be
 // had; cgroup.kill ends the whole tree at once; cgroup.events says when it is empty.
 
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs'
 import { release } from 'node:os'
 import { join } from 'node:path'
 
@@ -118,6 +118,24 @@ function whyMissing(file: string, controller: string, linux: [number, number], p
   return `no ${file} in the cgroup`
 }
 
+/** The pids a cgroup's `cgroup.procs` lists (none where it cannot be read). */
+function procsOf(dir: string): number[] {
+  return (read(join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean).map(Number)
+}
+
+/** `dir` and every cgroup below it, parents before their children. */
+function subtree(dir: string): string[] {
+  const dirs = [dir]
+  for (let i = 0; i < dirs.length; i++) {
+    try {
+      for (const e of readdirSync(dirs[i]!, { withFileTypes: true })) if (e.isDirectory()) dirs.push(join(dirs[i]!, e.name))
+    } catch {
+      // gone meanwhile, or not readable: rmdir says so
+    }
+  }
+  return dirs
+}
+
 /**
  * A cgroup v2 directory of a command's own: `Cgroup.create()` makes it inside this process's
  * cgroup; spawn a child into it with `spawn(file, args, { cgroup })`. Read its figures with
@@ -181,7 +199,7 @@ export class Cgroup {
 
   /** The processes in it now (`cgroup.procs`). */
   pids(): number[] {
-    return (read(join(this.path, 'cgroup.procs')) ?? '').split('\n').filter(Boolean).map(Number)
+    return procsOf(this.path)
   }
 
   /** Whether any process is in it (`cgroup.events`' populated; `cgroup.procs` where there is no such file). */
@@ -239,14 +257,15 @@ export class Cgroup {
   }
 
   /**
-   * Moves every process still in it to `to` (default: the cgroup it was made in), so it can be
-   * removed while they run on; returns the pids moved. A process forking meanwhile is moved too
-   * (it is read again until empty, a bounded number of times).
+   * Moves every process still in it, or in a cgroup the command made inside it, to `to`
+   * (default: the cgroup it was made in), so it can be removed while they run on; returns the
+   * pids moved. A process forking meanwhile is moved too (it is read again until empty, a
+   * bounded number of times).
    */
   moveOut(to: string = this.parent): number[] {
     const moved: number[] = []
     for (let round = 0; round < 50; round++) {
-      const pids = this.pids()
+      const pids = subtree(this.path).flatMap((dir) => procsOf(dir))
       if (pids.length === 0) break
       for (const pid of pids) {
         try {
@@ -260,10 +279,14 @@ export class Cgroup {
     return moved
   }
 
-  /** Removes it (rmdir); false while processes are in it (EBUSY) or it is gone already. */
+  /**
+   * Removes it (rmdir), and first the cgroups made inside it (deepest first: a command that
+   * made its own would otherwise keep it); false while processes are in any (EBUSY) or it is
+   * gone already.
+   */
   remove(): boolean {
     try {
-      rmdirSync(this.path)
+      for (const dir of subtree(this.path).reverse()) rmdirSync(dir)
     } catch {
       return false
     }
