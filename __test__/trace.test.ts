@@ -235,3 +235,32 @@ test('one descriptor per trace: lines that come while its open is under way wait
   const codes = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { code: number }).code)
   t.deepEqual(codes, [0, 1, 2, 3, 4, 5])
 })
+
+test('a line of exactly PIPE_BUF bytes (4,096 with its newline) is written whole; one byte more drops an argument to fit', async (t) => {
+  const { traceExit } = await import('../lib/trace.js')
+  const { spawn } = await import('../index.js')
+  const { rusage } = await spawn('true', [], { stdio: 'ignore' }).exited
+  const arg = 'a'.repeat(200)
+  // The cwd's length is tuned around where the line comes to 4,096 bytes; wallMs varies in width
+  // from call to call, so each line is measured as it would be whole (its arguments put back).
+  const base = Buffer.byteLength(`${JSON.stringify({ pid: 1, ppid: process.pid, file: 'f', argv: [arg], cwd: '', start: new Date().toISOString(), wallMs: 0.001, code: 0, signal: null, rusage })}\n`)
+  const seen = new Map<number, boolean>()
+  for (let i = 0; i < 120 && !(seen.has(4096) && seen.has(4097)); i++) {
+    const path = join(dir, `pipe-buf-${i}`)
+    const cwd = `/${'c'.repeat(4096 - base - 1 + (i % 9) - 4)}`
+    traceExit({ path, file: 'f', argv: [arg], cwd, startMs: Date.now(), t0: process.hrtime.bigint() }, 1, { code: 0, signal: null, rusage })
+    const deadline = Date.now() + 5000
+    while (!(existsSync(path) && readFileSync(path, 'utf8').endsWith('\n')) && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve))
+    const text = readFileSync(path, 'utf8')
+    const line = JSON.parse(text) as { argv: string[]; argvDropped?: number; cwd: string }
+    t.is(line.cwd, cwd, 'the cwd kept whole: dropping the argument was enough')
+    const whole = { ...line, argv: [arg] }
+    delete whole.argvDropped
+    const size = Buffer.byteLength(`${JSON.stringify(whole)}\n`)
+    t.is(line.argvDropped === undefined, size <= 4096, `a line of ${size} bytes whole: ${line.argvDropped === undefined}`)
+    t.true(Buffer.byteLength(text) <= 4096)
+    seen.set(size, line.argvDropped === undefined)
+  }
+  t.is(seen.get(4096), true, 'a line of exactly 4,096 bytes was made, and kept whole')
+  t.is(seen.get(4097), false, 'a line of 4,097 bytes was made, and its argument dropped')
+})
