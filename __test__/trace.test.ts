@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 
-import { needsRoot, runNode, runsIf } from './helpers.js'
+import { needsRoot, root, runNode, runsIf } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pidfd-trace-'))
 test.after.always(() => rmSync(dir, { recursive: true, force: true }))
@@ -263,4 +263,43 @@ test('a line of exactly PIPE_BUF bytes (4,096 with its newline) is written whole
   }
   t.is(seen.get(4096), true, 'a line of exactly 4,096 bytes was made, and kept whole')
   t.is(seen.get(4097), false, 'a line of 4,097 bytes was made, and its argument dropped')
+})
+
+test("a sink that does not keep up holds 1 MiB of lines and drops the rest: 256 lines of exactly 4,096 bytes, not one more or less", async (t) => {
+  const fifo = join(dir, 'bound.fifo')
+  execFileSync('mkfifo', [fifo])
+  // The app reads the FIFO itself, only once all 300 lines are pushed (before the sink is even
+  // open): 256 are held and written as it reads, 44 dropped. A t0 2^80 ns back makes wallMs the
+  // same in every line (the difference rounds to 2^80 in a double), so every line has one size.
+  const r = await runNode(`
+    const fs = require('node:fs');
+    const { traceExit } = require(${JSON.stringify(join(root, 'lib', 'trace.js'))});
+    const reader = fs.openSync(${JSON.stringify(fifo)}, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const probe = ${JSON.stringify(join(dir, 'bound.probe'))};
+    const start = (path, cwd) => ({ path, file: 'f', argv: [], cwd, startMs: 0, t0: process.hrtime.bigint() - 2n ** 80n });
+    const until = async (ok) => { const end = Date.now() + 5000; while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 5)); };
+    (async () => {
+      const { rusage } = await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
+      const exit = { code: 0, signal: null, rusage };
+      traceExit(start(probe, ''), 1, exit);
+      await until(() => fs.existsSync(probe) && fs.readFileSync(probe, 'utf8').endsWith('\\n'));
+      const cwd = 'c'.repeat(4096 - Buffer.byteLength(fs.readFileSync(probe, 'utf8')));
+      for (let i = 0; i < 300; i++) traceExit(start(${JSON.stringify(fifo)}, cwd), 1, exit);
+      let text = '';
+      const buf = Buffer.alloc(65536);
+      const lines = () => text.split('\\n').length - 1;
+      await until(() => {
+        for (;;) {
+          try { const n = fs.readSync(reader, buf); if (n === 0) break; text += buf.toString('utf8', 0, n); } catch { break; }
+        }
+        return lines() >= 256;
+      });
+      const sizes = new Set(text.split('\\n').slice(0, -1).map((l) => Buffer.byteLength(l) + 1));
+      console.log(JSON.stringify({ lines: lines(), sizes: [...sizes] }));
+      process.exit(0);
+    })();
+  `)
+  t.is(r.code, 0, r.stderr)
+  t.deepEqual(JSON.parse(r.stdout), { lines: 256, sizes: [4096] })
+  t.regex(r.stderr, /^pidfd: PIDFD_TRACE: 44 lines dropped: .*bound\.fifo did not take them$/m)
 })
