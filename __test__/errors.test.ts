@@ -4,14 +4,14 @@ import test from 'ava'
 import * as cp from 'node:child_process'
 import { spawn as cpSpawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 
 import { AsyncPidFd, PidFd, spawn } from '../index.js'
 import * as pidfdCp from '../lib/child_process.js'
-import { fdTable, isError, newFds, root, runNode, sleep, until, within } from './helpers.js'
+import { entry, fdTable, isError, needsRoot, newFds, root, runNode, runsIf, sleep, until, within } from './helpers.js'
 
 const notNumbers = ['1', null, undefined, {}, [], true, 1n, Symbol('pid')]
 const badNumbers = [0, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 31, Number.MAX_SAFE_INTEGER, 2 ** 53]
@@ -228,6 +228,28 @@ function call2(f: () => unknown): () => unknown {
 test("spawn: a cwd that does not exist is reported through 'error', as child_process does", async (t) => {
   const [err] = (await once(spawn('true', [], { cwd: '/pidfd/no/such/dir' }), 'error')) as [Error]
   isError(t, err, { code: 'ENOENT', errno: -2 })
+})
+
+runsIf(needsRoot, 'a cwd another user cannot enter')("spawn: a cwd the caller may not enter is EACCES through 'error', its message child_process's word for word (the step, 'chdir', kept apart)", async (t) => {
+  // A Node running as uid 65534 spawns into a directory only root may enter.
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-eacces-'))
+  chmodSync(dir, 0o700)
+  const script = `
+    const cp = require('node:child_process');
+    const pidfd = require(${JSON.stringify(entry)});
+    const seen = (f) => new Promise((resolve) => f('true', [], { cwd: ${JSON.stringify(dir)} }).on('error', (e) => resolve({ message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path, step: e.step })));
+    Promise.all([seen(cp.spawn), seen(pidfd.spawn)]).then((r) => console.log(JSON.stringify(r)));
+  `
+  try {
+    const out = await new Promise<string>((resolve, reject) =>
+      cp.execFile(process.execPath, ['-e', script], { uid: 65534, gid: 65534, cwd: '/', timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+    )
+    const [theirs, ours] = JSON.parse(out) as Array<Record<string, unknown>>
+    t.deepEqual(theirs, { message: 'spawn true EACCES', code: 'EACCES', errno: -13, syscall: 'spawn true', path: 'true' })
+    t.deepEqual(ours, { ...theirs, step: 'chdir' })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test.serial('no descriptor leaks from failed calls', async (t) => {
