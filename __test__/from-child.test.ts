@@ -6,7 +6,7 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 
 import { AsyncPidFd, PidFd } from '../index.js'
-import { entry, isError, runNode } from './helpers.js'
+import { entry, isError, noStrace, runNode, runsIf, straceNode, until } from './helpers.js'
 
 test('resolves with the status and rusage while Node still gets its exit event', async (t) => {
   const child = cpSpawn('sh', ['-c', 'exit 6'])
@@ -147,4 +147,70 @@ test('watching from the event loop leaves the handle\'s descriptor blocking, as 
   const exited = handle.wait()
   t.is(flags() & O_NONBLOCK, 0, 'still blocking while the event loop watches it')
   t.is((await exited).code, 0)
+})
+
+runsIf(noStrace, 'the peek in strace')(
+  "a wait on a child_process child also watches its pidfd from Node's own event loop (libuv's epoll, on the main thread), one watcher per handle however many waits; PIDFD_LOOP_PEEK=0 leaves it to the watcher thread's set alone (strace)",
+  async (t) => {
+    const script = `const pidfd = require(${JSON.stringify(entry)});
+      const { spawn } = require('node:child_process');
+      (async () => {
+        for (let i = 0; i < 3; i++) {
+          // Each child runs until the wait is under way (one that has already exited is answered
+          // from its own record, with nothing to watch).
+          const child = spawn('sh', ['-c', 'read x'], { stdio: ['pipe', 'ignore', 'ignore'] });
+          const fd = pidfd.AsyncPidFd.fromChild(child);
+          if (i === 2) {
+            // A wait given up, and another made: the handle's watcher stays the one.
+            const ac = new AbortController();
+            const first = fd.wait({ signal: ac.signal }).catch(() => {});
+            ac.abort();
+            await first;
+          }
+          const waited = fd.wait();
+          child.stdin.end();
+          await Promise.all([waited, new Promise((r) => child.on('exit', r))]);
+          fd.close();
+        }
+      })();`
+    // libuv's poll watcher takes the pidfd level-triggered into the loop's own epoll; the
+    // watcher thread's set takes it edge-triggered (EPOLLET), whichever thread adds it.
+    const loopAdds = async (env: Record<string, string>) => {
+      const lines = await straceNode(script, ['epoll_ctl'], { paths: true, env })
+      return lines.filter((l) => /epoll_ctl\(\d+<anon_inode:\[eventpoll\]>, EPOLL_CTL_ADD, \d+<anon_inode:\[pidfd\]>, \{events=EPOLLIN, /.test(l)).length
+    }
+    t.is(await loopAdds({}), 3, 'one poll watcher per handle, the third waited for twice')
+    t.is(await loopAdds({ PIDFD_LOOP_PEEK: '0' }), 0, 'none with PIDFD_LOOP_PEEK=0')
+  },
+)
+
+test("close() lets go of the pidfd while the child runs, also after waits given up and made again (the event loop's watcher of the first wait holds it no longer)", async (t) => {
+  const child = cpSpawn('sleep', ['30'], { stdio: 'ignore' })
+  const fd = AsyncPidFd.fromChild(child)
+  const n = fd.fd
+  const holds = () => {
+    try {
+      return new RegExp(`^Pid:\\s+${child.pid}$`, 'm').test(readFileSync(`/proc/self/fdinfo/${n}`, 'utf8'))
+    } catch {
+      return false
+    }
+  }
+  try {
+    t.true(holds())
+    for (let i = 0; i < 2; i++) {
+      const ac = new AbortController()
+      const given = fd.wait({ signal: ac.signal }).catch((e: Error) => e.name)
+      ac.abort()
+      t.is(await given, 'AbortError')
+    }
+    fd.close()
+    const t0 = Date.now()
+    const closed = await until(() => !holds(), 15000)
+    t.log(`closed after ${Date.now() - t0} ms`)
+    t.true(closed, `descriptor ${n} still open on the running child`)
+    t.is(child.exitCode, null, 'the child still runs')
+  } finally {
+    child.kill('SIGKILL')
+    await once(child, 'exit')
+  }
 })
