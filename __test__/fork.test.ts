@@ -503,6 +503,37 @@ test("spawn with 'ipc' anywhere in stdio: NODE_CHANNEL_FD names it, the serializ
   t.truthy((await child.exited).rusage)
 })
 
+test("spawn with 'ipc': without env the child gets process.env and the channel's names, as from child_process; an env that names them already gets the channel's in their place, where child_process passes both (and its Node child reads the given one)", async (t) => {
+  process.env.PIDFD_IPC_PROBE = 'from-process.env'
+  try {
+    // env(1) prints the environment as the child got it, a name given twice twice (a shell would
+    // keep one).
+    const given = { PATH: process.env.PATH, NODE_CHANNEL_FD: '99', NODE_CHANNEL_SERIALIZATION_MODE: 'bogus', KEEP: '1' }
+    const seen: string[][] = []
+    for (const spawn of [cp.spawn, pidfd.spawn as unknown as typeof cp.spawn]) {
+      const outs: string[] = []
+      for (const env of [undefined, given]) {
+        const child = spawn('env', [], { env, stdio: ['ignore', 'pipe', 'ignore', 'ipc'] })
+        let out = ''
+        child.stdout!.on('data', (d) => (out += d))
+        await new Promise((resolve) => child.on('close', resolve))
+        outs.push(out.split('\n').filter((l) => /^(NODE_CHANNEL_|PIDFD_IPC_PROBE=|KEEP=)/.test(l)).join(' '))
+      }
+      seen.push(outs)
+    }
+    const sorted = (l: string) => l.split(' ').sort().join(' ')
+    const [theirs, ours] = seen.map((outs) => outs.map(sorted))
+    t.deepEqual(ours, [
+      'NODE_CHANNEL_FD=3 NODE_CHANNEL_SERIALIZATION_MODE=json PIDFD_IPC_PROBE=from-process.env',
+      'KEEP=1 NODE_CHANNEL_FD=3 NODE_CHANNEL_SERIALIZATION_MODE=json',
+    ])
+    t.is(ours![0], theirs![0])
+    t.is(theirs![1], 'KEEP=1 NODE_CHANNEL_FD=3 NODE_CHANNEL_FD=99 NODE_CHANNEL_SERIALIZATION_MODE=bogus NODE_CHANNEL_SERIALIZATION_MODE=json')
+  } finally {
+    delete process.env.PIDFD_IPC_PROBE
+  }
+})
+
 test('internal messages (cmd NODE_…) are no message, as child_process keeps them', async (t) => {
   const internal = script(
     'internal.js',
