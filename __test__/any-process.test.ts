@@ -342,6 +342,21 @@ test('features(): what cannot be probed is the kernel version\'s: reapWakeup fro
   t.is(f.cloneIntoCgroup, kernelAtLeast(5, 7), release())
 })
 
+const seccomp = /^Seccomp:\s+0$/m.test(readFileSync('/proc/self/status', 'utf8')) ? null : 'a seccomp filter limits this process: a probe may find a capability refused'
+runsIf(seccomp, 'probes on an unfiltered kernel')("features(): each probed capability is found where the kernel has it, in a process no seccomp filter limits: pidfd_open 5.3, waitid 5.4, PIDFD_NONBLOCK 5.10, pidfd_send_signal 5.1, pidfd_getfd 5.6, PIDFD_GET_INFO 6.13, the namespace ioctls 6.11", (t) => {
+  const f = features()
+  const since: Array<[keyof typeof f, number, number]> = [
+    ['pidfdOpen', 5, 3],
+    ['waitidPidfd', 5, 4],
+    ['pidfdNonblock', 5, 10],
+    ['sendSignal', 5, 1],
+    ['getFd', 5, 6],
+    ['getInfo', 6, 13],
+    ['namespaces', 6, 11],
+  ]
+  for (const [name, major, minor] of since) t.is(f[name], kernelAtLeast(major, minor), `${name} on ${release()}`)
+})
+
 test('PIDFD_DISABLE=name turns off that capability alone (getInfo takes infoExit with it), names trimmed and unknown ones ignored; what needs one says which Linux', async (t) => {
   const base = { ...features() }
   for (const name of Object.keys(base)) {
