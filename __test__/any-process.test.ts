@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream'
 import { text } from 'node:stream/consumers'
 
 import { AsyncPidFd, Cgroup, PidFd, cgroupSupport, features, spawn } from '../index.js'
-import { entry, isError, kernelAtLeast, needsRoot, procState, runNode, runsIf, sleep, until } from './helpers.js'
+import { entry, isError, kernelAtLeast, markIn, needsRoot, noStrace, procState, runNode, runsIf, sleep, straceNode, until } from './helpers.js'
 
 const infoExit = features().infoExit
 
@@ -48,6 +48,30 @@ test('a grandchild killed by a signal, waited for with the blocking PidFd', asyn
   else t.is(exit.status, 'unknown')
   fd.close()
   await sub.exited
+})
+
+runsIf(noStrace, 'the blocking wait in strace')("a blocking wait on a process not ours sleeps in poll(2): once until it exits, once until its parent reaps it (looked at every 20 ms before Linux 6.9), never spinning (strace)", async (t) => {
+  // The grandchild exits at 0.2 s and stays a zombie until its parent (sleep, which reaps
+  // nothing) ends at 1 s and it is reaped by whoever takes it in.
+  const script = `const pidfd = require(${JSON.stringify(entry)});
+    const sh = require('node:child_process').spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    sh.stdout.once('data', (d) => {
+      const fd = pidfd.PidFd.fromPid(Number(d));
+      process.stderr.write('MARK0\\n');
+      const exit = fd.wait();
+      process.stderr.write('MARK1\\n');
+      console.log(JSON.stringify(exit.status));
+    });`
+  const lines = await straceNode(script, ['poll', 'ppoll', 'write'])
+  const [from, to] = [markIn(lines, 0), markIn(lines, 1)]
+  t.true(from >= 0 && to > from, 'both marks written')
+  const polls = lines.slice(from, to).filter((l) => / p?poll\(/.test(l))
+  // A look (timeout 0) before each sleep; without the reap's wake-up, about 0.8 s of 20 ms
+  // looks (on a loaded machine fewer).
+  const most = features().reapWakeup ? 8 : 8 + Math.ceil(800 / 20) + 5
+  t.true(polls.length <= most, `${polls.length} polls, at most ${most}; the first:\n${polls.slice(0, 12).join("\n")}`)
+  t.is(polls.filter((l) => /, -1\) += 1 /.test(l)).length, features().reapWakeup ? 2 : 1, 'a sleep until the exit, and one until the reap where it wakes')
+  t.regex(lines.slice(to).find((l) => /write\(1, /.test(l)) ?? '', infoExit ? /\\"exited\\"/ : /\\"unknown\\"/)
 })
 
 test('a process reparented to init: resolves when init reaps it', async (t) => {
