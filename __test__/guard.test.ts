@@ -116,6 +116,23 @@ runsIf(writable, 'a guarded cgroup')('Cgroup.create({ guard: true }): when Node 
   t.true(await until(() => !existsSync(path!), 5000), `${path} is removed`)
 })
 
+runsIf(writable, 'a guarded cgroup with cgroups made inside')('Cgroup.create({ guard: true }): when Node is SIGKILLed, the cgroups the command made inside go too, deepest first, and what runs in them', async (t) => {
+  const [guarded, path] = (await diesAfter(
+    t,
+    `const cg = pidfd.Cgroup.create({ guard: true });
+     const sub = pidfd.spawn('sh', ['-c', 'mkdir "$0/a" "$0/a/b" "$0/c" && sh -c \\'echo $$ > "$0"; exec setsid sleep 30\\' "$0/a/b/cgroup.procs" >/dev/null & echo $!; wait', cg.path], { stdio: ['ignore', 'pipe', 'ignore'], cgroup: cg });
+     sub.stdout.once('data', (d) => {
+       const pid = Number(String(d).trim());
+       const inner = cg.path + '/a/b/cgroup.procs';
+       // Once the sleep is in a/b (it moved itself before its exec).
+       (function check() { if (require('node:fs').readFileSync(inner, 'utf8').includes(String(pid))) console.log(JSON.stringify([pid, cg.guarded ? cg.path : null])); else setTimeout(check, 10) })();
+     });`,
+  )) as unknown as [number, string | null]
+  t.truthy(path, 'guarded')
+  t.true(await gone([guarded]), 'the setsid sleep in a/b is gone')
+  t.true(await until(() => !existsSync(path!), 5000), `${path} is removed, with a, a/b and c`)
+})
+
 runsIf(writable, 'a guarded cgroup removed')("Cgroup.remove() releases its guard: the guard process ends then, not when Node does (one guard process per cgroup ever made would pile up)", async (t) => {
   const run = await runNode(
     `const { readdirSync, readFileSync } = require('node:fs');

@@ -10,11 +10,13 @@
  *   pidfd-helper guard cgroup NAME      fd 3: the cgroup v2 directory, fd 4: its parent, where
  *                                       it is named NAME. Everything in it gets SIGKILL
  *                                       (cgroup.kill, else each process in cgroup.procs), and
- *                                       once it is empty it is removed, if NAME is still it.
+ *                                       once it is empty it is removed, if NAME is still it,
+ *                                       the cgroups made inside it first.
  *   pidfd-helper guard process PGID     fd 3: a pidfd of the process, which gets SIGKILL; so
  *                                       does the process group PGID, unless it is 0.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -74,6 +76,54 @@ static void kill_listed(int dir)
 	}
 }
 
+/* What getdents64 fills in. */
+struct dirent64_raw {
+	unsigned long long d_ino;
+	long long d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/*
+ * Removes the cgroups made inside `dir` (a command may make its own), deepest first: a cgroup
+ * with children cannot be removed. Read with getdents64 into the stack, so nothing is
+ * allocated (the guard may run just after the OOM killer); `depth` bounds the recursion.
+ * A directory is read again from its start after a pass that removed something, as entries
+ * removed under a reader may make it skip others.
+ */
+static void remove_children(int dir, int depth)
+{
+	if (depth > 16)
+		return;
+	int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (int pass = 0, removed = 1; removed && pass < 8; pass++) {
+		char buf[1024];
+		long n;
+		removed = 0;
+		if (lseek(fd, 0, SEEK_SET) != 0)
+			break;
+		while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+			for (long off = 0; off < n;) {
+				struct dirent64_raw *e = (struct dirent64_raw *)(buf + off);
+				off += e->d_reclen;
+				if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+					continue;
+				int child = openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (child >= 0) {
+					remove_children(child, depth + 1);
+					close(child);
+				}
+				if (unlinkat(fd, e->d_name, AT_REMOVEDIR) == 0)
+					removed = 1;
+			}
+		}
+	}
+	close(fd);
+}
+
 static void end_cgroup(const char *name)
 {
 	int kill_fd = openat(3, "cgroup.kill", O_WRONLY | O_CLOEXEC);
@@ -97,8 +147,12 @@ static void end_cgroup(const char *name)
 	if (fstat(3, &ours) != 0 || fstatat(4, name, &named, AT_SYMLINK_NOFOLLOW) != 0 ||
 	    ours.st_dev != named.st_dev || ours.st_ino != named.st_ino)
 		return;
-	for (int waited = 0; unlinkat(4, name, AT_REMOVEDIR) != 0 && errno == EBUSY && waited < EMPTY_WAIT_MS; waited += 10)
+	for (int waited = 0; waited < EMPTY_WAIT_MS; waited += 10) {
+		remove_children(3, 0);
+		if (unlinkat(4, name, AT_REMOVEDIR) == 0 || errno != EBUSY)
+			break;
 		usleep(10000);
+	}
 }
 
 static void end_process(pid_t group)
