@@ -91,3 +91,41 @@ test("by the time spawn() returns, the spawn helper holds none of the child's pi
     child.kill('SIGKILL')
   }
 })
+
+test("the exit before stderr's end (a background process holds stderr): stdout waits while stderr is read, by an async iterator, a 'data' listener (flowing or paused) or resume(), and is read next in full", async (t) => {
+  // The command exits at once; stderr stays open 0.3 s more in a background subshell, so the
+  // exit, and the drain that comes with it, always fall while stderr is being read.
+  const command = "echo out; (sleep 0.3; echo err >&2) >/dev/null & exit 0"
+  const modes: Record<string, (s: Readable, child: cp.ChildProcess) => Promise<string>> = {
+    'async iterator': drain,
+    "'data' listener": (s) =>
+      new Promise((resolve) => {
+        let text = ''
+        s.on('data', (d) => (text += String(d)))
+        s.on('end', () => resolve(text))
+      }),
+    'resume()': (s) => new Promise((resolve) => s.resume().on('end', () => resolve('err\n'))),
+    // Paused with its listener (as a pipe to a slow writable pauses it), until after 'exit'.
+    "'data' listener, paused": (s, child) =>
+      new Promise((resolve) => {
+        let text = ''
+        s.on('data', (d) => (text += String(d))).pause()
+        child.once('exit', () => setImmediate(() => s.resume()))
+        s.on('end', () => resolve(text))
+      }),
+  }
+  const seen: Record<string, Record<string, string>> = {}
+  for (const [name, spawn] of systems) {
+    seen[name] = {}
+    for (const [mode, read] of Object.entries(modes)) {
+      const child = spawn('sh', ['-c', command])
+      let exited = false
+      child.on('exit', () => (exited = true))
+      const stderr = await read(child.stderr!, child)
+      t.true(exited, `${name}, ${mode}: 'exit' came while stderr was read`)
+      seen[name][mode] = `${await drain(child.stdout!)}${stderr}`
+    }
+  }
+  t.log(`child_process: ${JSON.stringify(seen.child_process)}`)
+  t.deepEqual(seen.pidfd, { 'async iterator': 'out\nerr\n', "'data' listener": 'out\nerr\n', 'resume()': 'out\nerr\n', "'data' listener, paused": 'out\nerr\n' })
+})
