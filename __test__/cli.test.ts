@@ -749,6 +749,46 @@ test('--runs N --warmup K: N + K runs, the spread of the N measured, the worst s
   t.regex(failing.stderr, /^ {2}3 runs \(min \/ median \/ max\): wall .* · CPU .* · peak RSS .*\n {2}the last run:\n/m)
 })
 
+test("--runs with --leftovers report: each run's report lists only what it left; the last names what the earlier runs left still running, in text, markdown and JSON", async (t) => {
+  const dir = tmp()
+  const log = join(dir, 'log')
+  // Run n leaves one sleep, its pid in pid<n>.
+  const script = `echo x >> ${log}; export n=$(wc -l < ${log}); ${startLeftovers([`${dir}/pid$n`])}`
+  const json = join(dir, 'report.json')
+  const r = await cli(['time', '--runs', '2', '--warmup', '1', '--format', 'json', '--output', json, '--', 'sh', '-c', script])
+  const pids = [1, 2, 3].map((n) => Number(readFileSync(join(dir, `pid${n}`), 'utf8')))
+  try {
+    t.is(r.code, 0, r.stderr)
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { leftovers: Array<{ pid: number }>; earlierLeftovers: number[] }
+    t.deepEqual(report.leftovers.map((l) => l.pid), [pids[2]], 'the last run left its own one')
+    t.deepEqual(report.earlierLeftovers, pids.slice(0, 2), 'the warm-up and the first run left one each')
+  } finally {
+    pids.forEach(killPid)
+  }
+  // The same in the text and markdown reports.
+  writeFileSync(log, '')
+  const text = await cli(['time', '--runs', '2', '--', 'sh', '-c', script])
+  const more = [1, 2].map((n) => Number(readFileSync(join(dir, `pid${n}`), 'utf8')))
+  try {
+    t.is(text.code, 0, text.stderr)
+    t.regex(text.stderr, new RegExp(`^ {2}LEFTOVERS: 1 process left running by the command \\(still running\\):\\n {4}pid ${more[1]}, .*\\n {2}LEFTOVERS of the earlier runs, still running: 1 process, pid ${more[0]}$`, 'm'))
+  } finally {
+    more.forEach(killPid)
+  }
+  writeFileSync(log, '')
+  const mdOut = join(dir, 'report.md')
+  const md = await cli(['time', '--runs', '3', '--format', 'markdown', '--output', mdOut, '--', 'sh', '-c', script])
+  const three = [1, 2, 3].map((n) => Number(readFileSync(join(dir, `pid${n}`), 'utf8')))
+  try {
+    t.is(md.code, 0, md.stderr)
+    t.regex(readFileSync(mdOut, 'utf8'), new RegExp(`^\\| \\*\\*leftover\\*\\* \\(still running\\) \\| pid ${three[2]}, .* \\|\\n\\| \\*\\*leftovers of the earlier runs\\*\\* \\(still running\\) \\| 2 processes, pid ${three[0]} ${three[1]} \\|$`, 'm'))
+  } finally {
+    three.forEach(killPid)
+  }
+  const none = await cli(['time', '--runs', '2', '--format', 'json', '--', 'true'])
+  t.deepEqual((JSON.parse(none.stderr) as { earlierLeftovers: number[] }).earlierLeftovers, [])
+})
+
 test('--runs 4 (an even count): the median is the mean of the two middle runs', async (t) => {
   const dir = tmp()
   const log = join(dir, 'log')

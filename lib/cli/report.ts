@@ -26,6 +26,8 @@ export interface Report extends ExitInfo {
   leftovers?: Leftover[]
   /** What was done with them. */
   leftoversAction?: 'report' | 'kill' | 'wait'
+  /** --runs, --warmup: the pids the runs before the last left running, still running at the end. */
+  earlierLeftovers?: number[]
   /** The cgroup the command ran in (--cgroup), or why it ran in none. */
   cgroup?: CgroupReport
   /** Which method measured each figure of the tree, and why a better one was missing. */
@@ -124,6 +126,10 @@ function leftDone(r: Report): string {
   return r.timedOut ? 'ended by the --timeout' : DONE[r.leftoversAction ?? 'report']
 }
 
+function earlierLine(pids: number[]): string {
+  return `${pids.length} process${pids.length === 1 ? '' : 'es'}, pid ${pids.join(' ')}`
+}
+
 function leftoverLine(l: Leftover): string {
   return `pid ${l.pid}, ${millis(l.ageMs)} old${l.rssKiB === null ? '' : `, ${kib(l.rssKiB)}`}: ${commandLine(l.command)}`
 }
@@ -141,6 +147,8 @@ function treeText(r: Report): string[] {
     lines.push(`  LEFTOVERS: ${left.length} process${left.length === 1 ? '' : 'es'} left running by the command (${leftDone(r)}):`)
     for (const l of left) lines.push(`    ${leftoverLine(l)}`)
   }
+  const earlier = r.earlierLeftovers ?? []
+  if (earlier.length > 0) lines.push(`  LEFTOVERS of the earlier runs, still running: ${earlierLine(earlier)}`)
   return lines
 }
 
@@ -255,6 +263,7 @@ export function markdown(r: Report): string {
         ]
       : []),
     ...(r.leftovers ?? []).map((l): [string, string] => [`**leftover** (${leftDone(r)})`, leftoverLine(l)]),
+    ...(r.earlierLeftovers?.length ? [['**leftovers of the earlier runs** (still running)', earlierLine(r.earlierLeftovers)] as [string, string]] : []),
     ...cgroupRows(r),
     ...r.breaches.map((b): [string, string] => [`**budget ${b.budget}**`, `**${breachLine(b)}**`]),
   ]

@@ -1,7 +1,7 @@
 // `pidfd time [options] -- command [args...]`: run a command, report how it ended and what it
 // used, enforce budgets.
 
-import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -389,10 +389,13 @@ export async function time(argv: string[]): Promise<number> {
   const measured: Report[] = []
   let status: number | null = null
   let last: { report: Report; left: Leftover[] } | null = null
+  // What earlier runs left running (--leftovers report): not the next run's leftovers.
+  const earlier: number[] = []
   for (let i = 0; i < total; i++) {
-    const run = await once(command, options, ownGroup, (to) => (forwardTo = to))
+    const run = await once(command, options, ownGroup, (to) => (forwardTo = to), earlier)
     if (typeof run === 'number') return run // the command could not be started
     if (i >= options.warmup) measured.push(run.report)
+    if (i < total - 1) earlier.push(...run.left.map((l) => l.pid))
     last = run
     // The worst ending wins: a timeout, then a budget, then leftovers, then a failing command.
     const ending = exitStatus(run.report, run.left, options)
@@ -400,6 +403,7 @@ export async function time(argv: string[]): Promise<number> {
   }
   const { report, left } = last!
   if (options.runs > 1) report.runs = summarizeRuns(measured, options.warmup)
+  if (total > 1) report.earlierLeftovers = earlier.filter(stillRuns)
   writeReport(report, options)
   if (left.length > 0 && process.env.GITHUB_ACTIONS === 'true') annotate(left, options.leftovers)
   // One run killed by a signal: end the same way, so the calling shell sees the same status.
@@ -431,6 +435,16 @@ function spread(values: number[]): { min: number; median: number; max: number } 
   return { min: sorted[0]!, median, max: sorted[sorted.length - 1]! }
 }
 
+/** Whether `pid` (an orphan of ours: no other process can have its number) still runs. */
+function stillRuns(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))
+  } catch {
+    return false
+  }
+}
+
 /** --runs: min, median and max of the measured runs' wall time, CPU and peak RSS. */
 function summarizeRuns(reports: Report[], warmup: number): NonNullable<Report['runs']> {
   return {
@@ -451,6 +465,7 @@ async function once(
   options: TimeOptions,
   ownGroup: boolean,
   forwardTo: (to: ((signal: NodeJS.Signals) => void) | null) => void,
+  earlier: number[] = [],
 ): Promise<{ report: Report; left: Leftover[] } | number> {
   const [file, ...args] = command as [string, ...string[]]
   // A cgroup of the command's own, where one can be had (--cgroup auto, required).
@@ -536,7 +551,9 @@ async function once(
   const exit = await child.exited
   const wallTimeMs = Number(process.hrtime.bigint() - startedAt) / 1e6
   tree.reap()
-  const left = tree.leftovers()
+  // Not what an earlier run left (--runs), nor what that started: listed parents first.
+  const theirs = new Set(earlier)
+  const left = tree.leftovers().filter((l) => !(theirs.has(l.pid) || theirs.has(l.ppid)) || !theirs.add(l.pid))
   await settleLeftovers(tree, cgroup, options, () => timedOut)
   timer?.clear()
   // Its SIGKILL must not reach the next run's tree (--runs).
