@@ -191,7 +191,9 @@ runsIf(writable, 'a guarded cgroup removed by someone else')('a guarded cgroup s
      console.log(JSON.stringify([{ node: process.pid, guarded: cg.guarded }]));`,
     [],
     async ([facts]) => {
-      guard = guardOf((facts as unknown as { node: number }).node)
+      // The guard execs a moment after create(): waited for, not looked for once.
+      const node = (facts as unknown as { node: number }).node
+      await until(() => (guard = guardOf(node)) !== undefined, 10_000)
       t.teardown(() => {
         if (guard !== undefined && alive(guard)) process.kill(guard, 'SIGKILL')
       })
