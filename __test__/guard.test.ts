@@ -120,7 +120,7 @@ runsIf(writable, 'a guarded cgroup with cgroups made inside')('Cgroup.create({ g
   const [guarded, path] = (await diesAfter(
     t,
     `const cg = pidfd.Cgroup.create({ guard: true });
-     const sub = pidfd.spawn('sh', ['-c', 'mkdir "$0/a" "$0/a/b" "$0/c" && sh -c \\'echo $$ > "$0"; exec setsid sleep 30\\' "$0/a/b/cgroup.procs" >/dev/null & echo $!; wait', cg.path], { stdio: ['ignore', 'pipe', 'ignore'], cgroup: cg });
+     const sub = pidfd.spawn('sh', ['-c', 'mkdir "$0/a" "$0/a/b" "$0/c" || exit 1; sh -c \\'echo $$ > "$0"; exec setsid sleep 30\\' "$0/a/b/cgroup.procs" >/dev/null & echo $!; wait', cg.path], { stdio: ['ignore', 'pipe', 'ignore'], cgroup: cg });
      sub.stdout.once('data', (d) => {
        const pid = Number(String(d).trim());
        const inner = cg.path + '/a/b/cgroup.procs';
