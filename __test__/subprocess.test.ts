@@ -126,6 +126,27 @@ test('the child starts with every signal at its default and none blocked, as a c
   t.is(inProcess.sync, expected, 'spawnSync() in-process')
 })
 
+test('detached and processGroup, through the helper and in-process (posix_spawn): a new session and group, a new group, or neither, as child_process gives them', async (t) => {
+  // The shell prints its own pid, group and session (fields 5 and 6 of its stat).
+  const script = `const { text } = require('node:stream/consumers');
+    const probe = ['-c', 'set -- $(cut -d" " -f1,5,6 /proc/$$/stat); [ $1 = $2 ] && printf g || printf -; [ $1 = $3 ] && printf s || printf -'];
+    (async () => {
+      const seen = {};
+      for (const [name, options] of [['none', {}], ['detached', { detached: true }], ['processGroup', { processGroup: true }]]) {
+        // child_process has no processGroup: ours alone there.
+        seen[name] = [await text(pidfd.spawn('sh', probe, options).stdout)];
+        if (name !== 'processGroup') seen[name].push(await text(require('node:child_process').spawn('sh', probe, options).stdout));
+      }
+      console.log(JSON.stringify(seen));
+    })();`
+  const expected = { none: ['--', '--'], detached: ['gs', 'gs'], processGroup: ['g-'] }
+  for (const env of [{}, { PIDFD_SPAWN_HELPER: '0' }] as Array<Record<string, string>>) {
+    const run = await runNode(script, { env })
+    t.is(run.code, 0, run.stderr)
+    t.deepEqual(JSON.parse(run.stdout), expected, JSON.stringify(env))
+  }
+})
+
 test("'ignore' beyond stdio leaves the descriptor closed, as child_process; cwd works with and without the helper; without it uid and gid are refused (ENOSYS), never ignored", async (t) => {
   // The shell looks at its own descriptors 0-4: o open, c closed.
   const probe = ['-c', 'for f in 0 1 2 3 4; do if [ -e /proc/$$/fd/$f ]; then printf o; else printf c; fi; done']
