@@ -6,7 +6,9 @@
 // on Node 24. Its counts are logged, not asserted; the package's must be none.
 
 import * as cp from 'node:child_process'
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import test from 'ava'
 
@@ -92,10 +94,13 @@ test("by the time spawn() returns, the spawn helper holds none of the child's pi
   }
 })
 
-test("the exit before stderr's end (a background process holds stderr): stdout waits while stderr is read, by an async iterator, a 'data' listener (flowing or paused) or resume(), and is read next in full", async (t) => {
-  // The command exits at once; stderr stays open 0.3 s more in a background subshell, so the
-  // exit, and the drain that comes with it, always fall while stderr is being read.
-  const command = "echo out; (sleep 0.3; echo err >&2) >/dev/null & exit 0"
+test("the exit before stderr's end (a background process holds stderr until 'exit' is seen): stdout waits while stderr is read, by an async iterator, a 'data' listener (flowing or paused) or resume(), and is read next in full", async (t) => {
+  // The command exits at once; stderr stays open in a background subshell until this process
+  // has seen 'exit' (a file it then makes), so the exit, and the drain that comes with it,
+  // always fall while stderr is being read.
+  const dir = mkdtempSync(join(tmpdir(), 'pidfd-read-order-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const command = `echo out; (i=0; until [ -e "$0" ]; do i=$((i+1)); [ $i -lt 3000 ] || break; sleep 0.01; done; echo err >&2) >/dev/null & exit 0`
   const modes: Record<string, (s: Readable, child: cp.ChildProcess) => Promise<string>> = {
     'async iterator': drain,
     "'data' listener": (s) =>
@@ -118,9 +123,13 @@ test("the exit before stderr's end (a background process holds stderr): stdout w
   for (const [name, spawn] of systems) {
     seen[name] = {}
     for (const [mode, read] of Object.entries(modes)) {
-      const child = spawn('sh', ['-c', command])
+      const told = join(dir, `${name}-${mode.replace(/\W/g, '')}`)
+      const child = spawn('sh', ['-c', command, told])
       let exited = false
-      child.on('exit', () => (exited = true))
+      child.on('exit', () => {
+        exited = true
+        writeFileSync(told, '')
+      })
       const stderr = await read(child.stderr!, child)
       t.true(exited, `${name}, ${mode}: 'exit' came while stderr was read`)
       seen[name][mode] = `${await drain(child.stdout!)}${stderr}`
