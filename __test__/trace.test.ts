@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 
-import { needsRoot, root, runNode, runsIf } from './helpers.js'
+import { markIn, needsRoot, noStrace, root, runNode, runsIf, straceNode } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pidfd-trace-'))
 test.after.always(() => rmSync(dir, { recursive: true, force: true }))
@@ -302,4 +302,34 @@ test("a sink that does not keep up holds 1 MiB of lines and drops the rest: 256 
   t.is(r.code, 0, r.stderr)
   t.deepEqual(JSON.parse(r.stdout), { lines: 256, sizes: [4096] })
   t.regex(r.stderr, /^pidfd: PIDFD_TRACE: 44 lines dropped: .*bound\.fifo did not take them$/m)
+})
+
+runsIf(noStrace, 'the retry in strace')("a FIFO that is full is tried again on a timer only: lines pushed meanwhile wait for it, with no write of their own (strace)", async (t) => {
+  const fifo = join(dir, 'full.fifo')
+  execFileSync('mkfifo', [fifo])
+  // The app holds the FIFO's read end and never reads: 40 lines of about 4 KiB fill it, and the
+  // sink waits for its retry timer. Then five more lines are pushed in one go.
+  const script = `const pidfd = require(${JSON.stringify(join(root, 'index.js'))});
+    const fs = require('node:fs');
+    const { traceExit } = require(${JSON.stringify(join(root, 'lib', 'trace.js'))});
+    const reader = fs.openSync(${JSON.stringify(fifo)}, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const line = () => traceExit({ path: ${JSON.stringify(fifo)}, file: 'f', argv: [], cwd: 'c'.repeat(3500), startMs: 0, t0: process.hrtime.bigint() }, 1, exit);
+    let exit;
+    pidfd.spawn('true', [], { stdio: 'ignore' }).exited.then((e) => {
+      exit = { code: 0, signal: null, rusage: e.rusage };
+      for (let i = 0; i < 40; i++) line();
+      // A settle step: the open done and the first retry scheduled.
+      setTimeout(() => {
+        process.stderr.write('MARK0\\n');
+        for (let i = 0; i < 5; i++) line();
+        process.stderr.write('MARK1\\n');
+        process.exit(0);
+      }, 300);
+    });`
+  const lines = await straceNode(script, ['write', 'writev'], { paths: true })
+  const [from, to] = [markIn(lines, 0), markIn(lines, 1)]
+  t.true(from >= 0 && to > from, 'both marks written')
+  const before = lines.slice(0, from).filter((l) => l.includes('full.fifo>') && / = -1 EAGAIN/.test(l))
+  t.true(before.length > 0, 'the FIFO was full before the five lines came')
+  t.deepEqual(lines.slice(from, to).filter((l) => l.includes('full.fifo>')), [], 'no write for the five lines pushed while a retry is due')
 })
