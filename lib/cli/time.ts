@@ -551,9 +551,13 @@ async function once(
   const exit = await child.exited
   const wallTimeMs = Number(process.hrtime.bigint() - startedAt) / 1e6
   tree.reap()
-  // Not what an earlier run left (--runs), nor what that started: listed parents first.
+  // Not what an earlier run left (--runs), nor what that started (listed after its parent).
   const theirs = new Set(earlier)
-  const left = tree.leftovers().filter((l) => !(theirs.has(l.pid) || theirs.has(l.ppid)) || !theirs.add(l.pid))
+  const left = tree.leftovers().filter((l) => {
+    if (!theirs.has(l.pid) && !theirs.has(l.ppid)) return true
+    theirs.add(l.pid)
+    return false
+  })
   await settleLeftovers(tree, cgroup, options, () => timedOut)
   timer?.clear()
   // Its SIGKILL must not reach the next run's tree (--runs).
