@@ -452,7 +452,7 @@ test('exited is one promise, with the same record, whenever it is first read: be
   t.is(await late.exited, c, 'the record itself, at every reading')
 })
 
-test('a spawn that failed: exited, read late, rejects with the spawn error; never read, it raises no unhandled rejection', async (t) => {
+test('a spawn that failed: exited, read late, rejects with the spawn error; never read, or read and never awaited, it raises no unhandled rejection', async (t) => {
   const sub = spawn('/nonexistent/pidfd-test', [])
   const error = await once(sub, 'error')
   await once(sub, 'close')
@@ -460,6 +460,9 @@ test('a spawn that failed: exited, read late, rejects with the spawn error; neve
   t.is(err, error[0])
   const run = await runNode(
     `pidfd.spawn('/nonexistent/pidfd-test', []).on('error', () => {});
+     // Read but never awaited: its rejection is not unhandled either.
+     const read = pidfd.spawn('/nonexistent/pidfd-test', []).on('error', () => {});
+     void read.exited;
      pidfd.spawn('true', [], { stdio: 'ignore' }).on('close', () => setTimeout(() => console.log('done'), 50));`,
     { nodeArgs: ['--unhandled-rejections=strict'] },
   )
