@@ -391,6 +391,7 @@ function pidfdUnshared(args: string[]): Promise<Run> {
     if (cli.pid !== undefined) clis.push(cli.pid)
   })
 }
+
 runsIf(writable ?? unshare, 'a cgroup that cannot be removed')("pidfd time: a cgroup it cannot remove (a mount on one the command made inside) is 'NOT removed' in the text, markdown and JSON reports, and pidfd still exits with the command's status", async (t) => {
   const dir = tmp()
   // A mount namespace of pidfd's own: the bind mount ends with it, and the test removes the rest.
