@@ -164,12 +164,17 @@ runsIf(slices ? null : 'no custom slices here (Linux 6.12) or /proc does not sho
     const run = await runNode(`
       const fs = require('node:fs');
       const c = pidfd.spawn('true', [], { stdio: 'ignore' });
-      c.on('exit', () => {
-        const threads = fs.readdirSync('/proc/self/task').map((tid) => ({
-          name: fs.readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').trim(),
-          sched: fs.readFileSync('/proc/self/task/' + tid + '/sched', 'utf8'),
-        }));
-        console.log(JSON.stringify(threads));
+      const threads = () => fs.readdirSync('/proc/self/task').map((tid) => ({
+        name: fs.readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').trim(),
+        sched: fs.readFileSync('/proc/self/task/' + tid + '/sched', 'utf8'),
+      }));
+      // The thread names itself and asks for its slice once it runs, which on an idle machine
+      // may be after a child as quick as true has exited: looked at until it has (5 s at most).
+      const asked = (th) => th.name === 'pidfd-watch' && /^se\\.slice\\s*:\\s*100000$/m.test(th.sched);
+      const end = Date.now() + 5000;
+      c.on('exit', function look() {
+        if (threads().some(asked) || Date.now() > end) console.log(JSON.stringify(threads()));
+        else setTimeout(look, 10);
       });`)
     t.is(run.code, 0, run.stderr)
     const threads = (JSON.parse(run.stdout) as Array<{ name: string; sched: string }>).map(({ name, sched }) => ({ name, slice: sliceOf(sched) }))
