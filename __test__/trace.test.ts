@@ -319,18 +319,26 @@ runsIf(noStrace, 'the retry in strace')("a FIFO that is full is tried again on a
     pidfd.spawn('true', [], { stdio: 'ignore' }).exited.then((e) => {
       exit = { code: 0, signal: null, rusage: e.rusage };
       for (let i = 0; i < 40; i++) line();
-      // A settle step: the open done and the first retry scheduled.
-      setTimeout(() => {
+      // Until the FIFO is full (a byte of our own no longer fits; 10 s at most): the sink has
+      // had its EAGAIN and waits for its retry.
+      const probe = fs.openSync(${JSON.stringify(fifo)}, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+      const end = Date.now() + 10000;
+      (function look() {
+        try {
+          fs.writeSync(probe, 'x');
+          if (Date.now() < end) return setTimeout(look, 10);
+        } catch {}
         process.stderr.write('MARK0\\n');
         for (let i = 0; i < 5; i++) line();
         process.stderr.write('MARK1\\n');
         process.exit(0);
-      }, 300);
+      })();
     });`
   const lines = await straceNode(script, ['write', 'writev'], { paths: true })
   const [from, to] = [markIn(lines, 0), markIn(lines, 1)]
   t.true(from >= 0 && to > from, 'both marks written')
-  const before = lines.slice(0, from).filter((l) => l.includes('full.fifo>') && / = -1 EAGAIN/.test(l))
-  t.true(before.length > 0, 'the FIFO was full before the five lines came')
+  // The sink's writes are lines (`{`); the app's probe writes single bytes.
+  const before = lines.slice(0, from).filter((l) => l.includes('full.fifo>, "{') && / = -1 EAGAIN/.test(l))
+  t.true(before.length > 0, 'the FIFO was full for a line before the five lines came')
   t.deepEqual(lines.slice(from, to).filter((l) => l.includes('full.fifo>')), [], 'no write for the five lines pushed while a retry is due')
 })
