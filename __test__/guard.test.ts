@@ -124,8 +124,9 @@ runsIf(writable, 'a guarded cgroup with cgroups made inside')('Cgroup.create({ g
      sub.stdout.once('data', (d) => {
        const pid = Number(String(d).trim());
        const inner = cg.path + '/a/b/cgroup.procs';
-       // Once the sleep is in a/b (it moved itself before its exec).
-       (function check() { if (require('node:fs').readFileSync(inner, 'utf8').includes(String(pid))) console.log(JSON.stringify([pid, cg.guarded ? cg.path : null])); else setTimeout(check, 10) })();
+       // Once the sleep is in a/b (it moved itself before its exec), 10 s at most.
+       const end = Date.now() + 10000;
+       (function check() { if (require('node:fs').readFileSync(inner, 'utf8').includes(String(pid)) || Date.now() > end) console.log(JSON.stringify([pid, cg.guarded ? cg.path : null])); else setTimeout(check, 10) })();
      });`,
   )) as unknown as [number, string | null]
   t.truthy(path, 'guarded')
