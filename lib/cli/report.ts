@@ -26,7 +26,7 @@ export interface Report extends ExitInfo {
   leftovers?: Leftover[]
   /** What was done with them. */
   leftoversAction?: 'report' | 'kill' | 'wait'
-  /** --runs, --warmup: the pids the runs before the last left running, still running at the end. */
+  /** --runs, --warmup: the pids the runs before the last left running, still running when the last one ended. */
   earlierLeftovers?: number[]
   /** The cgroup the command ran in (--cgroup), or why it ran in none. */
   cgroup?: CgroupReport

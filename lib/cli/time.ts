@@ -1,7 +1,7 @@
 // `pidfd time [options] -- command [args...]`: run a command, report how it ended and what it
 // used, enforce budgets.
 
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -388,7 +388,7 @@ export async function time(argv: string[]): Promise<number> {
   const total = options.warmup + options.runs
   const measured: Report[] = []
   let status: number | null = null
-  let last: { report: Report; left: Leftover[] } | null = null
+  let last: { report: Report; left: Leftover[]; stillEarlier: number[] } | null = null
   // What earlier runs left running (--leftovers report): not the next run's leftovers.
   const earlier: number[] = []
   for (let i = 0; i < total; i++) {
@@ -401,9 +401,9 @@ export async function time(argv: string[]): Promise<number> {
     const ending = exitStatus(run.report, run.left, options)
     status = status === null ? ending : worse(status, ending)
   }
-  const { report, left } = last!
+  const { report, left, stillEarlier } = last!
   if (options.runs > 1) report.runs = summarizeRuns(measured, options.warmup)
-  if (total > 1) report.earlierLeftovers = earlier.filter(stillRuns)
+  if (total > 1) report.earlierLeftovers = stillEarlier
   writeReport(report, options)
   if (left.length > 0 && process.env.GITHUB_ACTIONS === 'true') annotate(left, options.leftovers)
   // One run killed by a signal: end the same way, so the calling shell sees the same status.
@@ -435,16 +435,6 @@ function spread(values: number[]): { min: number; median: number; max: number } 
   return { min: sorted[0]!, median, max: sorted[sorted.length - 1]! }
 }
 
-/** Whether `pid` (an orphan of ours: no other process can have its number) still runs. */
-function stillRuns(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))
-  } catch {
-    return false
-  }
-}
-
 /** --runs: min, median and max of the measured runs' wall time, CPU and peak RSS. */
 function summarizeRuns(reports: Report[], warmup: number): NonNullable<Report['runs']> {
   return {
@@ -466,7 +456,7 @@ async function once(
   ownGroup: boolean,
   forwardTo: (to: ((signal: NodeJS.Signals) => void) | null) => void,
   earlier: number[] = [],
-): Promise<{ report: Report; left: Leftover[] } | number> {
+): Promise<{ report: Report; left: Leftover[]; stillEarlier: number[] } | number> {
   const [file, ...args] = command as [string, ...string[]]
   // A cgroup of the command's own, where one can be had (--cgroup auto, required).
   let cgroup: Cgroup | null = null
@@ -551,13 +541,18 @@ async function once(
   const exit = await child.exited
   const wallTimeMs = Number(process.hrtime.bigint() - startedAt) / 1e6
   tree.reap()
-  // Not what an earlier run left (--runs), nor what that started (listed after its parent).
+  // Not what an earlier run left (--runs), nor what that started (listed after its parent):
+  // those still running are told apart.
   const theirs = new Set(earlier)
-  const left = tree.leftovers().filter((l) => {
-    if (!theirs.has(l.pid) && !theirs.has(l.ppid)) return true
-    theirs.add(l.pid)
-    return false
-  })
+  const left: Leftover[] = []
+  const stillEarlier: number[] = []
+  for (const l of tree.leftovers()) {
+    if (!theirs.has(l.pid) && !theirs.has(l.ppid)) left.push(l)
+    else {
+      theirs.add(l.pid)
+      stillEarlier.push(l.pid)
+    }
+  }
   await settleLeftovers(tree, cgroup, options, () => timedOut)
   timer?.clear()
   // Its SIGKILL must not reach the next run's tree (--runs).
@@ -583,7 +578,7 @@ async function once(
   }
   const report: Report = { ...partial, breaches: breaches(partial, options) }
   forwardTo(null)
-  return { report, left }
+  return { report, left, stillEarlier }
 }
 
 
