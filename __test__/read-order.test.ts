@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream'
 import test from 'ava'
 
 import * as pidfd from '../index.js'
+import { shUntil } from './helpers.js'
 
 const RUNS = 100
 const systems = [
@@ -100,7 +101,7 @@ test("the exit before stderr's end (a background process holds stderr until 'exi
   // always fall while stderr is being read.
   const dir = mkdtempSync(join(tmpdir(), 'pidfd-read-order-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const command = `echo out; (i=0; until [ -e "$0" ]; do i=$((i+1)); [ $i -lt 3000 ] || break; sleep 0.01; done; echo err >&2) >/dev/null & exit 0`
+  const command = `echo out; (${shUntil('[ -e "$0" ]')}; echo err >&2) >/dev/null & exit 0`
   const modes: Record<string, (s: Readable, child: cp.ChildProcess) => Promise<string>> = {
     'async iterator': drain,
     "'data' listener": (s) =>

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 
 import { AsyncPidFd, spawn } from '../index.js'
-import { entry, gone, isError, kernelAtLeast, procState, runNode, runsIf, sliceOf, sliceShown, until, within } from './helpers.js'
+import { entry, gone, isError, kernelAtLeast, procState, runNode, runsIf, shUntil, sliceOf, sliceShown, until, within } from './helpers.js'
 
 test('an aborted wait rejects with an AbortError carrying the reason; the process and pidfd stay usable', async (t) => {
   const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
@@ -126,7 +126,7 @@ for (const mainWaitsFirst of [false, true]) {
     const run = await runNode(`
       const { Worker } = require('node:worker_threads');
       const told = new Int32Array(new SharedArrayBuffer(8));
-      const sub = pidfd.spawn('sh', ['-c', 'i=0; until [ -e "$0" ]; do i=$((i+1)); [ $i -lt 3000 ] || exit 97; sleep 0.01; done; exit 5', ${JSON.stringify(go)}], { stdio: 'ignore' });
+      const sub = pidfd.spawn('sh', ['-c', '${shUntil('[ -e "$0" ]')}; exit 5', ${JSON.stringify(go)}], { stdio: 'ignore' });
       const w = new Worker(\`
         const { workerData } = require('node:worker_threads');
         const { AsyncPidFd } = require(${JSON.stringify(entry)});
