@@ -243,3 +243,95 @@ test('an argument with no string form (a null-prototype object, a throwing toStr
     t.regex(thrown[0]!, /^(TypeError|Error): /, what)
   }
 })
+
+test("each stdio pipe's readable and writable, and the events of its end, as child_process's: a pipe is one end of a socket pair, so stdout and stderr are writable too and emit 'finish'", async (t) => {
+  const out = await sideBySide(`
+    const sub = spawn('sh', ['-c', 'echo out; echo err >&2; echo three >&3'], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    const flags = sub.stdio.map((s) => [s.readable, s.writable]);
+    const events = sub.stdio.map(() => []);
+    for (const [i, s] of sub.stdio.entries()) {
+      for (const e of ['end', 'finish', 'close', 'error']) s.on(e, () => events[i].push(e));
+      if (i > 0) s.resume();
+    }
+    await new Promise((resolve) => sub.on('close', resolve));
+    // stdin's 'close' follows the exit, in no fixed order with the child's 'close'.
+    return { flags, events: events.slice(1), connected: sub.connected };
+  `)
+  t.deepEqual(out.pidfd, {
+    flags: [[false, true], [true, true], [true, true], [true, true]],
+    events: [['end', 'finish', 'close'], ['end', 'finish', 'close'], ['end', 'finish', 'close']],
+    connected: false,
+  })
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+test("'exit' comes after the output the child wrote before it exited, and after that pipe's end, as child_process's (100 children, a line or 100 KB each)", async (t) => {
+  const out = await sideBySide(`
+    const orders = {};
+    for (let i = 0; i < 100; i++) {
+      const order = [];
+      const sub = spawn('sh', ['-c', i % 2 ? 'echo out' : 'head -c 100000 /dev/zero']);
+      sub.stdout.on('data', () => { if (!order.includes('data')) order.push('data') });
+      sub.stdout.on('end', () => order.push('end'));
+      sub.on('exit', () => order.push('exit'));
+      await new Promise((resolve) => sub.on('close', resolve));
+      orders[order.join(' ')] = (orders[order.join(' ')] ?? 0) + 1;
+    }
+    return orders;
+  `)
+  t.deepEqual(out.pidfd, { 'data end exit': 100 })
+  t.log('child_process:', out.child_process)
+})
+
+test("stdin is no stream 'close' waits for: a child whose stdout and stderr closed early gets 'close' at its exit (before the exit's ticks), not at stdin's own 'close', as child_process's", async (t) => {
+  const out = await sideBySide(`
+    // The child closes stdout and stderr, then exits once it reads a line; the line is written
+    // once both have closed here, and stdin is left open.
+    const sub = spawn('sh', ['-c', 'exec >&- 2>&-; read line']);
+    const order = [];
+    let open = 2;
+    for (const s of [sub.stdout, sub.stderr]) {
+      s.resume();
+      s.on('close', () => { if (--open === 0) sub.stdin.write('go\\n') });
+    }
+    const stdinClosed = new Promise((resolve) => sub.stdin.on('close', () => { order.push('stdin close'); resolve() }));
+    sub.on('exit', () => { order.push('exit'); process.nextTick(() => order.push('tick')) });
+    await new Promise((resolve) => sub.on('close', () => { order.push('close'); resolve() }));
+    await stdinClosed;
+    return order;
+  `)
+  t.deepEqual(out.pidfd, ['exit', 'close', 'tick', 'stdin close'])
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
+test('descriptor 0 closed by the app: a pipe, or an IPC channel, that gets the number 0 works, as child_process\'s', async (t) => {
+  // Each run closes this process's descriptor 0 after a first spawn (so nothing of the
+  // package's own takes 0), then spawns a Node child whose stdout, or else its IPC channel, is
+  // the first descriptor made: it gets the number 0.
+  const script = (lib: string, stdout: string) => `
+    const fs = require('node:fs');
+    const lib = ${lib};
+    lib.spawn('true').on('close', () => {
+      fs.closeSync(0);
+      const sub = lib.spawn(process.execPath, ['-e', 'process.send("hi", () => process.disconnect()); console.log("out")'], { stdio: ['ignore', '${stdout}', 'inherit', 'ipc'] });
+      const seen = { stdoutFd: sub.stdout?._handle?.fd ?? null, channelFd: sub.channel?.fd ?? null, messages: [], out: '' };
+      sub.on('message', (m) => seen.messages.push(m));
+      sub.stdout?.on('data', (d) => { seen.out += d });
+      sub.on('close', (code) => { seen.code = code; console.log(JSON.stringify(seen)) });
+    });
+  `
+  for (const stdout of ['pipe', 'ignore']) {
+    const runs: unknown[] = []
+    for (const lib of ["require('node:child_process')", 'pidfd']) {
+      const r = await runNode(script(lib, stdout))
+      t.is(r.code, 0, r.stderr)
+      runs.push(JSON.parse(r.stdout))
+    }
+    t.deepEqual(runs[1], stdout === 'pipe'
+      ? { stdoutFd: 0, channelFd: (runs[1] as { channelFd: number }).channelFd, messages: ['hi'], out: 'out\n', code: 0 }
+      : { stdoutFd: null, channelFd: 0, messages: ['hi'], out: '', code: 0 }, stdout)
+    const { channelFd: _a, ...ours } = runs[1] as Record<string, unknown>
+    const { channelFd: _b, ...theirs } = runs[0] as Record<string, unknown>
+    t.deepEqual(ours, theirs, stdout)
+  }
+})

@@ -51,10 +51,16 @@ test('a child that never spawned rejects with its spawn error, before and after 
   isError(t, t.throws(() => PidFd.fromChild(early)), { code: 'ENOENT' })
 })
 
-test('reap: true and non-children are refused', (t) => {
+test('reap: true and non-children are refused, in Node\'s words; reap: false (or undefined) is allowed', (t) => {
   const child = cpSpawn('true')
+  const refused = (f: () => unknown) => (t.throws(f) as Error).message
   isError(t, t.throws(() => AsyncPidFd.fromChild(child, { reap: true } as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  t.is(refused(() => AsyncPidFd.fromChild(child, { reap: true } as never)), "The property 'options.reap' is not allowed: fromChild never reaps, libuv does. Received true")
+  t.is(refused(() => PidFd.fromChild(child, { reap: 0 } as never)), "The property 'options.reap' is not allowed: fromChild never reaps, libuv does. Received 0")
   isError(t, t.throws(() => PidFd.fromChild({ pid: 1 } as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  t.is(refused(() => PidFd.fromChild({ pid: 1 } as never)), 'The "child" argument must be an instance of ChildProcess. Received an instance of Object')
+  t.is(refused(() => AsyncPidFd.fromChild(child, 'x' as never)), 'The "options" argument must be of type object. Received type string (\'x\')')
+  for (const reap of [false, undefined]) AsyncPidFd.fromChild(child, { reap } as never).close()
 })
 
 test('PidFd.fromChild blocks until the exit and Node still reaps', async (t) => {

@@ -346,8 +346,10 @@ export class Subprocess extends ChildProcessBase {
           channel = fd >= 0 ? channelSocket(fd) : null
           return null
         }
-        // A failed spawn still gets its pipes, with nothing behind them, as child_process's has.
-        const socket = fd >= 0 ? pipeSocket(fd, i !== 0, i === 0 || i > 2) : new Socket({ readable: i > 0 })
+        // A pipe is one end of a socket pair: stdout and stderr are writable too, as
+        // child_process's are. A failed spawn still gets its pipes, with nothing behind them, as
+        // child_process's has.
+        const socket = fd >= 0 ? pipeSocket(fd, i !== 0, true) : new Socket({ readable: i > 0 })
         // 'close' waits for every descriptor but stdin to close, as child_process's does.
         if (i > 0) {
           this.#openStreams++
@@ -373,7 +375,7 @@ export class Subprocess extends ChildProcessBase {
       }
     }
 
-    if (native === null || spawnError !== null) {
+    if (native === null) {
       this.pid = undefined
       this.#spawnError = spawnError
       this.#own = AsyncPidFd.failed(spawnError ?? new Error('spawn failed'))
