@@ -27,28 +27,36 @@ test('a child that already exited resolves from its own record, without opening 
   isError(t, t.throws(() => fd.kill()), { code: 'ESRCH' })
 })
 
-test("a child that already exited normally: the record is its own exitCode (status 'exited', no signal); no siginfo, rusage or core dump to tell", async (t) => {
-  const child = cpSpawn('sh', ['-c', 'exit 3'])
-  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null]
-  t.deepEqual([code, signal], [3, null])
-  const expected = { status: 'exited', code: 3, signal: null, signalNumber: null, coreDumped: null, siginfo: null, rusage: null }
-  const fd = AsyncPidFd.fromChild(child)
-  t.is(fd.fd, -1)
-  t.deepEqual(await fd.wait(), expected)
-  t.deepEqual(fd.tryWait(), expected)
-  t.deepEqual(PidFd.fromChild(child).wait(), expected)
+test("a child that already exited normally (status 3, or 0): the record is its own exitCode (status 'exited', no signal); no siginfo, rusage or core dump to tell", async (t) => {
+  for (const status of [3, 0]) {
+    const child = cpSpawn('sh', ['-c', `exit ${status}`])
+    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null]
+    t.deepEqual([code, signal], [status, null])
+    const expected = { status: 'exited', code: status, signal: null, signalNumber: null, coreDumped: null, siginfo: null, rusage: null }
+    const fd = AsyncPidFd.fromChild(child)
+    t.is(fd.fd, -1, `exit ${status}`)
+    t.deepEqual(await fd.wait(), expected)
+    t.deepEqual(fd.tryWait(), expected)
+    t.deepEqual(PidFd.fromChild(child).wait(), expected)
+  }
 })
 
-test('a child that never spawned rejects with its spawn error, before and after the error event', async (t) => {
-  const early = cpSpawn('pidfd-no-such-program')
-  early.on('error', () => {})
+test('a child that never spawned rejects with its spawn error, before and after the error event: the one child_process emitted, or one made alike', async (t) => {
+  const early = cpSpawn('pidfd-no-such-program', ['a', 'b'])
+  let emitted: (Error & { path?: string; spawnargs?: string[] }) | undefined
+  early.on('error', (err) => (emitted = err))
   const fd = AsyncPidFd.fromChild(early)
-  isError(t, await t.throwsAsync(fd.wait()), { code: 'ENOENT' })
+  t.is(await t.throwsAsync(fd.wait()), emitted as Error, 'before the event: the error it then emits')
 
   await once(early, 'close')
-  const late = AsyncPidFd.fromChild(early)
-  isError(t, await t.throwsAsync(late.wait()), { code: 'ENOENT', syscall: 'spawn pidfd-no-such-program' })
-  isError(t, t.throws(() => PidFd.fromChild(early)), { code: 'ENOENT' })
+  const alike = (err: unknown, what: string) => {
+    isError(t, err, { code: 'ENOENT', errno: -2, syscall: 'spawn pidfd-no-such-program' })
+    const e = err as Error & { path?: string; spawnargs?: string[] }
+    t.deepEqual([e.message, e.path, e.spawnargs], [emitted!.message, emitted!.path, emitted!.spawnargs], what)
+  }
+  t.deepEqual(emitted!.spawnargs, ['a', 'b'])
+  alike(await AsyncPidFd.fromChild(early).wait().catch((e: unknown) => e), 'AsyncPidFd, after the event')
+  alike(t.throws(() => PidFd.fromChild(early)), 'PidFd, after the event')
 })
 
 test('reap: true and non-children are refused, in Node\'s words; reap: false (or undefined) is allowed', (t) => {
