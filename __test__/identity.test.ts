@@ -161,6 +161,21 @@ test('after os.setPriority(), children get the new nice value', async (t) => {
   t.deepEqual(JSON.parse(run.stdout), { child_process: 7, pidfd: 7 })
 })
 
+test('after Node\'s thread moves to SCHED_BATCH (chrt -p, once the helper runs), children are SCHED_BATCH, as child_process\'s', async (t) => {
+  const run = await runNode(
+    sideBySide(
+      `require('node:child_process').execFileSync('chrt', ['--batch', '-p', '0', String(process.pid)]);`,
+      `
+      const stat = await text(spawn('cat', ['/proc/self/stat']).stdout);
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+    `,
+    ),
+  )
+  t.is(run.code, 0, run.stderr)
+  const SCHED_BATCH = 3
+  t.deepEqual(JSON.parse(run.stdout), { child_process: SCHED_BATCH, pidfd: SCHED_BATCH })
+})
+
 test('under chrt --batch, children are SCHED_BATCH, and so are the helper and the watcher thread', async (t) => {
   const script = sideBySide(
     '',
