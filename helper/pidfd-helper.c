@@ -439,7 +439,7 @@ static void handle(const struct request *req, char *payload, int *fds, int nfds_
 
 	/* Split the strings. */
 	size_t n_strings = 1 + (size_t)req->n_paths + req->argc + req->envc;
-	char **strings = calloc(n_strings + 2, sizeof(char *)); /* + NULLs ending argv and envp */
+	char **strings = calloc(n_strings, sizeof(char *)); /* argv and envp get arrays of their own, NULL-ended */
 	char **argv = malloc(((size_t)req->argc + 1) * sizeof(char *));
 	char **envp = malloc(((size_t)req->envc + 1) * sizeof(char *));
 	int *high = malloc(((size_t)nfds_passed + 1) * sizeof(int));
