@@ -214,6 +214,25 @@ check('pidfd wait where a seccomp filter refuses waitid: the error, exit 1, not 
   t.regex(run.stderr, /^pidfd: .*needs Linux 5\.4 \(waitidPidfd\), which this kernel does not offer \(or a seccomp filter refuses\)\n$/)
 })
 
+check('socketpair refused with ENFILE (the system\'s file table full): \'error\' ENFILE and no stdio at all, as child_process', async (t) => {
+  const ENFILE = 23
+  const run = await underFilter([`socketpair=${ENFILE}`], `
+    (async () => {
+      const out = {};
+      for (const [name, spawn] of [['child_process', require('node:child_process').spawn], ['pidfd', pidfd.spawn]]) {
+        const sub = spawn('echo', ['hi']);
+        const error = await new Promise((resolve) => { sub.on('error', (e) => resolve([e.code, e.errno, e.syscall, e.message])); sub.on('exit', () => resolve(null)) });
+        out[name] = { error, stdio: String(sub.stdio), stdout: String(sub.stdout), pid: String(sub.pid) };
+      }
+      console.log(JSON.stringify(out));
+    })();
+  `)
+  t.is(run.code, 0, run.stderr)
+  const out = JSON.parse(run.stdout)
+  t.deepEqual(out.pidfd, { error: ['ENFILE', -23, 'spawn echo', 'spawn echo ENFILE'], stdio: 'undefined', stdout: 'undefined', pid: 'undefined' })
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
 // spawnSync reads the child's output with recv(2) (recvfrom) and writes its input with send(2)
 // (sendto), calls Node's own child_process does not make (it reads and writes), so a filter on
 // them reaches only ours. A failure ends that pipe and is the result's error, the child still
