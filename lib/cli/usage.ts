@@ -1,11 +1,7 @@
 // Usage errors: one line on stderr and exit status 2, never a stack trace.
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'UsageError'
-  }
-}
+/** Told apart by `instanceof`; `main()` prints its message alone (`pidfd: …`). */
+export class UsageError extends Error {}
 
 /** Exit statuses of the CLI besides the command's own. */
 export const EXIT = {
