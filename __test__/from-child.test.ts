@@ -240,3 +240,34 @@ test("close() lets go of the pidfd while the child runs, also after waits given 
     await once(child, 'exit')
   }
 })
+
+test("libuv reaps first: the kernel's own record where it keeps one (PIDFD_INFO_EXIT, Linux 6.15), says no core was dumped; without it (PIDFD_DISABLE=infoExit), the child's own record, which cannot tell", async (t) => {
+  const script = `
+    const cp = require('node:child_process');
+    (async () => {
+      const out = { infoExit: pidfd.features().infoExit };
+      for (const command of ['exit 4', 'kill -KILL $$']) {
+        const child = cp.spawn('sh', ['-c', command]);
+        // Opened while it runs; read only after its 'exit', when libuv has reaped it.
+        const fd = pidfd.PidFd.fromChild(child), later = pidfd.PidFd.fromChild(child), afd = pidfd.AsyncPidFd.fromChild(child);
+        await new Promise((resolve) => child.on('exit', resolve));
+        out[command] = { tryWait: fd.tryWait(), wait: later.wait(), async: await afd.wait() };
+      }
+      console.log(JSON.stringify(out));
+    })();
+  `
+  for (const disable of ['', 'infoExit']) {
+    const run = await runNode(script, { env: { PIDFD_DISABLE: disable } })
+    t.is(run.code, 0, run.stderr)
+    const out = JSON.parse(run.stdout)
+    if (disable === '' && !out.infoExit) {
+      t.log('this kernel keeps no exit (PIDFD_INFO_EXIT, Linux 6.15): its half is not run')
+      continue
+    }
+    const coreDumped = disable === '' ? false : null
+    const exited = { status: 'exited', code: 4, signal: null, signalNumber: null, coreDumped, siginfo: null, rusage: null }
+    const killed = { status: 'signaled', code: null, signal: 'SIGKILL', signalNumber: 9, coreDumped, siginfo: null, rusage: null }
+    t.deepEqual(out['exit 4'], { tryWait: exited, wait: exited, async: exited }, disable || 'the kernel\'s record')
+    t.deepEqual(out['kill -KILL $$'], { tryWait: killed, wait: killed, async: killed }, disable || 'the kernel\'s record')
+  }
+})

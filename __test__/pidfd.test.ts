@@ -289,3 +289,49 @@ test('the blocking wait with a timeout: null while the process runs, once the ti
     t.throws(() => sync.wait({ timeout } as never), { code })
   }
 })
+
+test('a handle is made by the package only: new PidFd() and new AsyncPidFd() throw a TypeError that says how', (t) => {
+  for (const Class of [PidFd, AsyncPidFd]) {
+    const err = t.throws(() => new (Class as unknown as new () => unknown)())
+    t.true(err instanceof TypeError)
+    t.is(err!.message, 'Use fromPid() to open a pidfd')
+  }
+})
+
+test('an exit known: kill() and killGroup() are ESRCH, naming pidfd_send_signal and kill; once closed, every call is ERR_PIDFD_CLOSED, the exit known or not', async (t) => {
+  const sub = spawn('true', { processGroup: true })
+  const fd = sub.pidfd
+  await fd.wait()
+  isError(t, t.throws(() => fd.kill()), { code: 'ESRCH', errno: -3, syscall: 'pidfd_send_signal' })
+  isError(t, t.throws(() => fd.killGroup()), { code: 'ESRCH', errno: -3, syscall: 'kill' })
+  fd.close()
+  fd.close()
+  t.is(fd.fd, -1)
+  const closed = { code: 'ERR_PIDFD_CLOSED', message: 'The pidfd is closed' }
+  t.like(t.throws(() => fd.tryWait()), closed, 'tryWait')
+  t.like(t.throws(() => fd.kill()), closed, 'kill')
+  t.like(t.throws(() => fd.killGroup()), closed, 'killGroup')
+  t.like(t.throws(() => fd.info()), closed, 'info')
+  t.like(await t.throwsAsync(fd.wait()), closed, 'wait')
+  const self = PidFd.self()
+  self.close()
+  t.like(t.throws(() => self.tryWait()), closed, 'a handle whose exit is not known')
+})
+
+test("namespace() and getFd() refuse bad arguments in Node's words", async (t) => {
+  const sub = spawn('sleep', ['10'])
+  t.teardown(() => sub.kill('SIGKILL'))
+  const fd = sub.pidfd
+  const message = (f: () => unknown) => {
+    const err = t.throws(f) as Error & { code: string }
+    return `${err.constructor.name} ${err.code}: ${err.message}`
+  }
+  t.is(message(() => fd.namespace(42 as never)), 'TypeError ERR_INVALID_ARG_TYPE: The "kind" argument must be of type string. Received type number (42)')
+  t.is(message(() => fd.namespace('mount' as never)), "TypeError ERR_INVALID_ARG_VALUE: The argument 'kind' must be one of cgroup, ipc, mnt, net, pid, pid_for_children, time, time_for_children, user, uts. Received 'mount'")
+  t.is(message(() => fd.getFd('1' as never)), 'TypeError ERR_INVALID_ARG_TYPE: The "targetFd" argument must be of type number. Received type string (\'1\')')
+  for (const bad of [-1, 1.5, 2 ** 31]) {
+    t.is(message(() => fd.getFd(bad)), `RangeError ERR_OUT_OF_RANGE: The value of "targetFd" is out of range. It must be an integer >= 0 and <= 2147483647. Received ${bad}`)
+  }
+  // The largest allowed number reaches the kernel: no such descriptor in the child.
+  isError(t, t.throws(() => fd.getFd(2 ** 31 - 1)), { code: 'EBADF', errno: -9, syscall: 'pidfd_getfd' })
+})
