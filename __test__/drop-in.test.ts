@@ -6,7 +6,7 @@ import { ChildProcess, spawn as cpSpawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { text } from 'node:stream/consumers'
 
-import { spawn } from '../index.js'
+import { PidFd, spawn } from '../index.js'
 import { runNode } from './helpers.js'
 
 type Spawn = typeof cpSpawn
@@ -151,6 +151,21 @@ test('a Subprocess is a ChildProcess (instanceof), and fromChild() on it gives i
   t.is(viaChild.code, 3)
   t.truthy(viaChild.rusage, 'the full record, from the package that reaped it')
   t.is((await sub.exited).code, 3)
+  // The blocking handle too: opened before the exit (a second handle), and after it (the record).
+  const running = spawn('sh', ['-c', 'read line; exit 5'])
+  const before = PidFd.fromChild(running as unknown as ChildProcess)
+  running.stdin!.end('go\n')
+  const waited = before.wait()
+  t.like(waited, { status: 'exited', code: 5 })
+  t.truthy(waited.rusage, 'a blocking wait on a second handle of the package\'s own child')
+  await running.exited
+  const after = PidFd.fromChild(running as unknown as ChildProcess).wait()
+  t.like(after, { status: 'exited', code: 5 })
+  t.truthy(after.rusage, 'after the exit: the package\'s own record')
+  const failed = spawn('pidfd-no-such-program')
+  failed.on('error', () => {})
+  await new Promise((resolve) => failed.on('close', resolve))
+  t.like(t.throws(() => PidFd.fromChild(failed as unknown as ChildProcess)), { code: 'ENOENT', syscall: 'spawn pidfd-no-such-program' })
 })
 
 test('ERR_* errors read as Node\'s: String(err) and the stack name the code', (t) => {
