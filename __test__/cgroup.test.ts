@@ -763,3 +763,58 @@ test("where no cgroup can be made: the reason for a v1-only host, for no cgroup2
   t.true(kernelAtLeast(6, 1, '7.0.0'))
   t.is(kernelAtLeast(5, 19), kernelAtLeast(5, 19, release()), "this machine's by default")
 })
+
+/** Runs a Node script in a mount namespace of its own, after `setup` (a shell script) there. */
+function nodeUnshared(setup: string, script: string, prefix: string[] = []): Promise<Run> {
+  const code = `const pidfd = require(${JSON.stringify(entry)});\n${script}`
+  return new Promise((resolve) => {
+    execFile('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `${setup}\nexec "$@"`, 'sh', ...prefix, process.execPath, '-e', code], { timeout: 30_000 }, (err, stdout, stderr) => {
+      const e = err as { code?: number | string } | null
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr })
+    })
+  })
+}
+
+runsIf(writable ?? unshare, 'a host with controllers, faked')("another host, faked in a mount namespace: a cgroup with controllers enabled lists them, each missing figure names its controller or the Linux it needs, and a cgroup with no cgroup.procs holds no process; with no cgroup v2 mounted, no cgroup and no controllers", async (t) => {
+  const { kernelAtLeast } = await import('../lib/cgroup.js')
+  const fake = tmp()
+  t.teardown(() => rmSync(fake, { recursive: true, force: true }))
+  // A bind mount of a plain directory over this process's cgroup: its files say what another
+  // host's would. memory and pids are available; memory is enabled, pids not.
+  writeFileSync(join(fake, 'cgroup.controllers'), 'cpu io memory pids\n')
+  writeFileSync(join(fake, 'cgroup.subtree_control'), 'cpu  memory\n')
+  const over = `mount --bind ${fake} '${support.parent}'`
+  const script = `
+    const support = pidfd.cgroupSupport();
+    const cg = pidfd.Cgroup.create();
+    const stats = cg.stats();
+    console.log(JSON.stringify({ support, pids: cg.pids(), populated: cg.populated(), missing: stats.missing, release: require('node:os').release(), removed: cg.remove() }));
+  `
+  const parent = support.parent!
+  const expected = (release: string) => ({
+    support: { mount: support.mount, parent, controllers: ['cpu', 'memory'], reason: null },
+    pids: [],
+    populated: false,
+    missing: {
+      memoryPeak: kernelAtLeast(5, 19, release) ? 'no memory.peak in the cgroup' : `no memory.peak: it needs Linux 5.19 (this is ${release})`,
+      cpu: 'no cpu.stat in the cgroup',
+      pidsPeak: `no pids.peak: the pids controller is not enabled in ${join(parent, 'cgroup.subtree_control')}`,
+    },
+    release,
+    removed: true,
+  })
+  const here = await nodeUnshared(over, script)
+  t.is(here.code, 0, here.stderr)
+  const seen = JSON.parse(here.stdout)
+  t.deepEqual(seen, expected(seen.release))
+  // An older kernel, as uname(2) tells it (UNAME26: 2.6.x): the figure needs a newer one.
+  const old = await nodeUnshared(over, script, ['setarch', process.arch === 'arm64' ? 'aarch64' : 'x86_64', '--uname-2.6'])
+  t.is(old.code, 0, old.stderr)
+  const seenOld = JSON.parse(old.stdout)
+  t.regex(seenOld.release, /^2\.6\./)
+  t.deepEqual(seenOld, expected(seenOld.release))
+  // No cgroup v2 mounted at all.
+  const none = await nodeUnshared(`umount -l '${support.mount}'`, 'console.log(JSON.stringify(pidfd.cgroupSupport()))')
+  t.is(none.code, 0, none.stderr)
+  t.deepEqual(JSON.parse(none.stdout), { mount: null, parent: null, controllers: [], reason: 'no cgroup v2 hierarchy is mounted (no cgroup2 line in /proc/self/mountinfo)' })
+})
