@@ -4,6 +4,7 @@
 //   npm run mutants:lib -- --budget 30           # stop starting pieces after 30 minutes
 //   npm run mutants:lib -- lib/signals.ts exit   # the files whose path contains these
 //   npm run mutants:lib -- --max-test-seconds 120 --force --list
+//   npm run mutants:lib -- lib/subprocess.ts --from 660  # only its pieces that reach line 660 or later
 //
 // Pieces: a file's top-level statements, grouped up to PIECE_LINES lines (a mutant never spans
 // two, so none is lost at a boundary; a class longer than that is one piece). A piece whose text
@@ -132,6 +133,7 @@ async function main(): Promise<void> {
       'max-test-seconds': { type: 'string', default: '60' },
       force: { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
+      from: { type: 'string' },
     },
   })
   const until = deadline(values.budget)
@@ -139,6 +141,7 @@ async function main(): Promise<void> {
   for (const file of files) {
     const tests = chooseTests(file, Number(values['max-test-seconds']))
     for (const piece of pieces(file)) {
+      if (values.from !== undefined && piece.to < Number(values.from)) continue
       const text = readFileSync(join(root, file), 'utf8').split('\n').slice(piece.from - 1, piece.to).join('\n')
       const srcHash = createHash('sha256').update(text).digest('hex').slice(0, 16)
       const testsHash = createHash('sha256')
