@@ -818,3 +818,21 @@ runsIf(writable ?? unshare, 'a host with controllers, faked')("another host, fak
   t.is(none.code, 0, none.stderr)
   t.deepEqual(JSON.parse(none.stdout), { mount: null, parent: null, controllers: [], reason: 'no cgroup v2 hierarchy is mounted (no cgroup2 line in /proc/self/mountinfo)' })
 })
+
+runsIf(writable, 'waitEmpty()')('waitEmpty(): false at its bound while a process is in the cgroup; true once the last one leaves, looked for again until then', async (t) => {
+  const cg = Cgroup.create()
+  try {
+    const child = spawn('sh', ['-c', 'read line'], { cgroup: cg, stdio: ['pipe', 'ignore', 'inherit'] })
+    await new Promise((resolve) => child.on('spawn', resolve))
+    t.deepEqual(cg.pids(), [child.pid])
+    t.false(await within(cg.waitEmpty(50), 5000, 'waitEmpty(50) with a process in it'))
+    // Populated when the wait starts: it ends only by looking again after the child leaves.
+    const empty = cg.waitEmpty(10_000)
+    t.true(cg.populated())
+    child.stdin!.end('go\n')
+    t.true(await within(empty, 10_000, 'waitEmpty(10000) after the child exits'))
+    t.is((await child.exited).code, 0)
+  } finally {
+    t.true(cg.remove())
+  }
+})
