@@ -440,7 +440,17 @@ test('bad input: one clear line, a hint, exit 2, no stack trace', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [['time', '--bogus', '--', 'true'], /Unknown option '--bogus'/],
     [['time', 'true'], /put -- before the command: pidfd time -- true/],
+    [['time', 'echo', 'hi'], /put -- before the command: pidfd time -- echo hi\n/],
+    [['time'], /no command: pidfd time \[options\] -- command \[args\.\.\.\]\n/],
+    [['time', 'extra', '--', 'true'], /unexpected argument 'extra' before --/],
     [['time', '--'], /no command after --/],
+    [['time', '--leftovers', 'keep', '--', 'true'], /--leftovers: 'keep' is not one of report, kill, wait/],
+    [['time', '--runs', '0', '--', 'true'], /--runs: '0' is not a whole number of at least 1/],
+    [['time', '--runs', 'x2', '--', 'true'], /--runs: 'x2' is not a whole number of at least 1/],
+    [['time', '--runs', '2x', '--', 'true'], /--runs: '2x' is not a whole number of at least 1/],
+    [['time', '--warmup', 'x', '--', 'true'], /--warmup: 'x' is not a whole number of at least 0/],
+    [['time', '--kill-signal', 'x9', '--', 'true'], /--kill-signal: 'x9' is not a signal/],
+    [['time', '--kill-signal', '9x', '--', 'true'], /--kill-signal: '9x' is not a signal/],
     [['time', '--max-rss', '12X', '--', 'true'], /--max-rss: '12X' is not a size/],
     [['time', '--timeout', 'soon', '--', 'true'], /--timeout: 'soon' is not a duration/],
     // The strict grammar (docs/cli.md; __test__/units.test.ts checks it as a property): no more
