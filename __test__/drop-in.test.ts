@@ -350,3 +350,14 @@ test('descriptor 0 closed by the app: a pipe, or an IPC channel, that gets the n
     t.deepEqual(ours, theirs, stdout)
   }
 })
+
+test('spawn(file) and spawn(file, options): no arguments, and the options read from the second place, as child_process', async (t) => {
+  const out = await sideBySide(`
+    const bare = await text(spawn('echo').stdout);
+    const withOptions = await text(spawn('printenv', { env: { X: 'from the options' } }).stdout);
+    const nullArgs = await text(spawn('echo', null, { env: { X: 'x' } }).stdout);
+    return { bare, withOptions, nullArgs };
+  `)
+  t.deepEqual(out.pidfd, { bare: '\n', withOptions: 'X=from the options\n', nullArgs: '\n' })
+  t.deepEqual(out.pidfd, out.child_process)
+})
