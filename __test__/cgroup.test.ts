@@ -783,7 +783,7 @@ runsIf(writable ?? unshare, 'a host with controllers, faked')("another host, fak
   // host's would. memory and pids are available; memory is enabled, pids not.
   writeFileSync(join(fake, 'cgroup.controllers'), 'cpu io memory pids\n')
   writeFileSync(join(fake, 'cgroup.subtree_control'), 'cpu  memory\n')
-  const over = `mount --bind ${fake} '${support.parent}'`
+  const over = `mount --bind '${fake}' '${support.parent}'`
   const script = `
     const support = pidfd.cgroupSupport();
     const cg = pidfd.Cgroup.create();

@@ -13,6 +13,13 @@ import { entry, needsRoot, runNode, runsIf, until } from './helpers.js'
 
 const isRoot = process.getuid?.() === 0
 
+/** A probe for sideBySide: a child's /proc/self/stat field `n` past its command's name (0: its state; 16: nice; 38: policy). */
+function statField(n: number): string {
+  return `
+      const stat = await text(spawn('cat', ['/proc/self/stat']).stdout);
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[${n}]);`
+}
+
 /** Prints, for child_process and then pidfd, what `probe` (an async function of spawn) returns. */
 function sideBySide(setup: string, probe: string): string {
   return `
@@ -151,10 +158,7 @@ test('after os.setPriority(), children get the new nice value', async (t) => {
   const run = await runNode(
     sideBySide(
       `require('node:os').setPriority(7);`,
-      `
-      const stat = await text(spawn('cat', ['/proc/self/stat']).stdout);
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-    `,
+      statField(16),
     ),
   )
   t.is(run.code, 0, run.stderr)
@@ -165,10 +169,7 @@ test('after Node\'s thread moves to SCHED_BATCH (chrt -p, once the helper runs),
   const run = await runNode(
     sideBySide(
       `require('node:child_process').execFileSync('chrt', ['--batch', '-p', '0', String(process.pid)]);`,
-      `
-      const stat = await text(spawn('cat', ['/proc/self/stat']).stdout);
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
-    `,
+      statField(38),
     ),
   )
   t.is(run.code, 0, run.stderr)
@@ -179,10 +180,7 @@ test('after Node\'s thread moves to SCHED_BATCH (chrt -p, once the helper runs),
 test('under chrt --batch, children are SCHED_BATCH, and so are the helper and the watcher thread', async (t) => {
   const script = sideBySide(
     '',
-    `
-      const stat = await text(spawn('cat', ['/proc/self/stat']).stdout);
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
-    `,
+    statField(38),
   ).replace(
     'console.log(JSON.stringify(out));',
     `const fs = require('node:fs');
