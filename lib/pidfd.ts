@@ -135,14 +135,6 @@ abstract class Handle {
     this.#child = child
   }
 
-  /** For a fromChild handle, ECHILD/ESRCH means libuv reaped it first: read its own record. */
-  protected childFallback(err: unknown): ExitInfo | null {
-    const code = (err as { code?: unknown }).code
-    if (this.#child === null || (code !== 'ECHILD' && code !== 'ESRCH')) return null
-    const exit = exitOfChild(this.#child)
-    return exit ? (this.#exit ??= exit) : null
-  }
-
   /**
    * The exit if the process has ended (collecting it now), null while it runs. For a process
    * that is not our child: null until its own parent has reaped it.
@@ -151,19 +143,15 @@ abstract class Handle {
     if (this.#closed) throw closedError()
     if (this.#exit) return this.#exit
     const native = this.native
-    try {
-      if (!callNative(() => native.tryWait(exitSlots))) return null
-      if (exitSlots[0] === 3 && this.#child) {
-        // Status unknown (a kernel without PIDFD_INFO_EXIT): the child's own record says more.
-        const own = exitOfChild(this.#child)
-        if (own) return (this.#exit ??= own)
-      }
-      return this.record()
-    } catch (err) {
-      const exit = this.childFallback(err)
-      if (exit) return exit
-      throw err
+    // A child libuv reaped first is no error here: the native side reads its exit from the
+    // kernel (an ECHILD from waitid never reaches JavaScript).
+    if (!callNative(() => native.tryWait(exitSlots))) return null
+    if (exitSlots[0] === 3 && this.#child) {
+      // Status unknown (a kernel without PIDFD_INFO_EXIT): the child's own record says more.
+      const own = exitOfChild(this.#child)
+      if (own) return (this.#exit ??= own)
     }
+    return this.record()
   }
 
   /**
@@ -289,14 +277,8 @@ export class PidFd extends Handle {
     const now = this.tryWait()
     if (now) return now
     const native = this.native
-    try {
-      if (!callNative(() => native.wait(exitSlots, timeout))) return null
-      return this.record()
-    } catch (err) {
-      const exit = this.childFallback(err)
-      if (exit) return exit
-      throw err
-    }
+    if (!callNative(() => native.wait(exitSlots, timeout))) return null
+    return this.record()
   }
 }
 
@@ -591,8 +573,7 @@ export class AsyncPidFd extends Handle {
 
   #finish(err: unknown, watchAgain = true): void {
     let exit: ExitInfo | null = null
-    if (err !== null) exit = this.childFallback(err)
-    else {
+    if (err === null) {
       try {
         exit = this.tryWait()
       } catch (e) {
