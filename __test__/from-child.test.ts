@@ -1,7 +1,7 @@
 // fromChild(): watch a child_process child without ever taking its exit from Node.
 
 import test from 'ava'
-import { spawn as cpSpawn } from 'node:child_process'
+import { ChildProcess, spawn as cpSpawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 
@@ -69,6 +69,24 @@ test('reap: true and non-children are refused, in Node\'s words; reap: false (or
   t.is(refused(() => PidFd.fromChild({ pid: 1 } as never)), 'The "child" argument must be an instance of ChildProcess. Received an instance of Object')
   t.is(refused(() => AsyncPidFd.fromChild(child, 'x' as never)), 'The "options" argument must be of type object. Received type string (\'x\')')
   for (const reap of [false, undefined]) AsyncPidFd.fromChild(child, { reap } as never).close()
+})
+
+test("a ChildProcess made but never spawned has no pid and no 'error' to come: both fromChild()s refuse it at once, in the same words", (t) => {
+  // AsyncPidFd's once waited for an 'error' that never came: a wait() that never settled.
+  for (const from of [PidFd.fromChild, AsyncPidFd.fromChild]) {
+    const err = t.throws(() => from(new ChildProcess()))
+    isError(t, err, { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+    t.is(err!.message, "The argument 'child' has no pid: it did not spawn. Received null")
+  }
+})
+
+test("a blocking wait()'s options are checked by name, before any wait", (t) => {
+  const child = cpSpawn('sleep', ['5'])
+  const fd = PidFd.fromChild(child)
+  t.is((t.throws(() => fd.wait(5 as never)) as Error).message, 'The "options" argument must be of type object. Received type number (5)')
+  child.kill('SIGKILL')
+  t.is(fd.wait().signal, 'SIGKILL')
+  fd.close()
 })
 
 test('PidFd.fromChild blocks until the exit and Node still reaps', async (t) => {

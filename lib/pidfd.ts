@@ -436,8 +436,12 @@ export class AsyncPidFd extends Handle {
     const done = exitOfChild(child)
     if (done) return new AsyncPidFd(token, null, child.pid, done)
     if (child.pid === undefined) {
-      // Its 'error' comes on the next tick, or has come and left its errno as the exitCode.
-      return AsyncPidFd.#failedWith(spawnErrorOf(child) ?? new Promise<never>((_, reject) => child.once('error', reject)))
+      const failed = spawnErrorOf(child)
+      if (failed) return AsyncPidFd.#failedWith(failed)
+      // A ChildProcess made but never spawned has no 'error' to come: refused, as PidFd's.
+      if (child.spawnfile == null) throw invalidArgValue('child', child.spawnfile, 'has no pid: it did not spawn')
+      // Its 'error' comes on the next tick.
+      return AsyncPidFd.#failedWith(new Promise<never>((_, reject) => child.once('error', reject)))
     }
     const handle = new AsyncPidFd(token, callNative(() => binding.NativePidFd.open(child.pid!, false)))
     handle.watchChild(child)
