@@ -222,12 +222,18 @@ test('--trace in the text and markdown reports: the children by CPU, by peak RSS
 test('GITHUB_STEP_SUMMARY gets a markdown table appended, unless --no-summary', async (t) => {
   const summary = join(tmp(), 'summary.md')
   writeFileSync(summary, '# earlier step\n')
-  await cli(['time', '--', 'true'], { GITHUB_STEP_SUMMARY: summary })
+  const first = await cli(['time', '--output', join(tmp(), 'report.txt'), '--', 'true'], { GITHUB_STEP_SUMMARY: summary })
+  t.is(first.stderr, '', 'nothing to complain of')
   const after = readFileSync(summary, 'utf8')
   t.true(after.startsWith('# earlier step\n### pidfd time: `true`'))
   t.regex(after, /\| wall time \|/)
+  // A blank line ends each step's part, so the next step's markdown starts a block of its own.
+  t.true(after.endsWith('_\n\n'), JSON.stringify(after.slice(-20)))
+  await cli(['time', '--', 'true'], { GITHUB_STEP_SUMMARY: summary })
+  t.is(readFileSync(summary, 'utf8').slice(0, after.length + 25), after + '### pidfd time: `true`\n\n|')
+  const twice = readFileSync(summary, 'utf8')
   await cli(['time', '--no-summary', '--', 'true'], { GITHUB_STEP_SUMMARY: summary })
-  t.is(readFileSync(summary, 'utf8'), after)
+  t.is(readFileSync(summary, 'utf8'), twice)
 })
 
 test('--output that cannot be written: one line naming the path; the status stays the command\'s own, or 124, or 123', async (t) => {
@@ -262,6 +268,28 @@ test('$GITHUB_STEP_SUMMARY that cannot be written: one line naming it; the statu
   t.is(onStderr.code, 4)
   t.true(onStderr.stderr.startsWith('pidfd time: '), 'the report first')
   t.true(onStderr.stderr.endsWith(`)\n${line}`), 'then the one line')
+})
+
+test("a stderr that takes the one line but not the report (a datagram socket, EMSGSIZE): the line names stderr, and the status stays the command's own", async (t) => {
+  // A datagram longer than the socket's send buffer is refused whole; the report carries the
+  // command line, made longer than that, and the line saying so is short.
+  const script = [
+    'import json, socket, subprocess, sys',
+    'a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)',
+    'a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)',
+    'p = subprocess.run(sys.argv[1:], stderr=a, stdin=subprocess.DEVNULL)',
+    'a.close()',
+    'b.setblocking(False)',
+    'got = []',
+    'while True:',
+    '    try: got.append(b.recv(1 << 20).decode())',
+    '    except BlockingIOError: break',
+    'print(json.dumps({"code": p.returncode, "datagrams": got}))',
+  ].join('\n')
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile('python3', ['-c', script, process.execPath, bin, 'time', '--', 'sh', '-c', 'exit 3', 'x'.repeat(20_000)], { env: { ...process.env, GITHUB_STEP_SUMMARY: undefined } }, (err, stdout) => (err ? reject(err) : resolve(stdout)))
+  })
+  t.deepEqual(JSON.parse(out), { code: 3, datagrams: ['pidfd: cannot write the report to stderr: EMSGSIZE\n'] })
 })
 
 test('the report to a pipe whose reader has gone: nothing said, no stack trace, and the status stays the command\'s own', async (t) => {
