@@ -289,6 +289,27 @@ runsIf(writable, 'cgroup.kill')('Cgroup: kill() ends a tree that keeps forking a
   }
 })
 
+runsIf(writable, 'Cgroup.signal()')('Cgroup.signal(): returns how many processes it reached, each through a pidfd it closes again; none once they are gone', async (t) => {
+  const cg = Cgroup.create()
+  const child = spawn('sh', ['-c', 'sleep 100 & sleep 100 & wait'], { cgroup: cg, stdio: 'ignore' })
+  try {
+    await until(() => cg.pids().length === 3, 5000)
+    const fds = () => readdirSync('/proc/self/fd').length
+    const before = fds()
+    t.is(cg.signal(0), 3, 'signal 0 reaches each without ending it')
+    t.is(fds(), before, 'no pidfd left open')
+    t.is(cg.signal('SIGKILL'), 3)
+    t.true(await cg.waitEmpty(5000))
+    t.is(cg.signal('SIGKILL'), 0)
+    t.is((await child.exited).signal, 'SIGKILL')
+  } finally {
+    child.kill('SIGKILL')
+    for (let i = 0; i < 3 && cg.signal('SIGKILL') > 0; i++) await sleep(50)
+    await cg.waitEmpty(2000)
+    cg.remove()
+  }
+})
+
 runsIf(writable, 'setsid escapee')('pidfd time --timeout: a setsid escapee that ignores SIGTERM is ended by cgroup.kill, and the cgroup removed', async (t) => {
   const dir = tmp()
   const { run, json } = await report(
