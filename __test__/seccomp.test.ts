@@ -214,6 +214,26 @@ check('pidfd wait where a seccomp filter refuses waitid: the error, exit 1, not 
   t.regex(run.stderr, /^pidfd: .*needs Linux 5\.4 \(waitidPidfd\), which this kernel does not offer \(or a seccomp filter refuses\)\n$/)
 })
 
+check("poll refused with an errno it has no fallback for (EINVAL): the wait on a process not ours rejects with that system error, naming poll, and never hangs", async (t) => {
+  // A grandchild that its own parent, a shell, reaps: waitid says it is not our child, so the
+  // wait asks poll(2) whether it has been reaped yet. EPERM and ENOSYS there fall back to epoll;
+  // an errno no profile is known to give is the wait's error.
+  const EINVAL = 22
+  const run = await underFilter([`poll=${EINVAL}`], `
+    const cp = require('node:child_process');
+    const sh = cp.spawn('sh', ['-c', 'sleep 0.2 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    sh.stdout.once('data', (d) => {
+      const handle = pidfd.AsyncPidFd.fromPid(Number(String(d).trim()));
+      handle.wait().then(
+        (exit) => console.log(JSON.stringify({ exit })),
+        (e) => console.log(JSON.stringify({ error: [e.name, e.code, e.errno, e.syscall, e.message] })),
+      );
+    });
+  `)
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), { error: ['Error', 'EINVAL', -22, 'poll', 'poll EINVAL'] })
+})
+
 check('socketpair refused with ENFILE (the system\'s file table full): \'error\' ENFILE and no stdio at all, as child_process', async (t) => {
   const ENFILE = 23
   const run = await underFilter([`socketpair=${ENFILE}`], `
