@@ -2,9 +2,9 @@
 
 import test from 'ava'
 import { execFile, execFileSync, spawn as cpSpawn } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 import { text } from 'node:stream/consumers'
 
@@ -172,6 +172,15 @@ test('the markdown report, row by row: the runs and their warm-ups, a timed-out 
   t.is(odd.code, 0, odd.stderr)
   t.regex(odd.md, /^### pidfd time: `sh -c '.*# 'x''`$/m)
   t.regex(odd.md, /^\| \*\*leftover\*\* \(killed\) \| pid \d+, .*: sh -c .* 'a\\\|b' \|$/m)
+})
+
+test("--trace: the command's PIDFD_TRACE is a file in a directory of pidfd's own, gone at the end; its NODE_OPTIONS is the register's --require, a space, then the app's own", async (t) => {
+  const r = await cli(['time', '--trace', '--cgroup', 'off', '--', 'sh', '-c', 'echo "$PIDFD_TRACE"; echo "$NODE_OPTIONS"'], { NODE_OPTIONS: '--no-warnings' })
+  t.is(r.code, 0, r.stderr)
+  const [trace, options] = r.stdout.split('\n')
+  t.regex(trace!, new RegExp(`^${tmpdir()}/pidfd-trace-\\w{6}/trace\\.jsonl$`))
+  t.false(existsSync(dirname(trace!)), 'the directory is removed')
+  t.is(options, `--require=${JSON.stringify(join(root, 'lib', 'register.js'))} --no-warnings`)
 })
 
 test('--trace in the text and markdown reports: the children by CPU, by peak RSS and by command, a pipe in a command kept from breaking the table; none traced said so', async (t) => {
