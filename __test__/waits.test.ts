@@ -35,11 +35,19 @@ test('a wait with a timeout rejects with an AbortError whose cause is a TimeoutE
   isError(t, await t.throwsAsync(sub.pidfd.wait({ timeout: -1 })), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' })
 })
 
-test('bad wait options are TypeErrors, returned as rejections', async (t) => {
+test('bad wait options are rejections in Node\'s words; a timeout of 2³¹−1 ms is taken, 2³¹ is not', async (t) => {
   const sub = spawn('true', [], { stdio: 'ignore' })
   isError(t, await t.throwsAsync(sub.pidfd.wait({ signal: 'x' } as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
   isError(t, await t.throwsAsync(sub.pidfd.wait({ timeout: '1' } as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
   await sub.exited
+  // In Node's words, and at the edge: 2³¹−1 ms is taken (as setTimeout's bound), 2³¹ is not.
+  const running = spawn('sleep', ['10'], { stdio: 'ignore' })
+  const words = async (timeout: unknown) => (await t.throwsAsync(running.pidfd.wait({ timeout } as never)))!.message
+  t.is(await words('1'), 'The "options.timeout" property must be of type number. Received type string (\'1\')')
+  t.is(await words(2 ** 31), 'The value of "options.timeout" is out of range. It must be an integer >= 0 and <= 2147483647. Received 2147483648')
+  const longest = running.pidfd.wait({ timeout: 2 ** 31 - 1 })
+  running.kill('SIGKILL')
+  t.is((await longest).signal, 'SIGKILL')
 })
 
 test('100 concurrent waiters and a kill from a timer: all get the same record', async (t) => {

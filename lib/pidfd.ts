@@ -327,28 +327,13 @@ const batchSlots = new Float64Array(exitSlots.length * 64)
  * native side.
  */
 function onExits(ids: number[]): void {
-  // A listener that throws (an 'exit' listener runs in this loop) must not keep the rest of the
-  // batch from their exits: the first error is thrown once all are told, any other a tick later.
-  let failed = false
-  let failure: unknown
+  // No waiter throws (see Waiter), so each of the batch is told its exit.
   for (let i = 0; i < ids.length; i++) {
     const handle = pending.get(ids[i]!)
     if (!handle) continue
-    try {
-      handle[known](exitFromSlots(batchSlots.subarray(i * exitSlots.length, (i + 1) * exitSlots.length)))
-      onNotify(ids[i]!)
-    } catch (err) {
-      if (failed) {
-        process.nextTick(() => {
-          throw err
-        })
-      } else {
-        failed = true
-        failure = err
-      }
-    }
+    handle[known](exitFromSlots(batchSlots.subarray(i * exitSlots.length, (i + 1) * exitSlots.length)))
+    onNotify(ids[i]!)
   }
-  if (failed) throw failure
 }
 
 /** @internal This environment's completion channel (spawn() hands it to the native side). */
@@ -392,7 +377,11 @@ function waitSignal(options: unknown): AbortSignal | undefined {
   return signal ? AbortSignal.any([signal, timer]) : timer
 }
 
-/** @internal One pending wait: told the exit or the error, once. */
+/**
+ * @internal One pending wait: told the exit or the error, once. Its methods never throw: the
+ * exits of a batch are told in one loop, and a throw would keep the rest from theirs. (A
+ * Subprocess's waiter runs the 'exit' listeners, and rethrows their errors on the next tick.)
+ */
 export interface Waiter {
   resolve(exit: ExitInfo): void
   reject(err: unknown): void
