@@ -97,6 +97,22 @@ for (const { flag, skip } of modes) {
     t.true(tree - command >= 10_000, `tree ${tree} µs, command ${command} µs`)
   })
 
+  runsIf(skip, `--cgroup ${flag}`)(`--leftovers kill: SIGTERM first, and a leftover that ends on it is neither SIGKILLed nor waited on for --kill-after; one that ignores it is SIGKILLed after --kill-after (--cgroup ${flag})`, async (t) => {
+    // Each leftover is a shell looping on a short sleep, which runs its trap once that sleep (a
+    // leftover too, signalled with it) has ended. The command exits once the trap is set.
+    const dir = tmp()
+    const leftover = (name: string, trap: string) =>
+      `sh -c 'trap ${trap} TERM; echo $$ > ${dir}/${name}; while :; do sleep 0.05; done' </dev/null >/dev/null 2>&1 & ${shUntil(`[ -s ${dir}/${name} ]`)}; exit 0`
+    const polite = await report(['--cgroup', flag, '--leftovers', 'kill', '--kill-after', '30s'], leftover('a', `"echo term > ${dir}/said; exit 0"`))
+    t.is(polite.run.code, 0, polite.run.stderr)
+    t.is(readFileSync(join(dir, 'said'), 'utf8'), 'term\n', 'its SIGTERM trap ran: no SIGKILL came first')
+    t.true(polite.json.wallTimeMs < 20_000, `not the 30 s of --kill-after: ${polite.json.wallTimeMs} ms`)
+
+    const stubborn = await report(['--cgroup', flag, '--leftovers', 'kill', '--kill-after', '300ms'], leftover('b', '""'))
+    t.is(stubborn.run.code, 0, stubborn.run.stderr)
+    t.is(procState(Number(readFileSync(join(dir, 'b'), 'utf8'))), null, 'ended by the SIGKILL')
+  })
+
   runsIf(skip, `--cgroup ${flag}`)(`--leftovers wait: until they are gone; bounded by --timeout, which then ends them (124) (--cgroup ${flag})`, async (t) => {
     const quick = await report(['--cgroup', flag, '--leftovers', 'wait'], '(sleep 0.4) & exit 0')
     t.is(quick.run.code, 0)
