@@ -635,6 +635,19 @@ test('--cgroup required where none can be had: 125, one line saying why, and the
   t.false(existsSync(marker))
 })
 
+runsIf(writable, 'a cgroup the command cannot start in')("a writable cgroup the command cannot be started in (no spawn helper): required says which and why in one line (125); auto runs it without, and the report's reason is that line's", async (t) => {
+  const why = `the command cannot be started in ${escapeRegExp(cgroupSupport().parent!)}/pidfd-\\d+-\\d+: spawn sh ENOSYS \\(the cgroup option needs the spawn helper, which cannot run here\\)`
+  const required = await pidfd(['time', '--cgroup', 'required', '--', 'sh', '-c', 'exit 3'], { PIDFD_SPAWN_HELPER: '0' })
+  t.is(required.code, 125)
+  t.regex(required.stderr, new RegExp(`^pidfd: --cgroup required: ${why}\\n$`))
+  const out = join(tmp(), 'report.json')
+  const auto = await pidfd(['time', '--format', 'json', '--output', out, '--cgroup', 'auto', '--', 'sh', '-c', 'exit 3'], { PIDFD_SPAWN_HELPER: '0' })
+  t.is(auto.code, 3, auto.stderr)
+  const json = JSON.parse(readFileSync(out, 'utf8')) as JsonReport
+  t.is(json.cgroup.path, null)
+  t.regex(json.cgroup.why!, new RegExp(`^${why}$`))
+})
+
 const nobody = (() => {
   if (process.getuid?.() !== 0) return 'needs root, to run the CLI as uid 65534'
   try {
