@@ -276,6 +276,28 @@ test('under GitHub Actions the leftovers are a warning annotation on stdout', as
   t.regex(r.stdout, /^::warning title=pidfd time::1 process left running by the command \(killed\): \d+ sleep 30\n$/m)
   const quiet = await pidfd(['time', '--leftovers', 'kill', '--', 'sh', '-c', '(sleep 30) & exit 0'])
   t.is(quiet.stdout, '')
+
+  // Waited for; two left and reported (no word after); a command line with % and a newline,
+  // which the annotation's own syntax reserves, escaped as GitHub reads them back.
+  const waited = await pidfd(['time', '--leftovers', 'wait', '--', 'sh', '-c', '(sleep 0.3) & p=$!; ' + shUntil('[ "$(cat /proc/$p/comm)" = sleep ]') + '; exit 0'], { GITHUB_ACTIONS: 'true' })
+  t.regex(waited.stdout, /^::warning title=pidfd time::1 process left running by the command \(waited for\): \d+ sleep 0\.3\n$/)
+  const dir = tmp()
+  const two = await pidfd(['time', '--', 'sh', '-c', `(sleep 30) & echo $! > ${dir}/a; (sleep 30) & echo $! > ${dir}/b; ${shUntil(`[ "$(cat /proc/$(cat ${dir}/a)/comm)" = sleep ] && [ "$(cat /proc/$(cat ${dir}/b)/comm)" = sleep ]`)}; exit 0`], { GITHUB_ACTIONS: 'true' })
+  for (const f of ['a', 'b']) killPid(Number(readFileSync(join(dir, f), 'utf8')))
+  t.regex(two.stdout, /^::warning title=pidfd time::2 processes left running by the command: \d+ sleep 30; \d+ sleep 30\n$/)
+  const odd = await pidfd(['time', '--leftovers', 'kill', '--', 'sh', '-c', `sh -c 'echo $$ > ${dir}/c; sleep 30; : 100%
+sure' & ${shUntil(`[ -s ${dir}/c ] && [ -n "$(cat /proc/$(cat ${dir}/c)/task/*/children)" ]`)}; exit 0`], { GITHUB_ACTIONS: 'true' })
+  t.regex(odd.stdout, /^::warning title=pidfd time::2 processes left running by the command \(killed\): \d+ sh -c echo \$\$ > \S+; sleep 30; : 100%25%0Asure; \d+ sleep 30\n$/)
+
+  // Where stdout cannot be written (open for reading only), the one line on stderr names the
+  // annotation. (A closed one would not do: Node opens /dev/null in its place at its start.)
+  const closed = await new Promise<Run>((resolve) => {
+    execFile('sh', ['-c', 'exec "$@" 1</dev/null', 'sh', process.execPath, bin, 'time', '--leftovers', 'kill', '--', 'sh', '-c', asleep(0)], { env: { ...process.env, GITHUB_STEP_SUMMARY: undefined, GITHUB_ACTIONS: 'true' } }, (err, stdout, stderr) =>
+      resolve({ code: err ? -1 : 0, stdout, stderr }),
+    )
+  })
+  t.is(closed.code, 0, closed.stderr)
+  t.regex(closed.stderr, /\npidfd: cannot write the annotation: EBADF\n$/)
 })
 
 for (const { flag, skip } of modes) {
