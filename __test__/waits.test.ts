@@ -35,7 +35,7 @@ test('a wait with a timeout rejects with an AbortError whose cause is a TimeoutE
   isError(t, await t.throwsAsync(sub.pidfd.wait({ timeout: -1 })), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' })
 })
 
-test('bad wait options are rejections in Node\'s words; a timeout of 2³¹−1 ms is taken, 2³¹ is not', async (t) => {
+test('bad wait options are rejections in Node\'s words; a timeout of 2³¹−1 ms is taken, 2³¹ is not; beside a signal, a timeout still ends the wait', async (t) => {
   const sub = spawn('true', [], { stdio: 'ignore' })
   isError(t, await t.throwsAsync(sub.pidfd.wait({ signal: 'x' } as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
   isError(t, await t.throwsAsync(sub.pidfd.wait({ timeout: '1' } as never)), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
@@ -45,6 +45,12 @@ test('bad wait options are rejections in Node\'s words; a timeout of 2³¹−1 m
   const words = async (timeout: unknown) => (await t.throwsAsync(running.pidfd.wait({ timeout } as never)))!.message
   t.is(await words('1'), 'The "options.timeout" property must be of type number. Received type string (\'1\')')
   t.is(await words(2 ** 31), 'The value of "options.timeout" is out of range. It must be an integer >= 0 and <= 2147483647. Received 2147483648')
+  t.is((await t.throwsAsync(running.pidfd.wait({ signal: 'x' } as never)))!.message, 'The "options.signal" property must be an instance of AbortSignal. Received type string (\'x\')')
+  t.is((await t.throwsAsync(running.pidfd.wait(5 as never)))!.message, 'The "options" argument must be of type object. Received type number (5)')
+  // A signal and a timeout: whichever comes first ends the wait (here the timeout).
+  const both = await t.throwsAsync(running.pidfd.wait({ signal: new AbortController().signal, timeout: 50 }))
+  isError(t, both, { code: 'ABORT_ERR' })
+  t.is((both!.cause as Error).name, 'TimeoutError')
   const longest = running.pidfd.wait({ timeout: 2 ** 31 - 1 })
   running.kill('SIGKILL')
   t.is((await longest).signal, 'SIGKILL')
