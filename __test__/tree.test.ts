@@ -111,6 +111,8 @@ for (const { flag, skip } of modes) {
     const stubborn = await report(['--cgroup', flag, '--leftovers', 'kill', '--kill-after', '300ms'], leftover('b', '""'))
     t.is(stubborn.run.code, 0, stubborn.run.stderr)
     t.is(procState(Number(readFileSync(join(dir, 'b'), 'utf8'))), null, 'ended by the SIGKILL')
+    // Reaped here before the report, so counted in it: the command and that shell at least.
+    t.true(stubborn.json.tree.processes >= 2, `processes ${stubborn.json.tree.processes}`)
   })
 
   runsIf(skip, `--cgroup ${flag}`)(`--leftovers wait: until they are gone; bounded by --timeout, which then ends them (124) (--cgroup ${flag})`, async (t) => {
