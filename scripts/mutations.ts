@@ -34,7 +34,7 @@ export const mutations: Mutation[] = [
   { file: 'src/process.rs', find: '                    if left.is_zero() {\n                        return Ok(None);', replace: '                    if left.is_zero() && false {\n                        return Ok(None);', why: 'the blocking wait ignores its timeout', tests: ['*blocking wait with a timeout*'] },
   { file: 'src/process.rs', find: '        if !features::get().info_exit {\n            return Ok(Some(NativeExit::unknown()));', replace: '        if true {\n            return Ok(Some(NativeExit::unknown()));', why: 'PIDFD_INFO_EXIT never read', tests: [T('any-process')] },
 
-  { file: 'lib/pidfd.ts', find: '      if (failed) {\n        process.nextTick(() => {', replace: '      throw err\n      if (failed) {\n        process.nextTick(() => {', why: "a throwing 'exit' listener keeps the rest of the loop's batch from their exits", tests: ["*exit together*"] },
+  { file: 'lib/subprocess.ts', find: '      } catch (err) {\n        process.nextTick(() => {\n          throw err\n        })\n      } finally {', replace: '      } catch (err) {\n        throw err\n      } finally {', why: "a throwing 'exit' listener keeps the rest of the loop's batch from their exits", tests: ["*exit together*"] },
   // src/exit.rs: the record
   { file: 'src/exit.rs', find: 'libc::CLD_DUMPED => Self::signaled(info.status, true),', replace: 'libc::CLD_DUMPED => Self::signaled(info.status, false),', why: 'a core dump is not reported', tests: ['*core-dumped*'] },
   { file: 'src/exit.rs', find: 'libc::CLD_KILLED => Self::signaled(info.status, false),', replace: 'libc::CLD_KILLED => Self::exited(info.status),', why: 'a signal reads as an exit code', tests: [T('pidfd'), T('signals')] },
@@ -111,7 +111,7 @@ export const mutations: Mutation[] = [
 
   // lib/pidfd.ts
   { file: 'lib/pidfd.ts', find: '    if (this.#refed && this.#id !== 0) release()\n    this.#refed = false', replace: '    this.#refed = false', why: 'unref() of a pending wait keeps Node alive', tests: ['*unref()*'] },
-  { file: 'lib/pidfd.ts', find: "    if (this.#child === null || (code !== 'ECHILD' && code !== 'ESRCH')) return null", replace: "    if (this.#child === null || (code !== 'ECHILD_' && code !== 'ESRCH_')) return null", why: 'fromChild has no fallback to the child\'s record', tests: [T('from-child'), '*libuv reaps first*'] },
+  { file: 'lib/pidfd.ts', find: '    if (exitSlots[0] === 3 && this.#child) {', replace: '    if (exitSlots[0] === -1 && this.#child) {', why: 'fromChild has no fallback to the child\'s record', tests: [T('from-child'), '*libuv reaps first*'] },
   { file: 'lib/pidfd.ts', find: "    if (this.#exit) throw systemError('ESRCH', syscall)", replace: '', why: 'kill() after the exit goes to the kernel', tests: [T('pidfd'), T('reuse')] },
   { file: 'lib/pidfd.ts', find: '  return typeof answer === \'function\' ? answer.call(child) : null', replace: '  return null', why: 'fromChild on a Subprocess loses its record', tests: ['*instanceof*'] },
   { file: 'lib/pidfd.ts', find: 'const IS_NODE = !(\'bun\' in process.versions) && !(\'deno\' in process.versions)', replace: 'const IS_NODE = true', why: 'the loop peek under Bun', tests: [T('bun')] },
