@@ -51,7 +51,7 @@ interface Compared {
 /** Values of every kind, as JavaScript source (a Symbol and functions do not go through JSON). */
 const VALUES = `[
   null, undefined, 0, -0, 1, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 32, 2 ** 32 + 1, -(2 ** 32) - 1,
-  1e21, -1e21, 1.2345e25, -(2 ** 40), 123456789012, Number.MAX_SAFE_INTEGER, 2 ** 53, 0.1 + 0.2,
+  1e21, -1e21, 1.2345e25, -(2 ** 40), 123456789012, -123456789012, Number.MAX_SAFE_INTEGER, 2 ** 53, 0.1 + 0.2,
   0n, 5n, -5n, 2n ** 32n, 2n ** 32n + 1n, -(2n ** 32n), -(2n ** 32n) - 1n, 12345678901234567890n,
   true, false, Symbol('s'), Symbol(), Symbol.iterator,
   '', 'abc', "it's", 'x'.repeat(28), 'x'.repeat(29), "'".repeat(30), 'a"b', 'a\\nb', '\\u00e9\\u{1F600}',
@@ -59,7 +59,7 @@ const VALUES = `[
   {}, { a: 1 }, Object.create(null), [], [1, 2], new Map([[1, 2]]), Buffer.from('a'), new Uint8Array(2),
   new URL('http://x/'), /re/g, new Date(0), new Error('e'), new (class Named {})(), { constructor: { name: 'Fake' } },
   { constructor: {} }, Object.assign(Object.create(null), { x: 1 }), new Proxy({}, {}), { a: { b: { c: {} } } },
-  'x'.repeat(200), ['y'.repeat(150)],
+  'x'.repeat(200), ['y'.repeat(150)], 'x'.repeat(125), 'x'.repeat(126),
 ]`
 
 // How the package calls each: the names and expectations it passes (lib/*.ts).
@@ -92,6 +92,13 @@ const ARG_TYPES: Array<[string, string | string[]]> = [
   ['value', 'function'],
   ['value', ['bigint', 'symbol']],
   ['value', ['symbol', 'Function', 'Object', 'null', 'URL']],
+  // Descriptions, not type or class names (one, two, three; capitalised or not), and what looks
+  // like a class name only in part; 'object' beside a class.
+  ['value', 'a thing'],
+  ['value', 'Foo bar'],
+  ['value', ['xFoo', 'Foo bar']],
+  ['value', ['a', 'b', 'c']],
+  ['value', ['object', 'Foo']],
 ]
 
 const ARG_VALUES: Array<[string, string | undefined]> = [
