@@ -85,6 +85,11 @@ function spawnErrorOf(child: ChildProcess): Error | null {
   return Object.assign(systemError(code, `spawn ${child.spawnfile}`), { path: child.spawnfile, spawnargs: child.spawnargs.slice(1) })
 }
 
+/** The refusal of a child with no pid and no spawn error to read (both fromChild()s). */
+function noPid(child: ChildProcess): TypeError {
+  return invalidArgValue('child', child.spawnfile, 'has no pid: it did not spawn')
+}
+
 abstract class Handle {
   /** The process id the handle was opened for (0 for a child that never spawned). */
   readonly pid: number
@@ -257,7 +262,7 @@ export class PidFd extends Handle {
     const failed = spawnErrorOf(child)
     if (failed) throw failed
     if (child.pid === undefined) {
-      throw invalidArgValue('child', child.spawnfile, 'has no pid: it did not spawn')
+      throw noPid(child)
     }
     const handle = new PidFd(token, callNative(() => binding.NativePidFd.open(child.pid!, false)))
     handle.watchChild(child)
@@ -428,7 +433,7 @@ export class AsyncPidFd extends Handle {
       const failed = spawnErrorOf(child)
       if (failed) return AsyncPidFd.#failedWith(failed)
       // A ChildProcess made but never spawned has no 'error' to come: refused, as PidFd's.
-      if (child.spawnfile == null) throw invalidArgValue('child', child.spawnfile, 'has no pid: it did not spawn')
+      if (child.spawnfile == null) throw noPid(child)
       // Its 'error' comes on the next tick.
       return AsyncPidFd.#failedWith(new Promise<never>((_, reject) => child.once('error', reject)))
     }
