@@ -151,6 +151,8 @@ test('a Subprocess is a ChildProcess (instanceof), and fromChild() on it gives i
   t.is(viaChild.code, 3)
   t.truthy(viaChild.rusage, 'the full record, from the package that reaped it')
   t.is((await sub.exited).code, 3)
+  // After the exit too: the package's own record, not the one child_process fields would give.
+  t.deepEqual(await AsyncPidFd.fromChild(sub as unknown as ChildProcess).wait(), await sub.exited)
   // The blocking handle too: opened before the exit (a second handle), and after it (the record).
   const running = spawn('sh', ['-c', 'read line; exit 5'])
   const before = PidFd.fromChild(running as unknown as ChildProcess)

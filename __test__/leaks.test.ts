@@ -74,3 +74,29 @@ test('handles that are never closed close their descriptors when collected', asy
   t.true(open >= before + 2000, `opened ${open - before}`)
   t.is(after, before)
 })
+
+test('handles whose every wait was aborted, then dropped, close their descriptors when collected', async (t) => {
+  // An aborted wait leaves nothing that keeps its handle: once dropped, it is collected.
+  const run = await runNode(
+    `const { readdirSync, readlinkSync } = require('node:fs');
+     const child = require('node:child_process').spawn('sleep', ['30'], { stdio: 'ignore' });
+     const pidfds = () => readdirSync('/proc/self/fd').filter((f) => { try { return readlinkSync('/proc/self/fd/' + f) === 'anon_inode:[pidfd]' } catch { return false } }).length;
+     const tick = () => new Promise((r) => setImmediate(r));
+     function abandon() {
+       const controller = new AbortController();
+       const waiting = pidfd.AsyncPidFd.fromPid(child.pid).wait({ signal: controller.signal });
+       controller.abort();
+       return waiting.catch((e) => e.name);
+     }
+     (async () => {
+       const names = await Promise.all(Array.from({ length: 50 }, abandon));
+       const open = pidfds();
+       for (let i = 0; i < 20 && pidfds() > 0; i++) { globalThis.gc(); await tick() }
+       console.log(JSON.stringify({ names: [...new Set(names)], open, after: pidfds() }));
+       child.kill('SIGKILL');
+     })();`,
+    { nodeArgs: ['--expose-gc'] },
+  )
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), { names: ['AbortError'], open: 50, after: 0 })
+})

@@ -1,6 +1,7 @@
 // Waiting in real programs: cancellable waits, ref/unref, many waiters, worker threads.
 
 import test from 'ava'
+import { getEventListeners } from 'node:events'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -85,6 +86,79 @@ test('unref: a pending wait (and an unref\'d subprocess) no longer keeps Node al
   t.is(run.stdout, 'kept\n')
   // Not the sleeps' 30 s (runNode's 20 s would end it first): a bound a busy machine keeps.
   t.true(Date.now() - started < 15_000)
+})
+
+test('an aborted wait ends only itself: the other waits of the handle still resolve, and once the last is aborted Node may exit', async (t) => {
+  const run = await runNode(`
+    const { spawn } = require('node:child_process');
+    const start = () => { const c = spawn('sleep', ['30'], { stdio: 'ignore', detached: true }); c.unref(); return c };
+    const first = start(), second = start();
+    const handle = pidfd.AsyncPidFd.fromPid(first.pid);
+    const aborting = new AbortController();
+    const aborted = handle.wait({ signal: aborting.signal });
+    const kept = handle.wait({ signal: new AbortController().signal });
+    aborted.catch((e) => {
+      console.log('aborted', e.name);
+      kept.then(() => {
+        console.log('kept');
+        // The last wait on a process that runs on: aborted, it holds Node no longer.
+        pidfd.AsyncPidFd.fromPid(second.pid).wait({ timeout: 10 }).catch((e) => console.log('last', e.cause.name));
+      });
+      process.kill(first.pid, 'SIGKILL');
+    });
+    aborting.abort();
+    process.on('exit', () => process.kill(second.pid, 'SIGKILL'));
+  `)
+  t.is(run.code, 0, run.stderr)
+  t.is(run.stdout, 'aborted AbortError\nkept\nlast TimeoutError\n')
+})
+
+test('ref() and unref() count each handle once: repeated, before a wait or during it, or ended by an abort', async (t) => {
+  const run = await runNode(`
+    const { spawn } = require('node:child_process');
+    const start = () => { const c = spawn('sleep', ['30'], { stdio: 'ignore', detached: true }); c.unref(); return c };
+    const [a, b, c] = [start(), start(), start()];
+    // Not watched yet: unref() then ref() hold nothing, nor does a second ref(); the wait holds
+    // once, and a ref() during it holds no more.
+    const held = pidfd.AsyncPidFd.fromPid(a.pid);
+    held.unref(); held.ref(); held.ref();
+    const waiting = held.wait();
+    held.ref();
+    // Unref'd: its wait holds nothing, and its abort lets go of nothing (held's hold stays).
+    const loose = pidfd.AsyncPidFd.fromPid(b.pid).unref();
+    loose.unref();
+    const aborting = new AbortController();
+    loose.wait({ signal: aborting.signal }).catch(() => console.log('loose aborted'));
+    aborting.abort();
+    // Unref'd before its first wait: a wait that never ends does not keep Node alive.
+    pidfd.AsyncPidFd.fromPid(c.pid).unref().wait().then(() => console.log('never'));
+    // Held, Node is still here when this unref'd timer fires; its kill ends the held wait.
+    setTimeout(() => process.kill(a.pid, 'SIGKILL'), 100).unref();
+    waiting.then(() => console.log('held'));
+    process.on('exit', () => { process.kill(b.pid, 'SIGKILL'); process.kill(c.pid, 'SIGKILL') });
+  `)
+  t.is(run.code, 0, run.stderr)
+  t.is(run.stdout, 'loose aborted\nheld\n')
+})
+
+test('a signal kept for many waits holds no listener of a wait that has ended, resolved or aborted', async (t) => {
+  const controller = new AbortController()
+  for (let i = 0; i < 12; i++) {
+    const sub = spawn('true', [], { stdio: 'ignore' })
+    t.is((await sub.pidfd.wait({ signal: controller.signal })).code, 0)
+  }
+  t.is(getEventListeners(controller.signal, 'abort').length, 0)
+  const running = spawn('sleep', ['10'], { stdio: 'ignore' })
+  const own = new AbortController()
+  const waiting = running.pidfd.wait({ signal: controller.signal })
+  const aborted = running.pidfd.wait({ signal: own.signal })
+  t.is(getEventListeners(controller.signal, 'abort').length, 1)
+  own.abort()
+  isError(t, await t.throwsAsync(aborted), { code: 'ABORT_ERR' })
+  t.is(getEventListeners(own.signal, 'abort').length, 0)
+  running.kill('SIGKILL')
+  t.is((await waiting).signal, 'SIGKILL')
+  t.is(getEventListeners(controller.signal, 'abort').length, 0)
 })
 
 test('worker threads: wait in several, terminate them mid-wait: no crash, no zombie, Node exits promptly', async (t) => {

@@ -486,7 +486,9 @@ export class AsyncPidFd extends Handle {
           this.#drop(waiter)
           reject(abortError(signal.reason))
         }
-        signal.addEventListener('abort', onAbort, { once: true })
+        // Taken off by #drop() on abort, and by #finish() otherwise: a signal kept for many
+        // waits holds no listener of a wait that has ended.
+        signal.addEventListener('abort', onAbort)
         waiter.done = () => signal.removeEventListener('abort', onAbort)
       }
       this.#add(waiter)
@@ -495,15 +497,16 @@ export class AsyncPidFd extends Handle {
   }
 
   /**
-   * @internal For spawn(): `waiter` learns the exit (or the error) once, never during this
-   * call, with no promise of its own. Watched from this call on (a spawned child goes into
-   * this environment's own set at once, so its exit is collected by this thread's event loop
-   * however soon it comes); an exit already known is told from the event loop, as
-   * child_process emits 'exit': after every nextTick and microtask of the code that spawned.
+   * @internal For spawn(), on its new handle (not watched yet): `waiter` learns the exit (or the
+   * error) once, never during this call, with no promise of its own. Watched from this call on
+   * (a spawned child goes into this environment's own set at once, so its exit is collected by
+   * this thread's event loop however soon it comes); an exit already known is told from the
+   * event loop, as child_process emits 'exit': after every nextTick and microtask of the code
+   * that spawned.
    */
   listen(waiter: Waiter): void {
     this.#add(waiter)
-    if (this.#id === 0) this.#watch(true)
+    this.#watch(true)
   }
 
   #add(waiter: Waiter): void {
@@ -546,9 +549,9 @@ export class AsyncPidFd extends Handle {
       return
     }
     if (!subscribed) {
-      // Known since the check that led here: told from the event loop, as a watched exit is.
-      // Nothing to watch again if it is somehow not there.
-      setImmediate(() => this.#finish(null, false))
+      // Known since the check that led here (the watcher collected it meanwhile): told from
+      // the event loop, as a watched exit is.
+      setImmediate(() => this.#finish(null))
       return
     }
     this.#id = id
@@ -569,7 +572,7 @@ export class AsyncPidFd extends Handle {
     this.#finish(err)
   }
 
-  #finish(err: unknown, watchAgain = true): void {
+  #finish(err: unknown): void {
     let exit: ExitInfo | null = null
     if (err === null) {
       try {
@@ -578,10 +581,9 @@ export class AsyncPidFd extends Handle {
         err = e
       }
     }
-    if (exit === null && err === null) {
-      if (watchAgain && this.#waiters.length > 0) return this.#watch()
-      err = new Error('pidfd: the watcher reported an exit that could not be read')
-    }
+    // The native side tells an exit only once it holds the record, so `exit` is there when
+    // `err` is not; should that ever break, the waits reject with an error, not with null.
+    if (exit === null && err === null) err = new Error('pidfd: the watcher reported an exit that could not be read')
     const waiters = this.#waiters
     this.#waiters = NO_WAITERS
     for (const w of waiters) {
@@ -595,6 +597,7 @@ export class AsyncPidFd extends Handle {
   override close(): void {
     super.close()
     this.#unwatch()
+    // Only with waiters: an error (and its stack) made for nobody would cost each close.
     if (this.#waiters.length > 0) this.#finish(closedError())
   }
 }
