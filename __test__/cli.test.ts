@@ -473,6 +473,16 @@ test('SIGINT to pidfd alone is ignored while the command runs; SIGTERM is passed
   t.regex(stderr, /exec sleep 10'\n {2}killed by SIGTERM/)
 })
 
+test('SIGQUIT to pidfd alone is ignored too (a terminal sends it to the command as well): no core dump, the command\'s status', async (t) => {
+  const child = cpSpawn(process.execPath, [bin, 'time', '--', 'sh', '-c', 'echo ready; read line; exit 4'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()))
+  child.kill('SIGQUIT')
+  // Queued before the command can end: pidfd takes it on its next way out of the kernel.
+  child.stdin!.end('go\n')
+  const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])))
+  t.deepEqual([code, signal], [4, null])
+})
+
 test('bad input: one clear line, a hint, exit 2, no stack trace', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [['time', '--bogus', '--', 'true'], /Unknown option '--bogus'/],
@@ -794,6 +804,12 @@ test('--runs N --warmup K: N + K runs, the spread of the N measured, the worst s
   const failing = await cli(['time', '--runs', '3', '--', 'sh', '-c', `echo x >> ${log}; [ $(wc -l < ${log}) -ne 6 ] || exit 7`])
   t.is(failing.code, 7)
   t.regex(failing.stderr, /^ {2}3 runs \(min \/ median \/ max\): wall .* · CPU .* · peak RSS .*\n {2}the last run:\n/m)
+  // Every run killed by a signal: 128 + its number, as a status; pidfd ends by the signal only
+  // after a single run (as /usr/bin/time), not after several.
+  const signaled = await cli(['time', '--runs', '2', '--', 'sh', '-c', 'kill -TERM $$'])
+  t.deepEqual([signaled.code, signaled.signal], [143, null], signaled.stderr)
+  const once = await cli(['time', '--', 'sh', '-c', 'kill -TERM $$'])
+  t.deepEqual([once.code, once.signal], [null, 'SIGTERM'], once.stderr)
 })
 
 test("--runs with --leftovers report: each run's report lists only what it left; the last names what the earlier runs left still running, in text, markdown and JSON", async (t) => {
@@ -834,6 +850,9 @@ test("--runs with --leftovers report: each run's report lists only what it left;
   }
   const none = await cli(['time', '--runs', '2', '--format', 'json', '--', 'true'])
   t.deepEqual((JSON.parse(none.stderr) as { earlierLeftovers: number[] }).earlierLeftovers, [])
+  // One run has no earlier runs: no such key.
+  const single = await cli(['time', '--format', 'json', '--', 'true'])
+  t.false('earlierLeftovers' in (JSON.parse(single.stderr) as object), single.stderr)
 })
 
 test('--runs 4 (an even count): the median is the mean of the two middle runs', async (t) => {

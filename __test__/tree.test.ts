@@ -278,6 +278,9 @@ test('under GitHub Actions the leftovers are a warning annotation on stdout', as
   t.regex(r.stdout, /^::warning title=pidfd time::1 process left running by the command \(killed\): \d+ sleep 30\n$/m)
   const quiet = await pidfd(['time', '--leftovers', 'kill', '--', 'sh', '-c', '(sleep 30) & exit 0'])
   t.is(quiet.stdout, '')
+  // Nothing left: no annotation.
+  const none = await pidfd(['time', '--', 'true'], { GITHUB_ACTIONS: 'true' })
+  t.is(none.stdout, '')
 
   // Waited for; two left and reported (no word after); a command line with % and a newline,
   // which the annotation's own syntax reserves, escaped as GitHub reads them back.

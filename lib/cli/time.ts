@@ -389,13 +389,14 @@ export async function time(argv: string[]): Promise<number> {
   const measured: Report[] = []
   let status: number | null = null
   let last: { report: Report; left: Leftover[]; stillEarlier: number[] } | null = null
-  // What earlier runs left running (--leftovers report): not the next run's leftovers.
+  // What earlier runs left running (--leftovers report): not the next run's leftovers. (The
+  // last run's go in too, and nothing reads them.)
   const earlier: number[] = []
   for (let i = 0; i < total; i++) {
     const run = await once(command, options, ownGroup, (to) => (forwardTo = to), earlier)
     if (typeof run === 'number') return run // the command could not be started
     if (i >= options.warmup) measured.push(run.report)
-    if (i < total - 1) earlier.push(...run.left.map((l) => l.pid))
+    earlier.push(...run.left.map((l) => l.pid))
     last = run
     // The worst ending wins: a timeout, then a budget, then leftovers, then a failing command.
     const ending = exitStatus(run.report, run.left, options)
@@ -416,7 +417,7 @@ function exitStatus(report: Report, left: Leftover[], o: TimeOptions): number {
   if (report.timedOut) return EXIT.TIMEOUT
   if (report.breaches.length > 0) return EXIT.BUDGET
   if (o.failOnLeftovers && left.length > 0) return EXIT.LEFTOVERS
-  if (report.status === 'signaled' && report.signalNumber !== null) return 128 + report.signalNumber
+  if (report.signalNumber !== null) return 128 + report.signalNumber // only a signaled run has one
   return report.code ?? 1
 }
 
