@@ -2,14 +2,14 @@
 
 import test from 'ava'
 import { execFile, execFileSync, spawn as cpSpawn } from 'node:child_process'
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 
 import { text } from 'node:stream/consumers'
 
 import { features, spawn } from '../index.js'
-import { buildFixture, DURATION, figure, killPid, noCoreDump, root, runsIf, shUntil, SIZE, startLeftovers, until } from './helpers.js'
+import { buildFixture, DURATION, figure, killPid, noCoreDump, root, runsIf, shUntil, SIZE, startLeftovers, until, within } from './helpers.js'
 
 const bin = join(root, 'bin', 'pidfd.js')
 
@@ -923,6 +923,38 @@ test('bare numbers and signal numbers through the CLI: --kill-signal 9, --timeou
   const cpu = await cli(['time', '--format', 'json', '--max-cpu', '0.05', '--', process.execPath, '-e', 'const s=process.cpuUsage(); while (process.cpuUsage(s).user < 200000);'])
   t.is(cpu.code, 123, cpu.stderr)
   t.like(report(cpu).breaches[0], { budget: 'max-cpu', limit: 50 })
+})
+
+const filler = join(tmp(), 'fill-nonblocking')
+const builtFiller = buildFixture('fill-nonblocking', filler)
+
+const waitsForReader = 'a command that leaves stderr non-blocking and its pipe full: the report waits for the reader and arrives whole'
+runsIf(builtFiller, waitsForReader)(waitsForReader, async (t) => {
+  // stderr is a FIFO nobody reads yet (opened read-write here, so that opening it does not
+  // wait): a socket or pipe read by this process would be drained into its buffer meanwhile.
+  const fifo = join(tmp(), 'stderr')
+  execFileSync('mkfifo', [fifo])
+  const stderrFd = openSync(fifo, 'r+')
+  const child = cpSpawn(process.execPath, [bin, 'time', '--', filler], { stdio: ['ignore', 'pipe', stderrFd], env: { ...process.env, GITHUB_STEP_SUMMARY: undefined } })
+  closeSync(stderrFd)
+  let ended = false
+  const exited = new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])))
+  void exited.then(() => (ended = true))
+  // The pipe is full once the command says so. It is read only once pidfd has reaped the
+  // command and waits for the reader (its main thread in a futex: the pause between tries), or
+  // has ended (without the wait).
+  const full = String(await within(new Promise((resolve) => child.stdout!.once('data', resolve)), 20_000, 'the command\'s "full"'))
+  t.regex(full, /^full \d+\n$/)
+  const command = full.split(' ')[1]!.trim()
+  const waiting = () => !existsSync(`/proc/${command}`) && /^futex/.test(readFileSync(`/proc/${child.pid}/wchan`, 'utf8'))
+  t.true(await until(() => ended || waiting(), 20_000), 'pidfd neither waited nor ended')
+  t.false(ended, 'pidfd ended without waiting for the reader')
+  const [stderr, [code, signal]] = await Promise.all([text(createReadStream(fifo)), exited])
+  t.deepEqual([code, signal], [0, null])
+  // What the command wrote (the pipe's worth, no newline), then the whole report.
+  const at = stderr.indexOf('pidfd time: ')
+  t.true(at >= 4096 && /^x+$/.test(stderr.slice(0, at)), `the report at ${at}`)
+  t.regex(stderr.slice(at), /^pidfd time: \S+fill-nonblocking\n {2}exited 0 [^]*\n {2}\(rusage covers the command and the descendants it waited for\)\n$/)
 })
 
 const exitZero = join(tmp(), 'exit-zero')

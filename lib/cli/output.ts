@@ -15,6 +15,32 @@ export function reason(err: unknown): string {
   return typeof e?.message === 'string' ? e.message : String(err)
 }
 
+/** How long a write waits on a reader that takes nothing (then it fails with EAGAIN). */
+const STALLED_MS = 10_000
+
+/**
+ * Writes all of `text` before returning. The command may have left the descriptor's file
+ * description (shared with pidfd) non-blocking: a pipe whose reader is behind then takes part of
+ * the text, or none (EAGAIN). The rest waits for the reader, in pauses of up to 50 ms (Node has
+ * no synchronous poll), and gives up after STALLED_MS in which the reader took nothing.
+ */
+export function writeAllSync(fd: number, text: string): void {
+  const bytes = Buffer.from(text)
+  const pause = new Int32Array(new SharedArrayBuffer(4))
+  let stalled = 0
+  for (let done = 0; done < bytes.length; ) {
+    try {
+      done += writeSync(fd, bytes, done)
+      stalled = 0
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code !== 'EAGAIN' || stalled >= STALLED_MS) throw err
+      const ms = Math.min(50, 1 + stalled)
+      Atomics.wait(pause, 0, 0, ms)
+      stalled += ms
+    }
+  }
+}
+
 /**
  * Writes to stderr before returning (pidfd may kill itself with a signal next) and never throws:
  * when stderr itself cannot be written there is nobody left to tell. writeSync on fd 2, not
@@ -22,7 +48,7 @@ export function reason(err: unknown): string {
  */
 export function toStderr(text: string): void {
   try {
-    writeSync(2, text)
+    writeAllSync(2, text)
   } catch {
     // stderr is gone or full; the exit status still says how things ended
   }

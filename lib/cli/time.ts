@@ -10,7 +10,7 @@ import { Cgroup } from '../cgroup.js'
 import { spawn, type Subprocess } from '../subprocess.js'
 import { combineUsage, Subreaper, type Leftover } from '../tree.js'
 import { toChildSignal, toSignalNumber } from '../signals.js'
-import { isBrokenPipe, print, reason, toStderr } from './output.js'
+import { isBrokenPipe, print, reason, toStderr, writeAllSync } from './output.js'
 import { json, markdown, text, type Breach, type CgroupReport, type Methods, type Report } from './report.js'
 import { setLongTimeout, type LongTimer } from './timer.js'
 import { readTrace, summarize } from './trace.js'
@@ -217,7 +217,7 @@ function writeReport(report: Report, o: TimeOptions): void {
   const rendered = o.format === 'json' ? json(report) : o.format === 'markdown' ? markdown(report) : text(report)
   const output = o.output
   if (output !== undefined) deliver(`the report to ${output}`, () => writeFileSync(output, rendered))
-  else deliver('the report to stderr', () => writeSync(2, rendered))
+  else deliver('the report to stderr', () => writeAllSync(2, rendered))
   const summary = process.env.GITHUB_STEP_SUMMARY
   if (o.summary && summary) deliver(`the summary to $GITHUB_STEP_SUMMARY (${summary})`, () => appendSummary(summary, markdown(report) + '\n'))
 }
@@ -359,7 +359,7 @@ function annotate(left: Leftover[], action: TimeOptions['leftovers']): void {
   const what = left.map((l) => `${l.pid} ${l.command.join(' ').slice(0, 80)}`).join('; ')
   const done = action === 'kill' ? ' (killed)' : action === 'wait' ? ' (waited for)' : ''
   const message = `${left.length} process${left.length === 1 ? '' : 'es'} left running by the command${done}: ${what}`
-  deliver('the annotation', () => writeSync(1, `::warning title=pidfd time::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`))
+  deliver('the annotation', () => writeAllSync(1, `::warning title=pidfd time::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`))
 }
 
 export async function time(argv: string[]): Promise<number> {
