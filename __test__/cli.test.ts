@@ -947,8 +947,9 @@ runsIf(builtFiller, waitsForReader)(waitsForReader, async (t) => {
   t.regex(full, /^full \d+\n$/)
   const command = full.split(' ')[1]!.trim()
   const waiting = () => !existsSync(`/proc/${command}`) && /^futex/.test(readFileSync(`/proc/${child.pid}/wchan`, 'utf8'))
+  const since = Date.now()
   t.true(await until(() => ended || waiting(), 20_000), 'pidfd neither waited nor ended')
-  t.false(ended, 'pidfd ended without waiting for the reader')
+  if (ended) t.fail(`pidfd ended without waiting for the reader: ${JSON.stringify(await exited)} after ${Date.now() - since} ms`)
   const [stderr, [code, signal]] = await Promise.all([text(createReadStream(fifo)), exited])
   t.deepEqual([code, signal], [0, null])
   // What the command wrote (the pipe's worth, no newline), then the whole report.
