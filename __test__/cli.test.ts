@@ -793,13 +793,16 @@ test('--runs N --warmup K: N + K runs, the spread of the N measured, the worst s
   t.is(readFileSync(log, 'utf8').split('\n').filter(Boolean).length, 4, 'one warm-up and three measured runs')
   const report = JSON.parse(readFileSync(out, 'utf8')) as {
     runs: { count: number; warmup: number; wallTimeMs: Spread; cpuMs: Spread; maxRSSKiB: Spread }
-    rusage: { maxRSS: number }
+    rusage: { maxRSS: number; userCPUTime: number; systemCPUTime: number }
   }
   t.is(report.runs.count, 3)
   t.is(report.runs.warmup, 1)
   for (const s of [report.runs.wallTimeMs, report.runs.cpuMs, report.runs.maxRSSKiB]) t.true(s.min <= s.median && s.median <= s.max)
   t.true(report.runs.maxRSSKiB.max > report.runs.maxRSSKiB.min, 'later runs used more')
   t.is(report.rusage.maxRSS, report.runs.maxRSSKiB.max, 'the rest of the report is the last run')
+  // The last run is one of the three: its CPU (user + system) lies within their spread.
+  const lastCpuMs = (report.rusage.userCPUTime + report.rusage.systemCPUTime) / 1000
+  t.true(report.runs.cpuMs.min <= lastCpuMs && lastCpuMs <= report.runs.cpuMs.max, `${lastCpuMs} ms in ${JSON.stringify(report.runs.cpuMs)}`)
   // One failing run of three: its status; the text says runs and the last run.
   const failing = await cli(['time', '--runs', '3', '--', 'sh', '-c', `echo x >> ${log}; [ $(wc -l < ${log}) -ne 6 ] || exit 7`])
   t.is(failing.code, 7)

@@ -424,9 +424,8 @@ function exitStatus(report: Report, left: Leftover[], o: TimeOptions): number {
 const RANK: Record<number, number> = { [EXIT.TIMEOUT]: 4, [EXIT.BUDGET]: 3, [EXIT.LEFTOVERS]: 2 }
 /** Of two runs' statuses, the one to exit with: the higher rank, else the first failure. */
 function worse(a: number, b: number): number {
-  const ra = RANK[a] ?? (a === 0 ? 0 : 1)
-  const rb = RANK[b] ?? (b === 0 ? 0 : 1)
-  return rb > ra ? b : a
+  const rank = (status: number) => RANK[status] ?? (status === 0 ? 0 : 1)
+  return rank(b) > rank(a) ? b : a
 }
 
 function spread(values: number[]): { min: number; median: number; max: number } {
