@@ -8,6 +8,7 @@ import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { release, tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
+import { text } from 'node:stream/consumers'
 import test from 'ava'
 
 import { Cgroup, cgroupSupport, features, spawn, spawnSync } from '../index.js'
@@ -261,10 +262,28 @@ runsIf(writable, 'names all taken, mkdir refused')("Cgroup.create(): 1,000 taken
     if (!ended) child.kill('SIGKILL')
     t.true(ended, 'create() returned (a refusal taken for a taken name would loop forever)')
     t.is(out.trim(), 'EAGAIN mkdir')
+    // pidfd time there: required refuses (125) with the refusal's errno; auto runs without.
+    const runIn = async (args: string[]) => {
+      const cli = spawn(process.execPath, [bin, ...args], { cgroup: outer, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GITHUB_STEP_SUMMARY: undefined, GITHUB_ACTIONS: undefined } })
+      const [stderr, exit] = await within(Promise.all([text(cli.stderr!), cli.exited]), 30_000, args.join(' '))
+      return { code: exit.code, stderr }
+    }
+    const required = await runIn(['time', '--cgroup', 'required', '--', 'true'])
+    t.deepEqual(required, { code: 125, stderr: 'pidfd: --cgroup required: cannot make a cgroup (EAGAIN)\n' })
+    const auto = await runIn(['time', '--format', 'json', '--', 'true'])
+    t.is(auto.code, 0, auto.stderr)
+    t.is((JSON.parse(auto.stderr) as JsonReport).cgroup.why, 'cannot make a cgroup (EAGAIN)')
     await outer.waitEmpty(5000)
   } finally {
     outer.remove()
   }
+})
+
+runsIf(writable, 'a cgroup for a command not found')('pidfd time --cgroup required, a command not found: 127, and its cgroup is removed before pidfd exits', async (t) => {
+  const r = await pidfd(['time', '--cgroup', 'required', '--', 'pidfd-no-such-command'])
+  const cli = clis.at(-1)!
+  t.deepEqual(r, { code: 127, stdout: '', stderr: 'pidfd: pidfd-no-such-command: command not found\n' })
+  t.deepEqual(readdirSync(support.parent!).filter((n) => n.startsWith(`pidfd-${cli}-`)), [])
 })
 
 runsIf(writable, 'cgroup.kill')('Cgroup: kill() ends a tree that keeps forking at once (cgroup.kill), populated() turns false, remove() takes it away', async (t) => {

@@ -541,7 +541,7 @@ test('a command that does not exist exits 127, one that cannot be run 126, as sh
   t.is(missing.stderr, 'pidfd: pidfd-no-such-command: command not found\n')
   const denied = await cli(['time', '--', '/etc/passwd'])
   t.is(denied.code, 126)
-  noStack(t, denied)
+  t.is(denied.stderr, 'pidfd: /etc/passwd: cannot run it (EACCES)\n')
 })
 
 test('--help for each subcommand, with examples; --version', async (t) => {
@@ -858,6 +858,12 @@ test("--runs with --leftovers report: each run's report lists only what it left;
   t.false('earlierLeftovers' in (JSON.parse(single.stderr) as object), single.stderr)
 })
 
+test('--runs 12: each run lets go of what it held (no listener piles up, no warning), and the report is the only output', async (t) => {
+  const r = await cli(['time', '--runs', '12', '--format', 'json', '--', 'true'])
+  t.is(r.code, 0, r.stderr)
+  t.is((JSON.parse(r.stderr) as { runs: { count: number } }).runs.count, 12)
+})
+
 test('--runs 4 (an even count): the median is the mean of the two middle runs', async (t) => {
   const dir = tmp()
   const log = join(dir, 'log')
@@ -953,6 +959,9 @@ runsIf(builtFiller, waitsForReader)(waitsForReader, async (t) => {
   const since = Date.now()
   t.true(await until(() => ended || waiting(), 20_000), 'pidfd neither waited nor ended')
   if (ended) t.fail(`pidfd ended without waiting for the reader: ${JSON.stringify(await exited)} after ${Date.now() - since} ms`)
+  // A SIGTERM now (the command is gone) has no command to be passed on to: pidfd finishes the
+  // report and exits with the command's status, as without it.
+  child.kill('SIGTERM')
   const [stderr, [code, signal]] = await Promise.all([text(createReadStream(fifo)), exited])
   t.deepEqual([code, signal], [0, null])
   // What the command wrote (the pipe's worth, no newline), then the whole report.

@@ -454,7 +454,9 @@ async function once(
   command: string[],
   options: TimeOptions,
   ownGroup: boolean,
-  forwardTo: (to: ((signal: NodeJS.Signals) => void) | null) => void,
+  // Signals to pidfd go to this run's command from its start; once it has exited, they reach
+  // nobody (its Subprocess answers false), until the next run's.
+  forwardTo: (to: (signal: NodeJS.Signals) => void) => void,
   earlier: number[] = [],
 ): Promise<{ report: Report; left: Leftover[]; stillEarlier: number[] } | number> {
   const [file, ...args] = command as [string, ...string[]]
@@ -540,7 +542,6 @@ async function once(
 
   const exit = await child.exited
   const wallTimeMs = Number(process.hrtime.bigint() - startedAt) / 1e6
-  tree.reap()
   // Not what an earlier run left (--runs), nor what that started (listed after its parent):
   // those still running are told apart.
   const theirs = new Set(earlier)
@@ -577,7 +578,6 @@ async function once(
     ...(traced && { trace: traced }),
   }
   const report: Report = { ...partial, breaches: breaches(partial, options) }
-  forwardTo(null)
   return { report, left, stillEarlier }
 }
 
