@@ -456,9 +456,13 @@ test('with --timeout the command has its own process group, so SIGINT to pidfd (
 test('SIGINT to pidfd alone is ignored while the command runs; SIGTERM is passed on', async (t) => {
   const started = (child: ReturnType<typeof cpSpawn>) =>
     new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()))
-  const ignoring = cpSpawn(process.execPath, [bin, 'time', '--', 'sh', '-c', 'echo ready; sleep 0.5; exit 4'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // The command waits for a line, not for a moment: the SIGINT lands while it runs, however
+  // late (a sleep could end first, and a signal then meets pidfd on its way out).
+  const ignoring = cpSpawn(process.execPath, [bin, 'time', '--', 'sh', '-c', 'echo ready; read line; exit 4'], { stdio: ['pipe', 'pipe', 'pipe'] })
   await started(ignoring)
   ignoring.kill('SIGINT')
+  // Queued before the command can end: pidfd takes it on its next way out of the kernel.
+  ignoring.stdin!.end('go\n')
   const [code] = await new Promise<[number | null]>((r) => ignoring.on('exit', (c) => r([c])))
   t.is(code, 4)
 

@@ -179,7 +179,7 @@ export const mutations: Mutation[] = [
 
   { file: 'lib/cli/time.ts', find: '    if (i >= options.warmup) measured.push(run.report)', replace: '    measured.push(run.report)', why: '--warmup runs measured', tests: ['*--runs N --warmup K*'] },
   { file: 'lib/cli/time.ts', find: '(sorted[mid - 1]! + sorted[mid]!) / 2', replace: 'sorted[mid]!', why: '--runs: the median of an even count is the upper middle run, not the mean of the two', tests: ['*even count*'] },
-  { file: 'lib/cli/time.ts', find: '  return rb > ra ? b : a', replace: '  return rb >= ra ? b : a', why: '--runs: of two failing commands the last one\'s status, not the first', tests: ['*fail differently*'] },
+  { file: 'lib/cli/time.ts', find: '  return rank(b) > rank(a) ? b : a', replace: '  return rank(b) >= rank(a) ? b : a', why: '--runs: of two failing commands the last one\'s status, not the first', tests: ['*fail differently*'] },
   { file: 'lib/cli/time.ts', find: '[EXIT.BUDGET]: 3, [EXIT.LEFTOVERS]: 2', replace: '[EXIT.BUDGET]: 2, [EXIT.LEFTOVERS]: 3', why: '--runs: 122 wins over 123', tests: ['*fail differently*'] },
   { file: 'lib/cli/time.ts', find: '/^\\d+$/.test(raw) ? Number(raw) : ', replace: '', why: '--kill-signal 9 refused: a signal number is not taken', tests: ['*bare numbers and signal numbers*'] },
   { file: 'lib/cli/time.ts', find: "parseDurationMs('--timeout', values.timeout)", replace: "parseDurationMs('--timeout', /^[0-9.]+$/.test(values.timeout) ? `${values.timeout}ms` : values.timeout)", why: 'a bare --timeout read as milliseconds', tests: ['*bare numbers and signal numbers*'] },
