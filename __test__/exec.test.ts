@@ -193,7 +193,8 @@ test('promisified: { stdout, stderr }, a rejection carrying them, and .child, as
     t.deepEqual(await ok, { stdout: 'a\n', stderr: 'b\n' })
     const bad = await execP('echo out; echo err >&2; exit 7').catch((e: Record<string, unknown>) => e)
     t.like(bad, { code: 7, stdout: 'out\n', stderr: 'err\n', killed: false, signal: null, cmd: 'echo out; echo err >&2; exit 7' })
-    t.is(execP.name, (mod.exec as unknown as Record<symbol, { name: string }>)[promisify.custom]!.name)
+    // Named as child_process's are (exec, execFile).
+    t.deepEqual([execP.name, execFileP.name], [promisify(cp.exec).name, promisify(cp.execFile).name])
   }
   // Typed as Node types its own: the output's strings, and the child (here the package's).
   const typed = promisify(pidfd.execFile)('echo', ['typed'])

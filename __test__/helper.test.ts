@@ -2,6 +2,7 @@
 // this process's state at the moment of each spawn.
 
 import test from 'ava'
+import { spawnSync as cpSpawnSync } from 'node:child_process'
 import { text } from 'node:stream/consumers'
 import { readdirSync, readFileSync } from 'node:fs'
 
@@ -101,6 +102,43 @@ test("each spawn gets this process's cwd, umask and limits of that moment", asyn
   const { before, after } = JSON.parse(run.stdout) as { before: string[]; after: string[] }
   t.not(before[0], '/tmp')
   t.deepEqual(after, ['/tmp', '0027', '1234'])
+})
+
+test('a request larger than the helper\'s socket takes (1.6 MB of argv and env), to a helper stopped meanwhile: sent in parts as the helper reads, to the same helper; the child gets all of it, as from child_process, and is the helper\'s (its own maxRSS)', async (t) => {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '' }
+  for (let i = 0; i < 8; i++) env[`PIDFD_BIG_${i}`] = String(i % 10).repeat(100 * 1024)
+  const args = Array.from({ length: 8 }, (_, i) => String.fromCharCode(97 + i).repeat(100 * 1024))
+  const script = "let n = 0, sum = 0; for (const [k, v] of Object.entries(process.env)) if (k.startsWith('PIDFD_BIG_')) { n += v.length; sum += Number(v[0]) } console.log(JSON.stringify({ n, sum, args: process.argv.slice(1).map((a) => a.length + a[0]) }))"
+  // From a parent holding 300 MB: a child spawned in-process (the fallback, should the request
+  // fail) would report that as its maxRSS. The helper is stopped until this thread waits in
+  // poll for room on the socket (so the socket is full, EAGAIN), then continued.
+  const run = await runNode(
+    `const hold = Buffer.alloc(300 * 1024 * 1024, 1);
+     const binding = require(${JSON.stringify(new URL('../lib/native.js', import.meta.url).pathname)}).binding;
+     const { text } = require('node:stream/consumers');
+     const env = { PATH: process.env.PATH };
+     for (let i = 0; i < 8; i++) env['PIDFD_BIG_' + i] = String(i % 10).repeat(100 * 1024);
+     const args = Array.from({ length: 8 }, (_, i) => String.fromCharCode(97 + i).repeat(100 * 1024));
+     const script = ${JSON.stringify(script)};
+     (async () => {
+       await pidfd.spawn('true').exited;
+       const helper = binding.spawnHelperPid();
+       process.kill(helper, 'SIGSTOP');
+       const polling = 'i=0; while [ $i -lt 1000 ] && ! grep -q poll /proc/' + process.pid + '/wchan; do sleep 0.01; i=$((i+1)); done; kill -CONT ' + helper;
+       require('node:child_process').spawn('sh', ['-c', polling], { stdio: 'ignore' }).unref();
+       const node = pidfd.spawn(process.execPath, ['-e', script, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+       const [out, exit] = await Promise.all([text(node.stdout), node.exited]);
+       const exited = await pidfd.spawn('/bin/true', args, { env, stdio: 'ignore' }).exited;
+       console.log(JSON.stringify({ out, code: exit.code, maxRSS: exited.rusage.maxRSS, sameHelper: binding.spawnHelperPid() === helper, held: hold[7] }));
+     })();`,
+  )
+  t.is(run.code, 0, run.stderr)
+  const got = JSON.parse(run.stdout) as { out: string; code: number; maxRSS: number; sameHelper: boolean }
+  t.is(got.code, 0)
+  t.is(got.out, cpSpawnSync(process.execPath, ['-e', script, ...args], { env, encoding: 'utf8' }).stdout)
+  t.deepEqual(JSON.parse(got.out), { n: 8 * 100 * 1024, sum: 28, args: args.map((a) => `${a.length}${a[0]}`) })
+  t.true(got.maxRSS < 10 * 1024, `maxRSS ${got.maxRSS} KiB`)
+  t.true(got.sameHelper, 'the request waited for the stopped helper instead of giving it up')
 })
 
 test('a helper that was killed is replaced at the next spawn', async (t) => {

@@ -364,6 +364,8 @@ test('a polluted Object.prototype reaches no option (shell, cwd, input, maxBuffe
     t.is(r.status, 0)
     t.true(Buffer.isBuffer(r.stdout))
     t.deepEqual(execSync('echo $0', { stdio: 'pipe' }), cp.execSync('echo $0', { stdio: 'pipe' }))
+    // execFileSync's error names the file, not an inherited argv0.
+    t.is((t.throws(() => execFileSync('sh', ['-c', 'exit 3'], { stdio: 'pipe' })) as Error).message, 'Command failed: sh -c exit 3')
     // child_process reads an inherited `input` (through its stdio entries); this package does not.
     proto.input = 'polluted'
     t.is(String(ours('sh', ['-c', 'cat; echo end']).stdout), 'end\n')
@@ -374,6 +376,10 @@ test('a polluted Object.prototype reaches no option (shell, cwd, input, maxBuffe
 
 test('execSync returns stdout (a string with an encoding) as child_process', (t) => {
   t.deepEqual(execSync('echo hi'), cp.execSync('echo hi'))
+  // A function in the options' place is no options (it would be exec's callback), whatever
+  // properties it has.
+  const fn = Object.assign(() => {}, { encoding: 'utf8' })
+  t.deepEqual(execSync('echo hi', fn as never), cp.execSync('echo hi', fn as never))
   t.is(execSync('echo hi', { encoding: 'utf8' }), 'hi\n')
   t.is(execSync('cat', { input: 'fed' }).toString(), 'fed')
   t.is(execSync('echo $0', { shell: '/bin/bash', encoding: 'utf8' }), cp.execSync('echo $0', { shell: '/bin/bash', encoding: 'utf8' }))
