@@ -895,6 +895,48 @@ test("an HTTP server's socket sent to the child: the parent's parser and respons
   t.deepEqual(results[1], results[0])
 })
 
+test("native handles (a TCP server's, a pipe server's and a UDP socket's libuv handle) go to the child as child_process sends them", async (t) => {
+  const results: unknown[] = []
+  for (const [name, fork] of forks) {
+    const child = fork(taker)
+    t.teardown(() => child.kill('SIGKILL'))
+    const got: unknown[] = []
+    child.on('message', (m) => got.push(m))
+    const tcp = net.createServer()
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve))
+    const pipe = net.createServer()
+    await new Promise<void>((resolve) => pipe.listen(join(dir, `native-${name}.sock`), resolve))
+    const udp = dgram.createSocket('udp4')
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve))
+    // Closed here however the test ends: a send that throws must not leave them holding the worker.
+    let closed = false
+    const closeAll = () => {
+      if (closed) return
+      closed = true
+      tcp.close()
+      pipe.close()
+      udp.close()
+    }
+    t.teardown(closeAll)
+    const state = Object.getOwnPropertySymbols(udp).find((k) => k.description === 'state symbol')!
+    const handles = [(tcp as unknown as { _handle: object })._handle, (pipe as unknown as { _handle: object })._handle, (udp as unknown as Record<symbol, { handle: object }>)[state]!.handle]
+    child.send('native-tcp', handles[0] as never)
+    child.send('native-pipe', handles[1] as never)
+    child.send('native-udp', handles[2] as never)
+    t.true(await until(() => got.length === 3, 20_000), `${name}: ${JSON.stringify(got)}`)
+    closeAll()
+    child.send('bye')
+    await new Promise((resolve) => child.on('close', resolve))
+    results.push(got)
+  }
+  t.deepEqual(results[1], [
+    { m: 'native-tcp', kind: 'TCP' },
+    { m: 'native-pipe', kind: 'Pipe' },
+    { m: 'native-udp', kind: 'UDP' },
+  ])
+  t.deepEqual(results[1], results[0])
+})
+
 test('bad handles throw ERR_INVALID_HANDLE_TYPE, as child_process', (t) => {
   for (const [, fork] of forks) {
     const child = fork(echo)
