@@ -453,18 +453,24 @@ test('with --timeout the command has its own process group, so SIGINT to pidfd (
   t.is(code, 42)
 })
 
-test('SIGINT to pidfd alone is ignored while the command runs; SIGTERM is passed on', async (t) => {
-  const started = (child: ReturnType<typeof cpSpawn>) =>
-    new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()))
-  // The command waits for a line, not for a moment: the SIGINT lands while it runs, however
-  // late (a sleep could end first, and a signal then meets pidfd on its way out).
-  const ignoring = cpSpawn(process.execPath, [bin, 'time', '--', 'sh', '-c', 'echo ready; read line; exit 4'], { stdio: ['pipe', 'pipe', 'pipe'] })
-  await started(ignoring)
-  ignoring.kill('SIGINT')
+const started = (child: ReturnType<typeof cpSpawn>) => new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()))
+
+/**
+ * `signal` sent to pidfd alone while its command waits for a line (not for a moment: a sleep
+ * could end first, and the signal then meet pidfd on its way out); then the command is given
+ * its line and exits 4. How pidfd ended.
+ */
+async function signalWhileWaiting(signal: NodeJS.Signals): Promise<[number | null, string | null]> {
+  const child = cpSpawn(process.execPath, [bin, 'time', '--', 'sh', '-c', 'echo ready; read line; exit 4'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  await started(child)
+  child.kill(signal)
   // Queued before the command can end: pidfd takes it on its next way out of the kernel.
-  ignoring.stdin!.end('go\n')
-  const [code] = await new Promise<[number | null]>((r) => ignoring.on('exit', (c) => r([c])))
-  t.is(code, 4)
+  child.stdin!.end('go\n')
+  return new Promise((r) => child.on('exit', (c, s) => r([c, s])))
+}
+
+test('SIGINT to pidfd alone is ignored while the command runs; SIGTERM is passed on', async (t) => {
+  t.deepEqual(await signalWhileWaiting('SIGINT'), [4, null])
 
   const forwarding = cpSpawn(process.execPath, [bin, 'time', '--', 'sh', '-c', 'echo ready; exec sleep 10'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
@@ -478,13 +484,7 @@ test('SIGINT to pidfd alone is ignored while the command runs; SIGTERM is passed
 })
 
 test('SIGQUIT to pidfd alone is ignored too (a terminal sends it to the command as well): no core dump, the command\'s status', async (t) => {
-  const child = cpSpawn(process.execPath, [bin, 'time', '--', 'sh', '-c', 'echo ready; read line; exit 4'], { stdio: ['pipe', 'pipe', 'pipe'] })
-  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()))
-  child.kill('SIGQUIT')
-  // Queued before the command can end: pidfd takes it on its next way out of the kernel.
-  child.stdin!.end('go\n')
-  const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])))
-  t.deepEqual([code, signal], [4, null])
+  t.deepEqual(await signalWhileWaiting('SIGQUIT'), [4, null])
 })
 
 test('bad input: one clear line, a hint, exit 2, no stack trace', async (t) => {

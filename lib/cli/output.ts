@@ -22,9 +22,10 @@ const STALLED_MS = 10_000
  * Writes all of `text` before returning. The command may have left the descriptor's file
  * description (shared with pidfd) non-blocking: a pipe whose reader is behind then takes part of
  * the text, or none (EAGAIN). The rest waits for the reader, in pauses of up to 50 ms (Node has
- * no synchronous poll), and gives up after STALLED_MS in which the reader took nothing.
+ * no synchronous poll), and gives up after `stalledMs` in which the reader took nothing (0: at
+ * the first EAGAIN).
  */
-export function writeAllSync(fd: number, text: string): void {
+export function writeAllSync(fd: number, text: string, stalledMs = STALLED_MS): void {
   const bytes = Buffer.from(text)
   const pause = new Int32Array(new SharedArrayBuffer(4))
   let stalled = 0
@@ -33,7 +34,7 @@ export function writeAllSync(fd: number, text: string): void {
       done += writeSync(fd, bytes, done)
       stalled = 0
     } catch (err) {
-      if ((err as { code?: unknown } | null)?.code !== 'EAGAIN' || stalled >= STALLED_MS) throw err
+      if ((err as { code?: unknown } | null)?.code !== 'EAGAIN' || stalled >= stalledMs) throw err
       const ms = Math.min(50, 1 + stalled)
       Atomics.wait(pause, 0, 0, ms)
       stalled += ms

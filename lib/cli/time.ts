@@ -1,7 +1,7 @@
 // `pidfd time [options] -- command [args...]`: run a command, report how it ended and what it
 // used, enforce budgets.
 
-import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -229,8 +229,7 @@ function writeReport(report: Report, o: TimeOptions): void {
 function appendSummary(path: string, text: string): void {
   const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o666)
   try {
-    const bytes = Buffer.from(text)
-    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done)
+    writeAllSync(fd, text, 0)
   } finally {
     closeSync(fd)
   }
