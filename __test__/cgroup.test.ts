@@ -350,7 +350,7 @@ runsIf(writable, 'setsid escapee')('pidfd time --timeout: a setsid escapee that 
 
 runsIf(writable, 'leftovers moved out')('pidfd time --leftovers report: a leftover runs on, moved to pidfd\'s own cgroup, and the command\'s cgroup removed', async (t) => {
   const dir = tmp()
-  const { run, json } = await report([], `(sh -c 'echo $$ > ${dir}/pid; exec sleep 30' </dev/null >/dev/null 2>&1 &) ; ${shUntil(`[ -s ${dir}/pid ]`)}`)
+  const { run, json } = await report([], startLeftovers([join(dir, 'pid')]))
   t.is(run.code, 0, run.stderr)
   const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'))
   try {

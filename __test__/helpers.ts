@@ -343,10 +343,12 @@ export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]
 /**
  * A shell snippet for `sh -c` that leaves one process per file running on (`exec sleep 30`,
  * detached from the command's stdio), each writing its pid to its file, and goes on once every
- * file is written (a condition, not a delay). The caller kills the pids (killPid).
+ * one of them is `sleep` (a condition, not a delay). Its pid is written before its exec: a
+ * command that went on then could end while one was still `sh -c …`, and its report would name
+ * that. The caller kills the pids (killPid).
  */
 export const startLeftovers = (files: string[]): string =>
-  `${files.map((f) => `(sh -c 'echo $$ > ${f}; exec sleep 30' </dev/null >/dev/null 2>&1 &)`).join('; ')}; ${shUntil(files.map((f) => `[ -s ${f} ]`).join(' && '))}`
+  `${files.map((f) => `(sh -c 'echo $$ > ${f}; exec sleep 30' </dev/null >/dev/null 2>&1 &)`).join('; ')}; ${shUntil(files.map((f) => `[ -s ${f} ] && [ "$(cat /proc/$(cat ${f})/comm 2>/dev/null)" = sleep ]`).join(' && '))}`
 
 /**
  * A shell loop that goes on once `condition` holds, looking every 10 ms, and gives up after

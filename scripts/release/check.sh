@@ -42,6 +42,11 @@ if [ ${#failed[@]} -gt 0 ]; then
   for step in "${failed[@]}"; do
     echo "== what failed in $step:"
     grep -E '✘|◌|pending in|Failed to exit|^not ok|^== the test suite|FAILED|[0-9]+ (tests?|known failures?|uncaught exceptions?|unhandled rejections?) (failed|passed|skipped)' "$logs/$step" | grep -vE ' 0 (tests? )?failed' || true
+    # And ava's account of each failure (the assertion, its values, the line), which a log cut
+    # to its tail would lose: what ava prints between its two rules, 150 lines at most a suite.
+    awk '/^== the test suite/ { n = 0; open = 0; suite = $0 }
+      /^  ─$/ { if (open && n > 0) { print "== failures in " substr(suite, 4) ":"; for (i = 1; i <= n; i++) print buf[i] } open = !open; n = 0; next }
+      open && n < 150 { buf[++n] = $0 }' "$logs/$step"
   done
   echo "== release check FAILED: ${failed[*]}"
   exit 1
