@@ -430,6 +430,46 @@ test('without PIDFD_INFO_EXIT a non-child ends as unknown; a child_process child
   t.deepEqual(JSON.parse(run.stdout), { grand: 'unknown', code: null, child: 6 })
 })
 
+test("a process not ours, waited for: the watcher thread sleeps while it runs, and (Linux 6.9 on, where its reap wakes the waiter) while it is a zombie its parent has not reaped", async (t) => {
+  const run = await runNode(
+    `const { spawn } = require('node:child_process');
+     const fs = require('node:fs');
+     // A sleep whose shell, blocked in read, reaps it only at \`wait\`, once told.
+     const sh = spawn('sh', ['-c', 'sleep 60 & echo $!; read line; wait'], { stdio: ['pipe', 'pipe', 'inherit'] });
+     const zombie = (pid) => { const stat = fs.readFileSync('/proc/' + pid + '/stat', 'utf8'); return stat[stat.lastIndexOf(')') + 2] === 'Z'; };
+     const watcher = () => fs.readdirSync('/proc/self/task').find((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'pidfd-watch');
+     const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+     sh.stdout.once('data', async (d) => {
+       const pid = Number(String(d).trim());
+       let ended = false;
+       const waiting = pidfd.AsyncPidFd.fromPid(pid).wait().then((e) => { ended = true; return e; });
+       // The thread names itself once it runs.
+       let tid;
+       while (!(tid = watcher())) await pause(5);
+       const switches = () => Number(/^voluntary_ctxt_switches:\\s+(\\d+)/m.exec(fs.readFileSync('/proc/self/task/' + tid + '/status', 'utf8'))[1]);
+       // Its wake-ups over half a second (a window, for a negative claim: a stall only lowers
+       // the count); looking again every 20 ms would make 25.
+       const wakeups = async () => { const before = switches(); await pause(500); return switches() - before; };
+       const out = { running: await wakeups() };
+       process.kill(pid, 'SIGKILL');
+       while (!zombie(pid)) await pause(5);
+       out.zombie = await wakeups();
+       out.pending = !ended;
+       sh.stdin.end('go\\n');
+       out.status = (await waiting).status;
+       console.log(JSON.stringify(out));
+     });`,
+  )
+  t.is(run.code, 0, run.stderr)
+  const out = JSON.parse(run.stdout) as { running: number; zombie: number; pending: boolean; status: string }
+  t.true(out.pending, 'still waited for while a zombie')
+  t.is(out.status, features().infoExit ? 'signaled' : 'unknown')
+  t.true(out.running < 10, `the watcher thread woke ${out.running} times in 500 ms while the process ran`)
+  t.log(`the watcher thread's wake-ups in 500 ms: ${out.running} while the process ran, ${out.zombie} while a zombie`)
+  if (features().reapWakeup) t.true(out.zombie < 10, `the watcher thread woke ${out.zombie} times in 500 ms while the zombie waited for its reap`)
+  else t.log(`Linux ${release()}: the reap wakes nobody, so the zombie is looked at every 20 ms`)
+})
+
 test('where the reap wakes nobody (Linux < 6.9; PIDFD_DISABLE=reapWakeup here): a non-child\'s tryWait, async and blocking waits still end at its reap, read from fdinfo', async (t) => {
   const run = await runNode(
     `const { spawn } = require('node:child_process');
