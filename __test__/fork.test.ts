@@ -356,7 +356,27 @@ test('silent pipes stdout and stderr; without it they are inherited (no streams)
     const inherited = fork(argv, { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] })
     t.is(inherited.stdout, null, name)
     await new Promise((resolve) => inherited.on('close', resolve))
+    // args null: the options are still the third argument, as child_process reads them.
+    const nullArgs = fork(silent, null as never, { silent: true })
+    t.truthy(nullArgs.stdout, `${name}: fork(path, null, { silent: true })`)
+    nullArgs.stdout?.resume()
+    nullArgs.stderr?.resume()
+    await new Promise((resolve) => nullArgs.on('close', resolve))
   }
+})
+
+test("an execArgv that is a string is spread into its characters, as child_process spreads it: no TypeError, the child runs `node x <module>`", async (t) => {
+  const seen: unknown[] = []
+  for (const [, fork] of forks) {
+    const child = fork(argv, { execArgv: 'x' as never, silent: true })
+    let err = ''
+    child.stdout!.resume()
+    child.stderr!.on('data', (d) => (err += d))
+    const code = await new Promise((resolve) => child.on('close', resolve))
+    seen.push([code, /Cannot find module '[^']*\/x'/.test(err)])
+  }
+  t.deepEqual(seen[1], [1, true])
+  t.deepEqual(seen[1], seen[0])
 })
 
 test('a file: URL is decoded to the path it names (a space, a percent sign, a hash, an accent), and shell: true is ignored, as child_process', async (t) => {
@@ -394,6 +414,11 @@ test('from a Node run with -e, the child gets the execArgv without the -e and it
           const child = fork(${JSON.stringify(argv)}, ['one']);
           seen[name] = await new Promise((resolve) => child.once('message', resolve));
           await new Promise((resolve) => child.on('close', resolve));
+          // Only this process's own execArgv is cleaned: a copy given as the option is passed on
+          // whole, and the child runs the script again.
+          const again = fork(${JSON.stringify(argv)}, ['one'], { execArgv: [...process.execArgv] });
+          seen[name + ' given a copy'] = await new Promise((resolve) => again.once('message', resolve));
+          await new Promise((resolve) => again.on('close', resolve));
         }
         console.log(JSON.stringify({ own: process.execArgv.slice(0, 2), seen }));
       })();
@@ -405,7 +430,8 @@ test('from a Node run with -e, the child gets the execArgv without the -e and it
   const r = JSON.parse(run.stdout)
   t.deepEqual(r.own, ['--no-warnings', '-e'], 'the parent ran with -e')
   t.deepEqual(r.seen.pidfd, { argv: ['one'], execArgv: ['--no-warnings'], cwd: process.cwd(), connected: true })
-  t.deepEqual(r.seen.pidfd, r.seen.child_process)
+  t.deepEqual(r.seen['pidfd given a copy'], { evaluatedAgain: true })
+  t.deepEqual(r.seen, { ...r.seen, pidfd: r.seen.child_process, 'pidfd given a copy': r.seen['child_process given a copy'] })
 })
 
 test('exit codes and signals as child_process reports them', async (t) => {
