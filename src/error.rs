@@ -1,6 +1,7 @@
-//! Errors as they cross into JavaScript: `code` is the errno name (`ESRCH`) or a package code
-//! (`ERR_PIDFD_CLOSED`); the message starts with the syscall (`pidfd_open ESRCH`), which the
-//! JS layer turns into Node's `errno`/`syscall` properties.
+//! Errors as they cross into JavaScript: `code` is the errno as a number (`E3`) or a package
+//! code (`ERR_PIDFD_CLOSED`); the message starts with the syscall (`pidfd_open E3`). The JS layer
+//! (`fromNative` in lib/errors.ts) names the errno (`ESRCH`) and gives Node's `errno`/`syscall`
+//! properties and message.
 
 use std::io;
 
@@ -51,50 +52,15 @@ pub fn at(syscall: &'static str) -> impl Fn(io::Error) -> SysError {
     move |e| SysError::from_io(syscall, e)
 }
 
-/// The errno names this crate most often produces, as libuv and Node spell them; any other
-/// goes to JavaScript as `E<number>`, which the JS layer names from Node's own table (which
-/// calls 95 `ENOTSUP`, not `EOPNOTSUPP`: no arm for it here).
-fn errno_name(errno: i32) -> Option<&'static str> {
-    Some(match errno {
-        libc::EPERM => "EPERM",
-        libc::ENOENT => "ENOENT",
-        libc::ESRCH => "ESRCH",
-        libc::EINTR => "EINTR",
-        libc::EIO => "EIO",
-        libc::E2BIG => "E2BIG",
-        libc::ENOEXEC => "ENOEXEC",
-        libc::EBADF => "EBADF",
-        libc::ECHILD => "ECHILD",
-        libc::EAGAIN => "EAGAIN",
-        libc::ENOMEM => "ENOMEM",
-        libc::EACCES => "EACCES",
-        libc::EFAULT => "EFAULT",
-        libc::EBUSY => "EBUSY",
-        libc::ENOTDIR => "ENOTDIR",
-        libc::EISDIR => "EISDIR",
-        libc::EINVAL => "EINVAL",
-        libc::ENFILE => "ENFILE",
-        libc::EMFILE => "EMFILE",
-        libc::ENOTTY => "ENOTTY",
-        libc::ETXTBSY => "ETXTBSY",
-        libc::ENAMETOOLONG => "ENAMETOOLONG",
-        libc::ENOSYS => "ENOSYS",
-        libc::ELOOP => "ELOOP",
-        libc::EPIPE => "EPIPE",
-        libc::ETIMEDOUT => "ETIMEDOUT",
-        libc::EPROTO => "EPROTO",
-        _ => return None,
-    })
-}
-
 /// What every export returns: a JS error whose `code` is a string of ours.
 pub type JsResult<T> = napi::Result<T, String>;
 
 impl From<SysError> for napi::Error<String> {
     fn from(e: SysError) -> Self {
-        let code = errno_name(e.errno)
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("E{}", e.errno));
+        // The number alone: the JS layer names it from the runtime's own table (libuv's, then
+        // the OS constants), as Node names it; a second table here could only disagree (it once
+        // called 95 EOPNOTSUPP where Node says ENOTSUP).
+        let code = format!("E{}", e.errno);
         let mut message = format!("{} {}", e.syscall, code);
         if let Some(detail) = &e.detail {
             message.push_str(" (");
