@@ -4,11 +4,10 @@
 
 import test, { type ExecutionContext } from 'ava'
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { entry, root } from './helpers.js'
+import { entry, root, tempDir } from './helpers.js'
 
 const childProcess = join(root, 'lib', 'child_process.js')
 
@@ -18,7 +17,7 @@ const available = existsSync(bun)
 if (!available) console.log(`bun tests skipped: no Bun at ${bun} (run npm ci in bench/)`)
 
 ;(available ? test : test.skip)('under Bun: spawn, fromChild and a non-child\'s fromPid wait, without the loop peek that would abort', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-bun-'))
+  const dir = tempDir('pidfd-bun-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const fifo = join(dir, 'fifo')
   execFileSync('mkfifo', [fifo])

@@ -5,14 +5,14 @@
 // the test says why and is skipped.
 
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { release, tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { text } from 'node:stream/consumers'
 import test from 'ava'
 
 import { Cgroup, cgroupSupport, features, spawn, spawnSync } from '../index.js'
-import { entry, escapeRegExp, isError, killPid, procState, root, runNode, runsIf, shUntil, sleep, startLeftovers, until, within } from './helpers.js'
+import { entry, escapeRegExp, isError, killPid, procState, root, runNode, runsIf, shUntil, sleep, startLeftovers, tempDir, until, within } from './helpers.js'
 
 const support = cgroupSupport()
 const writable = support.reason
@@ -21,7 +21,7 @@ const memory =
   (support.controllers.includes('memory')
     ? null
     : `no memory.peak here: the memory controller is not ${readFileSync(join(support.parent!, 'cgroup.controllers'), 'utf8').includes('memory') ? `enabled in ${support.parent}/cgroup.subtree_control` : `available in ${support.parent} (a hybrid host keeps it in cgroup v1)`}; the kernel matrix checks it in a VM`)
-const tmp = () => mkdtempSync(join(tmpdir(), 'pidfd-cgroup-'))
+const tmp = () => tempDir('pidfd-cgroup-')
 const bin = join(root, 'bin', 'pidfd.js')
 
 /** What /proc/<pid>/cgroup says of a process in `cg`: our own v2 path and its name. */
@@ -552,7 +552,7 @@ runsIf(writable, 'methods')('the report names the method of each figure: cpu.sta
 runsIf(memory, 'memory.peak of the tree')('two 100 MB processes: the tree\'s memory.peak is at least 200 MB (and under 1 GiB: KiB, not the file\'s bytes), where no single maxRSS is', async (t) => {
   // Each holds its 100 MB until both have theirs (a file each in `both`), not for a fixed time,
   // which a slow start of the second Node on a busy machine could outlast.
-  const both = mkdtempSync(join(tmpdir(), 'pidfd-both-'))
+  const both = tempDir('pidfd-both-')
   const hold = `node -e 'const fs = require("fs"); const b = Buffer.alloc(100 * 2 ** 20, 1); fs.writeFileSync("${both}/" + process.pid, ""); const t = setInterval(() => { if (fs.readdirSync("${both}").length >= 2) { clearInterval(t); return b.length } }, 10)'`
   const { run, json } = await report(['--cgroup', 'required'], `${hold} & ${hold} & wait`)
   t.is(run.code, 0, run.stderr)

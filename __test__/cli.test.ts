@@ -2,14 +2,14 @@
 
 import test from 'ava'
 import { execFile, execFileSync, spawn as cpSpawn } from 'node:child_process'
-import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, createReadStream, existsSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 
 import { text } from 'node:stream/consumers'
 
 import { features, spawn } from '../index.js'
-import { buildFixture, DURATION, figure, killPid, noCoreDump, root, runsIf, shUntil, SIZE, startLeftovers, until, within } from './helpers.js'
+import { buildFixture, DURATION, figure, killPid, noCoreDump, root, runsIf, shUntil, SIZE, startLeftovers, tempDir, until, within } from './helpers.js'
 
 const bin = join(root, 'bin', 'pidfd.js')
 
@@ -30,7 +30,7 @@ function cli(args: string[], env: Record<string, string | undefined> = {}, start
   })
 }
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'pidfd-cli-'))
+const tmp = () => tempDir('pidfd-cli-')
 
 const touch = (mib: number) => `const b = Buffer.alloc(${mib} * 1024 * 1024); b.fill(1)`
 
@@ -414,7 +414,7 @@ test('--kill-after 30d: no SIGKILL right after the timeout\'s SIGTERM; a command
 })
 
 test('--timeout ends the process group the command runs in: what it started in the background goes too', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-cli-group-'))
+  const dir = tempDir('pidfd-cli-group-')
   const pidFile = join(dir, 'sleep.pid')
   // The sleep's output goes elsewhere, so a sleep that survives cannot hold up this run. (1 s:
   // its pid must be written before the timeout, on a busy machine too.)

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { text } from 'node:stream/consumers'
 
 import { PidFd, spawn } from '../index.js'
-import { runNode } from './helpers.js'
+import { runNode, tempDir } from './helpers.js'
 
 type Spawn = typeof cpSpawn
 const both: Array<[string, Spawn]> = [
@@ -200,7 +200,7 @@ test('an empty PATH entry is the current directory, as execvp reads it', async (
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
   const { tmpdir } = await import('node:os')
   const { join } = await import('node:path')
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-path-'))
+  const dir = tempDir('pidfd-path-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, 'pidfd-here'), '#!/bin/sh\necho found here\n', { mode: 0o755 })
   for (const [name, s] of both) {

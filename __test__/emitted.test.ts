@@ -4,15 +4,14 @@
 // of spawn that a test can provoke here, side by side with what child_process does.
 
 import * as cp from 'node:child_process'
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
 
 import { spawn } from '../index.js'
-import { runNode, testHooks } from './helpers.js'
+import { runNode, tempDir, testHooks } from './helpers.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'pidfd-emitted-'))
+const dir = tempDir('pidfd-emitted-')
 const notExecutable = join(dir, 'script.sh')
 writeFileSync(notExecutable, '#!/bin/sh\necho no\n')
 chmodSync(notExecutable, 0o644)

@@ -5,14 +5,13 @@
 // child it starts (spawn, execFile, spawnSync, fork with a message each way) and ends on its own.
 
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
 
-import { childProcessApp, root, runNode } from './helpers.js'
+import { childProcessApp, root, runNode, tempDir } from './helpers.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'pidfd-environment-'))
+const dir = tempDir('pidfd-environment-')
 test.after.always(() => rmSync(dir, { recursive: true, force: true }))
 
 function sources(folder: string, suffix: string): string[] {

@@ -4,14 +4,13 @@ import test from 'ava'
 import * as cp from 'node:child_process'
 import { spawn as cpSpawn } from 'node:child_process'
 import { once } from 'node:events'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 
 import { AsyncPidFd, PidFd, spawn } from '../index.js'
 import * as pidfdCp from '../lib/child_process.js'
-import { entry, fdTable, isError, needsRoot, newFds, root, runNode, runsIf, sleep, until, within } from './helpers.js'
+import { entry, fdTable, isError, needsRoot, newFds, root, runNode, runsIf, sleep, tempDir, until, within } from './helpers.js'
 
 const notNumbers = ['1', null, undefined, {}, [], true, 1n, Symbol('pid')]
 const badNumbers = [0, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 31, Number.MAX_SAFE_INTEGER, 2 ** 53]
@@ -232,7 +231,7 @@ test("spawn: a cwd that does not exist is reported through 'error', as child_pro
 
 runsIf(needsRoot, 'a cwd another user cannot enter')("spawn: a cwd the caller may not enter is EACCES through 'error', its message child_process's word for word (the step, 'chdir', kept apart)", async (t) => {
   // A Node running as uid 65534 spawns into a directory only root may enter.
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-eacces-'))
+  const dir = tempDir('pidfd-eacces-')
   chmodSync(dir, 0o700)
   const script = `
     const cp = require('node:child_process');
@@ -387,7 +386,7 @@ test('a Symbol or a BigInt uid or gid throws what child_process of this Node thr
 test('a timeout of 2 ** 53 and beyond: what child_process of this Node does with it, in every function of the family', async (t) => {
   // Run apart, for each module: an accepted timeout past 2 ** 31 - 1 fires after 1 ms (setTimeout's
   // TimeoutOverflowWarning), which the script counts; its children are killed by it.
-  const forever = join(mkdtempSync(join(tmpdir(), 'pidfd-timeout-')), 'forever.js')
+  const forever = join(tempDir('pidfd-timeout-'), 'forever.js')
   writeFileSync(forever, 'setInterval(() => {}, 1000)\n')
   const script = (lib: string) => `
 const lib = require(${JSON.stringify(lib)})
@@ -439,7 +438,7 @@ const calls = {
 })
 
 test("fork's args and options: read as child_process.fork reads them (null, undefined, an object in args' place), and refused with its error word for word", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-fork-args-'))
+  const dir = tempDir('pidfd-fork-args-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const script = join(dir, 'argv.cjs')
   writeFileSync(script, 'process.send(process.argv.slice(2), () => process.disconnect())')
@@ -485,7 +484,7 @@ test("fork's modulePath and stdio string: the error child_process.fork throws, w
     const theirs = t.throws(() => cp.fork(path as string, options))
     t.deepEqual([ours?.name, (ours as { code?: string })?.code, ours?.message], [theirs?.name, (theirs as { code?: string })?.code, theirs?.message], inspect(path))
   }
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-fork-'))
+  const dir = tempDir('pidfd-fork-')
   const script = join(dir, 'hello.cjs')
   writeFileSync(script, "process.stdout.write('out'); process.send('ready', () => process.disconnect())")
   for (const fork of [cp.fork, pidfdCp.fork] as const) {

@@ -9,16 +9,15 @@
 // probe tells the two apart.
 
 import { execFile } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import test, { type ExecutionContext } from 'ava'
 
-import { root } from './helpers.js'
+import { root, tempDir } from './helpers.js'
 
-const work = mkdtempSync(join(tmpdir(), 'pidfd-fallback-'))
+const work = tempDir('pidfd-fallback-')
 test.after.always(() => rmSync(work, { recursive: true, force: true }))
 function file(name: string, source: string): string {
   const path = join(work, name)

@@ -8,12 +8,11 @@
 
 import test, { type ExecutionContext } from 'ava'
 import { spawn as cpSpawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
-import { entry, procState, root, runNode, sleep, testHooks, until } from './helpers.js'
+import { entry, procState, root, runNode, sleep, tempDir, testHooks, until } from './helpers.js'
 
 const DEADLINE_MS = 1000
 // The deadline where a test shows the call did not wait for it: a spawn that recovers at once
@@ -122,7 +121,7 @@ async function scenario(
   extraEnv: Record<string, string> = {},
   deadlineMs = DEADLINE_MS,
 ): Promise<Result> {
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-faults-'))
+  const dir = tempDir('pidfd-faults-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),

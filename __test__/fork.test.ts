@@ -4,12 +4,11 @@
 // is the package's, with its usage.
 
 import * as cp from 'node:child_process'
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import dgram from 'node:dgram'
 import http from 'node:http'
 import net from 'node:net'
 import { once } from 'node:events'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { inspect } from 'node:util'
@@ -18,9 +17,9 @@ import test from 'ava'
 import * as pidfd from '../index.js'
 import * as pidfdCp from '../lib/child_process.js'
 import { Subprocess } from '../index.js'
-import { entry, killPid, lenderScript, runNode, sleep, until } from './helpers.js'
+import { entry, killPid, lenderScript, runNode, sleep, tempDir, until } from './helpers.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'pidfd-fork-'))
+const dir = tempDir('pidfd-fork-')
 function script(name: string, source: string): string {
   const path = join(dir, name)
   writeFileSync(path, source)
@@ -135,7 +134,7 @@ for (const serialization of ['json', 'advanced'] as const) {
 }
 
 test("fork() from a parent whose stdout is a file or a pipe: the channel works and the parent's stdout still does, as with child_process", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-fork-fds-'))
+  const dir = tempDir('pidfd-fork-fds-')
   const child = join(dir, 'child.js')
   writeFileSync(child, "process.once('message', (m) => { process.send(m); process.disconnect() })")
   for (const lib of ['node:child_process', 'pidfd'] as const) {

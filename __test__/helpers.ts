@@ -163,12 +163,17 @@ export interface NodeRun {
 /** Runs a CommonJS script in a fresh Node process, with `pidfd` resolving to this package. */
 export function runNode(
   script: string,
-  { timeoutMs = 20_000, nodeArgs = [] as string[], prelude = true, env = {} as Record<string, string>, cwd = undefined as string | undefined } = {},
+  { timeoutMs = 20_000, nodeArgs = [] as string[], prelude = true, env = {} as Record<string, string>, cwd = undefined as string | undefined, fileSizeLimit = undefined as number | undefined } = {},
 ): Promise<NodeRun> {
   const code = (prelude ? `const pidfd = require(${JSON.stringify(entry)});\n` : '') + script
+  // With fileSizeLimit (bytes), no file the script writes grows past it (RLIMIT_FSIZE: SIGXFSZ
+  // ends the script): a writer gone wrong fails its test instead of filling the disk.
+  const [file, args] = fileSizeLimit === undefined
+    ? [process.execPath, [...nodeArgs, '-e', code]]
+    : ['prlimit', [`--fsize=${fileSizeLimit}`, '--', process.execPath, ...nodeArgs, '-e', code]]
   return new Promise((resolve) => {
     const options = { timeout: timeoutMs, env: { ...process.env, ...env }, cwd }
-    execFile(process.execPath, [...nodeArgs, '-e', code], options, (err, stdout, stderr) => {
+    execFile(file, args, options, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number | string; signal?: string }) | null
       resolve({
         code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
@@ -223,7 +228,7 @@ export const needsRoot = process.getuid?.() === 0 ? null : 'needs root'
  * dependencies, with `extra` files from the root (a `.node`, say); no helper, no Cargo.toml.
  */
 export function installedCopy(extra: string[] = []): { app: string; pkg: string; done: () => void } {
-  const app = mkdtempSync(join(tmpdir(), 'pidfd-copy-'))
+  const app = tempDir('pidfd-copy-')
   const pkg = join(app, 'node_modules', 'pidfd')
   mkdirSync(pkg, { recursive: true })
   for (const f of ['index.js', 'package.json', 'lib', ...extra]) cpSync(join(root, f), join(pkg, f), { recursive: true })
@@ -261,7 +266,7 @@ export async function straceNode(
   calls: string[],
   { paths = false, timeout = 30_000, env = {} }: { paths?: boolean; timeout?: number; env?: Record<string, string> } = {},
 ): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-strace-'))
+  const dir = tempDir('pidfd-strace-')
   try {
     // execve too: the main thread's file is the one that starts with Node's.
     const args = ['-ff', '-o', join(dir, 'trace'), ...(paths ? ['-y'] : []), '-e', `trace=execve,${calls.join(',')}`, process.execPath, '-e', script]
@@ -339,6 +344,30 @@ export const SIZE = '[\\d.]+ (?:B|kB|KiB|MiB|GiB)'
 
 /** `s` matched literally inside a RegExp. */
 export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+const madeDirs: string[] = []
+
+/**
+ * A directory of its own under the system's temporary one (`prefix` then six random
+ * characters), removed with what it holds when this test file's process exits: a suite run
+ * leaves nothing in /tmp. A run killed outright (a mutant's timeout) leaves its directories.
+ */
+export function tempDir(prefix: string): string {
+  if (madeDirs.length === 0) {
+    process.on('exit', () => {
+      for (const dir of madeDirs) {
+        try {
+          rmSync(dir, { recursive: true, force: true })
+        } catch {
+          // a mount left on it, or a file a process of another user made: left
+        }
+      }
+    })
+  }
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  madeDirs.push(dir)
+  return dir
+}
 
 /**
  * A shell snippet for `sh -c` that leaves one process per file running on (`exec sleep 30`,

@@ -8,17 +8,17 @@
 
 import * as cp from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deserialize, serialize } from 'node:v8'
 import { MessageChannel } from 'node:worker_threads'
 import test, { type ExecutionContext } from 'ava'
 
 import * as pidfd from '../index.js'
+import { tempDir } from './helpers.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'pidfd-ipc-'))
+const dir = tempDir('pidfd-ipc-')
 function file(name: string, contents: string | Buffer): string {
   const path = join(dir, name)
   writeFileSync(path, contents)

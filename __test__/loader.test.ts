@@ -4,11 +4,10 @@
 
 import test from 'ava'
 import { execFile, execFileSync } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { installedCopy, root } from './helpers.js'
+import { installedCopy, root, tempDir } from './helpers.js'
 
 const platform = `linux-${process.arch}-${(process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime ? 'gnu' : 'musl'}`
 const version = (JSON.parse(execFileSync(process.execPath, ['-p', `JSON.stringify(require(${JSON.stringify(join(root, 'package.json'))}))`], { encoding: 'utf8' })) as { version: string }).version
@@ -147,7 +146,7 @@ test('a clone with no build says to build, and that it needs Rust', async (t) =>
 })
 
 test('npm run build without cargo on PATH: says Rust is needed and where it comes from, before any build', (t) => {
-  const bin = mkdtempSync(join(tmpdir(), 'pidfd-nocargo-'))
+  const bin = tempDir('pidfd-nocargo-')
   try {
     for (const tool of ['sh', 'sed', 'gcc', 'cc', 'printf']) {
       try {

@@ -3,12 +3,11 @@
 import test from 'ava'
 import { spawn as cpSpawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { AsyncPidFd, PidFd, features, spawn } from '../index.js'
-import { isError, noCoreDump, procState, runNode, runsIf, sleep, until } from './helpers.js'
+import { isError, noCoreDump, procState, runNode, runsIf, sleep, tempDir, until } from './helpers.js'
 
 test('true exits 0, false exits 1', async (t) => {
   const ok = await spawn('true').exited
@@ -67,7 +66,7 @@ test('signal names match what child_process reports (SIGABRT, not SIGIOT)', asyn
 runsIf(noCoreDump, 'a core-dumped exit')('a core-dumped exit: signaled, coreDumped true, siCode 3 (CLD_DUMPED), the signal child_process reports; with RLIMIT_CORE 0, the same signal, no core, siCode 2', async (t) => {
   // The shell raises its own RLIMIT_CORE (soft, up to the hard limit) and runs in a directory of
   // its own, where core_pattern (a file name) puts the core.
-  const dirs = [mkdtempSync(join(tmpdir(), 'pidfd-core-')), mkdtempSync(join(tmpdir(), 'pidfd-core-cp-'))]
+  const dirs = [tempDir('pidfd-core-'), tempDir('pidfd-core-cp-')]
   t.teardown(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
   const dumps = 'ulimit -c unlimited && kill -SEGV $$'
   const cp = cpSpawn('sh', ['-c', dumps], { cwd: dirs[1], stdio: 'ignore' })

@@ -6,14 +6,13 @@
 // on Node 24. Its counts are logged, not asserted; the package's must be none.
 
 import * as cp from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import test from 'ava'
 
 import * as pidfd from '../index.js'
-import { shUntil } from './helpers.js'
+import { shUntil, tempDir } from './helpers.js'
 
 const RUNS = 100
 const systems = [
@@ -99,7 +98,7 @@ test("the exit before stderr's end (a background process holds stderr until 'exi
   // The command exits at once; stderr stays open in a background subshell until this process
   // has seen 'exit' (a file it then makes), so the exit, and the drain that comes with it,
   // always fall while stderr is being read.
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-read-order-'))
+  const dir = tempDir('pidfd-read-order-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const command = `echo out; (${shUntil('[ -e "$0" ]')}; echo err >&2) >/dev/null & exit 0`
   const modes: Record<string, (s: Readable, child: cp.ChildProcess) => Promise<string>> = {

@@ -4,13 +4,12 @@
 
 import * as cp from 'node:child_process'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import test from 'ava'
 
-import { root } from './helpers.js'
+import { root, tempDir } from './helpers.js'
 
 interface Run {
   code: number | null
@@ -28,7 +27,7 @@ function node(args: string[], env: Record<string, string | undefined> = {}, cwd 
 }
 
 const registerFile = join(root, 'lib', 'register.js')
-const tmp = () => mkdtempSync(join(tmpdir(), 'pidfd-register-'))
+const tmp = () => tempDir('pidfd-register-')
 
 // What a script reports about the child_process it sees: whose functions they are.
 const probe = `

@@ -4,15 +4,14 @@
 
 import test from 'ava'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { buildFixture, childProcessApp, entry, kernelAtLeast, root } from './helpers.js'
+import { buildFixture, childProcessApp, entry, kernelAtLeast, root, tempDir } from './helpers.js'
 
 const EPERM = 1
 const ENOSYS = 38
-const dir = mkdtempSync(join(tmpdir(), 'pidfd-seccomp-'))
+const dir = tempDir('pidfd-seccomp-')
 const wrapper = join(dir, 'seccomp-run')
 const built = buildFixture('seccomp-run', wrapper)
 test.after.always(() => rmSync(dir, { recursive: true, force: true }))

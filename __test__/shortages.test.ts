@@ -3,11 +3,11 @@
 
 import test from 'ava'
 import { execFile } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { entry, root, runNode } from './helpers.js'
+import { entry, root, runNode, tempDir } from './helpers.js'
 
 const binding = JSON.stringify(join(root, 'lib', 'native.js'))
 const isRoot = process.getuid?.() === 0
@@ -171,7 +171,7 @@ for (const [extra, what] of [[0, 'the watcher thread'], [1, 'the spawn helper'],
 // of a task has not run its program (a caller may try again). Without the helper, whose own
 // start would start the thread first.
 ;(isRoot ? test.serial : test.skip)('room for one more task, no helper, and the watcher thread collects exits (PIDFD_SPAWN_HELPER=0 PIDFD_LOOP_REAP=0): the thread takes it, EAGAIN, and the program has not run (needs root)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-nproc-'))
+  const dir = tempDir('pidfd-nproc-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   chmodSync(dir, 0o777)
   const marker = join(dir, 'ran')
@@ -256,7 +256,7 @@ test("70 MB of arguments: E2BIG through 'error' (child_process throws it), and t
 })
 
 test('a deleted working directory and one whose path is not UTF-8: the child starts there, as a child_process child does', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-cwd-'))
+  const dir = tempDir('pidfd-cwd-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const latin1 = Buffer.concat([Buffer.from(dir + '/caf'), Buffer.from([0xe9])])
   mkdirSync(latin1)

@@ -6,16 +6,15 @@
 
 import * as cp from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readlinkSync, writeFileSync } from 'node:fs'
+import { readlinkSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 
 import * as pidfd from '../index.js'
-import { fdTable, lenderScript, until, within } from './helpers.js'
+import { fdTable, lenderScript, tempDir, until, within } from './helpers.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'pidfd-socket-list-'))
+const dir = tempDir('pidfd-socket-list-')
 function script(name: string, source: string): string {
   const path = join(dir, name)
   writeFileSync(path, source)

@@ -1,8 +1,7 @@
 // spawn(): options, stdio, guaranteed rusage, no zombies.
 
 import test from 'ava'
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { text } from 'node:stream/consumers'
@@ -12,7 +11,7 @@ import { Worker } from 'node:worker_threads'
 import { spawn as cpSpawn } from 'node:child_process'
 
 import { AsyncPidFd, spawn } from '../index.js'
-import { entry, gone, isError, noStrace, procState, runNode, runsIf, straceNode, until } from './helpers.js'
+import { entry, gone, isError, noStrace, procState, runNode, runsIf, straceNode, tempDir, until } from './helpers.js'
 
 test('stdout and stderr are readable sockets; stdin is writable', async (t) => {
   const sub = spawn('sh', ['-c', 'read x; echo "out:$x"; echo err >&2'])
@@ -24,7 +23,7 @@ test('stdout and stderr are readable sockets; stdin is writable', async (t) => {
 })
 
 test('cwd and env reach the child; undefined env values are left out; PATH is searched in the child env', async (t) => {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'pidfd-')))
+  const dir = realpathSync(tempDir('pidfd-'))
   const sub = spawn('sh', ['-c', 'pwd; echo "$A|${B-unset}"'], {
     cwd: dir,
     env: { A: 'one', B: undefined, PATH: process.env.PATH },
@@ -57,7 +56,7 @@ test('without env, the child gets process.env as it is now: changes on the main 
 })
 
 test("stdio: 'ignore', 'inherit', an fd of ours, and an extra pipe at fd 3", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-'))
+  const dir = tempDir('pidfd-')
   const file = join(dir, 'out.txt')
   const { openSync, closeSync } = await import('node:fs')
   const fd = openSync(file, 'w')
@@ -191,7 +190,7 @@ test("'ignore' beyond stdio leaves the descriptor closed, as child_process; cwd 
 test('a source descriptor numbered inside the stdio range is not overwritten before its turn: /dev/null opened at 0 still reaches the child\'s 1, with and without the helper', async (t) => {
   // This Node closes its own 0, so the /dev/null of 'ignore' is opened there; the child's 0 is
   // a file, set before its 1. The shell names its own 0, 1 and 2.
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-low-'))
+  const dir = tempDir('pidfd-low-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const file = join(dir, 'probe')
   const script = `const fs = require('node:fs');
@@ -356,7 +355,7 @@ test("throwing 'exit' listeners of children that exit together: every child stil
 })
 
 test("under node:test, an 'exit' listener that throws fails its own test and the run goes on, as with child_process", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pidfd-node-test-'))
+  const dir = tempDir('pidfd-node-test-')
   const results: string[][] = []
   for (const source of ["require('node:child_process')", `require(${JSON.stringify(entry)})`]) {
     const file = join(dir, `t${results.length}.cjs`)

@@ -3,12 +3,11 @@
 
 import test, { type ExecutionContext } from 'ava'
 import * as cp from 'node:child_process'
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { realpathSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { execFileSync, execSync, spawnSync, spawn, type ResourceUsage } from '../index.js'
-import { entry, fdTable, markIn, needsRoot, newFds, noStrace, procState, runNode, runsIf, straceNode, until } from './helpers.js'
+import { entry, fdTable, markIn, needsRoot, newFds, noStrace, procState, runNode, runsIf, straceNode, tempDir, until } from './helpers.js'
 
 type Sync = (file: string, args?: unknown, options?: unknown) => Record<string, unknown>
 const ours = spawnSync as unknown as Sync
@@ -108,7 +107,7 @@ test('a cwd that does not exist is ENOENT too', (t) => {
 })
 
 test('cwd, env, argv0 and shell as child_process', (t) => {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'pidfd-sync-')))
+  const dir = realpathSync(tempDir('pidfd-sync-'))
   try {
     t.is(String(same(t, 'pwd', [], { cwd: dir }).stdout), `${dir}\n`)
     t.is(String(same(t, 'sh', ['-c', 'echo "$FOO"'], { env: { FOO: 'bar', PATH: process.env.PATH } }).stdout), 'bar\n')

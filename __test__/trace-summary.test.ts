@@ -3,16 +3,15 @@
 // of, and ranks. The trace read here is one PIDFD_TRACE wrote for real children, with a line cut
 // short after it, as a process killed mid-write leaves.
 
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
 
 import { commandLabel, readTrace, summarize } from '../lib/cli/trace.js'
 import type { TraceLine } from '../lib/trace.js'
-import { runNode } from './helpers.js'
+import { runNode, tempDir } from './helpers.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'pidfd-trace-summary-'))
+const dir = tempDir('pidfd-trace-summary-')
 test.after.always(() => rmSync(dir, { recursive: true, force: true }))
 
 const label = (file: string, ...args: string[]) => commandLabel({ file, argv: [file, ...args] })

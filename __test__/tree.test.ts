@@ -3,13 +3,12 @@
 // library's Subreaper never taking an exit the package is owed. Real process trees throughout.
 
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
 
 import { cgroupSupport } from '../index.js'
-import { buildFixture, figure, killPid, procState, root, runNode, runsIf, shUntil, startLeftovers, until } from './helpers.js'
+import { buildFixture, figure, killPid, procState, root, runNode, runsIf, shUntil, startLeftovers, tempDir, until } from './helpers.js'
 
 interface Run {
   code: number | null
@@ -18,7 +17,7 @@ interface Run {
 }
 
 const bin = join(root, 'bin', 'pidfd.js')
-const tmp = () => mkdtempSync(join(tmpdir(), 'pidfd-tree-'))
+const tmp = () => tempDir('pidfd-tree-')
 
 function pidfd(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
   return new Promise((resolve) => {

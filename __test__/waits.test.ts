@@ -2,13 +2,12 @@
 
 import test from 'ava'
 import { getEventListeners } from 'node:events'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 
 import { AsyncPidFd, spawn } from '../index.js'
-import { entry, gone, isError, kernelAtLeast, procState, runNode, runsIf, shUntil, sliceOf, sliceShown, until, within } from './helpers.js'
+import { entry, gone, isError, kernelAtLeast, procState, runNode, runsIf, shUntil, sliceOf, sliceShown, tempDir, until, within } from './helpers.js'
 
 test('an aborted wait rejects with an AbortError carrying the reason; the process and pidfd stay usable', async (t) => {
   const sub = spawn('sleep', ['10'], { stdio: 'ignore' })
@@ -210,7 +209,7 @@ for (const mainWaitsFirst of [false, true]) {
     // The child exits only once the worker creates its file, which the worker does once this thread
     // is about to block (told[1]): not after a fixed 0.3 s, which a busy machine could spend
     // before this thread even blocked (the exit was told first: 'not-equal').
-    const go = join(mkdtempSync(join(tmpdir(), 'pidfd-waits-')), 'go')
+    const go = join(tempDir('pidfd-waits-'), 'go')
     const run = await runNode(`
       const { Worker } = require('node:worker_threads');
       const told = new Int32Array(new SharedArrayBuffer(8));
