@@ -4,14 +4,16 @@
 // package says of the sink is said once on stderr. Lines stay whole and in order.
 
 import { execFileSync } from 'node:child_process'
-import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, symlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
 
-import { markIn, needsRoot, noStrace, root, runNode, runsIf, straceNode } from './helpers.js'
+import { markIn, needsRoot, noStrace, root, runNode as runAnyNode, runsIf, straceNode, tempDir } from './helpers.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'pidfd-trace-'))
+/** Each app writes its trace under 64 MiB: a sink gone wrong (a mutant's) fails, not the disk. */
+const runNode: typeof runAnyNode = (script, options = {}) => runAnyNode(script, { fileSizeLimit: 64 * 2 ** 20, ...options })
+
+const dir = tempDir('pidfd-trace-')
 test.after.always(() => rmSync(dir, { recursive: true, force: true }))
 
 /** An app that spawns `n` children (`true` with `args` long arguments), one after the other. */
@@ -135,6 +137,25 @@ test("a line is not left to the thread pool: with the pool's one thread busy, pr
   t.is(r.stderr, '')
   const codes = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { code: number }).code)
   t.deepEqual(codes, [0, 1, 9])
+})
+
+test("an open still waiting in the thread pool at process.exit() is made again there: every line, in order, none said dropped", async (t) => {
+  // The pool's only thread is busy (a long pbkdf2) before the first line, so the file's open
+  // waits behind it; the app exits before the pool gets to it.
+  const trace = join(dir, 'open-at-exit.jsonl')
+  const r = await runNode(`
+    require('node:crypto').pbkdf2('x', 'y', 2_000_000, 32, 'sha256', () => {});
+    (async () => {
+      await pidfd.spawn('sh', ['-c', 'exit 0'], { stdio: 'ignore' }).exited;
+      pidfd.spawnSync('sh', ['-c', 'exit 9']);
+      process.exit(0);
+    })();
+  `, { env: { PIDFD_TRACE: trace, UV_THREADPOOL_SIZE: '1' } })
+  t.is(r.code, 0, r.stderr)
+  t.is(r.stderr, '')
+  t.true(existsSync(trace), 'the file was made at the exit')
+  const codes = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { code: number }).code)
+  t.deepEqual(codes, [0, 9])
 })
 
 test("each line's cwd is the one the child was spawned in, not the parent's; the parent's where none was given", async (t) => {
