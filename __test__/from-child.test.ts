@@ -80,6 +80,20 @@ test("a ChildProcess made but never spawned has no pid and no 'error' to come: b
   }
 })
 
+test("a ChildProcess whose spawn() threw (E2BIG: an argument past the kernel's 128 KiB) has no pid and no 'error' to come: both fromChild()s refuse it at once", (t) => {
+  // child_process throws what is not a run-time error (ENOENT, EACCES, EAGAIN, EMFILE, ENFILE
+  // come as 'error'); a ChildProcess spawned by hand keeps its spawnfile, with no handle left.
+  const child = new ChildProcess()
+  isError(t, t.throws(() => child.spawn({ file: 'true', args: ['true', 'x'.repeat(200_000)], stdio: 'ignore' } as never)), { code: 'E2BIG' })
+  t.is(child.pid, undefined)
+  t.is(child.spawnfile, 'true')
+  for (const from of [PidFd.fromChild, AsyncPidFd.fromChild]) {
+    const err = t.throws(() => from(child))
+    isError(t, err, { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+    t.is(err!.message, "The argument 'child' has no pid: it did not spawn. Received 'true'")
+  }
+})
+
 test("a blocking wait()'s options are checked by name, before any wait", (t) => {
   const child = cpSpawn('sleep', ['5'])
   const fd = PidFd.fromChild(child)

@@ -432,8 +432,10 @@ export class AsyncPidFd extends Handle {
     if (child.pid === undefined) {
       const failed = spawnErrorOf(child)
       if (failed) return AsyncPidFd.#failedWith(failed)
-      // A ChildProcess made but never spawned has no 'error' to come: refused, as PidFd's.
-      if (child.spawnfile == null) throw noPid(child)
+      // A ChildProcess made but never spawned, or whose spawn() threw (child_process throws
+      // what is not a run-time error, and drops the handle), has no 'error' to come: refused,
+      // as PidFd's.
+      if (child.spawnfile == null || (child as { _handle?: unknown })._handle === null) throw noPid(child)
       // Its 'error' comes on the next tick.
       return AsyncPidFd.#failedWith(new Promise<never>((_, reject) => child.once('error', reject)))
     }
