@@ -373,6 +373,46 @@ test('a polluted Object.prototype reaches no option (shell, cwd, input, maxBuffe
   }
 })
 
+test("execFileSync's args and options in each place child_process takes them: options for args, null or undefined or a function for args, a bad options refused; the args array kept as given", (t) => {
+  const fn = () => {}
+  const cases: unknown[][] = [
+    ['pwd', { cwd: '/tmp', encoding: 'utf8' }],
+    ['pwd', null, { cwd: '/tmp', encoding: 'utf8' }],
+    ['pwd', undefined, { cwd: '/tmp', encoding: 'utf8' }],
+    // A function for args is a callback to child_process: the options after it are dropped.
+    ['pwd', fn, { cwd: '/tmp', encoding: 'utf8' }],
+    ['pwd', [], null],
+    ['pwd', [], undefined],
+    ['pwd', [], 'x'],
+    ['pwd', [], ['x']],
+    ['pwd', [], 5],
+    ['pwd', [], fn],
+    // The options are looked at before the file: a bad file with bad options is the options' error.
+    [1, [], 'x'],
+    [1, [], ['x']],
+    [1, [], null],
+    [1, [], fn],
+    [1, 'x'],
+  ]
+  const outcome = (f: (...a: unknown[]) => unknown, args: unknown[]) => {
+    try {
+      const out = f(...args)
+      return { out: String(out) }
+    } catch (e) {
+      return errorOf(e)
+    }
+  }
+  for (const args of cases) {
+    t.deepEqual(outcome(execFileSync as never, args), outcome(cp.execFileSync as never, args), String(args.map((a) => typeof a === 'function' ? 'fn' : JSON.stringify(a))))
+  }
+  t.deepEqual(outcome(execFileSync as never, cases[1]!), { out: '/tmp\n' })
+  t.deepEqual(outcome(execFileSync as never, cases[3]!), { out: `${process.cwd()}\n` })
+  // The array given is the caller's still: nothing added to it or taken from it.
+  const given = ['-c', 'echo "$0"', 'zero']
+  t.is(String(execFileSync('sh', given)), 'zero\n')
+  t.deepEqual(given, ['-c', 'echo "$0"', 'zero'])
+})
+
 test('execSync returns stdout (a string with an encoding) as child_process', (t) => {
   t.deepEqual(execSync('echo hi'), cp.execSync('echo hi'))
   // A function in the options' place is no options (it would be exec's callback), whatever
