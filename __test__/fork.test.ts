@@ -1036,6 +1036,52 @@ test("the channel object is Node's, method for method: ref, unref, refCounted, u
   t.deepEqual((seen.pidfd as { unrefs: string[] }).unrefs, ['one left', ...unref, 'none left', 'after ref()'])
 })
 
+test("the channel's counts hold the parent as Node's do: at none the channel lets the loop go, the next count holds it again, an unref() or ref() of the user's stands; fd is -1 once closed", async (t) => {
+  const child = script('counts.js', `setTimeout(() => {}, 120_000); process.on('message', () => {})\n`)
+  // Each line: what the parent does to its channel, then whether it is still there after 1.5 s
+  // (a window: a parent the channel holds prints, one it lets go ends before).
+  const steps = [
+    'ch.refCounted(); ch.unrefCounted();',
+    'ch.refCounted(); ch.unrefCounted(); ch.refCounted();',
+    'ch.unref(); ch.refCounted();',
+    'ch.ref(); ch.refCounted(); ch.unrefCounted();',
+  ]
+  const seen: Record<string, unknown[]> = {}
+  for (const lib of ['child_process', 'pidfd']) {
+    const forkFn = lib === 'pidfd' ? 'pidfd.fork' : "require('child_process').fork"
+    seen[lib] = []
+    for (const step of steps) {
+      const r = await runNode(
+        `const child = ${forkFn}(${JSON.stringify(child)}, { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+console.log(child.pid);
+child.unref();
+const ch = child.channel;
+${step}
+setTimeout(() => { console.log('held'); child.kill(); }, 1500).unref();`,
+        { timeoutMs: 30_000 },
+      )
+      const [pid, held] = r.stdout.trim().split('\n')
+      killPid(Number(pid))
+      seen[lib]!.push([r.code, held ?? 'let go'])
+    }
+  }
+  t.deepEqual(seen.pidfd, [[0, 'let go'], [0, 'held'], [0, 'let go'], [0, 'held']])
+  t.deepEqual(seen.pidfd, seen.child_process)
+  // fd: a number while open; -1 at 'disconnect', as Node's says then.
+  const fds: Record<string, unknown> = {}
+  for (const [name, fork] of forks) {
+    const forked = fork('-e', [], { execArgv: ['-e', 'process.on("message", () => process.disconnect())'], stdio: 'ignore' })
+    const ch = forked.channel as unknown as { fd: number | undefined }
+    const open = ch.fd
+    const atDisconnect = new Promise((resolve) => forked.once('disconnect', () => resolve(ch.fd)))
+    forked.send('x')
+    fds[name] = [typeof open === 'number' && open > 2, await atDisconnect]
+    await new Promise((resolve) => forked.once('close', resolve))
+  }
+  t.deepEqual(fds.pidfd, [true, -1])
+  t.deepEqual(fds.pidfd, fds.child_process)
+})
+
 test("_channel is channel, read and set, with Node's DEP0129 warning, where child_process's ChildProcess has it (gone in Node 26)", async (t) => {
   // Each in a Node of its own: Node warns once per code, so the second would be silent.
   const seen: Record<string, unknown> = {}

@@ -274,6 +274,8 @@ const channelAliasSet = deprecate(function (this: { channel?: unknown }, value: 
  */
 export class Channel extends EventEmitter {
   readonly #socket: Socket | null
+  /** The socket's libuv handle, kept for `fd` as Node's channel keeps it: -1 once closed. */
+  readonly #handle: { fd?: number } | null
   /** Holds counted by refCounted() and not yet let go. */
   #holds = 0
   /** Set by ref() or unref(): the counted calls then leave the channel as the user said. */
@@ -283,6 +285,7 @@ export class Channel extends EventEmitter {
   constructor(socket: Socket | null) {
     super()
     this.#socket = socket
+    this.#handle = (socket as { _handle?: { fd?: number } | null } | null)?._handle ?? null
   }
 
   /**
@@ -316,10 +319,13 @@ export class Channel extends EventEmitter {
     this.#socket?.unref()
   }
 
-  /** Our end's descriptor. */
+  /**
+   * Our end's descriptor; once the channel is closed -1, as Node's says at 'disconnect' (its
+   * handle's later answer is libuv's EINVAL, -22); undefined without a channel.
+   */
   get fd(): number | undefined {
-    const fd = (this.#socket as { _handle?: { fd?: number } } | null)?._handle?.fd
-    return typeof fd === 'number' && fd >= 0 ? fd : undefined
+    const fd = this.#handle?.fd
+    return fd === undefined ? undefined : Math.max(fd, -1)
   }
 }
 
