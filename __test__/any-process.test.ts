@@ -224,12 +224,13 @@ test('namespace(kind): a close-on-exec descriptor whose inode is /proc/<pid>/ns/
   isError(t, t.throws(() => sub.pidfd.namespace('uts')), { code: 'ESRCH', syscall: features().namespaces ? 'ioctl' : 'open' })
 })
 
-test('namespace() from /proc where the ioctls are missing (PIDFD_DISABLE=namespaces)', async (t) => {
+test('namespace() from /proc where the ioctls are missing (PIDFD_DISABLE=namespaces): the same inode, close-on-exec too', async (t) => {
   const run = await runNode(
     `const { fstatSync, statSync, closeSync } = require('node:fs');
      const fd = pidfd.PidFd.self();
      const kinds = ${JSON.stringify(kinds)};
-     console.log(pidfd.features().namespaces, kinds.every((k) => { const n = fd.namespace(k); const same = fstatSync(n).ino === statSync('/proc/self/ns/' + k).ino; closeSync(n); return same }));
+     const cloexec = (n) => (parseInt(require('node:fs').readFileSync('/proc/self/fdinfo/' + n, 'utf8').match(/flags:\\s+(\\d+)/)[1], 8) & 0o2000000) !== 0;
+     console.log(pidfd.features().namespaces, kinds.every((k) => { const n = fd.namespace(k); const same = fstatSync(n).ino === statSync('/proc/self/ns/' + k).ino && cloexec(n); closeSync(n); return same }));
      const sub = pidfd.spawn('true', [], { stdio: 'ignore' });
      const handle = sub.pidfd;
      sub.exited.then(() => { try { handle.namespace('uts'); console.log('opened') } catch (e) { console.log(e.code, e.syscall) } });`,

@@ -1197,16 +1197,13 @@ pub fn pidfd_getfd(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new as RawFd) })
 }
 
-/// `ioctl(PIDFD_GET_<kind>_NAMESPACE)` (Linux ≥ 6.11), `nr` 1 to 10; the result is made
-/// close-on-exec.
+/// `ioctl(PIDFD_GET_<kind>_NAMESPACE)` (Linux ≥ 6.11), `nr` 1 to 10.
 pub fn pidfd_namespace(fd: BorrowedFd<'_>, nr: u32) -> io::Result<OwnedFd> {
     let request = (0xFF << 8) | nr as libc::c_ulong;
     // SAFETY: the namespace ioctls take no argument (it must be 0).
     let ns = cvt(unsafe { libc::ioctl(fd.as_raw_fd(), request as _, 0) } as libc::c_long)?;
-    // SAFETY: a new descriptor.
-    let ns = unsafe { OwnedFd::from_raw_fd(ns as RawFd) };
-    set_cloexec(ns.as_fd())?;
-    Ok(ns)
+    // SAFETY: a new descriptor (the kernel's open_namespace() makes it close-on-exec).
+    Ok(unsafe { OwnedFd::from_raw_fd(ns as RawFd) })
 }
 
 /// Opens a path read-only and close-on-exec (a `/proc/<pid>/ns/<kind>` link).
@@ -1217,12 +1214,6 @@ pub fn open_cloexec(path: &CStr) -> io::Result<OwnedFd> {
     )?;
     // SAFETY: a new descriptor.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
-fn set_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
-    // SAFETY: fcntl on a live descriptor.
-    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } as libc::c_long)
-        .map(drop)
 }
 
 /// The poll events a pidfd has now: `POLLIN` once the process exited, `POLLHUP` once reaped.
