@@ -187,6 +187,37 @@ test("'ignore' beyond stdio leaves the descriptor closed, as child_process; cwd 
   }
 })
 
+test("a non-blocking descriptor given as the child's stdio is made blocking, as libuv makes it (the open file is shared: ours turns blocking too), with and without the helper", async (t) => {
+  // A FIFO opened O_RDWR | O_NONBLOCK here, given as the child's stdin; the child prints its
+  // O_NONBLOCK (04000 in fdinfo's octal flags) as it finds it.
+  const script = `const fs = require('node:fs');
+    const { execFileSync } = require('node:child_process');
+    const { text } = require('node:stream/consumers');
+    const fifo = require('node:path').join(${JSON.stringify(tempDir('pidfd-nonblock-'))}, 'fifo-' + process.pid);
+    execFileSync('mkfifo', [fifo]);
+    const probe = ['-c', 'echo $(( 0$(sed -n "s/^flags:[[:space:]]*//p" /proc/$$/fdinfo/0) & 04000 ))'];
+    const nonblocking = (fd) => (parseInt(fs.readFileSync('/proc/self/fdinfo/' + fd, 'utf8').match(/flags:\\s+(\\d+)/)[1], 8) & 0o4000) !== 0;
+    (async () => {
+      const out = {};
+      for (const [name, spawn] of [['child_process', require('node:child_process').spawn], ['pidfd', pidfd.spawn]]) {
+        const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+        const before = nonblocking(fd);
+        const child = spawn('sh', probe, { stdio: [fd, 'pipe', 'inherit'] });
+        out[name] = [before, (await text(child.stdout)).trim(), nonblocking(fd)];
+        fs.closeSync(fd);
+      }
+      console.log(JSON.stringify(out));
+    })();`
+  for (const helper of [undefined, '0']) {
+    const run = await runNode(script, { env: helper ? { PIDFD_SPAWN_HELPER: helper } : {} })
+    t.is(run.code, 0, run.stderr)
+    const out = JSON.parse(run.stdout) as Record<string, unknown>
+    // Non-blocking when given; blocking in the child, and so ours after (the same open file).
+    t.deepEqual(out.pidfd, [true, '0', false], helper ? 'in-process (posix_spawn)' : 'through the helper')
+    t.deepEqual(out.pidfd, out.child_process)
+  }
+})
+
 test('a source descriptor numbered inside the stdio range is not overwritten before its turn: /dev/null opened at 0 still reaches the child\'s 1, with and without the helper', async (t) => {
   // This Node closes its own 0, so the /dev/null of 'ignore' is opened there; the child's 0 is
   // a file, set before its 1. The shell names its own 0, 1 and 2.
