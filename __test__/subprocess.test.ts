@@ -146,6 +146,16 @@ test('detached and processGroup, through the helper and in-process (posix_spawn)
   }
 })
 
+/** `script` run in a Node of its own through the spawn helper, then in-process (PIDFD_SPAWN_HELPER=0). */
+async function bothWays(script: string): Promise<Array<{ helper: string | undefined; run: Awaited<ReturnType<typeof runNode>>; way: string }>> {
+  const out = []
+  for (const helper of [undefined, '0']) {
+    const run = await runNode(script, { env: helper ? { PIDFD_SPAWN_HELPER: helper } : {} })
+    out.push({ helper, run, way: helper ? 'in-process (posix_spawn)' : 'through the helper' })
+  }
+  return out
+}
+
 test("'ignore' beyond stdio leaves the descriptor closed, as child_process; cwd works with and without the helper; without it uid and gid are refused (ENOSYS), never ignored", async (t) => {
   // The shell looks at its own descriptors 0-4: o open, c closed.
   const probe = ['-c', 'for f in 0 1 2 3 4; do if [ -e /proc/$$/fd/$f ]; then printf o; else printf c; fi; done']
@@ -174,15 +184,14 @@ test("'ignore' beyond stdio leaves the descriptor closed, as child_process; cwd 
       }
       console.log(JSON.stringify(out));
     })();`
-  for (const helper of [undefined, '0']) {
-    const run = await runNode(script, { env: helper ? { PIDFD_SPAWN_HELPER: helper } : {} })
+  for (const { helper, run, way } of await bothWays(script)) {
     t.is(run.code, 0, run.stderr)
     const out = JSON.parse(run.stdout) as Record<string, unknown>
     const refused = 'ENOSYS: spawn true ENOSYS (uid and gid need the spawn helper, which cannot run here)'
     t.deepEqual(
       out,
       { fds: expected, sync: expected, cwd: '/tmp\n', uid: helper ? refused : 0, gid: helper ? refused : 0 },
-      helper ? 'in-process (posix_spawn)' : 'through the helper',
+      way,
     )
   }
 })
@@ -208,12 +217,11 @@ test("a non-blocking descriptor given as the child's stdio is made blocking, as 
       }
       console.log(JSON.stringify(out));
     })();`
-  for (const helper of [undefined, '0']) {
-    const run = await runNode(script, { env: helper ? { PIDFD_SPAWN_HELPER: helper } : {} })
+  for (const { run, way } of await bothWays(script)) {
     t.is(run.code, 0, run.stderr)
     const out = JSON.parse(run.stdout) as Record<string, unknown>
     // Non-blocking when given; blocking in the child, and so ours after (the same open file).
-    t.deepEqual(out.pidfd, [true, '0', false], helper ? 'in-process (posix_spawn)' : 'through the helper')
+    t.deepEqual(out.pidfd, [true, '0', false], way)
     t.deepEqual(out.pidfd, out.child_process)
   }
 })
@@ -248,11 +256,10 @@ test('a source descriptor numbered inside the stdio range is not overwritten bef
       out.child_process = names(await text(cp.spawn('sh', probe, { stdio }).stderr));
       console.log(JSON.stringify(out));
     })();`
-  for (const helper of [undefined, '0']) {
-    const run = await runNode(script, { env: helper ? { PIDFD_SPAWN_HELPER: helper } : {} })
+  for (const { run, way } of await bothWays(script)) {
     t.is(run.code, 0, run.stderr)
     const expected = `${file} /dev/null socket:`
-    t.deepEqual(JSON.parse(run.stdout), { zeroFree: [true, true], child_process: expected, pidfd: expected, spawnSync: expected }, helper ? 'in-process (posix_spawn)' : 'through the helper')
+    t.deepEqual(JSON.parse(run.stdout), { zeroFree: [true, true], child_process: expected, pidfd: expected, spawnSync: expected }, way)
   }
 })
 

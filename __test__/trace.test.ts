@@ -31,6 +31,11 @@ function app(n: number, argBytes = 0): string {
   `
 }
 
+/** The exit code of each line of a trace file, in its order. */
+function codesIn(trace: string): number[] {
+  return readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { code: number }).code)
+}
+
 function said(stderr: string, pattern: RegExp): number {
   return stderr.split('\n').filter((l) => pattern.test(l)).length
 }
@@ -113,7 +118,7 @@ test('a regular file gets every line, in order, also when the app ends with proc
   `, { env: { PIDFD_TRACE: trace } })
   t.is(r.code, 0, r.stderr)
   t.is(r.stderr, '')
-  const codes = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { code: number }).code)
+  const codes = codesIn(trace)
   t.deepEqual(codes, [0, 1, 2, 3, 4, 9])
 })
 
@@ -135,7 +140,7 @@ test("a line is not left to the thread pool: with the pool's one thread busy, pr
   `, { env: { PIDFD_TRACE: trace, UV_THREADPOOL_SIZE: '1' } })
   t.is(r.code, 0, r.stderr)
   t.is(r.stderr, '')
-  const codes = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { code: number }).code)
+  const codes = codesIn(trace)
   t.deepEqual(codes, [0, 1, 9])
 })
 
@@ -154,7 +159,7 @@ test("an open still waiting in the thread pool at process.exit() is made again t
   t.is(r.code, 0, r.stderr)
   t.is(r.stderr, '')
   t.true(existsSync(trace), 'the file was made at the exit')
-  const codes = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { code: number }).code)
+  const codes = codesIn(trace)
   t.deepEqual(codes, [0, 9])
 })
 
@@ -254,7 +259,7 @@ test('one descriptor per trace: lines that come while its open is under way wait
   t.is(r.code, 0, r.stderr)
   const fds = JSON.parse(r.stdout) as string[]
   t.is(fds.length, 1, `descriptors open on the trace: ${fds.join(', ')}`)
-  const codes = readFileSync(trace, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { code: number }).code)
+  const codes = codesIn(trace)
   t.deepEqual(codes, [0, 1, 2, 3, 4, 5])
 })
 
