@@ -166,8 +166,9 @@ export function runNode(
   { timeoutMs = 20_000, nodeArgs = [] as string[], prelude = true, env = {} as Record<string, string>, cwd = undefined as string | undefined, fileSizeLimit = undefined as number | undefined } = {},
 ): Promise<NodeRun> {
   const code = (prelude ? `const pidfd = require(${JSON.stringify(entry)});\n` : '') + script
-  // With fileSizeLimit (bytes), no file the script writes grows past it (RLIMIT_FSIZE: SIGXFSZ
-  // ends the script): a writer gone wrong fails its test instead of filling the disk.
+  // With fileSizeLimit (bytes), no file the script writes grows past it (RLIMIT_FSIZE; Node
+  // ignores SIGXFSZ, so the write past it fails with EFBIG): a writer gone wrong stops there
+  // instead of filling the disk.
   const [file, args] = fileSizeLimit === undefined
     ? [process.execPath, [...nodeArgs, '-e', code]]
     : ['prlimit', [`--fsize=${fileSizeLimit}`, '--', process.execPath, ...nodeArgs, '-e', code]]

@@ -10,7 +10,7 @@ import test from 'ava'
 
 import { markIn, needsRoot, noStrace, root, runNode as runAnyNode, runsIf, straceNode, tempDir } from './helpers.js'
 
-/** Each app writes its trace under 64 MiB: a sink gone wrong (a mutant's) fails, not the disk. */
+/** Each app writes its trace under 64 MiB (EFBIG past it): a sink gone wrong (a mutant's) stops there, not at a full disk. */
 const runNode: typeof runAnyNode = (script, options = {}) => runAnyNode(script, { fileSizeLimit: 64 * 2 ** 20, ...options })
 
 const dir = tempDir('pidfd-trace-')
