@@ -85,9 +85,11 @@ for (const { flag, skip } of modes) {
     const file = join(tmp(), 'pid')
     const { run, json } = await report(['--cgroup', flag, '--leftovers', 'kill', '--kill-after', '2s'], daemon(file, true))
     t.is(run.code, 0, run.stderr)
-    t.is(json.leftovers.length >= 1, true)
-    t.is(json.leftoversAction, 'kill')
     const pid = Number(readFileSync(file, 'utf8'))
+    // Once, under a load of about 20 on 2 cores in a PID namespace, no leftover was listed (not
+    // seen again in 80 loaded tries and 4 namespace runs): what the report and the daemon were.
+    t.is(json.leftovers.length >= 1, true, JSON.stringify({ daemon: pid, state: procState(pid), report: json }))
+    t.is(json.leftoversAction, 'kill')
     t.is(procState(pid), null, 'gone')
     const command = json.rusage.userCPUTime + json.rusage.systemCPUTime
     const tree = json.tree.rusage.userCPUTime + json.tree.rusage.systemCPUTime
