@@ -392,8 +392,8 @@ async function speak(fork: Fork, step: 'handles' | 'disconnect' | 'nack'): Promi
     if (message.cmd === 'NODE_MINE') seen('internalMessage')(message, handle)
   })
   if (step === 'disconnect') child.once('message', () => child.disconnect())
-  // The child's exit and the end of its stdout ('close' does not come from child_process's
-  // parent once a received socket has been closed: not what is tested here).
+  // The child's exit and the end of its stdout (after the parent's own disconnect(), 'close'
+  // never comes, from child_process as from the package).
   const exited = new Promise((resolve) => child.once('exit', resolve))
   const out = await text(child.stdout!)
   await exited
