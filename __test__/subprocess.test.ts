@@ -3,7 +3,7 @@
 import test from 'ava'
 import { readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { once } from 'node:events'
+import { getEventListeners, once } from 'node:events'
 import { text } from 'node:stream/consumers'
 import type { Readable } from 'node:stream'
 import { Worker } from 'node:worker_threads'
@@ -505,4 +505,36 @@ test('a spawn that failed: exited, read late, rejects with the spawn error; neve
   )
   t.is(run.code, 0, run.stderr)
   t.is(run.stdout, 'done\n')
+})
+
+test("options.signal: each child's 'abort' listener is removed at its exit, so one AbortSignal kept for many spawns holds none of them, as with child_process", async (t) => {
+  const counts: Record<string, number[]> = {}
+  for (const [name, start] of [['child_process', cpSpawn], ['pidfd', spawn]] as const) {
+    const controller = new AbortController()
+    const seen: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const child = start('true', [], { signal: controller.signal })
+      seen.push(getEventListeners(controller.signal, 'abort').length)
+      await once(child, 'exit')
+    }
+    seen.push(getEventListeners(controller.signal, 'abort').length)
+    counts[name] = seen
+  }
+  t.deepEqual(counts.pidfd, counts.child_process)
+  t.deepEqual(counts.pidfd, [1, 1, 1, 0])
+})
+
+test("kill() after 'exit' answers false (SIGTERM, 0, SIGKILL), emits no 'error', and leaves killed false, as with child_process", async (t) => {
+  const answers: Record<string, unknown> = {}
+  for (const [name, start] of [['child_process', cpSpawn], ['pidfd', spawn]] as const) {
+    const child = start('true', [])
+    const errors: unknown[] = []
+    child.on('error', (err) => errors.push(err))
+    await once(child, 'exit')
+    const said = [child.kill(), child.kill(0), child.kill('SIGKILL')]
+    await new Promise((resolve) => setImmediate(resolve))
+    answers[name] = { said, errors: errors.length, killed: child.killed }
+  }
+  t.deepEqual(answers.pidfd, answers.child_process)
+  t.deepEqual(answers.pidfd, { said: [false, false, false], errors: 0, killed: false })
 })
