@@ -252,6 +252,10 @@ test('one descriptor per trace: lines that come while its open is under way wait
     for (let i = 0; i < 3; i++) pidfd.spawnSync('sh', ['-c', 'exit ' + i]);
     (async () => {
       for (let i = 3; i < 6; i++) await pidfd.spawn('sh', ['-c', 'exit ' + i], { stdio: 'ignore' }).exited;
+      // The open may still be under way in the thread pool (a loaded machine): the descriptors
+      // are counted once the six lines are in the file, which they reach only through it.
+      const written = () => { try { return fs.readFileSync(trace, 'utf8').split('\\n').filter(Boolean).length } catch { return 0 } };
+      for (const end = Date.now() + 30000; written() < 6 && Date.now() < end; ) await new Promise((resolve) => setTimeout(resolve, 10));
       const fds = fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === trace } catch { return false } });
       console.log(JSON.stringify(fds));
     })();
