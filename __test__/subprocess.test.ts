@@ -507,9 +507,12 @@ test('a spawn that failed: exited, read late, rejects with the spawn error; neve
   t.is(run.stdout, 'done\n')
 })
 
+/** child_process's spawn and the package's, for the side-by-side tests below. */
+const sides = [['child_process', cpSpawn], ['pidfd', spawn]] as const
+
 test("options.signal: each child's 'abort' listener is removed at its exit, so one AbortSignal kept for many spawns holds none of them, as with child_process", async (t) => {
   const counts: Record<string, number[]> = {}
-  for (const [name, start] of [['child_process', cpSpawn], ['pidfd', spawn]] as const) {
+  for (const [name, start] of sides) {
     const controller = new AbortController()
     const seen: number[] = []
     for (let i = 0; i < 3; i++) {
@@ -526,7 +529,7 @@ test("options.signal: each child's 'abort' listener is removed at its exit, so o
 
 test("kill() after 'exit' answers false (SIGTERM, 0, SIGKILL), emits no 'error', and leaves killed false, as with child_process", async (t) => {
   const answers: Record<string, unknown> = {}
-  for (const [name, start] of [['child_process', cpSpawn], ['pidfd', spawn]] as const) {
+  for (const [name, start] of sides) {
     const child = start('true', [])
     const errors: unknown[] = []
     child.on('error', (err) => errors.push(err))
