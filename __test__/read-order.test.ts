@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream'
 import test from 'ava'
 
 import * as pidfd from '../index.js'
-import { shUntil, tempDir } from './helpers.js'
+import { shUntil, tempDir, within } from './helpers.js'
 
 const RUNS = 100
 const systems = [
@@ -137,4 +137,36 @@ test("the exit before stderr's end (a background process holds stderr until 'exi
   }
   t.log(`child_process: ${JSON.stringify(seen.child_process)}`)
   t.deepEqual(seen.pidfd, { 'async iterator': 'out\nerr\n', "'data' listener": 'out\nerr\n', 'resume()': 'out\nerr\n', "'data' listener, paused": 'out\nerr\n' })
+})
+
+test("stderr read (or destroyed by its reader) past the exit, stdout never read: stdout is drained once stderr is done, and 'close' comes, as with child_process", async (t) => {
+  // The drain waits while stderr is read; once stderr ends, or its reader destroys it (a
+  // 'close' with no 'end'), stdout, which nobody reads, must still be drained, or 'close'
+  // would never come.
+  const dir = tempDir('pidfd-read-order-')
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const command = `echo out; (${shUntil('[ -e "$0" ]')}; echo err >&2) >/dev/null & exit 0`
+  const seen: Record<string, Record<string, unknown>> = {}
+  for (const [name, spawn] of systems) {
+    seen[name] = {}
+    for (const mode of ['read to its end', 'destroyed']) {
+      const told = join(dir, `${name}-${mode.replace(/\W/g, '')}`)
+      const child = spawn('sh', ['-c', command, told])
+      let stderr = ''
+      child.stderr!.on('data', (d) => (stderr += String(d)))
+      child.on('exit', () => {
+        // After the drain at the exit has looked at the pipes (a tick after 'exit').
+        if (mode === 'destroyed') setImmediate(() => child.stderr!.destroy())
+        writeFileSync(told, '')
+      })
+      const closed = new Promise<unknown[]>((resolve) => child.on('close', (...args) => resolve(args)))
+      const args = await within(closed, 20_000, `${name}, ${mode}: 'close'`)
+      seen[name][mode] = { close: args, stdoutEnded: child.stdout!.readableEnded, stderr: mode === 'destroyed' ? child.stderr!.destroyed : stderr }
+    }
+  }
+  t.deepEqual(seen.pidfd, {
+    'read to its end': { close: [0, null], stdoutEnded: true, stderr: 'err\n' },
+    destroyed: { close: [0, null], stdoutEnded: true, stderr: true },
+  })
+  t.deepEqual(seen.pidfd, seen.child_process)
 })

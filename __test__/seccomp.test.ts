@@ -349,3 +349,36 @@ for (const call of CALLS) {
     }
   })
 }
+
+check("kill and pidfd_send_signal both refused (ENOSYS): the timeout option and an AbortSignal emit kill()'s error, as child_process's", async (t) => {
+  // kill() throws ENOSYS there; the timer's and the signal's callbacks must turn that into
+  // 'error' (ChildProcess's rule), not an uncaught exception. The child (cat) then ends when
+  // its stdin does.
+  const run = await underFilter(
+    [`pidfd_send_signal=${ENOSYS}`, `kill=${ENOSYS}`],
+    `
+    const cp = require('node:child_process');
+    const once = (child, how) => new Promise((resolve) => {
+      const errors = [];
+      child.on('error', (e) => { errors.push(e.code + ' ' + e.syscall); child.stdin.end() });
+      child.on('exit', (code, signal) => resolve({ errors, code, signal, killed: child.killed }));
+    });
+    (async () => {
+      const seen = {};
+      for (const [name, spawn] of [['child_process', cp.spawn], ['pidfd', pidfd.spawn]]) {
+        const timed = await once(spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'], timeout: 20 }));
+        const controller = new AbortController();
+        const aborted = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'], signal: controller.signal });
+        aborted.once('spawn', () => controller.abort());
+        seen[name] = { timed, aborted: await once(aborted) };
+      }
+      console.log(JSON.stringify(seen));
+    })();
+  `,
+  )
+  t.is(run.code, 0, run.stderr)
+  const seen = JSON.parse(run.stdout)
+  t.deepEqual(seen.pidfd, seen.child_process)
+  t.deepEqual(seen.pidfd.timed, { errors: ['ENOSYS kill'], code: 0, signal: null, killed: false })
+  t.deepEqual(seen.pidfd.aborted, { errors: ['ENOSYS kill'], code: 0, signal: null, killed: false })
+})

@@ -527,6 +527,34 @@ test("options.signal: each child's 'abort' listener is removed at its exit, so o
   t.deepEqual(counts.pidfd, [1, 1, 1, 0])
 })
 
+test("options.timeout: the timer is cleared at the child's exit, so it keeps Node up no longer, as with child_process", async (t) => {
+  // In a Node of its own: the count of active timers is the whole process's. A timer left
+  // armed (ten minutes) would also hold that Node past the run's bound: killed, not exit 0.
+  const run = await runNode(
+    `
+    const cp = require('node:child_process');
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    (async () => {
+      const counts = {};
+      for (const [name, spawn] of [['child_process', cp.spawn], ['pidfd', pidfd.spawn]]) {
+        const before = timers();
+        const child = spawn('true', [], { timeout: 600000 });
+        const armed = timers() - before;
+        await new Promise((resolve) => child.on('exit', resolve));
+        counts[name] = [armed, timers() - before];
+      }
+      console.log(JSON.stringify(counts));
+    })();
+    `,
+    { timeoutMs: 30_000 },
+  )
+  t.is(run.signal, null, 'Node exits by itself, before the bound of the run')
+  t.is(run.code, 0, run.stderr)
+  const counts = JSON.parse(run.stdout) as Record<string, number[]>
+  t.deepEqual(counts.pidfd, counts.child_process)
+  t.deepEqual(counts.pidfd, [1, 0])
+})
+
 test("kill() after 'exit' answers false (SIGTERM, 0, SIGKILL), emits no 'error', and leaves killed false, as with child_process", async (t) => {
   const answers: Record<string, unknown> = {}
   for (const [name, start] of sides) {
