@@ -5,6 +5,7 @@
 //   npm run mutants:lib -- lib/signals.ts exit   # the files whose path contains these
 //   npm run mutants:lib -- --max-test-seconds 120 --force --list
 //   npm run mutants:lib -- lib/subprocess.ts --from 660  # only its pieces that reach line 660 or later
+//   npm run mutants:lib -- lib/ipc.ts --lines 470-763     # only these lines (a piece cut to them)
 //
 // Pieces: a file's top-level statements, grouped up to PIECE_LINES lines (a mutant never spans
 // two, so none is lost at a boundary; a class longer than that is one piece). A piece whose text
@@ -71,6 +72,19 @@ export function pieces(file: string): Piece[] {
   return out.map((p) => ({ ...p, name: out.length === 1 ? slug : `${slug}@${p.from}-${p.to}` }))
 }
 
+/** `piece` cut to the lines `range` ("A-B") names, as a piece of its own (null if they miss it);
+ * for a class too long to finish in one budget: its later lines can run on their own. */
+export function narrowed(piece: Piece, range: string | undefined): Piece | null {
+  if (range === undefined) return piece
+  const m = /^(\d+)-(\d+)$/.exec(range)
+  if (!m) throw new Error(`--lines takes A-B (line numbers), not ${range}`)
+  const from = Math.max(piece.from, Number(m[1]))
+  const to = Math.min(piece.to, Number(m[2]))
+  if (from > to) return null
+  if (from === piece.from && to === piece.to) return piece
+  return { file: piece.file, from, to, name: `${piece.file.replace(/[/.]/g, '_')}@${from}-${to}` }
+}
+
 /** The tests for `file`: all that add coverage (testsFor), then the others that fit in
  * `maxSeconds` with them; and those left out. */
 export function chooseTests(file: string, maxSeconds: number): { run: string[]; left: string[] } {
@@ -134,14 +148,17 @@ async function main(): Promise<void> {
       force: { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
       from: { type: 'string' },
+      lines: { type: 'string' },
     },
   })
   const until = deadline(values.budget)
   const files = libFiles().filter((f) => positionals.length === 0 || positionals.some((p) => f.includes(p)))
   for (const file of files) {
     const tests = chooseTests(file, Number(values['max-test-seconds']))
-    for (const piece of pieces(file)) {
-      if (values.from !== undefined && piece.to < Number(values.from)) continue
+    for (const full of pieces(file)) {
+      if (values.from !== undefined && full.to < Number(values.from)) continue
+      const piece = narrowed(full, values.lines)
+      if (piece === null) continue
       const text = readFileSync(join(root, file), 'utf8').split('\n').slice(piece.from - 1, piece.to).join('\n')
       const srcHash = createHash('sha256').update(text).digest('hex').slice(0, 16)
       const testsHash = createHash('sha256')
