@@ -393,6 +393,8 @@ test("execFileSync's args and options in each place child_process takes them: op
     [1, [], null],
     [1, [], fn],
     [1, 'x'],
+    // argv0 is checked before the options spawnSync checks (cwd first among them).
+    ['pwd', [], { cwd: 1, argv0: 1 }],
   ]
   const outcome = (f: (...a: unknown[]) => unknown, args: unknown[]) => {
     try {
@@ -433,8 +435,9 @@ test('execSync and execFileSync pass stderr on to ours unless stdio is given', a
       const a = m.execSync('echo out-a; echo err-a >&2');
       const b = m.execFileSync('sh', ['-c', 'echo out-b; echo err-b >&2'], { encoding: 'utf8' });
       const c = m.execSync('echo err-c >&2', { stdio: 'pipe' });
-      console.log(JSON.stringify([String(a), b, String(c)]));`)
-    t.is(run.stdout, '["out-a\\n","out-b\\n",""]\n', api)
+      const d = m.execFileSync('sh', ['-c', 'echo err-d >&2'], { stdio: 'pipe' });
+      console.log(JSON.stringify([String(a), b, String(c), String(d)]));`)
+    t.is(run.stdout, '["out-a\\n","out-b\\n","",""]\n', api)
     t.is(run.stderr, 'err-a\nerr-b\n', api)
   }
 })
