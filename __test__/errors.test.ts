@@ -163,6 +163,11 @@ test('spawn: bad arguments throw what child_process throws (class, code, message
     ['true', [], { stdio: [true] }],
     ['true', [], { stdio: ['ignore', Buffer.from('x')] }],
     ['true', [], { stdio: ['ignore', 'text'] }],
+    // Objects that only look like streams over a libuv handle: child_process takes a handle
+    // only if it is one (Pipe, TTY, TCP, UDP).
+    ['true', [], { stdio: [{ _handle: { fd: 0 } }] }],
+    ['true', [], { stdio: [{ handle: { fd: 1 } }] }],
+    ['true', [], { stdio: [{ _handle: { fd: -1 } }] }],
     ['true', [], { serialization: 'fast' }],
     ['true', [], { serialization: null }],
     ['true', [], { killSignal: 'SIGNOPE' }],

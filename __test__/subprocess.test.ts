@@ -1,7 +1,7 @@
 // spawn(): options, stdio, guaranteed rusage, no zombies.
 
 import test from 'ava'
-import { readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { createReadStream, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { getEventListeners, once } from 'node:events'
 import { text } from 'node:stream/consumers'
@@ -527,7 +527,28 @@ test("options.signal: each child's 'abort' listener is removed at its exit, so o
   t.deepEqual(counts.pidfd, [1, 1, 1, 0])
 })
 
-test("options.timeout: the timer is cleared at the child's exit, so it keeps Node up no longer, as with child_process", async (t) => {
+test("stdio streams: one with an fd of its own (fs.ReadStream) is left flowing; a socket over a libuv handle is no longer read here; as with child_process", async (t) => {
+  const seen: Record<string, unknown> = {}
+  for (const [name, start] of sides) {
+    const file = createReadStream('/dev/zero', { highWaterMark: 16 })
+    await once(file, 'open')
+    file.on('data', () => {})
+    const feeder = cpSpawn('cat', [], { stdio: ['pipe', 'pipe', 'ignore'] })
+    const socket = feeder.stdout!
+    socket.on('data', () => {})
+    const child = start('true', [], { stdio: [file, socket, 'ignore'] })
+    const flowing = [file.readableFlowing, socket.readableFlowing]
+    await once(child, 'exit')
+    file.destroy()
+    feeder.stdin!.end()
+    await once(feeder, 'close')
+    seen[name] = flowing
+  }
+  t.deepEqual(seen.pidfd, seen.child_process)
+  t.deepEqual(seen.pidfd, [true, false])
+})
+
+test("options.timeout: the timer is cleared at the child's exit, so it keeps Node up no longer; 0 and null arm none; as with child_process", async (t) => {
   // In a Node of its own: the count of active timers is the whole process's. A timer left
   // armed (ten minutes) would also hold that Node past the run's bound: killed, not exit 0.
   const run = await runNode(
@@ -537,11 +558,15 @@ test("options.timeout: the timer is cleared at the child's exit, so it keeps Nod
     (async () => {
       const counts = {};
       for (const [name, spawn] of [['child_process', cp.spawn], ['pidfd', pidfd.spawn]]) {
-        const before = timers();
-        const child = spawn('true', [], { timeout: 600000 });
-        const armed = timers() - before;
-        await new Promise((resolve) => child.on('exit', resolve));
-        counts[name] = [armed, timers() - before];
+        counts[name] = [];
+        // 0 and null are no timeout: no timer at all.
+        for (const timeout of [600000, 0, null]) {
+          const before = timers();
+          const child = spawn('true', [], { timeout });
+          const armed = timers() - before;
+          await new Promise((resolve) => child.on('exit', resolve));
+          counts[name].push([armed, timers() - before]);
+        }
       }
       console.log(JSON.stringify(counts));
     })();
@@ -550,9 +575,9 @@ test("options.timeout: the timer is cleared at the child's exit, so it keeps Nod
   )
   t.is(run.signal, null, 'Node exits by itself, before the bound of the run')
   t.is(run.code, 0, run.stderr)
-  const counts = JSON.parse(run.stdout) as Record<string, number[]>
+  const counts = JSON.parse(run.stdout) as Record<string, number[][]>
   t.deepEqual(counts.pidfd, counts.child_process)
-  t.deepEqual(counts.pidfd, [1, 0])
+  t.deepEqual(counts.pidfd, [[1, 0], [0, 0], [0, 0]])
 })
 
 test("kill() after 'exit' answers false (SIGTERM, 0, SIGKILL), emits no 'error', and leaves killed false, as with child_process", async (t) => {

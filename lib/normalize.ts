@@ -105,11 +105,22 @@ export function checkBoolean(name: string, value: unknown): boolean | undefined 
   return value
 }
 
-/** A stream of ours that becomes a child's descriptor: its fd, and whether it wraps a handle. */
+/** Whether `handle` is one of libuv's stream handles, as child_process's getHandleWrapType asks. */
+function isWrap(handle: unknown): handle is { fd?: unknown } {
+  const name = typeof handle === 'object' && handle !== null ? (handle as { constructor?: { name?: unknown } }).constructor?.name : undefined
+  return name === 'Pipe' || name === 'TTY' || name === 'TCP' || name === 'UDP'
+}
+
+/**
+ * A stream of ours that becomes a child's descriptor: its fd, and whether it wraps a handle. As
+ * child_process: an `fd` number first, else a libuv handle at `handle` or `_handle` (an object
+ * that only looks like one is refused, as there).
+ */
 function streamFd(stream: object): { fd: number; handle: boolean } | null {
-  const s = stream as { fd?: unknown; handle?: { fd?: unknown }; _handle?: { fd?: unknown } }
+  const s = stream as { fd?: unknown; handle?: unknown; _handle?: unknown }
   if (typeof s.fd === 'number') return { fd: s.fd, handle: false }
-  const fd = s.handle?.fd ?? s._handle?.fd
+  const wrap = isWrap(s.handle) ? s.handle : isWrap(s._handle) ? s._handle : null
+  const fd = wrap?.fd
   return typeof fd === 'number' && fd >= 0 ? { fd, handle: true } : null
 }
 
