@@ -548,6 +548,24 @@ test("stdio streams: one with an fd of its own (fs.ReadStream) is left flowing; 
   t.deepEqual(seen.pidfd, [true, false])
 })
 
+test("stdio: a net.Socket made over our descriptor 0 (a pipe) is a child's stdin, as with child_process", async (t) => {
+  // Such a socket has no fd property of its own, only its handle's: descriptor 0.
+  const outputs: Record<string, string> = {}
+  for (const module of ['child_process', 'pidfd']) {
+    const script = `
+      const net = require('node:net');
+      const { spawn } = require(${JSON.stringify(module === 'pidfd' ? entry : 'node:child_process')});
+      const stdin = new net.Socket({ fd: 0, readable: true });
+      spawn('cat', [], { stdio: [stdin, 'inherit', 'inherit'] }).on('exit', (code) => { stdin.destroy(); console.log('exit', code) });`
+    const node = cpSpawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] })
+    node.stdin!.end('hello\n')
+    const [out] = await Promise.all([text(node.stdout!), once(node, 'exit')])
+    outputs[module] = out
+  }
+  t.is(outputs.pidfd, outputs.child_process)
+  t.is(outputs.pidfd, 'hello\nexit 0\n')
+})
+
 test("options.timeout: the timer is cleared at the child's exit, so it keeps Node up no longer; 0 and null arm none; as with child_process", async (t) => {
   // In a Node of its own: the count of active timers is the whole process's. A timer left
   // armed (ten minutes) would also hold that Node past the run's bound: killed, not exit 0.
