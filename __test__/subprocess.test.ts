@@ -1,7 +1,7 @@
 // spawn(): options, stdio, guaranteed rusage, no zombies.
 
 import test from 'ava'
-import { createReadStream, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { createReadStream, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { getEventListeners, once } from 'node:events'
 import { text } from 'node:stream/consumers'
@@ -611,4 +611,37 @@ test("kill() after 'exit' answers false (SIGTERM, 0, SIGKILL), emits no 'error',
   }
   t.deepEqual(answers.pidfd, answers.child_process)
   t.deepEqual(answers.pidfd, { said: [false, false, false], errors: 0, killed: false })
+})
+
+test("stdio arrays read as child_process reads them: a short array padded with pipes, 'overlapped' a pipe, 0 our own descriptor 0, a negative number a pipe, past 2 undefined is 'ignore'", async (t) => {
+  // What the child's descriptors 0-3 are: ours at 0, a socket (a pipe of ours), /dev/null, or
+  // closed; read by a subshell from the shell's /proc entry ($$ is the shell's pid there too), into a file.
+  const ours0 = readlinkSync('/proc/self/fd/0')
+  const dir = tempDir('pidfd-stdio-forms-')
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const out = join(dir, 'out')
+  const probe = '(for fd in 0 1 2 3; do readlink /proc/$$/fd/$fd || echo closed; done) >"$0" 2>/dev/null'
+  const forms: unknown[][] = [['ignore'], [undefined, 'ignore'], ['ignore', 'overlapped'], [0, -1, 'ignore'], ['ignore', 'ignore', 'ignore', undefined]]
+  const seen: Record<string, unknown[]> = {}
+  for (const [name, start] of sides) {
+    seen[name] = []
+    for (const form of forms) {
+      const given = String(form)
+      // A copy each time: child_process pads the array it is given.
+      const child = start('sh', ['-c', probe, out], { stdio: [...form] as never })
+      child.stdin?.end()
+      const streams = [0, 1, 2, 3].map((i) => (child.stdio[i] ? 'stream' : null))
+      await once(child, 'close')
+      const fds = readFileSync(out, 'utf8').trim().split('\n').map((l) => (l === ours0 ? 'ours' : l.startsWith('socket:') ? 'socket' : l))
+      seen[name].push({ form: given, streams, fds })
+    }
+  }
+  t.deepEqual(seen.pidfd, seen.child_process)
+  t.deepEqual(seen.pidfd, [
+    { form: 'ignore', streams: [null, 'stream', 'stream', null], fds: ['/dev/null', 'socket', 'socket', 'closed'] },
+    { form: ',ignore', streams: ['stream', null, 'stream', null], fds: ['socket', '/dev/null', 'socket', 'closed'] },
+    { form: 'ignore,overlapped', streams: [null, 'stream', 'stream', null], fds: ['/dev/null', 'socket', 'socket', 'closed'] },
+    { form: '0,-1,ignore', streams: [null, 'stream', null, null], fds: ['ours', 'socket', '/dev/null', 'closed'] },
+    { form: 'ignore,ignore,ignore,', streams: [null, null, null, null], fds: ['/dev/null', '/dev/null', '/dev/null', 'closed'] },
+  ])
 })
