@@ -332,6 +332,20 @@ def answer():
             return 'end'
         got += byte
     return json.loads(got)
+held = b''
+def message():
+    # One message the parent wrote (its descriptors closed): a handle's as [cmd, type, msg].
+    global held
+    while b'\\n' not in held:
+        data, fds, _, _ = socket.recv_fds(chan, 65536, 8)
+        for fd in fds:
+            os.close(fd)
+        if not data:
+            return 'end'
+        held += data
+    one, _, held = held.partition(b'\\n')
+    got = json.loads(one)
+    return [got.get('cmd'), got.get('type'), got.get('msg')] if 'cmd' in got else got
 answers = []
 a, b = socket.socketpair()
 if sys.argv[1] == 'handles':
@@ -347,24 +361,37 @@ if sys.argv[1] == 'handles':
 elif sys.argv[1] == 'nack':
     # The parent's handle message, asked for again (NACK) as if its descriptor had not come, then
     # acknowledged; what the parent sends after it comes only then.
-    held = b''
-    def message():
-        global held
-        while b'\\n' not in held:
-            data, fds, _, _ = socket.recv_fds(chan, 65536, 8)
-            for fd in fds:
-                os.close(fd)
-            if not data:
-                return 'end'
-            held += data
-        one, _, held = held.partition(b'\\n')
-        got = json.loads(one)
-        return [got.get('cmd'), got.get('type'), got.get('msg')] if 'cmd' in got else got
     answers.append(message())
     chan.sendall(line({'cmd': 'NODE_HANDLE_NACK'}))
     answers.append(message())
     chan.sendall(line({'cmd': 'NODE_HANDLE_ACK'}))
     answers.append(message())
+elif sys.argv[1] == 'nack-always':
+    # Every handle message asked for again: the parent gives up after its retransmissions (a
+    # cap here, should it never stop), then what waited behind it comes.
+    chan.settimeout(20)
+    while True:
+        got = message()
+        answers.append(got)
+        if not isinstance(got, list) or got[0] != 'NODE_HANDLE' or len(answers) > 6:
+            break
+        chan.sendall(line({'cmd': 'NODE_HANDLE_NACK'}))
+elif sys.argv[1] == 'queued':
+    # The parent disconnects while its handle waits for our ACK, with messages (one more handle
+    # among them) queued behind it: each handle acknowledged, all of them come, then the
+    # channel's end (not a wait, bounded here).
+    chan.settimeout(20)
+    try:
+        while not answers or answers[-1] != 'end':
+            answers.append(message())
+            if isinstance(answers[-1], list):
+                chan.sendall(line({'cmd': 'NODE_HANDLE_ACK'}))
+    except socket.timeout:
+        answers.append('no end')
+elif sys.argv[1] == 'garbage':
+    # A frame that does not parse: the parent's 'error', and the channel ends.
+    chan.sendall(b'{not json\\n')
+    answers.append(answer())
 else:
     # A message and a handle message in one write: the parent disconnects on the first.
     socket.send_fds(chan, [line({'n': 1}) + line({'cmd': 'NODE_HANDLE', 'type': 'net.Native', 'msg': {'n': 2}})], [a.fileno()])
@@ -374,16 +401,23 @@ print(json.dumps(answers), flush=True)
 )
 
 /** The speaker run under one fork: what reached the parent's events, and what the child read back. */
-async function speak(fork: Fork, step: 'handles' | 'disconnect' | 'nack'): Promise<{ events: unknown[]; answers: unknown }> {
+async function speak(fork: Fork, step: 'handles' | 'disconnect' | 'nack' | 'nack-always' | 'queued' | 'garbage'): Promise<{ events: unknown[]; answers: unknown }> {
   const child = fork(speaker, [step], { execPath: 'python3', execArgv: [], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
-  if (step === 'nack') {
+  const events: unknown[] = []
+  if (step === 'nack' || step === 'nack-always' || step === 'queued') {
     const server = net.createServer()
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     child.send({ a: 1 }, server)
     child.send({ b: 2 })
+    if (step === 'queued') {
+      child.send({ c: 3 }, server)
+      child.send({ d: 4 })
+      child.disconnect()
+    }
     child.once('exit', () => server.close())
   }
-  const events: unknown[] = []
+  child.on('disconnect', () => events.push(['disconnect']))
+  child.on('error', (err: Error) => events.push(['error', err.name]))
   const seen = (event: string) => (message: unknown, handle: unknown) => {
     events.push([event, message, handle === undefined ? 'none' : (handle as object).constructor.name])
     ;(handle as { close?: () => void } | undefined)?.close?.()
@@ -409,6 +443,7 @@ test('handles a child sends: one whose descriptor did not come is asked for agai
     events: [
       ['message', { n: 2 }, 'Pipe'],
       ['internalMessage', { cmd: 'NODE_MINE', n: 3 }, 'Pipe'],
+      ['disconnect'],
     ],
     answers: [{ cmd: 'NODE_HANDLE_NACK' }, { cmd: 'NODE_HANDLE_ACK' }, { cmd: 'NODE_HANDLE_ACK' }],
   })
@@ -419,14 +454,14 @@ test('a handle the child asks for again (NACK) is sent again, and what waits beh
   // come, then the ACK of the handle sent again) child_process's parent throws
   // ERR_INTERNAL_ASSERTION under Node 22.
   const handle = ['NODE_HANDLE', 'net.Server', { a: 1 }]
-  t.deepEqual(await speak(pidfd.fork as unknown as Fork, 'nack'), { events: [], answers: [handle, handle, { b: 2 }] })
+  t.deepEqual(await speak(pidfd.fork as unknown as Fork, 'nack'), { events: [['disconnect']], answers: [handle, handle, { b: 2 }] })
 })
 
 test('a handle message read with one the parent disconnects on is not given after the disconnect, nor acknowledged', async (t) => {
   // Not side by side: child_process's parent throws ERR_INTERNAL_ASSERTION here (Node 22): its
   // handler of the handle message, queued before the disconnect, ACKs on the channel the
   // disconnect has just taken away.
-  t.deepEqual(await speak(pidfd.fork as unknown as Fork, 'disconnect'), { events: [['message', { n: 1 }, 'none']], answers: ['end'] })
+  t.deepEqual(await speak(pidfd.fork as unknown as Fork, 'disconnect'), { events: [['message', { n: 1 }, 'none'], ['disconnect']], answers: ['end'] })
 })
 
 // udp6 needs IPv6's loopback (::1), which a container may not have.
@@ -468,4 +503,30 @@ process.on('disconnect', () => process.exit())`,
     { type: 'udp4', family: 'IPv4', samePort: true, sent: 4 },
     { type: 'udp6', family: 'IPv6', samePort: true, sent: 6 },
   ])
+})
+
+test('a handle the child never acknowledges: sent again three times, then a SentHandleNotReceivedWarning, and what waited behind it goes', async (t) => {
+  // Not side by side: child_process's parent throws ERR_INTERNAL_ASSERTION on a NACK (Node 22).
+  const warnings: string[] = []
+  const onWarning = (w: Error) => {
+    if (w.message === 'Handle did not reach the receiving process correctly') warnings.push(w.name)
+  }
+  process.on('warning', onWarning)
+  t.teardown(() => process.off('warning', onWarning))
+  const handle = ['NODE_HANDLE', 'net.Server', { a: 1 }]
+  const got = await speak(pidfd.fork as unknown as Fork, 'nack-always')
+  t.deepEqual(got.answers, [handle, handle, handle, handle, { b: 2 }])
+  t.deepEqual(warnings, ['SentHandleNotReceivedWarning'])
+})
+
+test("disconnect() while a handle waits for its ACK, messages and a second handle queued behind it: each goes after the ACK before it, then the channel ends and 'disconnect' comes, as with child_process", async (t) => {
+  const got: Record<string, unknown> = {}
+  for (const [name, fork] of forks) got[name] = await speak(fork, 'queued')
+  t.deepEqual(got.pidfd, got.child_process)
+  t.deepEqual(got.pidfd, { events: [['disconnect']], answers: [['NODE_HANDLE', 'net.Server', { a: 1 }], { b: 2 }, ['NODE_HANDLE', 'net.Server', { c: 3 }], { d: 4 }, 'end'] })
+})
+
+test("a frame from the child that does not parse: 'error' (the SyntaxError), and the channel ends", async (t) => {
+  // Not side by side: child_process's parent throws it uncaught, from the channel's read.
+  t.deepEqual(await speak(pidfd.fork as unknown as Fork, 'garbage'), { events: [['error', 'SyntaxError'], ['disconnect']], answers: ['end'] })
 })
