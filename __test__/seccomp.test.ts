@@ -358,7 +358,7 @@ check("kill and pidfd_send_signal both refused (ENOSYS): the timeout option and 
     [`pidfd_send_signal=${ENOSYS}`, `kill=${ENOSYS}`],
     `
     const cp = require('node:child_process');
-    const once = (child, how) => new Promise((resolve) => {
+    const once = (child) => new Promise((resolve) => {
       const errors = [];
       child.on('error', (e) => { errors.push(e.code + ' ' + e.syscall); child.stdin.end() });
       child.on('exit', (code, signal) => resolve({ errors, code, signal, killed: child.killed }));

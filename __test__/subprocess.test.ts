@@ -616,8 +616,10 @@ test("kill() after 'exit' answers false (SIGTERM, 0, SIGKILL), emits no 'error',
 
 test("stdio arrays read as child_process reads them: a short array padded with pipes, 'overlapped' a pipe, 0 our own descriptor 0, a negative number a pipe, past 2 undefined is 'ignore'", async (t) => {
   // What the child's descriptors 0-3 are: ours at 0, a socket (a pipe of ours), /dev/null, or
-  // closed; read by a subshell from the shell's /proc entry ($$ is the shell's pid there too), into a file.
+  // closed; read by a subshell from the shell's /proc entry ($$ is the shell's pid there too),
+  // into a file. Our own 0 may be /dev/null too (a test runner's stdin), and then reads so.
   const ours0 = readlinkSync('/proc/self/fd/0')
+  const ours = ours0 === '/dev/null' ? ours0 : 'ours'
   const dir = tempDir('pidfd-stdio-forms-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const out = join(dir, 'out')
@@ -633,7 +635,7 @@ test("stdio arrays read as child_process reads them: a short array padded with p
       child.stdin?.end()
       const streams = [0, 1, 2, 3].map((i) => (child.stdio[i] ? 'stream' : null))
       await once(child, 'close')
-      const fds = readFileSync(out, 'utf8').trim().split('\n').map((l) => (l === ours0 ? 'ours' : l.startsWith('socket:') ? 'socket' : l))
+      const fds = readFileSync(out, 'utf8').trim().split('\n').map((l) => (l === '/dev/null' ? l : l === ours0 ? 'ours' : l.startsWith('socket:') ? 'socket' : l))
       seen[name].push({ form: given, streams, fds })
     }
   }
@@ -642,7 +644,7 @@ test("stdio arrays read as child_process reads them: a short array padded with p
     { form: 'ignore', streams: [null, 'stream', 'stream', null], fds: ['/dev/null', 'socket', 'socket', 'closed'] },
     { form: ',ignore', streams: ['stream', null, 'stream', null], fds: ['socket', '/dev/null', 'socket', 'closed'] },
     { form: 'ignore,overlapped', streams: [null, 'stream', 'stream', null], fds: ['/dev/null', 'socket', 'socket', 'closed'] },
-    { form: '0,-1,ignore', streams: [null, 'stream', null, null], fds: ['ours', 'socket', '/dev/null', 'closed'] },
+    { form: '0,-1,ignore', streams: [null, 'stream', null, null], fds: [ours, 'socket', '/dev/null', 'closed'] },
     { form: 'ignore,ignore,ignore,', streams: [null, null, null, null], fds: ['/dev/null', '/dev/null', '/dev/null', 'closed'] },
   ])
 })
