@@ -68,8 +68,7 @@ export function pieces(file: string): Piece[] {
     }
   }
   if (current) out.push({ file, ...current, name: '' })
-  const slug = file.replace(/[/.]/g, '_')
-  return out.map((p) => ({ ...p, name: out.length === 1 ? slug : `${slug}@${p.from}-${p.to}` }))
+  return out.map((p) => ({ ...p, name: out.length === 1 ? slugOf(file) : `${slugOf(file)}@${p.from}-${p.to}` }))
 }
 
 /** `piece` cut to the lines `range` ("A-B") names, as a piece of its own (null if they miss it);
@@ -82,8 +81,11 @@ export function narrowed(piece: Piece, range: string | undefined): Piece | null 
   const to = Math.min(piece.to, Number(m[2]))
   if (from > to) return null
   if (from === piece.from && to === piece.to) return piece
-  return { file: piece.file, from, to, name: `${piece.file.replace(/[/.]/g, '_')}@${from}-${to}` }
+  return { file: piece.file, from, to, name: `${slugOf(piece.file)}@${from}-${to}` }
 }
+
+/** A file's path as the start of its pieces' report names. */
+const slugOf = (file: string): string => file.replace(/[/.]/g, '_')
 
 /** The tests for `file`: all that add coverage (testsFor), then the others that fit in
  * `maxSeconds` with them; and those left out. */
