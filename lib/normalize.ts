@@ -107,7 +107,8 @@ export function checkBoolean(name: string, value: unknown): boolean | undefined 
 
 /** Whether `handle` is one of libuv's stream handles, as child_process's getHandleWrapType asks. */
 function isWrap(handle: unknown): handle is { fd?: unknown } {
-  const name = typeof handle === 'object' && handle !== null ? (handle as { constructor?: { name?: unknown } }).constructor?.name : undefined
+  // A primitive's constructor (String, Number) is none of these, so it needs no test of its own.
+  const name = (handle as { constructor?: { name?: unknown } } | null | undefined)?.constructor?.name
   return name === 'Pipe' || name === 'TTY' || name === 'TCP' || name === 'UDP'
 }
 
