@@ -6,13 +6,16 @@
 //   npm run mutants:lib -- --max-test-seconds 120 --force --list
 //   npm run mutants:lib -- lib/subprocess.ts --from 660  # only its pieces that reach line 660 or later
 //   npm run mutants:lib -- lib/ipc.ts --lines 470-763     # only these lines (a piece cut to them)
+//   npm run mutants:lib -- lib/ipc.ts --lines 470-763 --resume  # go on from where a stopped run ended
 //
 // Pieces: a file's top-level statements, grouped up to PIECE_LINES lines (a mutant never spans
 // two, so none is lost at a boundary; a class longer than that is one piece). A piece whose text
 // and tests have not changed since its last complete run is not run again (--force runs it).
 // One whose code changed, or that was stopped before its end, runs with Stryker's --incremental,
 // which reuses the results of the mutants whose code is the same (Stryker saves what it finished
-// when stopped); one whose tests changed (which tests, or their text) runs whole. The budget is
+// when stopped); one whose tests changed (which tests, or their text) runs whole, unless --resume
+// says to go on from a stopped run's results anyway (tests that only grew since: what they
+// killed stays killed, and its survivors were sorted by hand against the new tests). The budget is
 // checked between pieces, and a piece still running when it is spent is stopped.
 //
 // Tests per file: those that ran any of its functions (scripts/mutants/coverage-map.json, from
@@ -151,6 +154,7 @@ async function main(): Promise<void> {
       list: { type: 'boolean', default: false },
       from: { type: 'string' },
       lines: { type: 'string' },
+      resume: { type: 'boolean', default: false },
     },
   })
   const until = deadline(values.budget)
@@ -173,7 +177,7 @@ async function main(): Promise<void> {
       const done = meta?.complete === true && meta.srcHash === srcHash && meta.testsHash === testsHash
       // Stryker's incremental mode cannot see the command runner's tests: its results carry over
       // only while the tests are the same ones, unchanged; else every mutant runs again.
-      const force = values.force || meta?.testsHash !== testsHash
+      const force = values.force || (!values.resume && meta?.testsHash !== testsHash)
       const line = `${piece.file}:${piece.from}-${piece.to}  tests: ${tests.run.join(' ') || '(none cover it)'}${tests.left.length ? `  left out: ${tests.left.length}` : ''}`
       if (values.list) {
         console.log(`${done ? 'done ' : 'to do'} ${line}`)
