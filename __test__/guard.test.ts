@@ -5,12 +5,14 @@
 // be removed. The controls (no guard) show that the processes would otherwise run on.
 
 import { spawn as cpSpawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import test, { type ExecutionContext } from 'ava'
 
 import { cgroupSupport, spawn } from '../index.js'
-import { entry, killPid, procState, root, runNode, runsIf, until } from './helpers.js'
+import { entry, killPid, needsRoot, procState, root, runNode, runsIf, until, within } from './helpers.js'
 
 const alive = (pid: number) => {
   const state = procState(pid)
@@ -231,4 +233,86 @@ test('pidfd time --cgroup off --timeout, SIGKILLed: the command and the group it
   t.true(await until(() => hasGuard(cli.pid!), 5000), 'the guard runs')
   process.kill(cli.pid!, 'SIGKILL')
   t.true(await gone([sleepPid]))
+})
+
+/** A writable cgroup v1 hierarchy's mount point, or null. A v1 cgroup has neither `cgroup.kill`
+ * nor `cgroup.events`: the shape the guard's fallbacks are for (cgroup v2 has no `cgroup.kill`
+ * before Linux 5.14). */
+const v1Mount = ((): string | null => {
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [before, after] = line.split(' - ')
+    if (after?.split(' ')[0] !== 'cgroup') continue
+    const point = before!.split(' ')[4]!
+    try {
+      accessSync(point, constants.W_OK)
+      return point
+    } catch {
+      // not ours to write
+    }
+  }
+  return null
+})()
+
+/** Runs the helper program's guard mode on the cgroup `dir` (fd 3, its parent fd 4), as
+ * src/guard.rs starts it; its fd 0 is a pipe, ended or written to by `then`. Its exit code. */
+async function guardProgram(dir: string, then: (stdin: NodeJS.WritableStream) => void): Promise<number | null> {
+  const fds = [openSync(dir, 'r'), openSync(join(dir, '..'), 'r')]
+  const guard = cpSpawn(join(root, 'pidfd-helper'), ['guard', 'cgroup', basename(dir)], { argv0: 'pidfd-helper', stdio: ['pipe', 'ignore', 'ignore', ...fds] })
+  for (const fd of fds) closeSync(fd)
+  then(guard.stdin!)
+  // Its own bound for a cgroup that does not empty is 10 s: past that, something is wrong.
+  const [code] = (await within(once(guard, 'exit'), 15_000, 'the guard program exits')) as [number | null]
+  return code
+}
+
+runsIf(v1Mount === null ? 'no writable cgroup v1 hierarchy' : needsRoot, 'the guard program on a cgroup v1 directory')(
+  "the guard program on a cgroup with no cgroup.kill or cgroup.events (a v1 one): released, it leaves all; at EOF, each process cgroup.procs lists gets SIGKILL, and once it is empty the cgroup goes, the 17 levels made inside first",
+  async (t) => {
+    const dir = join(v1Mount!, `pidfd-guard-${process.pid}`)
+    // Cgroups made inside, 17 levels deep: as deep as the guard goes (its recursion is bounded).
+    const levels = ['inner', ...Array.from({ length: 16 }, (_, i) => String(i + 2))]
+    const nested = levels.map((_, i) => join(dir, ...levels.slice(0, i + 1)))
+    mkdirSync(nested.at(-1)!, { recursive: true })
+    // The shell joins the cgroup before it starts the two sleeps, which are then in it too.
+    const sh = cpSpawn('sh', ['-c', 'read go; sleep 1000 & sleep 1000 & echo ready; wait'], { stdio: ['pipe', 'pipe', 'ignore'] })
+    let listed: number[] = []
+    t.teardown(async () => {
+      for (const pid of listed) killPid(pid)
+      killPid(sh.pid)
+      const removed = (d: string) => {
+        try {
+          rmdirSync(d)
+        } catch {}
+        return !existsSync(d)
+      }
+      for (const d of [...nested].reverse().concat(dir)) await until(() => removed(d), 5000)
+    })
+    writeFileSync(join(dir, 'cgroup.procs'), String(sh.pid))
+    sh.stdin!.write('go\n')
+    const lines = createInterface({ input: sh.stdout! })[Symbol.asyncIterator]()
+    t.is((await within(lines.next(), 10_000, 'the shell starts its sleeps')).value, 'ready')
+    listed = readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim().split('\n').map(Number)
+    t.is(listed.length, 3, 'the shell and its two sleeps are in the cgroup')
+
+    // Released (a byte before EOF): nothing is ended, nothing removed.
+    t.is(await guardProgram(dir, (stdin) => stdin.end('x')), 0)
+    t.true(listed.every(alive), 'a released guard ended nothing')
+    t.true(existsSync(nested.at(-1)!), 'a released guard removed nothing')
+
+    // EOF: Node is gone.
+    t.is(await guardProgram(dir, (stdin) => stdin.end()), 0)
+    t.deepEqual(listed.filter(alive), [], 'every process the cgroup listed is ended')
+    t.false(existsSync(dir), `${dir} is removed, with the 17 levels inside`)
+  },
+)
+
+test('the guard program does nothing in a mode it does not know, at EOF as when released', async (t) => {
+  // A process group of its own, which the process mode would end (with fd 3's process).
+  const sleep = cpSpawn('sleep', ['1000'], { stdio: 'ignore', detached: true })
+  t.teardown(() => killPid(sleep.pid))
+  const guard = cpSpawn(join(root, 'pidfd-helper'), ['guard', 'processes', String(sleep.pid)], { argv0: 'pidfd-helper', stdio: ['pipe', 'ignore', 'ignore'] })
+  guard.stdin!.end()
+  const [code] = (await within(once(guard, 'exit'), 15_000, 'the guard program exits')) as [number | null]
+  t.is(code, 0)
+  t.true(alive(sleep.pid!), 'the process group was left alone')
 })
