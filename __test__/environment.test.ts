@@ -5,11 +5,11 @@
 // child it starts (spawn, execFile, spawnSync, fork with a message each way) and ends on its own.
 
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
 
-import { childProcessApp, root, runNode, tempDir } from './helpers.js'
+import { childProcessApp, entry, root, runNode, tempDir } from './helpers.js'
 
 const dir = tempDir('pidfd-environment-')
 test.after.always(() => rmSync(dir, { recursive: true, force: true }))
@@ -135,4 +135,67 @@ test('GITHUB_STEP_SUMMARY naming a FIFO nobody reads: pidfd time ends, and says 
   t.is(r.signal, null, 'ended by the test timeout: the summary was waited on')
   t.is(r.code, 5, "the command's own status")
   t.is(r.stderr.split('\n').filter((l) => l.includes('GITHUB_STEP_SUMMARY')).length, 1, r.stderr)
+})
+
+/** What each of child_process and pidfd hands a child of `env` (the child's NODE_V8_COVERAGE
+ * lines), from a Node whose own NODE_V8_COVERAGE is `coverage`; whether the env object given has
+ * its own NODE_V8_COVERAGE after the spawn; and, under `worker`, the same from a worker thread
+ * with no env given (a worker's environment is its own copy, which the package passes on). */
+async function coverageSeen(coverage: string): Promise<Record<string, unknown>> {
+  const script = join(dir, 'coverage-seen.js')
+  writeFileSync(
+    script,
+    `const cp = require('node:child_process');
+     const { isMainThread, parentPort, Worker } = require('node:worker_threads');
+     const pidfd = require(${JSON.stringify(entry)});
+     const envs = () => (isMainThread ? [undefined, {}, { NODE_V8_COVERAGE: 'its-own' }, Object.create({ NODE_V8_COVERAGE: 'inherited' })] : [undefined]);
+     const seen = (lib, env) => new Promise((resolve) => {
+       let out = '';
+       const c = lib.spawn('/bin/sh', ['-c', "env | grep '^NODE_V8_COVERAGE=' || true"], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+       c.stdout.on('data', (d) => (out += d));
+       c.on('close', () => resolve({ lines: out.split('\\n').filter(Boolean), own: env ? Object.hasOwn(env, 'NODE_V8_COVERAGE') : null }));
+     });
+     (async () => {
+       const got = {};
+       for (const [name, lib] of [['child_process', cp], ['pidfd', pidfd]]) got[name] = await Promise.all(envs().map((env) => seen(lib, env)));
+       if (!isMainThread) return parentPort.postMessage(got);
+       got.worker = await new Promise((resolve, reject) => new Worker(__filename).once('message', resolve).once('error', reject));
+       console.log(JSON.stringify(got));
+     })();`,
+  )
+  const r = await runNode(`require(${JSON.stringify(script)})`, { prelude: false, env: { NODE_V8_COVERAGE: coverage } })
+  if (r.code !== 0) throw new Error(r.stderr)
+  return JSON.parse(r.stdout)
+}
+
+test('NODE_V8_COVERAGE reaches a child whose env is given, once, set on that env unless it has its own; an empty one does not (as child_process)', async (t) => {
+  const coverage = join(dir, 'coverage-passed')
+  const passed = `NODE_V8_COVERAGE=${coverage}`
+  const set = await coverageSeen(coverage)
+  t.deepEqual(
+    set['child_process'],
+    [
+      { lines: [passed], own: null },
+      { lines: [passed], own: true },
+      { lines: ['NODE_V8_COVERAGE=its-own'], own: true },
+      { lines: [passed], own: true },
+    ],
+    'child_process, as this test reads it',
+  )
+  t.deepEqual(set['pidfd'], set['child_process'])
+  t.deepEqual(set['worker'], { child_process: [{ lines: [passed], own: null }], pidfd: [{ lines: [passed], own: null }] }, 'from a worker thread')
+  const empty = await coverageSeen('')
+  t.deepEqual(
+    empty['child_process'],
+    [
+      { lines: ['NODE_V8_COVERAGE='], own: null },
+      { lines: [], own: false },
+      { lines: ['NODE_V8_COVERAGE=its-own'], own: true },
+      { lines: ['NODE_V8_COVERAGE=inherited'], own: false },
+    ],
+    'child_process, as this test reads it',
+  )
+  t.deepEqual(empty['pidfd'], empty['child_process'])
+  const none = [{ lines: ['NODE_V8_COVERAGE='], own: null }]
+  t.deepEqual(empty['worker'], { child_process: none, pidfd: none }, 'from a worker thread')
 })

@@ -177,7 +177,11 @@ export function stdioCodes(stdio: unknown, sync = false): { codes: number[]; han
  * `process.env` is the process's environment; a worker's is its own copy, so a worker passes it).
  */
 export function envPairs(env: unknown): string[] | undefined {
-  if (!env && isMainThread && process.env.NODE_V8_COVERAGE === undefined) return undefined
+  if (!env && isMainThread) return undefined
+  // As child_process: coverage collection reaches children whatever env they are given (unless
+  // this process's is empty), set on the caller's own env object (so it shadows an inherited one).
+  const coverage = process.env.NODE_V8_COVERAGE
+  if (coverage && env && !Object.hasOwn(env as object, 'NODE_V8_COVERAGE')) (env as Record<string, unknown>).NODE_V8_COVERAGE = coverage
   const source = (env || { ...process.env }) as Record<string, unknown>
   const pairs: string[] = []
   for (const key in source) {
@@ -187,9 +191,6 @@ export function envPairs(env: unknown): string[] | undefined {
     noNul(`options.env['${key}']`, value)
     pairs.push(`${key}=${String(value)}`)
   }
-  // As child_process: coverage collection reaches children whatever env they are given.
-  const coverage = process.env.NODE_V8_COVERAGE
-  if (coverage !== undefined && env && !Object.hasOwn(env as object, 'NODE_V8_COVERAGE')) pairs.push(`NODE_V8_COVERAGE=${coverage}`)
   return pairs
 }
 
