@@ -111,6 +111,24 @@ runsIf(writable, 'spawn into a cgroup')('spawn({ cgroup }): the program is in th
   t.false(existsSync(cg.path))
 })
 
+runsIf(writable, 'spawn into a cgroup')('spawn({ cgroup }) with detached, processGroup, uid or gid: each child is made in the cgroup the same way (the flags do not turn clone3 off)', async (t) => {
+  const cg = Cgroup.create()
+  try {
+    const own = { uid: process.getuid!(), gid: process.getgid!() }
+    for (const extra of [{}, { detached: true }, { processGroup: true }, { uid: own.uid }, { gid: own.gid }]) {
+      const child = spawn('cat', ['/proc/self/cgroup'], { cgroup: cg, stdio: ['ignore', 'pipe', 'inherit'], ...extra })
+      const [out, exit] = await Promise.all([text(child.stdout!), child.exited])
+      const what = JSON.stringify(extra)
+      t.is(exit.code, 0, what)
+      t.is(child.cgroupVia, features().cloneIntoCgroup ? 'CLONE_INTO_CGROUP' : 'cgroup.procs', what)
+      t.is(/^0::.*$/m.exec(out)?.[0], expectedLine(cg), what)
+    }
+  } finally {
+    await cg.waitEmpty(2000)
+    t.true(cg.remove())
+  }
+})
+
 runsIf(writable, 'cgroup.procs before exec')('without CLONE_INTO_CGROUP the child writes itself into cgroup.procs before its exec', async (t) => {
   const r = await runNode(
     `const cg = pidfd.Cgroup.create()

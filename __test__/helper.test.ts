@@ -6,7 +6,8 @@ import { text } from 'node:stream/consumers'
 import { readdirSync, readFileSync } from 'node:fs'
 
 import { spawn } from '../index.js'
-import { entry, installedCopy, markIn, noStrace, root, runNode, runsIf, sliceOf, sliceShown, straceNode } from './helpers.js'
+import { binding } from '../lib/native.js'
+import { entry, installedCopy, kernelAtLeast, markIn, noStrace, root, runNode, runsIf, sliceOf, sliceShown, straceNode } from './helpers.js'
 
 /** Runs /bin/true from a Node parent holding `mib` MiB and returns the maxRSS it reports (KiB). */
 async function maxRssFromBigParent(mib: number, env: Record<string, string> = {}): Promise<number> {
@@ -166,6 +167,16 @@ runsIf(sliceShown ? null : 'this kernel does not show the slice (no CONFIG_SCHED
   const childSlice = sliceOf(await text(sub.stdout!))
   t.is(childSlice, sliceOf(readFileSync('/proc/self/sched', 'utf8')))
   t.not(childSlice, '100000')
+})
+
+runsIf(
+  !sliceShown ? 'this kernel does not show the slice (no CONFIG_SCHED_DEBUG)' : kernelAtLeast(6, 12) ? null : 'a slice of its own needs Linux 6.12 (EEVDF)',
+  "the helper's short slice",
+)("the helper itself runs with a 100 µs scheduler slice (it wakes to hand over each child's pidfd)", async (t) => {
+  await spawn('true', [], { stdio: 'ignore' }).exited
+  const helper = binding.spawnHelperPid()
+  t.truthy(helper, 'a helper runs')
+  t.is(sliceOf(readFileSync(`/proc/${helper}/sched`, 'utf8')), '100000')
 })
 
 runsIf(noStrace, 'one spawn: one sendmsg to the helper, one read per /proc file')(
