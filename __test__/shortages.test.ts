@@ -255,6 +255,32 @@ test("70 MB of arguments: E2BIG through 'error' (child_process throws it), and t
   t.is(r.after, 5)
 })
 
+test("the helper short of memory for a request (its address space capped): ENOMEM through 'error', the request still read to its end, and the same helper serves the next spawn", async (t) => {
+  const run = await runNode(`
+    const native = require(${binding}).binding;
+    const { execFileSync } = require('node:child_process');
+    (async () => {
+      await pidfd.spawn('true').exited;
+      const helper = native.spawnHelperPid();
+      // 60 MB of address space for the helper: a request of 80 MB cannot be held there.
+      execFileSync('prlimit', ['--pid', String(helper), '--as=60000000']);
+      let emitted = null;
+      const sub = pidfd.spawn('true', [], { env: { BIG: 'x'.repeat(80 * 1024 * 1024) } }).on('error', (e) => (emitted = { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall }));
+      const failed = await sub.exited.then(() => null, (e) => e.code);
+      await new Promise((r) => setImmediate(r));
+      const after = await pidfd.spawn('sh', ['-c', 'exit 5']).exited;
+      console.log(JSON.stringify({ emitted, failed, pid: sub.pid ?? null, same: native.spawnHelperPid() === helper, after: after.code }));
+    })();
+  `)
+  t.is(run.code, 0, run.stderr)
+  const r = JSON.parse(run.stdout)
+  t.deepEqual(r.emitted, { message: 'spawn true ENOMEM', code: 'ENOMEM', errno: -12, syscall: 'spawn true' })
+  t.is(r.failed, 'ENOMEM')
+  t.is(r.pid, null, 'no child')
+  t.true(r.same, 'the same helper serves the next spawn')
+  t.is(r.after, 5)
+})
+
 test('a deleted working directory and one whose path is not UTF-8: the child starts there, as a child_process child does', async (t) => {
   const dir = tempDir('pidfd-cwd-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
