@@ -3,6 +3,7 @@
 //   npm run mutants:rust -- src/exit.rs src/identity.rs   # cargo-mutants makes them
 //   npm run mutants:c -- helper/guard.c                   # scripts/mutants/c-mutants.ts makes them
 //   ... -- --budget 30 --sample 10 --list
+//   npm run mutants:rust -- src/sys.rs --from 1270          # only its mutants at line 1270 or later
 //
 // With no file named, every src/*.rs (mutants:rust) or helper/*.c (mutants:c). --sample N takes
 // N mutants per file, evenly spread over the generated list (not chosen). The budget is checked
@@ -230,6 +231,7 @@ async function main(): Promise<void> {
       list: { type: 'boolean', default: false },
       'max-test-seconds': { type: 'string', default: '90' },
       'by-hand': { type: 'boolean', default: false },
+      from: { type: 'string' },
     },
   })
   const coverage = values['by-hand'] ? null : readNativeCoverage()
@@ -258,7 +260,11 @@ async function main(): Promise<void> {
     const key = `${file}@${createHash('sha256').update(original).digest('hex').slice(0, 16)}`
     const done = (results[key] ??= {})
     const generated = mutantsOf(file)
-    const chosen = sample(generated, values.sample === undefined ? undefined : Number(values.sample))
+    const from = values.from === undefined ? 0 : Number(values.from)
+    const chosen = sample(
+      generated.filter((m) => m.line >= from),
+      values.sample === undefined ? undefined : Number(values.sample),
+    )
     const todo = chosen.filter((m) => !done[m.id])
     const { hand, unseen } = handTestsFor(file)
     const plan = new Map(todo.concat(values.list ? chosen : []).map((m) => [m.id, testsForLine(coverage, file, m.line, hand, Number(values['max-test-seconds']), unseen)]))
