@@ -184,7 +184,7 @@ test('args together with shell: true warns DEP0190 once per process where child_
     runNode(`
       const cp = require('node:child_process');
       const spawn = process.env.WHICH === 'pidfd' ? pidfd.spawn : cp.spawn;
-      process.on('warning', (w) => console.log(w.name, w.code));
+      process.on('warning', (w) => console.log(w.name, w.code, w.message));
       spawn('echo', ['a'], { shell: true, stdio: 'ignore' });
       spawn('echo', ['b'], { shell: true, stdio: 'ignore' });
       spawn('echo', { shell: true, stdio: 'ignore' });
@@ -192,8 +192,42 @@ test('args together with shell: true warns DEP0190 once per process where child_
   const ours = await warnings('pidfd')
   const theirs = await warnings('child_process')
   // Node warns since version 24.
-  t.is(ours.stdout, Number(process.versions.node.split('.')[0]) >= 24 ? 'DeprecationWarning DEP0190\n' : '')
+  t.is(
+    ours.stdout,
+    Number(process.versions.node.split('.')[0]) >= 24
+      ? 'DeprecationWarning DEP0190 Passing args to a child process with shell option true can lead to security vulnerabilities, as the arguments are not escaped, only concatenated.\n'
+      : '',
+  )
   t.is(ours.stdout, theirs.stdout)
+})
+
+test('args null or undefined are none, and with shell: true the args join the command with a space each, as child_process (spawn and spawnSync)', async (t) => {
+  const run = await runNode(`
+    const cp = require('node:child_process');
+    const calls = [['echo', null], ['echo', undefined, {}], ['echo', null, { shell: true }], ['echo', ['a', 'b  c'], { shell: true }], ['printf %s-', ['x', 'y'], { shell: true }]];
+    const out = (lib, call) => new Promise((resolve) => {
+      let text = '';
+      const c = lib.spawn(...call);
+      c.stdout.on('data', (d) => (text += d));
+      c.on('close', (code) => resolve([code, text]));
+    });
+    (async () => {
+      const got = {};
+      for (const [name, lib] of [['child_process', cp], ['pidfd', pidfd]]) {
+        got[name] = [];
+        for (const call of calls) {
+          const sync = lib.spawnSync(...call.slice(0, 2), { ...call[2], encoding: 'utf8' });
+          got[name].push([await out(lib, call), [sync.status, sync.stdout]]);
+        }
+      }
+      console.log(JSON.stringify(got));
+    })();
+  `)
+  t.is(run.code, 0, run.stderr)
+  const got = JSON.parse(run.stdout) as Record<string, unknown>
+  const both = (code: number, text: string) => [[code, text], [code, text]]
+  t.deepEqual(got['child_process'], [both(0, '\n'), both(0, '\n'), both(0, '\n'), both(0, 'a b c\n'), both(0, 'x-y-')], 'child_process, as this test reads it')
+  t.deepEqual(got['pidfd'], got['child_process'])
 })
 
 test('an empty PATH entry is the current directory, as execvp reads it', async (t) => {
