@@ -200,9 +200,15 @@ runsIf(writable, 'in-process refusal')("in-process (no spawn helper) a cgroup is
 test('bad cgroup options: Node-style errors, own properties only, no descriptor left open', async (t) => {
   isError(t, t.throws(() => spawn('true', [], { cgroup: 42 as unknown as string })), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
   isError(t, t.throws(() => spawn('true', [], { cgroup: { path: 5 } as unknown as string })), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
-  isError(t, t.throws(() => spawn('true', [], { cgroup: '' })), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
-  isError(t, t.throws(() => spawn('true', [], { cgroup: 'a\0b' })), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
-  isError(t, t.throws(() => spawn('true', [], { cgroup: tmpdir() })), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  const notPath = 'must be a cgroup directory path, not empty and without null bytes'
+  for (const [cgroup, received] of [['', "''"], ['a\0b', "'a\\x00b'"]]) {
+    const err = t.throws(() => spawn('true', [], { cgroup }))
+    isError(t, err, { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+    t.is(err!.message, `The property 'options.cgroup' ${notPath}. Received ${received}`)
+  }
+  const notV2 = t.throws(() => spawn('true', [], { cgroup: tmpdir() }))
+  isError(t, notV2, { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  t.is(notV2!.message, `The property 'options.cgroup' must be a cgroup v2 directory (it has no cgroup.controllers). Received '${tmpdir()}'`)
   // Inherited, not own: not read (a polluted prototype cannot move children).
   const child = spawn('true', [], Object.create({ cgroup: 42 }) as object)
   await child.exited
