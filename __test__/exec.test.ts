@@ -8,7 +8,7 @@ import test from 'ava'
 
 import * as pidfd from '../index.js'
 import { Subprocess } from '../index.js'
-import { runNode } from './helpers.js'
+import { runNode, within } from './helpers.js'
 
 type Exec = (...args: unknown[]) => { pid?: number | undefined }
 
@@ -56,6 +56,8 @@ const calls: Array<[string, 'exec' | 'execFile', unknown[]]> = [
   ['maxBuffer exceeded on stdout', 'execFile', ['sh', ['-c', 'echo 0123456789abcdef; sleep 5'], { maxBuffer: 10 }]],
   ['maxBuffer exceeded on stderr, buffers', 'execFile', ['sh', ['-c', 'echo 0123456789abcdef >&2; sleep 5'], { maxBuffer: 4, encoding: 'buffer' }]],
   ['maxBuffer 0 with output', 'exec', ['echo hi; sleep 5', { maxBuffer: 0 }]],
+  // The child would sleep on: only its kill ends the call.
+  ['maxBuffer exceeded: the child is killed', 'execFile', ['sh', ['-c', 'echo 0123456789abcdef; exec sleep 1000'], { maxBuffer: 10 }]],
   // maxBuffer counts bytes, not characters: four '€' are 12 bytes. A string chunk is cut by its
   // byte count as an index, as Node cuts it (so the four characters stay), a Buffer at 10 bytes.
   ['maxBuffer counts bytes: four € (12 bytes) over 10, utf8', 'execFile', ['sh', ['-c', "printf '€€€€'; sleep 5"], { maxBuffer: 10, encoding: 'utf8' }]],
@@ -94,6 +96,49 @@ for (const [title, name, args] of calls) {
     t.deepEqual(ours, theirs)
   })
 }
+
+test('maxBuffer counts each stream on its own, and of the chunk that passes it keeps what fits after the chunks before, as child_process', async (t) => {
+  // The child writes one stream, waits for a line on stdin (sent once that output has come),
+  // then writes again: the order the chunks come in is fixed.
+  // A child that is not killed sleeps on (the last script): bounded, and ended by the teardown.
+  const children: cp.ChildProcess[] = []
+  t.teardown(() => children.forEach((c) => c.kill('SIGKILL')))
+  const run = (lib: typeof cp | typeof pidfd, script: string) =>
+    within(
+      new Promise<unknown>((resolve) => {
+        const child = (lib.execFile as unknown as Exec)('sh', ['-c', script], { maxBuffer: 15 }, (error: (Error & { code?: unknown }) | null, stdout: unknown, stderr: unknown) =>
+          resolve({ code: error?.code ?? null, stdout, stderr }),
+        ) as unknown as cp.ChildProcess
+        children.push(child)
+        const go = () => child.stdin!.end('\n')
+        child.stdout!.once('data', go)
+        child.stderr!.once('data', go)
+      }),
+      10_000,
+      script,
+    )
+  const scripts = [
+    'printf 123456789012; read x; printf abcdefghijkl >&2',
+    'printf 123456789012 >&2; read x; printf abcdefghijkl',
+    'printf 0123456789; read x; printf abcdefghij; exec sleep 1000',
+  ]
+  const theirs = []
+  const ours = []
+  for (const script of scripts) {
+    theirs.push(await run(cp, script))
+    ours.push(await run(pidfd, script))
+  }
+  t.deepEqual(
+    theirs,
+    [
+      { code: null, stdout: '123456789012', stderr: 'abcdefghijkl' },
+      { code: null, stdout: 'abcdefghijkl', stderr: '123456789012' },
+      { code: 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER', stdout: '0123456789abcde', stderr: '' },
+    ],
+    'child_process, as this test reads it',
+  )
+  t.deepEqual(ours, theirs)
+})
 
 test('maxBuffer counts bytes: 12 bytes of output in four characters exceed 10, with what child_process keeps of them', async (t) => {
   const script = ['sh', ['-c', "printf '€€€€'; sleep 5"]]
