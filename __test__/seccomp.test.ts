@@ -382,3 +382,31 @@ check("kill and pidfd_send_signal both refused (ENOSYS): the timeout option and 
   t.deepEqual(seen.pidfd.timed, { errors: ['ENOSYS kill'], code: 0, signal: null, killed: false })
   t.deepEqual(seen.pidfd.aborted, { errors: ['ENOSYS kill'], code: 0, signal: null, killed: false })
 })
+
+check("kill and pidfd_send_signal refused: execFile's timeout calls back at once with kill()'s error, thrown (ENOSYS) or emitted (EPERM), while the child runs on, as child_process's", async (t) => {
+  for (const errno of [ENOSYS, EPERM]) {
+    const run = await underFilter(
+      [`pidfd_send_signal=${errno}`, `kill=${errno}`],
+      `
+      const cp = require('node:child_process');
+      const called = (lib) => new Promise((resolve) => {
+        const child = lib.execFile('cat', [], { timeout: 20 }, (err) => {
+          // The child has not exited: cat ends when its stdin does, after this.
+          resolve({ code: err && err.code, syscall: err && err.syscall, running: child.exitCode === null && child.signalCode === null });
+          child.stdin.end();
+        });
+      });
+      (async () => {
+        const seen = {};
+        for (const [name, lib] of [['child_process', cp], ['pidfd', pidfd]]) seen[name] = await called(lib);
+        console.log(JSON.stringify(seen));
+      })();
+    `,
+    )
+    t.is(run.code, 0, run.stderr)
+    const seen = JSON.parse(run.stdout)
+    const code = errno === ENOSYS ? 'ENOSYS' : 'EPERM'
+    t.deepEqual(seen.child_process, { code, syscall: 'kill', running: true }, `child_process, as this test reads it (errno ${errno})`)
+    t.deepEqual(seen.pidfd, seen.child_process, `errno ${errno}`)
+  }
+})
