@@ -253,16 +253,24 @@ const v1Mount = ((): string | null => {
   return null
 })()
 
-/** Runs the helper program's guard mode on the cgroup `dir` (fd 3, its parent fd 4), as
+/** Runs the helper program's guard mode with `args` after `guard` and `fds` as its 3, 4, …, as
  * src/guard.rs starts it; its fd 0 is a pipe, ended or written to by `then`. Its exit code. */
-async function guardProgram(dir: string, then: (stdin: NodeJS.WritableStream) => void): Promise<number | null> {
-  const fds = [openSync(dir, 'r'), openSync(join(dir, '..'), 'r')]
-  const guard = cpSpawn(join(root, 'pidfd-helper'), ['guard', 'cgroup', basename(dir)], { argv0: 'pidfd-helper', stdio: ['pipe', 'ignore', 'ignore', ...fds] })
-  for (const fd of fds) closeSync(fd)
+async function guardProgram(args: string[], fds: number[], then: (stdin: NodeJS.WritableStream) => void): Promise<number | null> {
+  const guard = cpSpawn(join(root, 'pidfd-helper'), ['guard', ...args], { argv0: 'pidfd-helper', stdio: ['pipe', 'ignore', 'ignore', ...fds] })
   then(guard.stdin!)
   // Its own bound for a cgroup that does not empty is 10 s: past that, something is wrong.
   const [code] = (await within(once(guard, 'exit'), 15_000, 'the guard program exits')) as [number | null]
   return code
+}
+
+/** The guard program on the cgroup `dir` (fd 3, its parent fd 4). */
+async function guardCgroup(dir: string, then: (stdin: NodeJS.WritableStream) => void): Promise<number | null> {
+  const fds = [openSync(dir, 'r'), openSync(join(dir, '..'), 'r')]
+  try {
+    return await guardProgram(['cgroup', basename(dir)], fds, then)
+  } finally {
+    for (const fd of fds) closeSync(fd)
+  }
 }
 
 runsIf(v1Mount === null ? 'no writable cgroup v1 hierarchy' : needsRoot, 'the guard program on a cgroup v1 directory')(
@@ -295,12 +303,12 @@ runsIf(v1Mount === null ? 'no writable cgroup v1 hierarchy' : needsRoot, 'the gu
     t.is(listed.length, 3, 'the shell and its two sleeps are in the cgroup')
 
     // Released (a byte before EOF): nothing is ended, nothing removed.
-    t.is(await guardProgram(dir, (stdin) => stdin.end('x')), 0)
+    t.is(await guardCgroup(dir, (stdin) => stdin.end('x')), 0)
     t.true(listed.every(alive), 'a released guard ended nothing')
     t.true(existsSync(nested.at(-1)!), 'a released guard removed nothing')
 
     // EOF: Node is gone.
-    t.is(await guardProgram(dir, (stdin) => stdin.end()), 0)
+    t.is(await guardCgroup(dir, (stdin) => stdin.end()), 0)
     t.deepEqual(listed.filter(alive), [], 'every process the cgroup listed is ended')
     t.false(existsSync(dir), `${dir} is removed, with the 17 levels inside`)
   },
@@ -310,9 +318,6 @@ test('the guard program does nothing in a mode it does not know, at EOF as when 
   // A process group of its own, which the process mode would end (with fd 3's process).
   const sleep = cpSpawn('sleep', ['1000'], { stdio: 'ignore', detached: true })
   t.teardown(() => killPid(sleep.pid))
-  const guard = cpSpawn(join(root, 'pidfd-helper'), ['guard', 'processes', String(sleep.pid)], { argv0: 'pidfd-helper', stdio: ['pipe', 'ignore', 'ignore'] })
-  guard.stdin!.end()
-  const [code] = (await within(once(guard, 'exit'), 15_000, 'the guard program exits')) as [number | null]
-  t.is(code, 0)
+  t.is(await guardProgram(['processes', String(sleep.pid)], [], (stdin) => stdin.end()), 0)
   t.true(alive(sleep.pid!), 'the process group was left alone')
 })

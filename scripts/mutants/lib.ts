@@ -176,7 +176,8 @@ async function main(): Promise<void> {
       const meta = existsSync(metaPath) ? (JSON.parse(readFileSync(metaPath, 'utf8')) as { srcHash?: string; testsHash?: string; complete?: boolean }) : null
       const done = meta?.complete === true && meta.srcHash === srcHash && meta.testsHash === testsHash
       // Stryker's incremental mode cannot see the command runner's tests: its results carry over
-      // only while the tests are the same ones, unchanged; else every mutant runs again.
+      // only while the tests are the same ones, unchanged; else every mutant runs again (unless
+      // --resume says the old results stand).
       const force = values.force || (!values.resume && meta?.testsHash !== testsHash)
       const line = `${piece.file}:${piece.from}-${piece.to}  tests: ${tests.run.join(' ') || '(none cover it)'}${tests.left.length ? `  left out: ${tests.left.length}` : ''}`
       if (values.list) {
