@@ -64,17 +64,23 @@ function childrenOf(pid: number): number[] {
   return [...out]
 }
 
+/** The kernel's flag for a task that has begun to exit (`PF_EXITING`, /proc's `stat` field 9). */
+const PF_EXITING = 0x4
+
 /**
  * Whether any thread of `pid` still runs. A zombie (exited, not yet reaped) is not running:
- * reap() takes it. A process whose main thread has exited shows as a zombie too, but while its
- * other threads live it runs (and cannot be reaped yet).
+ * reap() takes it. Nor is a thread that has begun to exit: it has let go of its memory (its
+ * command line reads empty) and frees it before it is a zombie, which for a large process takes
+ * a while. A process whose main thread has exited shows as a zombie too, but while its other
+ * threads live it runs (and cannot be reaped yet).
  */
 function running(pid: number): boolean {
   return threadsOf(pid).some((tid) => {
     const stat = read(`/proc/${pid}/task/${tid}/stat`)
-    // The state is the first field after the name (which may hold ") Z " too).
-    const state = stat === null ? undefined : fieldsAfterName(stat)[0]
-    return state !== undefined && state !== 'Z' && state !== 'X'
+    if (stat === null) return false
+    // The state is the first field after the name (which may hold ") Z " too), the flags the 7th.
+    const fields = fieldsAfterName(stat)
+    return fields[0] !== 'Z' && fields[0] !== 'X' && (Number(fields[6]) & PF_EXITING) === 0
   })
 }
 
@@ -150,8 +156,11 @@ export class Subreaper {
       if (seen.has(pid)) continue
       seen.add(pid)
       const d = describe(pid)
-      if (!d || !running(pid)) continue
-      found.push(d)
+      if (!d) continue
+      // Whether it runs is read after what it is: a command line read empty because it was
+      // exiting then shows it exiting. One that is exiting still has its children until it is a
+      // zombie, and they may run on: they are looked at either way.
+      if (running(pid)) found.push(d)
       queue.push(...childrenOf(pid))
     }
     return found
