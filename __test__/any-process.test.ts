@@ -51,25 +51,31 @@ test('a grandchild killed by a signal, waited for with the blocking PidFd', asyn
 })
 
 runsIf(noStrace, 'the blocking wait in strace')("a blocking wait on a process not ours sleeps in poll(2): once until it exits, once until its parent reaps it (looked at every 20 ms before Linux 6.9), never spinning (strace)", async (t) => {
-  // The grandchild exits at 0.2 s and stays a zombie until its parent (sleep, which reaps
-  // nothing) ends at 2 s and it is reaped by whoever takes it in (2 s: room for a loaded
-  // machine to start the wait before that).
+  // The grandchild (a subshell) exits once this Node's main thread sleeps in poll(2) (its wchan;
+  // not a delay, which a loaded machine under strace could outlast before the wait began). It
+  // stays a zombie until its parent, told through a FIFO as it ends (a shell's read, which forks
+  // nothing and so reaps nothing), has slept 2 s more and ended, and it is reaped by whoever takes
+  // it in.
   const script = `const pidfd = require(${JSON.stringify(entry)});
-    const sh = require('node:child_process').spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 2'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'pidfd-poll-'));
+    const fifo = dir + '/f';
+    const inPoll = "grep -qE 'poll_schedule|do_sys_poll' /proc/" + process.pid + "/wchan";
+    const sh = require('node:child_process').spawn('sh', ['-c', 'mkfifo ' + fifo + '; (i=0; until ' + inPoll + ' || [ $i -gt 3000 ]; do i=$((i+1)); sleep 0.01; done; echo > ' + fifo + ') & echo $!; read x < ' + fifo + '; exec sleep 2'], { stdio: ['ignore', 'pipe', 'ignore'] });
     sh.stdout.once('data', (d) => {
       const fd = pidfd.PidFd.fromPid(Number(d));
       process.stderr.write('MARK0\\n');
       const exit = fd.wait();
       process.stderr.write('MARK1\\n');
       console.log(JSON.stringify(exit.status));
+      require('node:fs').rmSync(dir, { recursive: true });
     });`
   const lines = await straceNode(script, ['poll', 'ppoll', 'write'])
   const [from, to] = [markIn(lines, 0), markIn(lines, 1)]
   t.true(from >= 0 && to > from, 'both marks written')
   const polls = lines.slice(from, to).filter((l) => / p?poll\(/.test(l))
-  // A look (timeout 0) before each sleep; without the reap's wake-up, about 1.8 s of 20 ms
-  // looks (on a loaded machine fewer).
-  const most = features().reapWakeup ? 8 : 8 + Math.ceil(1800 / 20) + 5
+  // A look (timeout 0) before each sleep; without the reap's wake-up, about 2 s of 20 ms looks
+  // (on a loaded machine fewer).
+  const most = features().reapWakeup ? 8 : 8 + Math.ceil(2000 / 20) + 5
   t.true(polls.length <= most, `${polls.length} polls, at most ${most}; the first:\n${polls.slice(0, 12).join('\n')}`)
   t.is(polls.filter((l) => /, -1\) += 1 /.test(l)).length, features().reapWakeup ? 2 : 1, 'a sleep until the exit, and one until the reap where it wakes')
   t.regex(lines.slice(to).find((l) => /write\(1, /.test(l)) ?? '', infoExit ? /\\"exited\\"/ : /\\"unknown\\"/)

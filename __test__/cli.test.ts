@@ -390,9 +390,9 @@ test('--timeout kills the command (then SIGKILL after --kill-after), exits 124, 
   const r = await cli(['time', '--timeout', '200ms', '--kill-signal', 'INT', '--', 'sleep', '10'])
   t.is(r.code, 124)
   t.regex(r.stderr, /killed by SIGINT after the --timeout/)
-  // The trap must be set before the timeout's SIGTERM, and nothing can hold the timer back: 1 s
+  // The trap must be set before the timeout's SIGTERM, and nothing can hold the timer back: 2 s
   // is the bound for a busy machine to start a shell (100 ms was not always).
-  const stubborn = await cli(['time', '--timeout', '1s', '--kill-after', '200ms', '--max-rss', '1K', '--', 'sh', '-c', 'trap "" TERM; sleep 10 & wait; sleep 10'])
+  const stubborn = await cli(['time', '--timeout', '2s', '--kill-after', '200ms', '--max-rss', '1K', '--', 'sh', '-c', 'trap "" TERM; sleep 10 & wait; sleep 10'])
   t.is(stubborn.code, 124, 'the timeout wins over a breached budget')
   t.regex(stubborn.stderr, /killed by SIGKILL after the --timeout/)
 })
@@ -408,8 +408,8 @@ test('--timeout 25d (past setTimeout\'s 2^31 - 1 ms) does not fire at once: the 
 test('--kill-after 30d: no SIGKILL right after the timeout\'s SIGTERM; a command that outlives SIGTERM ends by itself', async (t) => {
   // The command goes on only once the SIGTERM has come (its trap ends the wait), then takes
   // 300 ms to exit 7: a SIGKILL overflowed to 1 ms after the SIGTERM would end it first. (The
-  // timeout of 1 s: the trap must be set before its SIGTERM, on a busy machine too.)
-  const r = await cli(['time', '--format', 'json', '--timeout', '1s', '--kill-after', '30d', '--', 'sh', '-c', 'trap "t=1" TERM; sleep 10 & wait; sleep 0.3; exit 7'])
+  // timeout of 2 s: the trap must be set before its SIGTERM, on a busy machine too.)
+  const r = await cli(['time', '--format', 'json', '--timeout', '2s', '--kill-after', '30d', '--', 'sh', '-c', 'trap "t=1" TERM; sleep 10 & wait; sleep 0.3; exit 7'])
   t.is(r.code, 124, r.stderr)
   t.like(JSON.parse(r.stderr), { status: 'exited', code: 7, timedOut: true })
 })
@@ -417,9 +417,9 @@ test('--kill-after 30d: no SIGKILL right after the timeout\'s SIGTERM; a command
 test('--timeout ends the process group the command runs in: what it started in the background goes too', async (t) => {
   const dir = tempDir('pidfd-cli-group-')
   const pidFile = join(dir, 'sleep.pid')
-  // The sleep's output goes elsewhere, so a sleep that survives cannot hold up this run. (1 s:
+  // The sleep's output goes elsewhere, so a sleep that survives cannot hold up this run. (2 s:
   // its pid must be written before the timeout, on a busy machine too.)
-  const r = await cli(['time', '--timeout', '1s', '--', 'sh', '-c', `sleep 100 >/dev/null 2>&1 & echo $! > ${pidFile}; wait`])
+  const r = await cli(['time', '--timeout', '2s', '--', 'sh', '-c', `sleep 100 >/dev/null 2>&1 & echo $! > ${pidFile}; wait`])
   t.is(r.code, 124)
   const sleeper = Number(readFileSync(pidFile, 'utf8'))
   t.true(sleeper > 0)
@@ -919,11 +919,11 @@ test('bare numbers and signal numbers through the CLI: --kill-signal 9, --timeou
   t.true(report(second).wallTimeMs >= 950 && report(second).wallTimeMs < 8000, `wall ${report(second).wallTimeMs} ms`)
 
   // The command ignores the timeout's SIGTERM: the SIGKILL comes 1 s later, not 1 ms. (A timeout
-  // of 500 ms: the trap must be set before its SIGTERM, on a busy machine too.)
-  const after = await cli(['time', '--format', 'json', '--timeout', '500ms', '--kill-after', '1', '--', 'sh', '-c', 'trap "" TERM; while :; do sleep 0.05; done'])
+  // of 2 s: the trap must be set before its SIGTERM, on a busy machine too.)
+  const after = await cli(['time', '--format', 'json', '--timeout', '2s', '--kill-after', '1', '--', 'sh', '-c', 'trap "" TERM; while :; do sleep 0.05; done'])
   t.is(after.code, 124, after.stderr)
   t.like(report(after), { signal: 'SIGKILL' })
-  t.true(report(after).wallTimeMs >= 1450, `wall ${report(after).wallTimeMs} ms`)
+  t.true(report(after).wallTimeMs >= 2950, `wall ${report(after).wallTimeMs} ms`)
 
   // KiB: 20000 KiB is breached by a Node filling 60 MiB (as bytes it would be by anything, and
   // as MiB by nothing); 2000000 KiB by nothing.

@@ -71,7 +71,9 @@ const calls: Array<[string, 'exec' | 'execFile', unknown[]]> = [
   ['maxBuffer undefined: no limit, not the default', 'execFile', ['head', ['-c', '3000000', '/dev/zero'], { maxBuffer: undefined, encoding: 'buffer' }]],
   ['timeout kills with SIGTERM', 'execFile', ['sleep', ['5'], { timeout: 100 }]],
   ['timeout with killSignal SIGKILL by number', 'exec', ['sleep 5', { timeout: 100, killSignal: 9 }]],
-  ['a timeout after the exit, while a grandchild holds the output open', 'execFile', ['sh', ['-c', 'sleep 2 & exit 3'], { timeout: 200 }]],
+  // 3 s: the shell must have exited before the timeout, on a busy machine too (200 ms was not
+  // always); the grandchild's 20 s outlive it.
+  ['a timeout after the exit, while a grandchild holds the output open', 'execFile', ['sh', ['-c', 'sleep 20 & exit 3'], { timeout: 3000 }]],
   ['a missing program', 'execFile', ['pidfd-no-such-program', ['a']]],
   ['a missing cwd', 'execFile', ['true', [], { cwd: '/nonexistent/dir' }]],
   ['exec of a missing command: the shell says 127', 'exec', ['pidfd-no-such-program']],

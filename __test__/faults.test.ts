@@ -343,9 +343,9 @@ test('the helper survives the terminal\'s signals sent to the whole process grou
 test('two threads spawning while the helper is stuck: the one queued behind waits no longer than its own deadline', async (t) => {
   // Whichever thread reaches the helper first holds it for the deadline and then the drain (a
   // quarter of it: its child is stopped before exec); the other gives up at its own deadline.
-  // The two are told apart halfway through the drain, with a deadline of 2 s here so that a
-  // loaded machine has 250 ms either side.
-  const deadline = 2 * DEADLINE_MS
+  // The two are told apart halfway through the drain, with a deadline of 4 s here so that a
+  // loaded machine has 500 ms either side.
+  const deadline = 4 * DEADLINE_MS
   const between = deadline * 1.125
   const attempt = `
     const t0 = performance.now();

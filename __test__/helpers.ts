@@ -371,14 +371,22 @@ export function tempDir(prefix: string): string {
 }
 
 /**
+ * A shell condition: process `pid` (a shell word: `$p`, `$(cat f)`) has exec'd `command` (its
+ * arguments joined by spaces, none holding a quote): its command line reads so. Not its comm,
+ * which the kernel changes earlier in the exec than the arguments come into place: a process
+ * looked at in between has an empty command line.
+ */
+export const shExecd = (pid: string, command: string): string => `[ "$(tr '\\0' ' ' < /proc/${pid}/cmdline 2>/dev/null)" = '${command} ' ]`
+
+/**
  * A shell snippet for `sh -c` that leaves one process per file running on (`exec sleep 30`,
  * detached from the command's stdio), each writing its pid to its file, and goes on once every
- * one of them is `sleep` (a condition, not a delay). Its pid is written before its exec: a
+ * one of them is `sleep 30` (a condition, not a delay). Its pid is written before its exec: a
  * command that went on then could end while one was still `sh -c …`, and its report would name
  * that. The caller kills the pids (killPid).
  */
 export const startLeftovers = (files: string[]): string =>
-  `${files.map((f) => `(sh -c 'echo $$ > ${f}; exec sleep 30' </dev/null >/dev/null 2>&1 &)`).join('; ')}; ${shUntil(files.map((f) => `[ -s ${f} ] && [ "$(cat /proc/$(cat ${f})/comm 2>/dev/null)" = sleep ]`).join(' && '))}`
+  `${files.map((f) => `(sh -c 'echo $$ > ${f}; exec sleep 30' </dev/null >/dev/null 2>&1 &)`).join('; ')}; ${shUntil(files.map((f) => `[ -s ${f} ] && ${shExecd(`$(cat ${f})`, 'sleep 30')}`).join(' && '))}`
 
 /**
  * A shell loop that goes on once `condition` holds, looking every 10 ms, and gives up after

@@ -220,9 +220,12 @@ check("poll refused with an errno it has no fallback for (EINVAL): the wait on a
   const EINVAL = 22
   const run = await underFilter([`poll=${EINVAL}`], `
     const cp = require('node:child_process');
-    const sh = cp.spawn('sh', ['-c', 'sleep 0.2 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The sleep runs until it is killed once its handle is open (sh's wait would reap one that
+    // ended first, and the open would find no process).
+    const sh = cp.spawn('sh', ['-c', 'sleep 30 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'inherit'] });
     sh.stdout.once('data', (d) => {
       const handle = pidfd.AsyncPidFd.fromPid(Number(String(d).trim()));
+      process.kill(Number(String(d).trim()));
       handle.wait().then(
         (exit) => console.log(JSON.stringify({ exit })),
         (e) => console.log(JSON.stringify({ error: [e.name, e.code, e.errno, e.syscall, e.message] })),

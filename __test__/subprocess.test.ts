@@ -449,15 +449,16 @@ test('a child spawned by a worker that then exits is still reaped', async (t) =>
   const worker = new Worker(
     `const { parentPort } = require('node:worker_threads');
      const { spawn } = require(${JSON.stringify(entry)});
-     const sub = spawn('sleep', ['2'], { stdio: 'ignore' });
+     const sub = spawn('sleep', ['30'], { stdio: 'ignore' });
      sub.exited.then(() => {});
      parentPort.postMessage(sub.pid);`,
     { eval: true },
   )
   const pid = await new Promise<number>((resolve) => worker.once('message', resolve))
   await worker.terminate()
-  // Long enough to outlive a worker's end under a loaded run (0.3 s did not, once).
+  // It runs until it is killed here (0.3 s did not always outlive a worker's end under load).
   t.not(procState(pid), null, 'still running after the worker ended')
+  process.kill(pid, 'SIGKILL')
   t.true(await until(() => gone(pid), 10_000), `state ${procState(pid)}`)
 })
 
