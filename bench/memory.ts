@@ -6,9 +6,9 @@
 //   node --import tsx bench/memory.ts [K]     (default 10000)
 
 import { execFileSync, spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 // The package as built (index.js, lib/*.js: what users run), not its TypeScript sources, which
 // tsx would load in their place for an import of '../index.js' from this file.
@@ -64,6 +64,7 @@ if (process.argv[2] === '--one') {
   process.exit(0)
 }
 
+mkdirSync(dirname(child), { recursive: true })
 execFileSync('gcc', ['-static', '-O2', '-o', child, join(root, 'bench', 'child.c')])
 const k = Number(process.argv[2] ?? 10000)
 const self = import.meta.filename
