@@ -335,6 +335,56 @@ test("a sink that does not keep up holds 1 MiB of lines and drops the rest: 256 
   t.regex(r.stderr, /^pidfd: PIDFD_TRACE: 44 lines dropped: .*bound\.fifo did not take them$/m)
 })
 
+test("a sink that failed starts afresh: lines it dropped no longer count against its 1 MiB (a FIFO's reader back after 300 lines of 4 KiB gets the next), its descriptor let go when a write is refused (EPIPE) and kept on a full device (ENOSPC)", async (t) => {
+  const fifo = join(dir, 'back.fifo')
+  execFileSync('mkfifo', [fifo])
+  // Each step waits for what the sink says on stderr (once per sink) or for the line itself,
+  // with a bound. Descriptors are counted in /proc/self/fd by the file they name.
+  const r = await runNode(`
+    const fs = require('node:fs');
+    const { traceExit } = require(${JSON.stringify(join(root, 'lib', 'trace.js'))});
+    const fifo = ${JSON.stringify(fifo)};
+    const line = (path, exit) => traceExit({ path, file: 'f', argv: [], cwd: 'c'.repeat(3500), startMs: 0, t0: process.hrtime.bigint() }, 1, exit);
+    const until = async (ok) => { const end = Date.now() + 5000; while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 5)); return ok(); };
+    const fdsOn = (path) => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === path } catch { return false } }).length;
+    let err = '';
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = (chunk, ...rest) => { err += chunk; return write(chunk, ...rest) };
+    (async () => {
+      const { rusage } = await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
+      const exit = { code: 0, signal: null, rusage };
+      const out = {};
+      // No reader: the open fails (ENXIO) and the 1 MiB of lines it held (the rest were past it)
+      // are dropped.
+      for (let i = 0; i < 300; i++) line(fifo, exit);
+      out.refused = await until(() => /back\\.fifo: ENXIO/.test(err));
+      // A reader comes: the next line is taken.
+      const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      line(fifo, exit);
+      const buf = Buffer.alloc(65536);
+      let text = '';
+      out.taken = await until(() => {
+        try { const n = fs.readSync(reader, buf); text += buf.toString('utf8', 0, n) } catch {}
+        return text.endsWith('\\n');
+      });
+      // The reader's and the sink's.
+      out.open = fdsOn(fifo);
+      // The reader goes: the next write is refused (EPIPE), and the sink lets go of the FIFO.
+      fs.closeSync(reader);
+      line(fifo, exit);
+      out.afterEpipe = fdsOn(fifo);
+      // A full device: the write is refused (ENOSPC) and the descriptor kept.
+      line('/dev/full', exit);
+      out.full = await until(() => /dev\\/full: ENOSPC/.test(err));
+      out.keptOnFull = fdsOn('/dev/full');
+      console.log(JSON.stringify(out));
+      process.exit(0);
+    })();
+  `)
+  t.is(r.code, 0, r.stderr)
+  t.deepEqual(JSON.parse(r.stdout), { refused: true, taken: true, open: 2, afterEpipe: 0, full: true, keptOnFull: 1 })
+})
+
 runsIf(noStrace, 'the retry in strace')("a FIFO that is full is tried again on a timer only: lines pushed meanwhile wait for it, with no write of their own (strace)", async (t) => {
   const fifo = join(dir, 'full.fifo')
   execFileSync('mkfifo', [fifo])
