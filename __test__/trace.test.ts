@@ -373,6 +373,8 @@ test("a sink that failed starts afresh: lines it dropped no longer count against
       fs.closeSync(reader);
       line(fifo, exit);
       out.afterEpipe = fdsOn(fifo);
+      // And the line after that is opened for anew (no reader: dropped), not written anywhere.
+      line(fifo, exit);
       // A full device: the write is refused (ENOSPC) and the descriptor kept.
       line('/dev/full', exit);
       out.full = await until(() => /dev\\/full: ENOSPC/.test(err));
@@ -383,6 +385,36 @@ test("a sink that failed starts afresh: lines it dropped no longer count against
   `)
   t.is(r.code, 0, r.stderr)
   t.deepEqual(JSON.parse(r.stdout), { refused: true, taken: true, open: 2, afterEpipe: 0, full: true, keptOnFull: 1 })
+})
+
+test('at exit a sink with nothing left to write opens nothing: a trace file removed once its lines went out, or a FIFO removed once its sink failed, is not made again', async (t) => {
+  const file = join(dir, 'gone.jsonl')
+  const fifo = join(dir, 'gone.fifo')
+  execFileSync('mkfifo', [fifo])
+  const r = await runNode(`
+    const fs = require('node:fs');
+    const { traceExit } = require(${JSON.stringify(join(root, 'lib', 'trace.js'))});
+    const line = (path, exit) => traceExit({ path, file: 'f', argv: [], cwd: '/', startMs: 0, t0: process.hrtime.bigint() }, 1, exit);
+    const until = async (ok) => { const end = Date.now() + 5000; while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 5)); return ok(); };
+    let err = '';
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = (chunk, ...rest) => { err += chunk; return write(chunk, ...rest) };
+    (async () => {
+      const { rusage } = await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
+      const exit = { code: 0, signal: null, rusage };
+      line(${JSON.stringify(file)}, exit);
+      line(${JSON.stringify(fifo)}, exit);
+      const written = await until(() => fs.existsSync(${JSON.stringify(file)}) && fs.readFileSync(${JSON.stringify(file)}, 'utf8').endsWith('\\n'));
+      const refused = await until(() => /gone\\.fifo: ENXIO/.test(err));
+      fs.unlinkSync(${JSON.stringify(file)});
+      fs.unlinkSync(${JSON.stringify(fifo)});
+      console.log(JSON.stringify({ written, refused }));
+    })();
+  `)
+  t.is(r.code, 0, r.stderr)
+  t.deepEqual(JSON.parse(r.stdout), { written: true, refused: true })
+  t.false(existsSync(file), 'the removed file made again at exit')
+  t.false(existsSync(fifo), 'the removed FIFO made again (as a file) at exit')
 })
 
 runsIf(noStrace, 'the retry in strace')("a FIFO that is full is tried again on a timer only: lines pushed meanwhile wait for it, with no write of their own (strace)", async (t) => {
