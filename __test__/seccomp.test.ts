@@ -255,6 +255,28 @@ check('socketpair refused with ENFILE (the system\'s file table full): \'error\'
   t.deepEqual(out.pidfd, out.child_process)
 })
 
+check("socketpair refused with EPERM: child_process throws it; pidfd emits it through 'error', named as child_process names it, with the call that failed in its message", async (t) => {
+  const run = await underFilter([`socketpair=${EPERM}`], `
+    (async () => {
+      const out = {};
+      try {
+        require('node:child_process').spawn('echo', ['hi']);
+        out.child_process = 'no throw';
+      } catch (e) {
+        out.child_process = [e.code, e.errno, e.syscall, e.message];
+      }
+      const sub = pidfd.spawn('echo', ['hi']);
+      out.pidfd = await new Promise((resolve) => { sub.on('error', (e) => resolve([e.code, e.errno, e.syscall, e.message])); sub.on('exit', () => resolve(null)) });
+      console.log(JSON.stringify(out));
+    })();
+  `)
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), {
+    child_process: ['EPERM', -1, 'spawn', 'spawn EPERM'],
+    pidfd: ['EPERM', -1, 'spawn echo', 'spawn echo EPERM (socketpair failed)'],
+  })
+})
+
 // spawnSync reads the child's output with recv(2) (recvfrom) and writes its input with send(2)
 // (sendto), calls Node's own child_process does not make (it reads and writes), so a filter on
 // them reaches only ours. A failure ends that pipe and is the result's error, the child still

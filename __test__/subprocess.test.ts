@@ -273,6 +273,8 @@ test("a missing program reports ENOENT through 'error', then 'close', as child_p
   isError(t, err, { code: 'ENOENT', errno: -2, syscall: 'spawn pidfd-no-such-program' })
   t.is(err.message, 'spawn pidfd-no-such-program ENOENT')
   t.like(err as object, { path: 'pidfd-no-such-program', spawnargs: ['a'] })
+  // child_process's own keys: `step` is there only where a step before the exec failed.
+  t.deepEqual(Object.keys(err).sort(), ['code', 'errno', 'path', 'spawnargs', 'syscall'])
   const [code, signal] = await once(sub, 'close')
   t.is(code, -2)
   t.is(signal, null)

@@ -698,11 +698,8 @@ export function spawn(file: string, args: readonly string[], options: Tuple<Stdi
 export function spawn(file: string, args: readonly string[], options: Tuple<StdioNull, StdioNull, StdioNull>): By<null, null, null>
 export function spawn(file: string, args: readonly string[], options: SpawnOptions): Subprocess
 export function spawn(file: string, args?: readonly string[] | SpawnOptions, options?: SpawnOptions): Subprocess {
-  if (args !== undefined && args !== null && !Array.isArray(args) && typeof args === 'object') {
-    options = args as SpawnOptions
-    args = []
-  }
-  const resolved = resolve(file, args ?? [], options)
+  // spawn(file, options) is read as child_process reads it, by normalizeSpawnArguments.
+  const resolved = resolve(file, args, options)
   try {
     return new Subprocess(resolved, binding.spawn(resolved.native, getChannel()), null)
   } catch (raw) {
