@@ -104,6 +104,24 @@ test('a stdout paused on purpose (pipe, then unpipe) is still drained at the exi
   t.deepEqual(out.pidfd, out.child_process)
 })
 
+test('[Symbol.dispose]() kills a child that was not killed, once: a second dispose, or one after kill(), sends nothing more', async (t) => {
+  // kill() is counted through the instance (the real one is called): child_process's dispose
+  // calls it too.
+  const out = await sideBySide(`
+    const count = (sub) => { const kill = sub.kill.bind(sub); sub.calls = 0; sub.kill = (...a) => { sub.calls++; return kill(...a) }; return sub };
+    const a = count(spawn('sleep', ['30'], { stdio: 'ignore' }));
+    a[Symbol.dispose]();
+    a[Symbol.dispose]();
+    const b = count(spawn('sleep', ['30'], { stdio: 'ignore' }));
+    b.kill('SIGKILL');
+    b[Symbol.dispose]();
+    const ends = await Promise.all([a, b].map((s) => new Promise((resolve) => s.on('exit', (code, signal) => resolve([code, signal])))));
+    return { calls: [a.calls, b.calls], killed: [a.killed, b.killed], ends };
+  `)
+  t.deepEqual(out.pidfd, { calls: [1, 1], killed: [true, true], ends: [[null, 'SIGTERM'], [null, 'SIGKILL']] })
+  t.deepEqual(out.pidfd, out.child_process)
+})
+
 test('a program that cannot start: stdout and stderr end (for await finishes), stdin is not readable, then \'close\'', async (t) => {
   const out = await sideBySide(`
     const sub = spawn('pidfd-no-such-program');
