@@ -987,6 +987,29 @@ test('a failed fork (no such execPath): error, the send fails with EPIPE, then c
   t.deepEqual(seen[1], seen[0])
 })
 
+test("a failed fork's send without a callback: the EPIPE is an 'error' event; with swallowErrors it is not, as child_process", async (t) => {
+  const seen: unknown[] = []
+  for (const [, fork] of forks) {
+    const runs: unknown[] = []
+    for (const options of [undefined, { swallowErrors: true }]) {
+      const child = fork(echo, { execPath: join(dir, 'no-such-node') })
+      const events: unknown[] = []
+      child.on('error', (e: Error & { code: string; syscall: string }) => events.push(['error', e.code, e.syscall]))
+      child.on('disconnect', () => events.push(['disconnect']))
+      events.push(['sent', child.send('x', undefined, options as never)])
+      await new Promise((resolve) => child.on('close', (code) => resolve(events.push(['close', code]))))
+      await until(() => events.some((e) => (e as unknown[])[0] === 'disconnect'), 2000)
+      runs.push(events)
+    }
+    seen.push(runs)
+  }
+  t.deepEqual(seen[1], [
+    [['sent', true], ['error', 'ENOENT', 'spawn ' + join(dir, 'no-such-node')], ['error', 'EPIPE', 'write'], ['close', -2], ['disconnect']],
+    [['sent', true], ['error', 'ENOENT', 'spawn ' + join(dir, 'no-such-node')], ['close', -2], ['disconnect']],
+  ])
+  t.deepEqual(seen[1], seen[0])
+})
+
 test('timeout, signal and killSignal reach the forked child', async (t) => {
   const timed = pidfd.fork(echo, { timeout: 200, killSignal: 'SIGKILL' })
   const [code, signal] = await new Promise<unknown[]>((resolve) => timed.on('exit', (...a) => resolve(a)))
