@@ -1068,6 +1068,10 @@ test("the channel's counts hold the parent as Node's do: at none the channel let
     'ch.refCounted(); ch.unrefCounted(); ch.refCounted();',
     'ch.unref(); ch.refCounted();',
     'ch.ref(); ch.refCounted(); ch.unrefCounted();',
+    // Through send(), as Node's channel counts its writes: a lone small one, and one the socket
+    // queues (8 MiB, sent from a first write's callback), counted until it is written.
+    "child.send('small');",
+    "child.send('small', () => child.send('x'.repeat(8 << 20)));",
   ]
   const seen: Record<string, unknown[]> = {}
   for (const lib of ['child_process', 'pidfd']) {
@@ -1088,7 +1092,7 @@ setTimeout(() => { console.log('held'); child.kill(); }, 1500).unref();`,
       seen[lib]!.push([r.code, held ?? 'let go'])
     }
   }
-  t.deepEqual(seen.pidfd, [[0, 'let go'], [0, 'held'], [0, 'let go'], [0, 'held']])
+  t.deepEqual(seen.pidfd, [[0, 'let go'], [0, 'held'], [0, 'let go'], [0, 'held'], [0, 'held'], [0, 'let go']])
   t.deepEqual(seen.pidfd, seen.child_process)
   // fd: a number while open; -1 at 'disconnect', as Node's says then.
   const fds: Record<string, unknown> = {}
