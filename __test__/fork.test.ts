@@ -468,6 +468,9 @@ test('messages sent before anyone listens are kept for the first listener', asyn
     // A window in which a message nobody listens for could be dropped (a negative claim: no
     // event shows that it was not); then it is awaited, up to 10 s on a busy machine.
     await sleep(200)
+    // A listener for another event first: the message stays kept for a 'message' listener.
+    child.on('exit', () => {})
+    await new Promise((resolve) => setImmediate(resolve))
     const got = await Promise.race([new Promise((resolve) => child.on('message', resolve)), sleep(10_000).then(() => 'nothing')])
     t.is(got, 'early', name)
     child.send('exit')
