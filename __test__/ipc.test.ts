@@ -19,7 +19,7 @@ import { MessageChannel } from 'node:worker_threads'
 import test, { type ExecutionContext } from 'ava'
 
 import * as pidfd from '../index.js'
-import { runsIf, tempDir } from './helpers.js'
+import { runsIf, tempDir, within } from './helpers.js'
 
 const dir = tempDir('pidfd-ipc-')
 function file(name: string, contents: string | Buffer): string {
@@ -529,4 +529,20 @@ test("disconnect() while a handle waits for its ACK, messages and a second handl
 test("a frame from the child that does not parse: 'error' (the SyntaxError), and the channel ends", async (t) => {
   // Not side by side: child_process's parent throws it uncaught, from the channel's read.
   t.deepEqual(await speak(pidfd.fork as unknown as Fork, 'garbage'), { events: [['error', 'SyntaxError'], ['disconnect']], answers: ['end'] })
+})
+
+test("disconnect() from the 'error' of a frame that does not parse: one 'disconnect', then 'close'", async (t) => {
+  // The channel's end comes right after the 'error': a disconnect() there ends it already.
+  const child = pidfd.fork(speaker, ['garbage'], { execPath: 'python3', execArgv: [], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+  const events: unknown[] = []
+  child.on('error', (err: Error) => {
+    events.push(['error', err.name])
+    child.disconnect()
+  })
+  child.on('disconnect', () => events.push(['disconnect']))
+  const out = text(child.stdout!)
+  const closed = new Promise((resolve) => child.on('close', (code) => resolve(code)))
+  t.is(await within(closed, 20_000, "'close'"), 0)
+  t.deepEqual(JSON.parse(await out), ['end'])
+  t.deepEqual(events, [['error', 'SyntaxError'], ['disconnect']])
 })
