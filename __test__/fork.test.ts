@@ -1013,6 +1013,28 @@ test("a failed fork's send without a callback: the EPIPE is an 'error' event; wi
   t.deepEqual(seen[1], seen[0])
 })
 
+test("a failed fork's send with a handle: the callback gets null and nothing is emitted, the EPIPE unreported, as child_process", async (t) => {
+  // child_process writes a handle's frame with uv_write2, which never tries the write at the
+  // call: its failure reaches no one (a message alone is tried at once: EPIPE, above).
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const seen: unknown[] = []
+  for (const [, fork] of forks) {
+    const child = fork(echo, { execPath: join(dir, 'no-such-node') })
+    const events: unknown[] = []
+    child.on('error', (e: Error & { code: string }) => events.push(['error', e.code]))
+    const called = new Promise((resolve) => child.send('x', server, (e) => resolve(e)))
+    child.send('y', server)
+    events.push(['callback', await called])
+    await new Promise((resolve) => child.on('close', resolve))
+    events.push(['close'])
+    seen.push(events)
+  }
+  t.deepEqual(seen[1], [['error', 'ENOENT'], ['callback', null], ['close']])
+  t.deepEqual(seen[1], seen[0])
+})
+
 test('timeout, signal and killSignal reach the forked child', async (t) => {
   const timed = pidfd.fork(echo, { timeout: 200, killSignal: 'SIGKILL' })
   const [code, signal] = await new Promise<unknown[]>((resolve) => timed.on('exit', (...a) => resolve(a)))

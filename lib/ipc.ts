@@ -585,10 +585,13 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
    * earlier writes, and again a moment later while the socket is full.
    */
   function sendWithFd(frame: Buffer, fd: number, options: Options, callback: SendCallback | undefined): void {
-    if (socket === null || socket.destroyed) {
-      process.nextTick(failure(options, callback), systemError('EPIPE', 'write'))
-      return
+    // As child_process: a handle's frame goes out by uv_write2, which never tries the write at the
+    // call, so no failure of it is reported (a dead channel's EPIPE included): the callback gets
+    // null, and without one nothing is emitted.
+    const unreported = () => {
+      if (typeof callback === 'function') process.nextTick(callback, null)
     }
+    if (socket === null || socket.destroyed) return unreported()
     if (writing > 0) {
       handoff = () => sendWithFd(frame, fd, options, callback)
       return
@@ -603,8 +606,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
         setTimeout(() => sendWithFd(frame, fd, options, callback), 1)
         return
       }
-      process.nextTick(failure(options, callback), err)
-      return
+      return unreported()
     }
     if (sent < frame.length) {
       // The descriptor went with the first part; the rest follows on the socket.
