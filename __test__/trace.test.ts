@@ -335,24 +335,33 @@ test("a sink that does not keep up holds 1 MiB of lines and drops the rest: 256 
   t.regex(r.stderr, /^pidfd: PIDFD_TRACE: 44 lines dropped: .*bound\.fifo did not take them$/m)
 })
 
-test("a sink that failed starts afresh: lines it dropped no longer count against its 1 MiB (a FIFO's reader back after 300 lines of 4 KiB gets the next), its descriptor let go when a write is refused (EPIPE) and kept on a full device (ENOSPC)", async (t) => {
-  const fifo = join(dir, 'back.fifo')
-  execFileSync('mkfifo', [fifo])
-  // Each step waits for what the sink says on stderr (once per sink) or for the line itself,
-  // with a bound. Descriptors are counted in /proc/self/fd by the file they name.
-  const r = await runNode(`
+/**
+ * An app that drives a sink directly, `body` run once it has an exit record with real rusage
+ * (`exit`): `line(path, exit)` pushes a line whose cwd is `cwd`, `until(ok)` waits for a
+ * condition (5 s at most) and says whether it holds, and `err` is what the app wrote to stderr.
+ */
+const sinkApp = (cwd: string, body: string) => `
     const fs = require('node:fs');
     const { traceExit } = require(${JSON.stringify(join(root, 'lib', 'trace.js'))});
-    const fifo = ${JSON.stringify(fifo)};
-    const line = (path, exit) => traceExit({ path, file: 'f', argv: [], cwd: 'c'.repeat(3500), startMs: 0, t0: process.hrtime.bigint() }, 1, exit);
+    const line = (path, exit) => traceExit({ path, file: 'f', argv: [], cwd: ${JSON.stringify(cwd)}, startMs: 0, t0: process.hrtime.bigint() }, 1, exit);
     const until = async (ok) => { const end = Date.now() + 5000; while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 5)); return ok(); };
-    const fdsOn = (path) => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === path } catch { return false } }).length;
     let err = '';
     const write = process.stderr.write.bind(process.stderr);
     process.stderr.write = (chunk, ...rest) => { err += chunk; return write(chunk, ...rest) };
     (async () => {
       const { rusage } = await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
       const exit = { code: 0, signal: null, rusage };
+      ${body}
+    })();`
+
+test("a sink that failed starts afresh: lines it dropped no longer count against its 1 MiB (a FIFO's reader back after 300 lines of 4 KiB gets the next), its descriptor let go when a write is refused (EPIPE) and kept on a full device (ENOSPC)", async (t) => {
+  const fifo = join(dir, 'back.fifo')
+  execFileSync('mkfifo', [fifo])
+  // Each step waits for what the sink says on stderr (once per sink) or for the line itself,
+  // with a bound. Descriptors are counted in /proc/self/fd by the file they name.
+  const r = await runNode(sinkApp('c'.repeat(3500), `
+      const fifo = ${JSON.stringify(fifo)};
+      const fdsOn = (path) => fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === path } catch { return false } }).length;
       const out = {};
       // No reader: the open fails (ENXIO) and the 1 MiB of lines it held (the rest were past it)
       // are dropped.
@@ -381,8 +390,7 @@ test("a sink that failed starts afresh: lines it dropped no longer count against
       out.keptOnFull = fdsOn('/dev/full');
       console.log(JSON.stringify(out));
       process.exit(0);
-    })();
-  `)
+  `))
   t.is(r.code, 0, r.stderr)
   t.deepEqual(JSON.parse(r.stdout), { refused: true, taken: true, open: 2, afterEpipe: 0, full: true, keptOnFull: 1 })
 })
@@ -391,17 +399,7 @@ test('at exit a sink with nothing left to write opens nothing: a trace file remo
   const file = join(dir, 'gone.jsonl')
   const fifo = join(dir, 'gone.fifo')
   execFileSync('mkfifo', [fifo])
-  const r = await runNode(`
-    const fs = require('node:fs');
-    const { traceExit } = require(${JSON.stringify(join(root, 'lib', 'trace.js'))});
-    const line = (path, exit) => traceExit({ path, file: 'f', argv: [], cwd: '/', startMs: 0, t0: process.hrtime.bigint() }, 1, exit);
-    const until = async (ok) => { const end = Date.now() + 5000; while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 5)); return ok(); };
-    let err = '';
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = (chunk, ...rest) => { err += chunk; return write(chunk, ...rest) };
-    (async () => {
-      const { rusage } = await pidfd.spawn('true', [], { stdio: 'ignore' }).exited;
-      const exit = { code: 0, signal: null, rusage };
+  const r = await runNode(sinkApp('/', `
       line(${JSON.stringify(file)}, exit);
       line(${JSON.stringify(fifo)}, exit);
       const written = await until(() => fs.existsSync(${JSON.stringify(file)}) && fs.readFileSync(${JSON.stringify(file)}, 'utf8').endsWith('\\n'));
@@ -409,8 +407,7 @@ test('at exit a sink with nothing left to write opens nothing: a trace file remo
       fs.unlinkSync(${JSON.stringify(file)});
       fs.unlinkSync(${JSON.stringify(fifo)});
       console.log(JSON.stringify({ written, refused }));
-    })();
-  `)
+  `))
   t.is(r.code, 0, r.stderr)
   t.deepEqual(JSON.parse(r.stdout), { written: true, refused: true })
   t.false(existsSync(file), 'the removed file made again at exit')
