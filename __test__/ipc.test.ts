@@ -531,6 +531,33 @@ test("a frame from the child that does not parse: 'error' (the SyntaxError), and
   t.deepEqual(await speak(pidfd.fork as unknown as Fork, 'garbage'), { events: [['error', 'SyntaxError'], ['disconnect']], answers: ['end'] })
 })
 
+test("the channel ends while a handle waits for its ACK: no 'disconnect', and a disconnect() waiting for the ACK is an 'error' (ERR_IPC_DISCONNECTED), as child_process", async (t) => {
+  // The child never reads its channel, and ends.
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const got: Record<string, unknown[]> = {}
+  for (const [name, fork] of forks) {
+    got[name] = []
+    for (const disconnect of [false, true]) {
+      const child = fork(speaker, ['silent'], { execPath: 'python3', execArgv: ['-c', 'import time; time.sleep(0.3)'], stdio: ['ignore', 'ignore', 'ignore', 'ipc'] })
+      const events: unknown[] = []
+      child.on('error', (e: Error & { code?: string }) => events.push(['error', e.code]))
+      child.on('disconnect', () => events.push(['disconnect']))
+      child.send({ a: 1 }, server, (e) => events.push(['callback', e]))
+      if (disconnect) child.disconnect()
+      await within(new Promise((resolve) => child.on('close', resolve)), 20_000, "'close'")
+      events.push(['close', child.connected, child.channel])
+      got[name]!.push(events)
+    }
+  }
+  t.deepEqual(got.pidfd, [
+    [['callback', null], ['close', false, null]],
+    [['callback', null], ['error', 'ERR_IPC_DISCONNECTED'], ['close', false, null]],
+  ])
+  t.deepEqual(got.pidfd, got.child_process)
+})
+
 test("disconnect() from the 'error' of a frame that does not parse: one 'disconnect', then 'close'", async (t) => {
   // The channel's end comes right after the 'error': a disconnect() there ends it already.
   const child = pidfd.fork(speaker, ['garbage'], { execPath: 'python3', execArgv: [], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })

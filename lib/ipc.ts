@@ -504,14 +504,18 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
 
   function onEnd(releaseNow = false): void {
     if (!open || ending) return
-    // As child_process at the end of the channel: disconnect (if not already, or if one waits
-    // for the child's ACK, which will not come now). Our end is then done with in the tick that
-    // emits 'disconnect', so 'close' (which waits for it) can only come after.
+    // As child_process at the end of the channel, which calls disconnect(): 'disconnect' if
+    // nothing waits for a handle's ACK; while one does (the ACK will not come now), no
+    // 'disconnect' at all, and a disconnect() already waiting for it makes this one an 'error'
+    // (ERR_IPC_DISCONNECTED). Our end is then done with in the next tick, so 'close' (which
+    // waits for it) can only come after.
     if (target.connected || target.channel === control) {
+      const waited = queue !== null
+      if (!target.connected) target.emit('error', ipcDisconnected())
       target.connected = false
       queue = null
       pending = null
-      closeChannel(true)
+      closeChannel(true, !waited)
       // A failed spawn's channel (nothing behind it) is done with at once, and its 'close' comes
       // before the 'disconnect' of the next tick, as child_process orders them.
       if (!releaseNow) {
@@ -710,7 +714,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
    * 'close'. After this process's own disconnect() child_process never counts it, so that
    * child's 'close' never comes (Node 22 to 26 alike), and neither does ours.
    */
-  function closeChannel(atEnd: boolean): void {
+  function closeChannel(atEnd: boolean, tell = true): void {
     target.channel = null
     process.nextTick(() => {
       // Our end is closed at once (writes still queued are dropped, as child_process drops
@@ -720,7 +724,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       dropReceived()
       socket?.removeListener('data', onData)
       socket?.destroy()
-      target.emit('disconnect')
+      if (tell) target.emit('disconnect')
       callCutOff()
       if (wasOpen && atEnd) closed()
     })
