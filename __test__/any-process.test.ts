@@ -60,7 +60,10 @@ runsIf(noStrace, 'the blocking wait in strace')("a blocking wait on a process no
     const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'pidfd-poll-'));
     const fifo = dir + '/f';
     const inPoll = "grep -qE 'poll_schedule|do_sys_poll' /proc/" + process.pid + "/wchan";
-    const sh = require('node:child_process').spawn('sh', ['-c', 'mkfifo ' + fifo + '; (i=0; until ' + inPoll + ' || [ $i -gt 3000 ]; do i=$((i+1)); sleep 0.01; done; echo > ' + fifo + ') & echo $!; read x < ' + fifo + '; exec sleep 2'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The grandchild ends only once its parent is sleep (which reaps nothing): the shell before
+    // it could reap it.
+    const parentSleeps = "[ \\"$(tr '\\\\0' ' ' < /proc/$$/cmdline)\\" = 'sleep 2 ' ]";
+    const sh = require('node:child_process').spawn('sh', ['-c', 'mkfifo ' + fifo + '; (i=0; until ' + inPoll + ' || [ $i -gt 3000 ]; do i=$((i+1)); sleep 0.01; done; echo > ' + fifo + '; until ' + parentSleeps + ' || [ $i -gt 3000 ]; do i=$((i+1)); sleep 0.01; done) & echo $!; read x < ' + fifo + '; exec sleep 2'], { stdio: ['ignore', 'pipe', 'ignore'] });
     sh.stdout.once('data', (d) => {
       const fd = pidfd.PidFd.fromPid(Number(d));
       process.stderr.write('MARK0\\n');
