@@ -588,7 +588,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
    * (so the descriptor comes with the message's first byte, as libuv reads it): after our
    * earlier writes, and again a moment later while the socket is full.
    */
-  function sendWithFd(frame: Buffer, fd: number, options: Options, callback: SendCallback | undefined): void {
+  function sendWithFd(frame: Buffer, fd: number, callback: SendCallback | undefined): void {
     // As child_process: a handle's frame goes out by uv_write2, which never tries the write at the
     // call, so no failure of it is reported (a dead channel's EPIPE included): the callback gets
     // null, and without one nothing is emitted.
@@ -597,7 +597,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     }
     if (socket === null || socket.destroyed) return unreported()
     if (writing > 0) {
-      handoff = () => sendWithFd(frame, fd, options, callback)
+      handoff = () => sendWithFd(frame, fd, callback)
       return
     }
     const ours = control.fd ?? -1
@@ -607,7 +607,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
     } catch (raw) {
       const err = fromNative(raw) as Error & { code?: string }
       if (err.code === 'EAGAIN') {
-        setTimeout(() => sendWithFd(frame, fd, options, callback), 1)
+        setTimeout(() => sendWithFd(frame, fd, callback), 1)
         return
       }
       return unreported()
@@ -664,7 +664,7 @@ export function setupChannel(target: ChannelTarget, socket: Socket | null, mode:
       // Sent again on a NACK: the libuv handle itself where the socket gave it up.
       pending = { message, handle: detached ?? handle, options, retransmissions, detached }
       const frame = codec.encode(wrapped)
-      sendWithFd(typeof frame === 'string' ? Buffer.from(frame) : frame, fd, options, callback)
+      sendWithFd(typeof frame === 'string' ? Buffer.from(frame) : frame, fd, callback)
       return socket === null ? true : queued(socket) < HIGH_WATER
     }
     if (queue) {
