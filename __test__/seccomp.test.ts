@@ -3,7 +3,7 @@
 // installs a raw BPF filter and execs Node.
 
 import test from 'ava'
-import { execFile } from 'node:child_process'
+import { execFile, type ExecFileException } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -16,12 +16,21 @@ const wrapper = join(dir, 'seccomp-run')
 const built = buildFixture('seccomp-run', wrapper)
 test.after.always(() => rmSync(dir, { recursive: true, force: true }))
 
+type Run = { code: number | null; stdout: string; stderr: string }
+
+/** A run's exit code (null: none), and where there is none, why, after its stderr. */
+function outcome(err: ExecFileException | null, stdout: string, stderr: string): Run {
+  const code = err ? (typeof err.code === 'number' ? err.code : null) : 0
+  const why = code === null ? `\n[no exit code: error ${String(err?.code)}, signal ${err?.signal}, ended by the timeout: ${err?.killed}: ${err?.message.split('\n')[0]}]` : ''
+  return { code, stdout, stderr: stderr + why }
+}
+
 /** Runs `script` (with `pidfd` and `native` loaded) in a Node under the filter `rules`. */
-function underFilter(rules: string[], script: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function underFilter(rules: string[], script: string, env: Record<string, string> = {}): Promise<Run> {
   const code = `const pidfd = require(${JSON.stringify(entry)}); const native = require(${JSON.stringify(join(root, 'lib', 'native.js'))}).binding;\n${script}`
   return new Promise((resolve) => {
     execFile(wrapper, [...rules, '--', process.execPath, '-e', code], { timeout: 20_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr })
+      resolve(outcome(err, stdout, stderr))
     })
   })
 }
@@ -203,9 +212,9 @@ check('pidfd_open refused: every capability that works through a pidfd is off, t
 check('pidfd wait where a seccomp filter refuses waitid: the error, exit 1, not a timeout', async (t) => {
   const sleeper = execFile('sleep', ['30'])
   t.teardown(() => sleeper.kill('SIGKILL'))
-  const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+  const run = await new Promise<Run>((resolve) => {
     execFile(wrapper, [`waitid=${EPERM}`, '--', process.execPath, join(root, 'bin', 'pidfd.js'), 'wait', '--timeout', '60s', String(sleeper.pid)], { timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+      resolve(outcome(err, stdout, stderr)),
     )
   })
   t.is(run.code, 1, run.stdout + run.stderr)

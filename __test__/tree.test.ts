@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import test from 'ava'
 
 import { cgroupSupport } from '../index.js'
-import { buildFixture, figure, killPid, procState, root, runNode, runsIf, shExecd, shUntil, startLeftovers, tempDir, until } from './helpers.js'
+import { buildFixture, figure, killPid, needsRoot, procState, root, runNode, runsIf, shExecd, shUntil, startLeftovers, tempDir, until } from './helpers.js'
 
 interface Run {
   code: number | null
@@ -298,6 +298,44 @@ test('a process that has begun to exit is not a leftover, though not yet a zombi
   const caught = tries.find((x) => x.during)
   if (!caught) return t.fail(`the listing never fell while the process was exiting: ${r.stdout}`)
   t.deepEqual({ big: caught.big, sleep: caught.sleep }, { big: false, sleep: true }, r.stdout)
+})
+
+// The v1 freezer holds a process where no signal wakes it: one sent a fatal signal then keeps it
+// pending, as a process on another CPU does for the moment before it runs.
+const freezerRoot = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f[f.indexOf('-') + 1] === 'cgroup' && f.at(-1)!.split(',').includes('freezer'))?.[4]
+const freezerWhy = freezerRoot === undefined ? 'no cgroup v1 freezer mounted' : needsRoot
+runsIf(freezerWhy, 'a process sent a fatal signal')('a process sent a fatal signal that has not yet run to act on it (held by the v1 freezer) is not a leftover: it ends when it next runs', async (t) => {
+  const frozen = join(freezerRoot!, `pidfd-test-${process.pid}-${Date.now()}`)
+  const r = await runNode(`
+    const { spawn } = require('node:child_process');
+    const { mkdirSync, readFileSync, rmdirSync, writeFileSync } = require('node:fs');
+    const tree = pidfd.Subreaper.start();
+    const listed = (pid) => tree.leftovers().some((l) => l.pid === pid);
+    const pending = (pid) => Number(readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1].split(' ')[28]);
+    (async () => {
+      const s = spawn('sleep', ['30'], { stdio: 'ignore' });
+      while (readFileSync('/proc/' + s.pid + '/cmdline', 'utf8') !== 'sleep\\x0030\\x00');
+      mkdirSync(${JSON.stringify(frozen)});
+      const out = {};
+      try {
+        writeFileSync(${JSON.stringify(frozen)} + '/cgroup.procs', String(s.pid));
+        writeFileSync(${JSON.stringify(frozen)} + '/freezer.state', 'FROZEN');
+        while (readFileSync(${JSON.stringify(frozen)} + '/freezer.state', 'utf8').trim() !== 'FROZEN');
+        out.before = listed(s.pid);
+        s.kill('SIGTERM');
+        out.pending = pending(s.pid);
+        out.during = listed(s.pid);
+      } finally {
+        writeFileSync(${JSON.stringify(frozen)} + '/freezer.state', 'THAWED');
+      }
+      out.signal = await new Promise((r) => s.on('exit', (code, signal) => r(signal)));
+      rmdirSync(${JSON.stringify(frozen)});
+      tree.stop();
+      console.log(JSON.stringify(out));
+    })();`, { timeoutMs: 30_000 })
+  t.is(r.stderr, '')
+  // Listed while frozen; then SIGKILL (bit 8) pending, not listed; thawed, it ends by the signal.
+  t.deepEqual(JSON.parse(r.stdout), { before: true, pending: 1 << 8, during: false, signal: 'SIGTERM' })
 })
 
 test("a leftover's age is how long it has run, and its RSS what it holds: one that filled 60 MiB, started 400 ms before the command exits, is at least that old and no older than the command", async (t) => {

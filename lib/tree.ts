@@ -66,21 +66,30 @@ function childrenOf(pid: number): number[] {
 
 /** The kernel's flag for a task that has begun to exit (`PF_EXITING`, /proc's `stat` field 9). */
 const PF_EXITING = 0x4
+/**
+ * SIGKILL among a thread's pending signals (/proc's `stat` field 31): a fatal signal was sent
+ * (the kernel makes any signal that kills into SIGKILL for every thread as it is sent), and the
+ * thread ends when it next runs.
+ */
+const KILL_PENDING = 1 << (9 - 1)
 
 /**
  * Whether any thread of `pid` still runs. A zombie (exited, not yet reaped) is not running:
  * reap() takes it. Nor is a thread that has begun to exit: it has let go of its memory (its
  * command line reads empty) and frees it before it is a zombie, which for a large process takes
- * a while. A process whose main thread has exited shows as a zombie too, but while its other
- * threads live it runs (and cannot be reaped yet).
+ * a while. Nor one a fatal signal has been sent to and that has not run since (the --timeout's
+ * SIGTERM reaches the command's group at once, and the command's exit can be seen first). A
+ * process whose main thread has exited shows as a zombie too, but while its other threads live
+ * it runs (and cannot be reaped yet).
  */
 function running(pid: number): boolean {
   return threadsOf(pid).some((tid) => {
     const stat = read(`/proc/${pid}/task/${tid}/stat`)
     if (stat === null) return false
-    // The state is the first field after the name (which may hold ") Z " too), the flags the 7th.
+    // The state is the first field after the name (which may hold ") Z " too), the flags the 7th,
+    // the pending signals the 29th.
     const fields = fieldsAfterName(stat)
-    return fields[0] !== 'Z' && fields[0] !== 'X' && (Number(fields[6]) & PF_EXITING) === 0
+    return fields[0] !== 'Z' && fields[0] !== 'X' && (Number(fields[6]) & PF_EXITING) === 0 && (Number(fields[28]) & KILL_PENDING) === 0
   })
 }
 
