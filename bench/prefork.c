@@ -78,10 +78,16 @@ static int32_t recv_spare(int sock, int *fd)
 	return pid;
 }
 
+/* What a CLONE_VM spare closes first (its copy of the helper's descriptors, or the caller's
+ * exit would not end it): the helper's socket, and the caller's end of the spare's own. */
+static int vm_close[2];
+
 /* A spare on the helper's memory (CLONE_VM): raw syscalls only, on a stack of its own. */
 static int vm_spare(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
+	syscall(SYS_close, vm_close[0]);
+	syscall(SYS_close, vm_close[1]);
 	char request[64];
 	if (syscall(SYS_recvfrom, fd, request, sizeof(request), 0, NULL, NULL) <= 0)
 		syscall(SYS_exit, 0);
@@ -103,6 +109,8 @@ static void helper(int sock, int vm)
 			_exit(1);
 		/* Two stacks in turn: a spare's stack is free again once it has exec'd, which happens
 		 * before the caller asks for the next one. */
+		vm_close[0] = sock;
+		vm_close[1] = pair[0];
 		pid_t pid = vm ? clone(vm_spare, vm_stacks[turn ^= 1] + sizeof(vm_stacks[0]), CLONE_VM | CLONE_PARENT | SIGCHLD, (void *)(intptr_t)pair[1])
 			       : (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
 		if (pid == 0) {
@@ -185,7 +193,10 @@ int main(int argc, char **argv)
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
 			die("socketpair");
 		if (fork() == 0) {
+			/* Only its own socket: the caller's exit ends every helper. */
 			close(pair[0]);
+			for (int other = SYNC; other < m; other++)
+				close(helpers[other]);
 			helper(pair[1], m == VM);
 		}
 		close(pair[1]);
