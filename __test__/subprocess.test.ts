@@ -651,3 +651,19 @@ test("stdio arrays read as child_process reads them: a short array padded with p
     { form: 'ignore,ignore,ignore,', streams: [null, null, null, null], fds: ['/dev/null', '/dev/null', '/dev/null', 'closed'] },
   ])
 })
+
+test("a child nobody listens to holds no listener table (EventEmitter's, about 270 bytes each) until its first listener; its events then come as child_process's", async (t) => {
+  const table = (emitter: object) => (emitter as { _events?: unknown })._events
+  const sub = spawn('sh', ['-c', 'exit 3'], { stdio: 'ignore' })
+  t.is(table(sub), undefined)
+  t.is(sub.listenerCount('exit'), 0)
+  t.deepEqual(sub.eventNames(), [])
+  t.false(sub.emit('nothing'))
+  const cp = cpSpawn('sh', ['-c', 'exit 3'], { stdio: 'ignore' })
+  const [ours, theirs] = await Promise.all([once(sub, 'exit'), once(cp, 'exit')])
+  t.deepEqual(ours, theirs)
+  t.deepEqual(ours, [3, null])
+  t.is(typeof table(sub), 'object')
+  sub.removeAllListeners()
+  t.deepEqual(sub.eventNames(), [])
+})

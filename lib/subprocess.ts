@@ -327,6 +327,10 @@ export class Subprocess extends ChildProcessBase {
   /** @internal */
   constructor(resolved: Resolved, native: NativePidFd | null, spawnError: (Error & { errno?: number; code?: string }) | null) {
     super()
+    // EventEmitter gives every emitter a listener table at once, an object without a prototype
+    // (a dictionary, about 270 bytes): a child nobody listens to keeps none, and the first
+    // listener makes it, as EventEmitter does for an emitter whose table is undefined.
+    ;(this as unknown as { _events: unknown })._events = undefined
     this.spawnfile = resolved.file
     this.spawnargs = resolved.spawnargs
     this.cgroupVia = (native?.cgroupVia ?? null) as Subprocess['cgroupVia']
