@@ -3,7 +3,7 @@
 // library's Subreaper never taking an exit the package is owed. Real process trees throughout.
 
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmdirSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
 
@@ -302,8 +302,21 @@ test('a process that has begun to exit is not a leftover, though not yet a zombi
 
 // The v1 freezer holds a process where no signal wakes it: one sent a fatal signal then keeps it
 // pending, as a process on another CPU does for the moment before it runs.
-const freezerRoot = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f[f.indexOf('-') + 1] === 'cgroup' && f.at(-1)!.split(',').includes('freezer'))?.[4]
-const freezerWhy = freezerRoot === undefined ? 'no cgroup v1 freezer mounted' : needsRoot
+/** The v1 freezer's mount where this process can make a cgroup in it, or why not. */
+function freezerHere(): { root: string; why: null } | { root: null; why: string } {
+  const root = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f[f.indexOf('-') + 1] === 'cgroup' && f.at(-1)!.split(',').includes('freezer'))?.[4]
+  if (root === undefined) return { root: null, why: 'no cgroup v1 freezer mounted' }
+  if (needsRoot) return { root: null, why: needsRoot }
+  const probe = join(root, `pidfd-probe-${process.pid}`)
+  try {
+    mkdirSync(probe)
+    rmdirSync(probe)
+  } catch (err) {
+    return { root: null, why: `no cgroup can be made in ${root} (${(err as NodeJS.ErrnoException).code})` }
+  }
+  return { root, why: null }
+}
+const { root: freezerRoot, why: freezerWhy } = freezerHere()
 runsIf(freezerWhy, 'a process sent a fatal signal')('a process sent a fatal signal that has not yet run to act on it (held by the v1 freezer) is not a leftover: it ends when it next runs', async (t) => {
   const frozen = join(freezerRoot!, `pidfd-test-${process.pid}-${Date.now()}`)
   const r = await runNode(`
