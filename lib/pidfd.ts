@@ -393,12 +393,10 @@ export interface Waiter {
   done?(): void
 }
 
-const NO_WAITERS: Waiter[] = []
-
 /** A pidfd whose wait() returns a Promise; a pending wait keeps the event loop alive. */
 export class AsyncPidFd extends Handle {
-  /** Shared and never mutated while empty: a live child's handle holds no array of its own. */
-  #waiters: Waiter[] = NO_WAITERS
+  /** None, the one (a spawned child's: no array for it), or several. */
+  #waiters: Waiter | Waiter[] | null = null
   #id = 0
   #refed = true
   /** A child that never spawned: waits reject with its spawn error. */
@@ -512,9 +510,10 @@ export class AsyncPidFd extends Handle {
   }
 
   #add(waiter: Waiter): void {
-    // An array of one (a push onto [] would reserve room for 17).
-    if (this.#waiters.length === 0) this.#waiters = [waiter]
-    else this.#waiters.push(waiter)
+    const waiters = this.#waiters
+    if (waiters === null) this.#waiters = waiter
+    else if (Array.isArray(waiters)) waiters.push(waiter)
+    else this.#waiters = [waiters, waiter]
   }
 
   /** Pending waits keep the event loop alive (the default). */
@@ -532,9 +531,15 @@ export class AsyncPidFd extends Handle {
   }
 
   #drop(waiter: Waiter): void {
-    this.#waiters = this.#waiters.filter((w) => w !== waiter)
+    const waiters = this.#waiters
+    if (Array.isArray(waiters)) {
+      const left = waiters.filter((w) => w !== waiter)
+      this.#waiters = left.length > 0 ? left : null
+    } else if (waiters === waiter) {
+      this.#waiters = null
+    }
     waiter.done?.()
-    if (this.#waiters.length === 0) this.#unwatch()
+    if (this.#waiters === null) this.#unwatch()
   }
 
   /** `later`: a failure is told on the next tick, not during the call. */
@@ -587,8 +592,9 @@ export class AsyncPidFd extends Handle {
     // `err` is not; should that ever break, the waits reject with an error, not with null.
     if (exit === null && err === null) err = new Error('pidfd: the watcher reported an exit that could not be read')
     const waiters = this.#waiters
-    this.#waiters = NO_WAITERS
-    for (const w of waiters) {
+    this.#waiters = null
+    if (waiters === null) return
+    for (const w of Array.isArray(waiters) ? waiters : [waiters]) {
       w.done?.()
       if (exit) w.resolve(exit)
       else w.reject(err)
@@ -600,6 +606,6 @@ export class AsyncPidFd extends Handle {
     super.close()
     this.#unwatch()
     // Only with waiters: an error (and its stack) made for nobody would cost each close.
-    if (this.#waiters.length > 0) this.#finish(closedError())
+    if (this.#waiters !== null) this.#finish(closedError())
   }
 }
