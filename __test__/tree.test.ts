@@ -300,8 +300,6 @@ test('a process that has begun to exit is not a leftover, though not yet a zombi
   t.deepEqual({ big: caught.big, sleep: caught.sleep }, { big: false, sleep: true }, r.stdout)
 })
 
-// The v1 freezer holds a process where no signal wakes it: one sent a fatal signal then keeps it
-// pending, as a process on another CPU does for the moment before it runs.
 /** The v1 freezer's mount where this process can make a cgroup in it, or why not. */
 function freezerHere(): { root: string; why: null } | { root: null; why: string } {
   const root = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f[f.indexOf('-') + 1] === 'cgroup' && f.at(-1)!.split(',').includes('freezer'))?.[4]
@@ -317,6 +315,8 @@ function freezerHere(): { root: string; why: null } | { root: null; why: string 
   return { root, why: null }
 }
 const { root: freezerRoot, why: freezerWhy } = freezerHere()
+// The v1 freezer holds a process where no signal wakes it: one sent a fatal signal then keeps it
+// pending, as a process on another CPU does for the moment before it runs.
 runsIf(freezerWhy, 'a process sent a fatal signal')('a process sent a fatal signal that has not yet run to act on it (held by the v1 freezer) is not a leftover: it ends when it next runs', async (t) => {
   const frozen = join(freezerRoot!, `pidfd-test-${process.pid}-${Date.now()}`)
   const r = await runNode(`
