@@ -10,7 +10,8 @@
 //   npm run bench -- --cycles-only --rounds 8 --cycles 250
 //     (the rounds, and the timed cycles of each system's process in a round: 10 and 50 by
 //     default, 3 and 30 with --quick; more cycles a process is code the JIT has warmed)
-// Writes bench/out/results.json and results.md, and docs/bench.svg through bench/chart.ts.
+// Writes bench/out/results.json and results.md, and docs/bench.svg through bench/chart.ts
+// (bench/out/bench.svg with --only).
 
 import { execFileSync, spawn as cpSpawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -414,9 +415,12 @@ const lines = [
 writeFileSync(join(out, 'results.md'), lines.join('\n'))
 process.stdout.write(lines.join('\n'))
 
-// The chart, from the JSON (bench/chart.ts, with vega-lite).
+// The chart, from the JSON (bench/chart.ts, with vega-lite): docs/bench.svg from a run of every
+// system (the reference run's chart, which the README shows); a run of some (--only) draws
+// bench/out/bench.svg, and leaves the README's alone.
+const svg = values.only ? join(out, 'bench.svg') : join(root, 'docs', 'bench.svg')
 if (existsSync(join(bench, 'node_modules', 'vega'))) {
-  const chart = cpSpawn(process.execPath, ['--import', 'tsx', join(bench, 'chart.ts'), join(out, 'results.json'), join(root, 'docs', 'bench.svg')], { stdio: 'inherit' })
+  const chart = cpSpawn(process.execPath, ['--import', 'tsx', join(bench, 'chart.ts'), join(out, 'results.json'), svg], { stdio: 'inherit' })
   chart.on('exit', (code) => process.exit(code ?? 1))
 } else {
   console.error('bench: vega is not installed (npm ci in bench/): no chart')
