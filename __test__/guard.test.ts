@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline'
 import test, { type ExecutionContext } from 'ava'
 
 import { cgroupSupport, spawn } from '../index.js'
-import { entry, killPid, needsRoot, procState, root, runNode, runsIf, until, within } from './helpers.js'
+import { cgroupV1Mounts, entry, killPid, needsRoot, procState, root, runNode, runsIf, until, within } from './helpers.js'
 
 const alive = (pid: number) => {
   const state = procState(pid)
@@ -239,10 +239,7 @@ test('pidfd time --cgroup off --timeout, SIGKILLed: the command and the group it
  * nor `cgroup.events`: the shape the guard's fallbacks are for (cgroup v2 has no `cgroup.kill`
  * before Linux 5.14). */
 const v1Mount = ((): string | null => {
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [before, after] = line.split(' - ')
-    if (after?.split(' ')[0] !== 'cgroup') continue
-    const point = before!.split(' ')[4]!
+  for (const { point } of cgroupV1Mounts()) {
     try {
       accessSync(point, constants.W_OK)
       return point

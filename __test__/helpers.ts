@@ -239,6 +239,18 @@ export function installedCopy(extra: string[] = []): { app: string; pkg: string;
   return { app, pkg, done: () => rmSync(app, { recursive: true, force: true }) }
 }
 
+/** The cgroup v1 hierarchies mounted here, from /proc/self/mountinfo: each mount point with its
+ * super options (the controllers, as `freezer` or `name=systemd`, among them). */
+export function cgroupV1Mounts(): Array<{ point: string; options: string[] }> {
+  const mounts: Array<{ point: string; options: string[] }> = []
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [before, after] = line.split(' - ')
+    const [type, , options] = after?.split(' ') ?? []
+    if (type === 'cgroup') mounts.push({ point: before!.split(' ')[4]!, options: options?.split(',') ?? [] })
+  }
+  return mounts
+}
+
 /** A thread's scheduler slice (ns), from its /proc sched file: undefined where not shown. */
 export const sliceOf = (sched: string): string | undefined => /^se\.slice\s*:\s*(\d+)/m.exec(sched)?.[1]
 /** Whether /proc shows slices here (CONFIG_SCHED_DEBUG on an EEVDF kernel). */

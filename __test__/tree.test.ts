@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import test from 'ava'
 
 import { cgroupSupport } from '../index.js'
-import { buildFixture, figure, killPid, needsRoot, procState, root, runNode, runsIf, shExecd, shUntil, startLeftovers, tempDir, until } from './helpers.js'
+import { buildFixture, cgroupV1Mounts, figure, killPid, needsRoot, procState, root, runNode, runsIf, shExecd, shUntil, startLeftovers, tempDir, until } from './helpers.js'
 
 interface Run {
   code: number | null
@@ -302,7 +302,7 @@ test('a process that has begun to exit is not a leftover, though not yet a zombi
 
 /** The v1 freezer's mount where this process can make a cgroup in it, or why not. */
 function freezerHere(): { root: string; why: null } | { root: null; why: string } {
-  const root = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f[f.indexOf('-') + 1] === 'cgroup' && f.at(-1)!.split(',').includes('freezer'))?.[4]
+  const root = cgroupV1Mounts().find((m) => m.options.includes('freezer'))?.point
   if (root === undefined) return { root: null, why: 'no cgroup v1 freezer mounted' }
   if (needsRoot) return { root: null, why: needsRoot }
   const probe = join(root, `pidfd-probe-${process.pid}`)
@@ -324,7 +324,7 @@ runsIf(freezerWhy, 'a process sent a fatal signal')('a process sent a fatal sign
     const { mkdirSync, readFileSync, rmdirSync, writeFileSync } = require('node:fs');
     const tree = pidfd.Subreaper.start();
     const listed = (pid) => tree.leftovers().some((l) => l.pid === pid);
-    const pending = (pid) => Number(readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1].split(' ')[28]);
+    const pending = (pid) => { const stat = readFileSync('/proc/' + pid + '/stat', 'utf8'); return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[28]) };
     (async () => {
       const s = spawn('sleep', ['30'], { stdio: 'ignore' });
       while (readFileSync('/proc/' + s.pid + '/cmdline', 'utf8') !== 'sleep\\x0030\\x00');
