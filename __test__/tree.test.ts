@@ -327,7 +327,11 @@ runsIf(freezerWhy, 'a process sent a fatal signal')('a process sent a fatal sign
     const pending = (pid) => { const stat = readFileSync('/proc/' + pid + '/stat', 'utf8'); return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[28]) };
     (async () => {
       const s = spawn('sleep', ['30'], { stdio: 'ignore' });
-      while (readFileSync('/proc/' + s.pid + '/cmdline', 'utf8') !== 'sleep\\x0030\\x00');
+      // Asleep in its nanosleep, where the freezer freezes a task in place (Linux >= 6.1). One
+      // frozen while it still runs (its loader, say) is stopped through a fake signal, left
+      // pending: the kernel then queues a fatal signal without turning it into SIGKILL.
+      const state = () => { const stat = readFileSync('/proc/' + s.pid + '/stat', 'utf8'); return stat[stat.lastIndexOf(')') + 2] };
+      while (readFileSync('/proc/' + s.pid + '/cmdline', 'utf8') !== 'sleep\\x0030\\x00' || state() !== 'S');
       mkdirSync(${JSON.stringify(frozen)});
       const out = {};
       try {
