@@ -2,7 +2,9 @@
 // and closures: K children started with spawn(..., { stdio: 'ignore' }) and kept, then the same
 // with the bare native handle (what the Rust side holds per process). Heap and RSS are read
 // after a forced GC; RSS also carries V8's own sizing (its young generation grows under the
-// allocation of K live objects), so the run is repeated with a fixed 1 MiB semi-space.
+// allocation of K live objects), so the run is repeated with a fixed 1 MiB semi-space. The C
+// library's heap (the `[heap]` mapping, where the main thread's small allocations go: the native
+// side of each child) is read apart.
 //   node --import tsx bench/memory.ts [K]     (default 10000)
 
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -22,6 +24,13 @@ function rssKiB(): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1])
 }
 
+/** The resident size of the C library's main heap (brk), KiB: 0 where there is none. */
+function mallocKiB(): number {
+  const smaps = readFileSync('/proc/self/smaps', 'utf8')
+  const at = smaps.indexOf('[heap]')
+  return at < 0 ? 0 : Number(/Rss:\s+(\d+)/.exec(smaps.slice(at))![1])
+}
+
 async function settle(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc!
   for (let i = 0; i < 2; i++) {
@@ -35,6 +44,7 @@ async function measure(mode: string, k: number): Promise<void> {
   for (let i = 0; i < 50; i++) await spawn(child, [], { stdio: 'ignore' }).exited
   await settle()
   const rss0 = rssKiB()
+  const malloc0 = mallocKiB()
   const heap0 = process.memoryUsage().heapUsed
   const kept: Array<{ kill(signal: number | 'SIGKILL'): unknown }> = []
   // Whatever ends this process (an EMFILE past the descriptor limit, say), the paused children go
@@ -55,8 +65,9 @@ async function measure(mode: string, k: number): Promise<void> {
   await settle()
   const rss = (rssKiB() - rss0) / k
   const heap = (process.memoryUsage().heapUsed - heap0) / 1024 / k
+  const malloc = (mallocKiB() - malloc0) / k
   for (const c of kept) c.kill(mode === 'spawn' ? 'SIGKILL' : 9)
-  process.stdout.write(JSON.stringify({ rssKiB: rss, heapKiB: heap }) + '\n')
+  process.stdout.write(JSON.stringify({ rssKiB: rss, heapKiB: heap, mallocKiB: malloc }) + '\n')
 }
 
 if (process.argv[2] === '--one') {
@@ -79,7 +90,9 @@ for (const semi of [[], ['--max-semi-space-size=1']]) {
       encoding: 'utf8',
     })
     if (r.status !== 0) throw new Error(r.stderr)
-    const { rssKiB, heapKiB } = JSON.parse(r.stdout) as { rssKiB: number; heapKiB: number }
-    console.log(`${name.padEnd(22)} ${(semi[0] ?? 'V8 defaults').padEnd(26)} RSS ${rssKiB.toFixed(2)}  JS heap ${heapKiB.toFixed(2)}`)
+    const { rssKiB, heapKiB, mallocKiB } = JSON.parse(r.stdout) as { rssKiB: number; heapKiB: number; mallocKiB: number }
+    console.log(
+      `${name.padEnd(22)} ${(semi[0] ?? 'V8 defaults').padEnd(26)} RSS ${rssKiB.toFixed(2)}  JS heap ${heapKiB.toFixed(2)}  C heap ${mallocKiB.toFixed(2)}`,
+    )
   }
 }
