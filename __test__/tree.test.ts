@@ -324,14 +324,14 @@ runsIf(freezerWhy, 'a process sent a fatal signal')('a process sent a fatal sign
     const { mkdirSync, readFileSync, rmdirSync, writeFileSync } = require('node:fs');
     const tree = pidfd.Subreaper.start();
     const listed = (pid) => tree.leftovers().some((l) => l.pid === pid);
-    const pending = (pid) => { const stat = readFileSync('/proc/' + pid + '/stat', 'utf8'); return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[28]) };
+    // /proc's stat past the name: the state first, the pending signals the 29th.
+    const fields = (pid) => { const stat = readFileSync('/proc/' + pid + '/stat', 'utf8'); return stat.slice(stat.lastIndexOf(')') + 2).split(' ') };
     (async () => {
       const s = spawn('sleep', ['30'], { stdio: 'ignore' });
       // Asleep in its nanosleep, where the freezer freezes a task in place (Linux >= 6.1). One
       // frozen while it still runs (its loader, say) is stopped through a fake signal, left
       // pending: the kernel then queues a fatal signal without turning it into SIGKILL.
-      const state = () => { const stat = readFileSync('/proc/' + s.pid + '/stat', 'utf8'); return stat[stat.lastIndexOf(')') + 2] };
-      while (readFileSync('/proc/' + s.pid + '/cmdline', 'utf8') !== 'sleep\\x0030\\x00' || state() !== 'S');
+      while (readFileSync('/proc/' + s.pid + '/cmdline', 'utf8') !== 'sleep\\x0030\\x00' || fields(s.pid)[0] !== 'S');
       mkdirSync(${JSON.stringify(frozen)});
       const out = {};
       try {
@@ -340,7 +340,7 @@ runsIf(freezerWhy, 'a process sent a fatal signal')('a process sent a fatal sign
         while (readFileSync(${JSON.stringify(frozen)} + '/freezer.state', 'utf8').trim() !== 'FROZEN');
         out.before = listed(s.pid);
         s.kill('SIGTERM');
-        out.pending = pending(s.pid);
+        out.pending = Number(fields(s.pid)[28]);
         out.during = listed(s.pid);
       } finally {
         writeFileSync(${JSON.stringify(frozen)} + '/freezer.state', 'THAWED');
