@@ -3,6 +3,7 @@
 // errors; and the child they return is the package's, with its usage.
 
 import * as cp from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { promisify } from 'node:util'
 import test from 'ava'
 
@@ -17,6 +18,17 @@ interface Outcome {
   errorClass: string | null
   stdout: unknown
   stderr: unknown
+}
+
+/**
+ * Output as t.deepEqual can compare it without stalling this file's event loop: ava takes about
+ * 2 µs a byte to compare two Buffers (3 MB: 5.7 s), time in which every other test of the file
+ * waits, its timers late (a `timeout: 100` firing after its `sleep` has ended by itself). A
+ * Buffer past 4 KiB is compared by its length and digest, its type kept.
+ */
+function comparable(output: unknown): unknown {
+  if (!Buffer.isBuffer(output) || output.length <= 4096) return output
+  return { buffer: output.length, sha256: createHash('sha256').update(output).digest('hex') }
 }
 
 /** Runs one call and gathers what its callback got, in a comparable shape. */
@@ -38,13 +50,16 @@ function outcome(fn: Exec, args: unknown[]): Promise<Outcome> {
           string: String(error),
         },
         errorClass: error?.constructor.name ?? null,
-        stdout,
-        stderr,
+        stdout: comparable(stdout),
+        stderr: comparable(stderr),
       })
     })
   })
 }
 
+// Every `sleep 30` in this file is ended by a kill (a timeout, maxBuffer, an abort): the 30 s are
+// room for a timer that fires late on a busy machine, where a sleep that ended first would
+// exit 0 and turn the kill into a no-op, for child_process and the package alike.
 const calls: Array<[string, 'exec' | 'execFile', unknown[]]> = [
   ['success, strings', 'execFile', ['sh', ['-c', 'echo out; echo err >&2']]],
   ['a failing command', 'execFile', ['sh', ['-c', 'echo partial; echo oops >&2; exit 3']]],
@@ -53,24 +68,24 @@ const calls: Array<[string, 'exec' | 'execFile', unknown[]]> = [
   ['encoding buffer', 'execFile', ['printf', ['\\377abc'], { encoding: 'buffer' }]],
   ['encoding latin1', 'execFile', ['printf', ['\\377abc'], { encoding: 'latin1' }]],
   ['an unknown encoding gives Buffers', 'execFile', ['echo', ['x'], { encoding: 'nope' }]],
-  ['maxBuffer exceeded on stdout', 'execFile', ['sh', ['-c', 'echo 0123456789abcdef; sleep 5'], { maxBuffer: 10 }]],
-  ['maxBuffer exceeded on stderr, buffers', 'execFile', ['sh', ['-c', 'echo 0123456789abcdef >&2; sleep 5'], { maxBuffer: 4, encoding: 'buffer' }]],
-  ['maxBuffer 0 with output', 'exec', ['echo hi; sleep 5', { maxBuffer: 0 }]],
+  ['maxBuffer exceeded on stdout', 'execFile', ['sh', ['-c', 'echo 0123456789abcdef; exec sleep 30'], { maxBuffer: 10 }]],
+  ['maxBuffer exceeded on stderr, buffers', 'execFile', ['sh', ['-c', 'echo 0123456789abcdef >&2; exec sleep 30'], { maxBuffer: 4, encoding: 'buffer' }]],
+  ['maxBuffer 0 with output', 'exec', ['echo hi; exec sleep 30', { maxBuffer: 0 }]],
   // The child would sleep on: only its kill ends the call.
   ['maxBuffer exceeded: the child is killed', 'execFile', ['sh', ['-c', 'echo 0123456789abcdef; exec sleep 1000'], { maxBuffer: 10 }]],
   // maxBuffer counts bytes, not characters: four '€' are 12 bytes. A string chunk is cut by its
   // byte count as an index, as Node cuts it (so the four characters stay), a Buffer at 10 bytes.
-  ['maxBuffer counts bytes: four € (12 bytes) over 10, utf8', 'execFile', ['sh', ['-c', "printf '€€€€'; sleep 5"], { maxBuffer: 10, encoding: 'utf8' }]],
-  ['maxBuffer counts bytes: four € (12 bytes) over 10, buffer', 'execFile', ['sh', ['-c', "printf '€€€€'; sleep 5"], { maxBuffer: 10, encoding: 'buffer' }]],
-  ['maxBuffer counts bytes: four € on stderr, exec', 'exec', ["printf '€€€€' >&2; sleep 5", { maxBuffer: 10 }]],
+  ['maxBuffer counts bytes: four € (12 bytes) over 10, utf8', 'execFile', ['sh', ['-c', "printf '€€€€'; exec sleep 30"], { maxBuffer: 10, encoding: 'utf8' }]],
+  ['maxBuffer counts bytes: four € (12 bytes) over 10, buffer', 'execFile', ['sh', ['-c', "printf '€€€€'; exec sleep 30"], { maxBuffer: 10, encoding: 'buffer' }]],
+  ['maxBuffer counts bytes: four € on stderr, exec', 'exec', ["printf '€€€€' >&2; exec sleep 30", { maxBuffer: 10 }]],
   ['maxBuffer counts bytes: four € fit in 12', 'execFile', ['printf', ['€€€€'], { maxBuffer: 12 }]],
   ['maxBuffer Infinity', 'execFile', ['head', ['-c', '3000000', '/dev/zero'], { maxBuffer: Infinity, encoding: 'buffer' }]],
   // An own maxBuffer replaces the default as it is: null compares as 0, undefined as no limit.
   ['maxBuffer null: no byte fits', 'execFile', ['echo', ['hello'], { maxBuffer: null }]],
   ['maxBuffer null, exec', 'exec', ['echo hello', { maxBuffer: null }]],
   ['maxBuffer undefined: no limit, not the default', 'execFile', ['head', ['-c', '3000000', '/dev/zero'], { maxBuffer: undefined, encoding: 'buffer' }]],
-  ['timeout kills with SIGTERM', 'execFile', ['sleep', ['5'], { timeout: 100 }]],
-  ['timeout with killSignal SIGKILL by number', 'exec', ['sleep 5', { timeout: 100, killSignal: 9 }]],
+  ['timeout kills with SIGTERM', 'execFile', ['sleep', ['30'], { timeout: 100 }]],
+  ['timeout with killSignal SIGKILL by number', 'exec', ['sleep 30', { timeout: 100, killSignal: 9 }]],
   // 3 s: the shell must have exited before the timeout, on a busy machine too (200 ms was not
   // always); the grandchild's 20 s outlive it.
   ['a timeout after the exit, while a grandchild holds the output open', 'execFile', ['sh', ['-c', 'sleep 20 & exit 3'], { timeout: 3000 }]],
@@ -143,7 +158,7 @@ test('maxBuffer counts each stream on its own, and of the chunk that passes it k
 })
 
 test('maxBuffer counts bytes: 12 bytes of output in four characters exceed 10, with what child_process keeps of them', async (t) => {
-  const script = ['sh', ['-c', "printf '€€€€'; sleep 5"]]
+  const script = ['sh', ['-c', "printf '€€€€'; exec sleep 30"]]
   for (const encoding of ['utf8', 'buffer']) {
     const args = [...script, { maxBuffer: 10, encoding }]
     const [theirs, ours] = await Promise.all([outcome(cp.execFile as unknown as Exec, args), outcome(pidfd.execFile as unknown as Exec, args)])
@@ -254,7 +269,7 @@ test('an AbortSignal ends the child with an AbortError, as child_process', async
   const run = (fn: Exec, already: boolean) => {
     const ac = new AbortController()
     if (already) ac.abort()
-    const p = outcome(fn, ['sleep', ['5'], { signal: ac.signal }])
+    const p = outcome(fn, ['sleep', ['30'], { signal: ac.signal }])
     if (!already) setTimeout(() => ac.abort(), 50)
     return p
   }
@@ -284,8 +299,8 @@ test('the callback runs once, whatever ended the child (an error event, a kill, 
   const cases: unknown[][] = [
     ['pidfd-no-such-program', []],
     ['true', [], { cwd: '/nonexistent/dir' }],
-    ['sleep', ['5'], { timeout: 100 }],
-    ['sh', ['-c', 'echo 0123456789; sleep 5'], { maxBuffer: 4 }],
+    ['sleep', ['30'], { timeout: 100 }],
+    ['sh', ['-c', 'echo 0123456789; exec sleep 30'], { maxBuffer: 4 }],
     ['sh', ['-c', 'exit 2']],
   ]
   for (const args of cases) {
@@ -307,7 +322,7 @@ test('killed: true for a kill from outside, and for a timeout that fires after t
   const external = (fn: Exec) => {
     let child!: cp.ChildProcess
     const p = new Promise<unknown>((resolve) => {
-      child = fn('sleep', ['5'], (e: Record<string, unknown>) => resolve({ killed: e.killed, signal: e.signal, code: e.code })) as unknown as cp.ChildProcess
+      child = fn('sleep', ['30'], (e: Record<string, unknown>) => resolve({ killed: e.killed, signal: e.signal, code: e.code })) as unknown as cp.ChildProcess
     })
     child.kill()
     return p
