@@ -644,9 +644,12 @@ pub fn subscribe(process: &Arc<Process>, channel: &Channel, id: u32) -> JsResult
         _ => watch(process, &mut w)?,
     }
     let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
-    // Room for one more only: a process has one subscriber as a rule (a `Vec`'s first push would
-    // make room for four, 96 bytes where 24 do, for each live child).
-    w.subscribers.reserve_exact(1);
+    // Room for the first only: a process has one subscriber as a rule (a `Vec`'s first push would
+    // make room for four, 96 bytes where 24 do, for each live child). Later pushes grow as a
+    // `Vec` does (an exact reserve at each would copy the list at every new subscriber).
+    if w.subscribers.capacity() == 0 {
+        w.subscribers.reserve_exact(1);
+    }
     w.subscribers.push(Subscriber {
         key,
         channel: channel.inner.clone(),
